@@ -1,0 +1,509 @@
+//! The connection to a Temporal server and the workflow operations that are not about one
+//! workflow (start, list, count); per-workflow operations live on [`crate::handle`].
+
+use crate::definitions::{SignalDefinition, WorkflowDefinition};
+use crate::error::{ClientError, from_status, is_transient};
+use crate::handle::{UntypedWorkflowHandle, WorkflowHandle};
+use crate::options::{ClientOptions, StartOptions};
+use crate::proto::common::{self as pc, Payload, WorkflowType};
+use crate::proto::enums;
+use crate::proto::taskqueue::TaskQueue;
+use crate::proto::workflowservice::{self as ws, workflow_service_client::WorkflowServiceClient};
+use crate::time::to_proto_duration;
+use crate::visibility::WorkflowSummary;
+use futures::Stream;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+/// The raw gRPC service client, with this client's headers applied.
+pub type WorkflowService = WorkflowServiceClient<InterceptedService<Channel, MetadataInterceptor>>;
+
+/// Deadline of a long poll; the server answers empty before it (about 60 s) and refuses polls
+/// without a deadline.
+pub const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(70);
+
+/// Adds the configured headers (API key, custom metadata) to every call.
+#[derive(Clone)]
+pub struct MetadataInterceptor {
+    headers: Arc<Vec<(AsciiMetadataKey, AsciiMetadataValue)>>,
+}
+
+impl Interceptor for MetadataInterceptor {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let metadata = request.metadata_mut();
+        for (key, value) in self.headers.iter() {
+            metadata.insert(key.clone(), value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A failed call, after retries: the last status and how many attempts were made.
+#[derive(Debug)]
+pub struct RpcError {
+    /// The server's (or transport's) last answer.
+    pub status: tonic::Status,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+impl RpcError {
+    /// The client error this status means; `workflow_id` gives "already started" its context.
+    pub fn into_client_error(self, workflow_id: Option<&str>) -> ClientError {
+        from_status(self.status, self.attempts, workflow_id)
+    }
+}
+
+impl From<RpcError> for ClientError {
+    fn from(e: RpcError) -> Self {
+        e.into_client_error(None)
+    }
+}
+
+/// A connection to a Temporal namespace. Cheap to clone, `Send + Sync`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), workflow_client::ClientError> {
+/// use workflow_client::{Client, ClientOptions, StartOptions};
+/// let client = Client::connect(ClientOptions::new("127.0.0.1:7233")).await?;
+/// let handle = client
+///     .start_untyped("GreetingWorkflow", StartOptions::new("greet-1", "greetings"), vec![])
+///     .await?;
+/// println!("started run {}", handle.run_id().unwrap_or_default());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    service: WorkflowService,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("options", &self.inner.options).finish()
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+impl Client {
+    /// Connects, retrying transient failures within `options.retry`, and checks the server
+    /// answers. An unreachable address fails with [`ClientError::Unavailable`].
+    pub async fn connect(options: ClientOptions) -> Result<Client, ClientError> {
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        let uri = if options.address.contains("://") {
+            options.address.clone()
+        } else {
+            format!("{scheme}://{}", options.address)
+        };
+        let mut endpoint = Endpoint::from_shared(uri)
+            .map_err(|e| ClientError::Config(format!("address `{}`: {}", options.address, error_chain(&e))))?
+            .connect_timeout(options.connect_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(15))
+            .keep_alive_while_idle(true);
+        if let Some(tls) = &options.tls {
+            let mut config = ClientTlsConfig::new();
+            config = match &tls.server_ca_pem {
+                Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+                None => config.with_native_roots(),
+            };
+            if let Some(domain) = &tls.domain {
+                config = config.domain_name(domain.clone());
+            }
+            if let Some((cert, key)) = &tls.client_cert_pem {
+                config = config.identity(Identity::from_pem(cert, key));
+            }
+            endpoint = endpoint
+                .tls_config(config)
+                .map_err(|e| ClientError::Config(format!("TLS: {}", error_chain(&e))))?;
+        }
+
+        let mut headers = Vec::new();
+        let header = |k: &str, v: &str| -> Result<(AsciiMetadataKey, AsciiMetadataValue), ClientError> {
+            let key = AsciiMetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+                .map_err(|_| ClientError::Config(format!("header name `{k}` is not valid gRPC metadata")))?;
+            let value = AsciiMetadataValue::try_from(v)
+                .map_err(|_| ClientError::Config(format!("the value of header `{k}` is not valid gRPC metadata")))?;
+            Ok((key, value))
+        };
+        for (k, v) in &options.headers {
+            headers.push(header(k, v)?);
+        }
+        if let Some(key) = &options.api_key {
+            let (k, mut v) = header("authorization", &format!("Bearer {key}"))
+                .map_err(|_| ClientError::Config("the API key is not valid gRPC metadata".into()))?;
+            v.set_sensitive(true);
+            headers.push((k, v));
+        }
+        headers.push(header("temporal-namespace", &options.namespace)?);
+
+        let mut attempt = 0;
+        let channel = loop {
+            attempt += 1;
+            match endpoint.connect().await {
+                Ok(channel) => break channel,
+                Err(e) if attempt < options.retry.max_attempts => {
+                    tracing::debug!(attempt, address = %options.address, error = %error_chain(&e), "connect failed; retrying");
+                    tokio::time::sleep(options.retry.backoff(attempt)).await;
+                }
+                Err(e) => {
+                    return Err(ClientError::Unavailable {
+                        attempts: attempt,
+                        message: format!("could not connect to {}: {}", options.address, error_chain(&e)),
+                    });
+                }
+            }
+        };
+        let interceptor = MetadataInterceptor {
+            headers: Arc::new(headers),
+        };
+        let service = WorkflowServiceClient::with_interceptor(channel, interceptor)
+            .max_decoding_message_size(128 * 1024 * 1024)
+            .max_encoding_message_size(128 * 1024 * 1024);
+        let client = Client {
+            inner: Arc::new(Inner { service, options }),
+        };
+        client
+            .call(ws::GetSystemInfoRequest::default(), None, |mut s, r| async move {
+                s.get_system_info(r).await
+            })
+            .await?;
+        Ok(client)
+    }
+
+    /// The options this client was made with.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.inner.options.namespace
+    }
+
+    /// The identity sent with requests.
+    pub fn identity(&self) -> &str {
+        &self.inner.options.identity
+    }
+
+    /// The data converter.
+    pub fn data_converter(&self) -> &crate::converter::DataConverter {
+        &self.inner.options.data_converter
+    }
+
+    /// The raw gRPC client, for calls this crate does not wrap.
+    pub fn workflow_service(&self) -> WorkflowService {
+        self.inner.service.clone()
+    }
+
+    /// Makes one gRPC call with a deadline (`None` = the configured RPC timeout), retrying
+    /// transient errors with backoff within the configured bound.
+    pub async fn call<Req, Resp, F, Fut>(
+        &self,
+        request: Req,
+        timeout: Option<Duration>,
+        mut f: F,
+    ) -> Result<Resp, RpcError>
+    where
+        Req: Clone,
+        F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        let retry = &self.inner.options.retry;
+        let timeout = timeout.unwrap_or(self.inner.options.rpc_timeout);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = tonic::Request::new(request.clone());
+            req.set_timeout(timeout);
+            match f(self.inner.service.clone(), req).await {
+                Ok(resp) => return Ok(resp.into_inner()),
+                Err(status) if is_transient(&status) && attempt < retry.max_attempts => {
+                    tracing::debug!(attempt, code = ?status.code(), message = status.message(), "transient gRPC error; retrying");
+                    tokio::time::sleep(retry.backoff(attempt)).await;
+                }
+                Err(status) => {
+                    return Err(RpcError {
+                        status,
+                        attempts: attempt,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Starts workflow `W` with typed input.
+    pub async fn start<W: WorkflowDefinition>(
+        &self,
+        options: StartOptions,
+        input: W::Input,
+    ) -> Result<WorkflowHandle<W>, ClientError> {
+        let args = self.data_converter().encode_args(&input).await?;
+        let handle = self.start_encoded(W::NAME, options, args, None).await?;
+        Ok(WorkflowHandle::from_untyped(handle))
+    }
+
+    /// Starts workflow `W` and waits for its result.
+    pub async fn execute<W: WorkflowDefinition>(
+        &self,
+        options: StartOptions,
+        input: W::Input,
+    ) -> Result<W::Output, ClientError> {
+        self.start::<W>(options, input).await?.result().await
+    }
+
+    /// Starts a workflow by type name with raw argument payloads (the codec still applies).
+    pub async fn start_untyped(
+        &self,
+        workflow_type: &str,
+        options: StartOptions,
+        args: Vec<Payload>,
+    ) -> Result<UntypedWorkflowHandle, ClientError> {
+        let args = self.data_converter().encode_raw(args).await?;
+        self.start_encoded(workflow_type, options, args, None).await
+    }
+
+    /// Sends signal `S` to workflow `W`, starting the workflow first when it is not running.
+    pub async fn signal_with_start<W, S>(
+        &self,
+        options: StartOptions,
+        input: W::Input,
+        signal_input: S::Input,
+    ) -> Result<WorkflowHandle<W>, ClientError>
+    where
+        W: WorkflowDefinition,
+        S: SignalDefinition<Workflow = W>,
+    {
+        let args = self.data_converter().encode_args(&input).await?;
+        let signal_args = self.data_converter().encode_args(&signal_input).await?;
+        let handle = self
+            .start_encoded(W::NAME, options, args, Some((S::NAME, signal_args)))
+            .await?;
+        Ok(WorkflowHandle::from_untyped(handle))
+    }
+
+    /// Signal-with-start by names, with raw payloads.
+    pub async fn signal_with_start_untyped(
+        &self,
+        workflow_type: &str,
+        options: StartOptions,
+        args: Vec<Payload>,
+        signal_name: &str,
+        signal_args: Vec<Payload>,
+    ) -> Result<UntypedWorkflowHandle, ClientError> {
+        let args = self.data_converter().encode_raw(args).await?;
+        let signal_args = self.data_converter().encode_raw(signal_args).await?;
+        self.start_encoded(workflow_type, options, args, Some((signal_name, signal_args)))
+            .await
+    }
+
+    async fn start_encoded(
+        &self,
+        workflow_type: &str,
+        o: StartOptions,
+        args: pc::Payloads,
+        signal: Option<(&str, pc::Payloads)>,
+    ) -> Result<UntypedWorkflowHandle, ClientError> {
+        if o.workflow_id.is_empty() {
+            return Err(ClientError::InvalidArgument(
+                "a workflow id is required to start a workflow".into(),
+            ));
+        }
+        if o.task_queue.is_empty() {
+            return Err(ClientError::InvalidArgument(
+                "a task queue is required to start a workflow".into(),
+            ));
+        }
+        let request_id = o.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let memo = (!o.memo.is_empty()).then(|| pc::Memo { fields: o.memo.clone() });
+        let search_attributes = (!o.search_attributes.is_empty()).then(|| pc::SearchAttributes {
+            indexed_fields: o.search_attributes.clone(),
+        });
+        let input = (!args.payloads.is_empty()).then_some(args);
+        let task_queue = Some(TaskQueue {
+            name: o.task_queue.clone(),
+            kind: enums::TaskQueueKind::Normal as i32,
+            ..Default::default()
+        });
+        let workflow_type = Some(WorkflowType {
+            name: workflow_type.to_string(),
+        });
+        let reuse = enums::WorkflowIdReusePolicy::from(o.id_reuse_policy) as i32;
+        let conflict = enums::WorkflowIdConflictPolicy::from(o.id_conflict_policy) as i32;
+        let (run_id, started) = match signal {
+            None => {
+                let request = ws::StartWorkflowExecutionRequest {
+                    namespace: self.namespace().to_string(),
+                    workflow_id: o.workflow_id.clone(),
+                    workflow_type,
+                    task_queue,
+                    input,
+                    workflow_execution_timeout: o.execution_timeout.map(to_proto_duration),
+                    workflow_run_timeout: o.run_timeout.map(to_proto_duration),
+                    workflow_task_timeout: o.task_timeout.map(to_proto_duration),
+                    identity: self.identity().to_string(),
+                    request_id,
+                    workflow_id_reuse_policy: reuse,
+                    // A conflict policy with a reuse policy of "terminate if running" is refused
+                    // by the server; we never send that reuse policy.
+                    workflow_id_conflict_policy: conflict,
+                    retry_policy: o.retry_policy.clone().map(Into::into),
+                    cron_schedule: o.cron_schedule.clone().unwrap_or_default(),
+                    memo,
+                    search_attributes,
+                    workflow_start_delay: o.start_delay.map(to_proto_duration),
+                    ..Default::default()
+                };
+                let resp = self
+                    .call(
+                        request,
+                        None,
+                        |mut s, r| async move { s.start_workflow_execution(r).await },
+                    )
+                    .await
+                    .map_err(|e| e.into_client_error(Some(&o.workflow_id)))?;
+                (resp.run_id, resp.started)
+            }
+            Some((signal_name, signal_args)) => {
+                let request = ws::SignalWithStartWorkflowExecutionRequest {
+                    namespace: self.namespace().to_string(),
+                    workflow_id: o.workflow_id.clone(),
+                    workflow_type,
+                    task_queue,
+                    input,
+                    workflow_execution_timeout: o.execution_timeout.map(to_proto_duration),
+                    workflow_run_timeout: o.run_timeout.map(to_proto_duration),
+                    workflow_task_timeout: o.task_timeout.map(to_proto_duration),
+                    identity: self.identity().to_string(),
+                    request_id,
+                    workflow_id_reuse_policy: reuse,
+                    workflow_id_conflict_policy: if o.id_conflict_policy == crate::IdConflictPolicy::Fail {
+                        // Signal-with-start signals the running run; "fail" is not meaningful.
+                        enums::WorkflowIdConflictPolicy::UseExisting as i32
+                    } else {
+                        conflict
+                    },
+                    signal_name: signal_name.to_string(),
+                    signal_input: (!signal_args.payloads.is_empty()).then_some(signal_args),
+                    retry_policy: o.retry_policy.clone().map(Into::into),
+                    cron_schedule: o.cron_schedule.clone().unwrap_or_default(),
+                    memo,
+                    search_attributes,
+                    workflow_start_delay: o.start_delay.map(to_proto_duration),
+                    ..Default::default()
+                };
+                let resp = self
+                    .call(request, None, |mut s, r| async move {
+                        s.signal_with_start_workflow_execution(r).await
+                    })
+                    .await
+                    .map_err(|e| e.into_client_error(Some(&o.workflow_id)))?;
+                (resp.run_id, resp.started)
+            }
+        };
+        tracing::debug!(workflow_id = %o.workflow_id, %run_id, started, "workflow started");
+        Ok(UntypedWorkflowHandle::new(self.clone(), o.workflow_id, Some(run_id)))
+    }
+
+    /// A typed handle to an existing workflow; `run_id: None` means its latest run.
+    pub fn handle<W: WorkflowDefinition>(
+        &self,
+        workflow_id: impl Into<String>,
+        run_id: Option<String>,
+    ) -> WorkflowHandle<W> {
+        WorkflowHandle::from_untyped(self.untyped_handle(workflow_id, run_id))
+    }
+
+    /// An untyped handle to an existing workflow; `run_id: None` means its latest run.
+    pub fn untyped_handle(&self, workflow_id: impl Into<String>, run_id: Option<String>) -> UntypedWorkflowHandle {
+        UntypedWorkflowHandle::new(self.clone(), workflow_id.into(), run_id)
+    }
+
+    /// Lists workflows matching a visibility query (`""` for all), newest first, fetching
+    /// pages as the stream is read.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: workflow_client::Client) -> Result<(), workflow_client::ClientError> {
+    /// use futures::TryStreamExt;
+    /// let running: Vec<_> = client
+    ///     .list_workflows("WorkflowType = 'OrderWorkflow' AND ExecutionStatus = 'Running'")
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_workflows(&self, query: &str) -> impl Stream<Item = Result<WorkflowSummary, ClientError>> + use<> {
+        let client = self.clone();
+        let query = query.to_string();
+        let state = (
+            Some(Vec::<u8>::new()),
+            std::collections::VecDeque::<WorkflowSummary>::new(),
+        );
+        futures::stream::try_unfold(state, move |(mut token, mut buffer)| {
+            let client = client.clone();
+            let query = query.clone();
+            async move {
+                loop {
+                    if let Some(item) = buffer.pop_front() {
+                        return Ok(Some((item, (token, buffer))));
+                    }
+                    let Some(page_token) = token.take() else {
+                        return Ok(None);
+                    };
+                    let request = ws::ListWorkflowExecutionsRequest {
+                        namespace: client.namespace().to_string(),
+                        page_size: 100,
+                        next_page_token: page_token,
+                        query: query.clone(),
+                    };
+                    let resp = client
+                        .call(
+                            request,
+                            None,
+                            |mut s, r| async move { s.list_workflow_executions(r).await },
+                        )
+                        .await?;
+                    buffer.extend(resp.executions.into_iter().map(WorkflowSummary::from));
+                    token = (!resp.next_page_token.is_empty()).then_some(resp.next_page_token);
+                }
+            }
+        })
+    }
+
+    /// Counts workflows matching a visibility query (`""` for all).
+    pub async fn count_workflows(&self, query: &str) -> Result<u64, ClientError> {
+        let request = ws::CountWorkflowExecutionsRequest {
+            namespace: self.namespace().to_string(),
+            query: query.to_string(),
+        };
+        let resp = self
+            .call(
+                request,
+                None,
+                |mut s, r| async move { s.count_workflow_executions(r).await },
+            )
+            .await?;
+        Ok(resp.count.max(0) as u64)
+    }
+}

@@ -1,0 +1,205 @@
+//! The data converter: typed values ↔ payloads, then an optional [`PayloadCodec`] (compression,
+//! encryption) applied to every payload going out and coming in, including those inside failures.
+
+use crate::payload::{self, PayloadArgs, PayloadError};
+use crate::proto::common::{Payload, Payloads};
+use crate::proto::failure::{Failure as ProtoFailure, failure::FailureInfo};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// A codec failure (a key that is missing, a payload that does not authenticate, …).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("payload codec failed: {0}")]
+pub struct CodecError(pub String);
+
+/// Transforms payloads after conversion (encode) and before it (decode): compression,
+/// encryption. Applied to all payloads the client and worker send and receive.
+///
+/// ```
+/// use workflow_client::converter::{CodecError, PayloadCodec};
+/// use workflow_client::proto::common::Payload;
+///
+/// /// Reverses the bytes; a stand-in for real encryption.
+/// struct Reverse;
+/// #[workflow_client::async_trait]
+/// impl PayloadCodec for Reverse {
+///     async fn encode(&self, mut payloads: Vec<Payload>) -> Result<Vec<Payload>, CodecError> {
+///         payloads.iter_mut().for_each(|p| p.data.reverse());
+///         Ok(payloads)
+///     }
+///     async fn decode(&self, payloads: Vec<Payload>) -> Result<Vec<Payload>, CodecError> {
+///         self.encode(payloads).await
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait PayloadCodec: Send + Sync + 'static {
+    /// Transforms payloads on their way out.
+    async fn encode(&self, payloads: Vec<Payload>) -> Result<Vec<Payload>, CodecError>;
+    /// Reverses [`PayloadCodec::encode`] on payloads coming in.
+    async fn decode(&self, payloads: Vec<Payload>) -> Result<Vec<Payload>, CodecError>;
+}
+
+/// Converts values to payloads and back, with an optional codec. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct DataConverter {
+    codec: Option<Arc<dyn PayloadCodec>>,
+}
+
+impl std::fmt::Debug for DataConverter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataConverter")
+            .field("codec", &self.codec.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// A conversion error: the value side or the codec side.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    /// A value did not encode or a payload did not decode.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// The codec refused.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+impl DataConverter {
+    /// The default converter (JSON, no codec).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A converter that runs every payload through `codec`.
+    pub fn with_codec(codec: impl PayloadCodec) -> Self {
+        DataConverter {
+            codec: Some(Arc::new(codec)),
+        }
+    }
+
+    /// Encodes an argument list: one payload per element, then the codec.
+    pub async fn encode_args<A: PayloadArgs>(&self, args: &A) -> Result<Payloads, ConvertError> {
+        let payloads = args.to_payloads()?;
+        self.encode_raw(payloads).await
+    }
+
+    /// Decodes an argument list: the codec, then one element per payload.
+    pub async fn decode_args<A: PayloadArgs>(&self, payloads: Option<Payloads>) -> Result<A, ConvertError> {
+        let payloads = self.decode_raw(payloads).await?;
+        Ok(A::from_payloads(&payloads)?)
+    }
+
+    /// Encodes a single value (a result) as one payload.
+    pub async fn encode_value<T: Serialize + ?Sized>(&self, value: &T) -> Result<Payloads, ConvertError> {
+        let payload = payload::to_payload(value)?;
+        self.encode_raw(vec![payload]).await
+    }
+
+    /// Decodes a single value (a result); no payload at all reads as `null`.
+    pub async fn decode_value<T: DeserializeOwned>(&self, payloads: Option<Payloads>) -> Result<T, ConvertError> {
+        let payloads = self.decode_raw(payloads).await?;
+        Ok(payload::from_optional_payload(payloads.first())?)
+    }
+
+    /// Applies the codec's encode to raw payloads.
+    pub async fn encode_raw(&self, payloads: Vec<Payload>) -> Result<Payloads, ConvertError> {
+        let payloads = match &self.codec {
+            Some(codec) if !payloads.is_empty() => codec.encode(payloads).await?,
+            _ => payloads,
+        };
+        Ok(Payloads { payloads })
+    }
+
+    /// Applies the codec's decode to raw payloads.
+    pub async fn decode_raw(&self, payloads: Option<Payloads>) -> Result<Vec<Payload>, ConvertError> {
+        let payloads = payloads.map(|p| p.payloads).unwrap_or_default();
+        Ok(match &self.codec {
+            Some(codec) if !payloads.is_empty() => codec.decode(payloads).await?,
+            _ => payloads,
+        })
+    }
+
+    /// Applies the codec's encode to every payload inside a failure and its causes.
+    pub async fn encode_failure(&self, failure: &mut ProtoFailure) -> Result<(), ConvertError> {
+        self.transform_failure(failure, true).await
+    }
+
+    /// Applies the codec's decode to every payload inside a failure and its causes.
+    pub async fn decode_failure(&self, failure: &mut ProtoFailure) -> Result<(), ConvertError> {
+        self.transform_failure(failure, false).await
+    }
+
+    async fn transform_failure(&self, failure: &mut ProtoFailure, encode: bool) -> Result<(), ConvertError> {
+        if self.codec.is_none() {
+            return Ok(());
+        }
+        let mut current = Some(failure);
+        while let Some(f) = current {
+            let slot = match f.failure_info.as_mut() {
+                Some(FailureInfo::ApplicationFailureInfo(i)) => i.details.as_mut(),
+                Some(FailureInfo::CanceledFailureInfo(i)) => i.details.as_mut(),
+                Some(FailureInfo::TimeoutFailureInfo(i)) => i.last_heartbeat_details.as_mut(),
+                Some(FailureInfo::ResetWorkflowFailureInfo(i)) => i.last_heartbeat_details.as_mut(),
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                let taken = std::mem::take(&mut slot.payloads);
+                slot.payloads = if encode {
+                    self.encode_raw(taken).await?.payloads
+                } else {
+                    self.decode_raw(Some(Payloads { payloads: taken })).await?
+                };
+            }
+            current = f.cause.as_deref_mut();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Xor;
+    #[async_trait::async_trait]
+    impl PayloadCodec for Xor {
+        async fn encode(&self, mut ps: Vec<Payload>) -> Result<Vec<Payload>, CodecError> {
+            for p in &mut ps {
+                p.data.iter_mut().for_each(|b| *b ^= 0x5a);
+            }
+            Ok(ps)
+        }
+        async fn decode(&self, ps: Vec<Payload>) -> Result<Vec<Payload>, CodecError> {
+            self.encode(ps).await
+        }
+    }
+
+    #[tokio::test]
+    async fn codec_applies_both_ways() {
+        let dc = DataConverter::with_codec(Xor);
+        let encoded = dc.encode_args(&("hello".to_string(), 5u8)).await.unwrap();
+        assert_ne!(encoded.payloads[0].data, b"\"hello\"");
+        let (s, n): (String, u8) = dc.decode_args(Some(encoded)).await.unwrap();
+        assert_eq!((s.as_str(), n), ("hello", 5));
+    }
+
+    #[tokio::test]
+    async fn codec_reaches_failure_causes() {
+        let dc = DataConverter::with_codec(Xor);
+        let details = payload::to_payload(&"secret").unwrap();
+        let inner = crate::failure::Failure::application("inner", "Inner").with_details(vec![details.clone()]);
+        let outer = crate::failure::Failure::application("outer", "Outer").with_cause(inner);
+        let mut proto: ProtoFailure = outer.into();
+        dc.encode_failure(&mut proto).await.unwrap();
+        let Some(FailureInfo::ApplicationFailureInfo(i)) = &proto.cause.as_ref().unwrap().failure_info else {
+            panic!("cause lost its kind")
+        };
+        assert_ne!(i.details.as_ref().unwrap().payloads[0].data, details.data);
+        dc.decode_failure(&mut proto).await.unwrap();
+        let back = crate::failure::Failure::from(proto);
+        let cause = back.cause.unwrap();
+        assert_eq!(cause.details::<String>().unwrap(), "secret");
+    }
+}

