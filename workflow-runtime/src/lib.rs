@@ -1,13 +1,35 @@
 //! Durable workflows on Temporal, written as plain Rust.
 //!
-//! This is the crate applications depend on. It re-exports the client
-//! ([`workflow_client`], as [`client`]) and will hold the worker, the deterministic workflow
-//! engine and the time-skipping test environment.
+//! This is the crate applications depend on: the worker and its deterministic workflow engine
+//! ([`worker`], [`workflow`]), activities ([`activity`]), the definitions both are made of
+//! ([`definition`]), testing tools ([`testing`]), and the client ([`client`], re-exported).
+//!
+//! Workflow code runs on a single-threaded executor fed by history: it is replayed after a
+//! worker restart and must issue the same commands every time. Time, randomness, timers and
+//! activities therefore go through the [`workflow::WorkflowContext`].
+
+pub mod activity;
+pub mod definition;
+pub mod worker;
+pub mod workflow;
 
 pub use workflow_client as client;
 pub use workflow_client::{
     Client, ClientError, ClientOptions, Failure, FailureKind, StartOptions, WorkflowDefinition, WorkflowHandle,
 };
+
+/// The names most workflow code needs.
+pub mod prelude {
+    pub use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
+    pub use crate::client::{
+        Client, ClientError, ClientOptions, Failure, QueryDefinition, RetryPolicy, SignalDefinition, StartOptions,
+        UpdateDefinition, WorkflowDefinition, WorkflowHandle,
+    };
+    pub use crate::definition::{Activity, ActivityDefinition, Workflow};
+    pub use crate::worker::{Worker, WorkerOptions};
+    pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
+    pub use std::time::Duration;
+}
 
 pub mod testing {
     //! Tools for testing workflows: a real Temporal dev server for integration tests, shared by

@@ -1,0 +1,229 @@
+//! Activities: the context an attempt runs with (info, heartbeats, cancellation) and the error
+//! type that tells the server whether to retry.
+
+use crate::client::failure::Failure;
+use crate::client::payload::{self, PayloadError};
+use crate::client::proto::common::Payload;
+use crate::client::{ActivityRef, Client};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Notify, watch};
+
+/// Facts about the running attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityInfo {
+    /// The activity id.
+    pub activity_id: String,
+    /// The activity type.
+    pub activity_type: String,
+    /// The attempt, from 1.
+    pub attempt: u32,
+    /// The workflow that scheduled it.
+    pub workflow_id: String,
+    /// Its run.
+    pub run_id: String,
+    /// Its type.
+    pub workflow_type: String,
+    /// The task queue the activity was dispatched on.
+    pub task_queue: String,
+    /// When this attempt was scheduled.
+    pub scheduled_time: Option<SystemTime>,
+    /// The heartbeat timeout, when set.
+    pub heartbeat_timeout: Option<Duration>,
+    /// The start-to-close timeout, when set.
+    pub start_to_close_timeout: Option<Duration>,
+}
+
+/// How an activity attempt fails.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ActivityError {
+    /// A failure; the retry policy decides on a retry unless it is marked non-retryable.
+    /// (Boxed, so that `Result<T, ActivityError>` stays small.)
+    #[error("{0}")]
+    Failed(Box<Failure>),
+    /// The activity accepted a cancellation request.
+    #[error("activity canceled")]
+    Canceled,
+    /// The activity will be completed later by `Client::complete_activity` (with the task
+    /// token from [`ActivityContext::task_token`]).
+    #[error("activity will complete asynchronously")]
+    WillCompleteAsync,
+}
+
+impl ActivityError {
+    /// A retryable failure with an error type name (retry policies can match it).
+    pub fn retryable(message: impl Into<String>, type_name: impl Into<String>) -> Self {
+        ActivityError::Failed(Box::new(Failure::application(message, type_name)))
+    }
+
+    /// A failure that is never retried.
+    pub fn non_retryable(message: impl Into<String>, type_name: impl Into<String>) -> Self {
+        ActivityError::Failed(Box::new(Failure::application(message, type_name).non_retryable()))
+    }
+
+    /// A retryable failure from any error; the type name is the error's Rust type.
+    pub fn from_error<E: std::error::Error>(e: E) -> Self {
+        let type_name = std::any::type_name::<E>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("Error")
+            .to_string();
+        ActivityError::retryable(e.to_string(), type_name)
+    }
+
+    pub(crate) fn bad_input(e: PayloadError) -> Self {
+        ActivityError::non_retryable(format!("activity input: {e}"), "PayloadError")
+    }
+
+    pub(crate) fn bad_output(e: PayloadError) -> Self {
+        ActivityError::non_retryable(format!("activity result: {e}"), "PayloadError")
+    }
+}
+
+impl From<Failure> for ActivityError {
+    fn from(f: Failure) -> Self {
+        ActivityError::Failed(Box::new(f))
+    }
+}
+
+/// The context of one activity attempt.
+#[derive(Clone)]
+pub struct ActivityContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    info: ActivityInfo,
+    task_token: Vec<u8>,
+    previous_details: Vec<Payload>,
+    client: Option<Client>,
+    pending_details: Mutex<Option<Vec<Payload>>>,
+    heartbeat_wake: Notify,
+    cancel: watch::Sender<bool>,
+    heartbeater_started: std::sync::Once,
+}
+
+impl std::fmt::Debug for ActivityContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivityContext")
+            .field("info", &self.inner.info)
+            .finish()
+    }
+}
+
+impl ActivityContext {
+    /// A context for an attempt. `client: None` makes heartbeats local (tests).
+    pub(crate) fn new(
+        info: ActivityInfo,
+        task_token: Vec<u8>,
+        previous_details: Vec<Payload>,
+        client: Option<Client>,
+    ) -> Self {
+        let (cancel, _) = watch::channel(false);
+        ActivityContext {
+            inner: Arc::new(Inner {
+                info,
+                task_token,
+                previous_details,
+                client,
+                pending_details: Mutex::new(None),
+                heartbeat_wake: Notify::new(),
+                cancel,
+                heartbeater_started: std::sync::Once::new(),
+            }),
+        }
+    }
+
+    /// Facts about this attempt.
+    pub fn info(&self) -> &ActivityInfo {
+        &self.inner.info
+    }
+
+    /// The task token, for completing the activity from elsewhere.
+    pub fn task_token(&self) -> &[u8] {
+        &self.inner.task_token
+    }
+
+    /// The details of the last heartbeat of a previous attempt, to resume progress.
+    pub fn heartbeat_details<T: DeserializeOwned>(&self) -> Result<Option<T>, PayloadError> {
+        match self.inner.previous_details.first() {
+            None => Ok(None),
+            Some(p) => payload::from_payload(p).map(Some),
+        }
+    }
+
+    /// Records progress. Heartbeats are sent in the background, at most about once per 80% of
+    /// the heartbeat timeout; the latest details win. A cancellation request comes back with
+    /// the response and wakes [`ActivityContext::cancelled`].
+    pub fn heartbeat<T: Serialize + ?Sized>(&self, details: &T) {
+        let details = match payload::to_payload(details) {
+            Ok(p) => vec![p],
+            Err(e) => {
+                tracing::warn!(error = %e, "heartbeat details do not encode; sent without details");
+                Vec::new()
+            }
+        };
+        *self.inner.pending_details.lock().expect("heartbeat lock") = Some(details);
+        self.start_heartbeater();
+        self.inner.heartbeat_wake.notify_one();
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        *self.inner.cancel.borrow()
+    }
+
+    /// Completes when cancellation is requested (learned through heartbeats, or at worker
+    /// shutdown).
+    pub async fn cancelled(&self) {
+        let mut rx = self.inner.cancel.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.inner.cancel.send_replace(true);
+    }
+
+    fn start_heartbeater(&self) {
+        let Some(client) = self.inner.client.clone() else {
+            return;
+        };
+        let inner = Arc::downgrade(&self.inner);
+        self.inner.heartbeater_started.call_once(|| {
+            let throttle = self
+                .inner
+                .info
+                .heartbeat_timeout
+                .map(|t| t.mul_f64(0.8))
+                .unwrap_or(Duration::from_secs(30))
+                .max(Duration::from_millis(100));
+            let token = ActivityRef::TaskToken(self.inner.task_token.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some(strong) = inner.upgrade() else { return };
+                    let details = strong.pending_details.lock().expect("heartbeat lock").take();
+                    match details {
+                        Some(details) => {
+                            match client.heartbeat_activity(&token, details).await {
+                                Ok(true) => {
+                                    strong.cancel.send_replace(true);
+                                }
+                                Ok(false) => {}
+                                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                            }
+                            drop(strong);
+                            tokio::time::sleep(throttle).await;
+                        }
+                        None => {
+                            // Wake up now and then to notice that the attempt ended.
+                            let _ =
+                                tokio::time::timeout(Duration::from_secs(1), strong.heartbeat_wake.notified()).await;
+                        }
+                    }
+                }
+            });
+        });
+    }
+}

@@ -1,0 +1,154 @@
+//! What a workflow and an activity are to the runtime.
+//!
+//! The `#[workflow]` and `#[activity]` macros implement these traits; they can also be written
+//! by hand (the runtime's own tests do), which is also how a workflow is given to the worker
+//! without macros.
+
+use crate::activity::{ActivityContext, ActivityError};
+use crate::client::payload::{self, PayloadArgs, PayloadError};
+use crate::client::proto::common::Payload;
+use crate::workflow::{WorkflowContext, WorkflowResult};
+use futures::future::{BoxFuture, LocalBoxFuture};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use workflow_client::definitions::{QueryDefinition, SignalDefinition, WorkflowDefinition};
+
+/// A workflow the worker can run: its state, its entry point and its handlers.
+///
+/// ```
+/// use workflow_runtime::prelude::*;
+/// use workflow_runtime::definition::{Handlers, Workflow};
+/// use futures::future::{FutureExt, LocalBoxFuture};
+///
+/// #[derive(Default)]
+/// struct Counter { total: u64 }
+///
+/// impl WorkflowDefinition for Counter {
+///     const NAME: &'static str = "Counter";
+///     type Input = (u64,);
+///     type Output = u64;
+/// }
+///
+/// impl Workflow for Counter {
+///     fn init(_input: &Self::Input) -> Self { Counter::default() }
+///     fn run(ctx: WorkflowContext<Self>, (target,): Self::Input) -> LocalBoxFuture<'static, WorkflowResult<u64>> {
+///         async move {
+///             ctx.wait_condition(move |s| s.total >= target).await;
+///             Ok(ctx.state(|s| s.total))
+///         }
+///         .boxed_local()
+///     }
+///     fn handlers(h: &mut Handlers<Self>) {
+///         h.signal_raw("add", |s, (n,): (u64,)| s.total += n);
+///         h.query_raw("total", |s, (): ()| s.total);
+///     }
+/// }
+/// ```
+pub trait Workflow: WorkflowDefinition + Sized {
+    /// Builds the initial state from the input.
+    fn init(input: &Self::Input) -> Self;
+    /// The workflow's code.
+    fn run(ctx: WorkflowContext<Self>, input: Self::Input) -> LocalBoxFuture<'static, WorkflowResult<Self::Output>>;
+    /// Registers signal, query and update handlers.
+    fn handlers(_handlers: &mut Handlers<Self>) {}
+}
+
+type SignalFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<(), PayloadError>>;
+type QueryFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<Payload, PayloadError>>;
+
+/// The signal and query handlers of workflow `W`, by wire name.
+pub struct Handlers<W> {
+    pub(crate) signals: BTreeMap<String, SignalFn<W>>,
+    pub(crate) queries: BTreeMap<String, QueryFn<W>>,
+}
+
+impl<W> Default for Handlers<W> {
+    fn default() -> Self {
+        Handlers {
+            signals: BTreeMap::new(),
+            queries: BTreeMap::new(),
+        }
+    }
+}
+
+impl<W: Workflow> Handlers<W> {
+    /// Registers the handler of signal `S`.
+    pub fn signal<S: SignalDefinition<Workflow = W>>(&mut self, handler: impl Fn(&mut W, S::Input) + 'static) {
+        self.signal_raw(S::NAME, handler);
+    }
+
+    /// Registers a signal handler by name.
+    pub fn signal_raw<A: PayloadArgs + 'static>(&mut self, name: &str, handler: impl Fn(&mut W, A) + 'static) {
+        self.signals.insert(
+            name.to_string(),
+            Box::new(move |state, payloads| {
+                let args = A::from_payloads(payloads)?;
+                handler(state, args);
+                Ok(())
+            }),
+        );
+    }
+
+    /// Registers the handler of query `Q`.
+    pub fn query<Q: QueryDefinition<Workflow = W>>(&mut self, handler: impl Fn(&W, Q::Input) -> Q::Output + 'static) {
+        self.query_raw(Q::NAME, handler);
+    }
+
+    /// Registers a query handler by name.
+    pub fn query_raw<A: PayloadArgs + 'static, R: Serialize + 'static>(
+        &mut self,
+        name: &str,
+        handler: impl Fn(&W, A) -> R + 'static,
+    ) {
+        self.queries.insert(
+            name.to_string(),
+            Box::new(move |state, payloads| {
+                let args = A::from_payloads(payloads)?;
+                payload::to_payload(&handler(state, args))
+            }),
+        );
+    }
+}
+
+/// An activity type: its wire name, arguments and result.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an activity",
+    label = "expected an activity",
+    note = "mark an async function with `#[activity]`, or implement `ActivityDefinition` by hand"
+)]
+pub trait ActivityDefinition: 'static {
+    /// The activity type name on the wire.
+    const NAME: &'static str;
+    /// The arguments, as a tuple (one payload each).
+    type Input: PayloadArgs + Send + 'static;
+    /// The result.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// An activity with its implementation.
+pub trait Activity: ActivityDefinition + Send + Sync {
+    /// Runs one attempt.
+    fn execute(
+        &self,
+        ctx: ActivityContext,
+        input: Self::Input,
+    ) -> BoxFuture<'static, Result<Self::Output, ActivityError>>;
+}
+
+/// An activity the worker can run, type-erased: raw payloads in and out.
+pub(crate) type ErasedActivity =
+    Arc<dyn Fn(ActivityContext, Vec<Payload>) -> BoxFuture<'static, Result<Payload, ActivityError>> + Send + Sync>;
+
+pub(crate) fn erase_activity<A: Activity>(activity: A) -> ErasedActivity {
+    let activity = Arc::new(activity);
+    Arc::new(move |ctx, payloads| {
+        let activity = activity.clone();
+        Box::pin(async move {
+            let input = A::Input::from_payloads(&payloads).map_err(ActivityError::bad_input)?;
+            let output = activity.execute(ctx, input).await?;
+            payload::to_payload(&output).map_err(ActivityError::bad_output)
+        })
+    })
+}

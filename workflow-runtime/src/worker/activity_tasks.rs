@@ -1,0 +1,277 @@
+//! Activity task pollers and attempts.
+
+use super::WorkerOptions;
+use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
+use crate::client::proto::common::Payloads;
+use crate::client::proto::enums::TaskQueueKind;
+use crate::client::proto::taskqueue::TaskQueue;
+use crate::client::proto::workflowservice as ws;
+use crate::client::time::{from_proto_duration, from_timestamp};
+use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use crate::definition::ErasedActivity;
+use futures::FutureExt;
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+struct Shared {
+    client: Client,
+    task_queue: String,
+    identity: String,
+    activities: Arc<BTreeMap<String, ErasedActivity>>,
+    slots: Arc<Semaphore>,
+    running: Mutex<HashMap<u64, ActivityContext>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+pub(super) struct ActivityWorker {
+    shared: Arc<Shared>,
+    pollers: Vec<JoinHandle<()>>,
+    max_slots: usize,
+}
+
+impl ActivityWorker {
+    pub(super) fn start(
+        client: Client,
+        task_queue: String,
+        identity: String,
+        activities: Arc<BTreeMap<String, ErasedActivity>>,
+        options: &WorkerOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            client,
+            task_queue,
+            identity,
+            activities,
+            slots: Arc::new(Semaphore::new(options.max_concurrent_activities)),
+            running: Mutex::new(HashMap::new()),
+            next_id: Default::default(),
+        });
+        let pollers = (0..options.activity_pollers)
+            .map(|_| tokio::spawn(poll_loop(shared.clone(), shutdown.clone())))
+            .collect();
+        ActivityWorker {
+            shared,
+            pollers,
+            max_slots: options.max_concurrent_activities,
+        }
+    }
+
+    /// Waits for running attempts; after `grace`, cancels them and waits a little more.
+    pub(super) async fn finish(self, grace: Duration) {
+        for p in self.pollers {
+            let _ = p.await;
+        }
+        let slots = self.shared.slots.clone();
+        let max = self.max_slots as u32;
+        if tokio::time::timeout(grace, slots.clone().acquire_many_owned(max))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let running: Vec<ActivityContext> = self
+            .shared
+            .running
+            .lock()
+            .expect("running lock")
+            .values()
+            .cloned()
+            .collect();
+        tracing::warn!(
+            count = running.len(),
+            "activities still running after the grace period; canceling them"
+        );
+        for ctx in running {
+            ctx.cancel();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), slots.acquire_many_owned(max)).await;
+    }
+}
+
+async fn poll_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let queue = TaskQueue {
+        name: shared.task_queue.clone(),
+        kind: TaskQueueKind::Normal as i32,
+        ..Default::default()
+    };
+    loop {
+        let permit = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => return,
+            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let request = ws::PollActivityTaskQueueRequest {
+            namespace: shared.client.namespace().to_string(),
+            task_queue: Some(queue.clone()),
+            identity: shared.identity.clone(),
+            ..Default::default()
+        };
+        let polled = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => return,
+            r = shared.client.call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move { s.poll_activity_task_queue(r).await }) => r,
+        };
+        match polled {
+            Ok(task) if task.task_token.is_empty() => {}
+            Ok(task) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    run_attempt(&shared, task).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %ClientError::from(e), "activity task poll failed; retrying");
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
+    let execution = task.workflow_execution.clone().unwrap_or_default();
+    let activity_type = task.activity_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+    let info = ActivityInfo {
+        activity_id: task.activity_id.clone(),
+        activity_type: activity_type.clone(),
+        attempt: task.attempt.max(1) as u32,
+        workflow_id: execution.workflow_id,
+        run_id: execution.run_id,
+        workflow_type: task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+        task_queue: shared.task_queue.clone(),
+        scheduled_time: task.scheduled_time.as_ref().map(from_timestamp),
+        heartbeat_timeout: task
+            .heartbeat_timeout
+            .as_ref()
+            .map(from_proto_duration)
+            .filter(|d| !d.is_zero()),
+        start_to_close_timeout: task
+            .start_to_close_timeout
+            .as_ref()
+            .map(from_proto_duration)
+            .filter(|d| !d.is_zero()),
+    };
+    let span = tracing::info_span!(
+        "activity",
+        activity_type = %info.activity_type,
+        activity_id = %info.activity_id,
+        attempt = info.attempt,
+        workflow_id = %info.workflow_id,
+    );
+    async {
+        let ctx = ActivityContext::new(
+            info,
+            task.task_token.clone(),
+            task.heartbeat_details.clone().map(|p| p.payloads).unwrap_or_default(),
+            Some(shared.client.clone()),
+        );
+        let id = shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared.running.lock().expect("running lock").insert(id, ctx.clone());
+        let input = task.input.clone().map(|p| p.payloads).unwrap_or_default();
+        let result = match shared.activities.get(&activity_type) {
+            None => {
+                let known: Vec<&str> = shared.activities.keys().map(String::as_str).collect();
+                Err(ActivityError::retryable(
+                    format!(
+                        "activity type `{activity_type}` is not registered on this worker; registered: {}",
+                        known.join(", ")
+                    ),
+                    "UnknownActivityType",
+                ))
+            }
+            Some(activity) => match AssertUnwindSafe(activity(ctx.clone(), input)).catch_unwind().await {
+                Ok(r) => r,
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".into());
+                    Err(ActivityError::retryable(
+                        format!("activity panicked: {message}"),
+                        "Panic",
+                    ))
+                }
+            },
+        };
+        shared.running.lock().expect("running lock").remove(&id);
+        respond(shared, task.task_token, result).await;
+    }
+    .instrument(span)
+    .await
+}
+
+async fn respond(
+    shared: &Shared,
+    task_token: Vec<u8>,
+    result: Result<crate::client::proto::common::Payload, ActivityError>,
+) {
+    let namespace = shared.client.namespace().to_string();
+    let identity = shared.identity.clone();
+    let outcome = match result {
+        Ok(payload) => {
+            let request = ws::RespondActivityTaskCompletedRequest {
+                task_token,
+                result: Some(Payloads {
+                    payloads: vec![payload],
+                }),
+                identity,
+                namespace,
+                ..Default::default()
+            };
+            shared
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.respond_activity_task_completed(r).await
+                })
+                .await
+                .map(|_| ())
+        }
+        Err(ActivityError::Failed(failure)) => {
+            tracing::debug!(%failure, "activity attempt failed");
+            let request = ws::RespondActivityTaskFailedRequest {
+                task_token,
+                failure: Some((*failure).into()),
+                identity,
+                namespace,
+                ..Default::default()
+            };
+            shared
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.respond_activity_task_failed(r).await
+                })
+                .await
+                .map(|_| ())
+        }
+        Err(ActivityError::Canceled) => {
+            let request = ws::RespondActivityTaskCanceledRequest {
+                task_token,
+                identity,
+                namespace,
+                ..Default::default()
+            };
+            shared
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.respond_activity_task_canceled(r).await
+                })
+                .await
+                .map(|_| ())
+        }
+        Err(ActivityError::WillCompleteAsync) => Ok(()),
+    };
+    if let Err(e) = outcome {
+        // Typically the attempt already timed out or the workflow closed.
+        tracing::warn!(error = %ClientError::from(e), "activity result not accepted");
+    }
+}

@@ -1,0 +1,176 @@
+//! The workflow side of a worker: the sticky cache of runs, and turning one workflow task into
+//! commands (or a task failure, or a query answer). Pure: no network, one thread.
+
+use super::cache::LruCache;
+use crate::client::failure::Failure;
+use crate::client::proto::command::Command;
+use crate::client::proto::common::{Payload, Payloads};
+use crate::client::proto::enums::{QueryResultType, WorkflowTaskFailedCause};
+use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
+use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
+use crate::workflow::TaskError;
+use crate::workflow::WorkflowInfo;
+use crate::workflow::run::{Run, WorkflowFactory};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The registered workflow types, by name.
+pub(crate) type Factories = Arc<BTreeMap<String, Arc<dyn WorkflowFactory>>>;
+
+/// What to answer for one workflow task.
+#[derive(Debug)]
+pub(crate) enum TaskOutcome {
+    /// Send these commands (and query answers).
+    Completed {
+        commands: Vec<Command>,
+        query_results: HashMap<String, WorkflowQueryResult>,
+    },
+    /// Fail the workflow task; the server retries it.
+    Failed {
+        cause: WorkflowTaskFailedCause,
+        failure: Failure,
+    },
+    /// The answer of a legacy query task.
+    QueryAnswer(Result<Payload, String>),
+    /// The task carries part of the history and the run is not cached: fetch it all.
+    NeedFullHistory,
+}
+
+/// Runs workflow tasks against cached or replayed runs.
+pub(crate) struct Engine {
+    factories: Factories,
+    cache: LruCache<Run>,
+    namespace: String,
+}
+
+impl Engine {
+    pub(crate) fn new(factories: Factories, cache_size: usize, namespace: String) -> Self {
+        Engine {
+            factories,
+            cache: LruCache::new(cache_size),
+            namespace,
+        }
+    }
+
+    pub(crate) fn evict(&mut self, run_id: &str) {
+        self.cache.take(run_id);
+    }
+
+    pub(crate) fn cached_runs(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Processes one task (its history must be complete: all pages fetched).
+    pub(crate) fn process(&mut self, task: &PollWorkflowTaskQueueResponse) -> TaskOutcome {
+        let execution = task.workflow_execution.clone().unwrap_or_default();
+        let workflow_type = task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+        let events = task.history.as_ref().map(|h| h.events.as_slice()).unwrap_or(&[]);
+        let first_event = events.first().map(|e| e.event_id);
+
+        // A full history always replays from scratch: a cached run may hold commands of a
+        // task whose answer the server never recorded.
+        let cached = self.cache.take(&execution.run_id);
+        let mut run = match cached {
+            Some(run) if first_event.is_none_or(|id| id == run.last_event_id + 1) && first_event != Some(1) => run,
+            _ if first_event == Some(1) => {
+                let Some(factory) = self.factories.get(&workflow_type) else {
+                    let registered: Vec<&str> = self.factories.keys().map(String::as_str).collect();
+                    return failed(TaskError::UnknownWorkflowType {
+                        workflow_type,
+                        registered: if registered.is_empty() {
+                            "none".to_string()
+                        } else {
+                            registered.join(", ")
+                        },
+                    });
+                };
+                let info = WorkflowInfo {
+                    workflow_type: workflow_type.clone(),
+                    workflow_id: execution.workflow_id.clone(),
+                    run_id: execution.run_id.clone(),
+                    namespace: self.namespace.clone(),
+                    task_queue: String::new(),
+                    attempt: 1,
+                };
+                Run::new(factory.create(), info)
+            }
+            _ => return TaskOutcome::NeedFullHistory,
+        };
+
+        let span = tracing::info_span!(
+            "workflow_task",
+            workflow_type = %workflow_type,
+            workflow_id = %execution.workflow_id,
+            run_id = %execution.run_id,
+            attempt = task.attempt,
+        );
+        let _enter = span.enter();
+
+        // A legacy query: bring the run up to date, answer, and issue nothing.
+        if let Some(query) = &task.query {
+            if let Err(e) = run.apply(events, 0) {
+                return failed(e);
+            }
+            let answer = answer_query(&run, query);
+            self.keep(execution.run_id, run);
+            return TaskOutcome::QueryAnswer(answer);
+        }
+
+        let activation = match run.apply(events, task.started_event_id) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "workflow task failed");
+                return failed(e);
+            }
+        };
+        let query_results = task
+            .queries
+            .iter()
+            .map(|(id, q)| {
+                let result = match answer_query(&run, q) {
+                    Ok(p) => WorkflowQueryResult {
+                        result_type: QueryResultType::Answered as i32,
+                        answer: Some(Payloads { payloads: vec![p] }),
+                        ..Default::default()
+                    },
+                    Err(message) => WorkflowQueryResult {
+                        result_type: QueryResultType::Failed as i32,
+                        error_message: message,
+                        ..Default::default()
+                    },
+                };
+                (id.clone(), result)
+            })
+            .collect();
+        let commands = activation.commands.iter().map(|c| c.to_proto()).collect();
+        if !run.finished {
+            self.keep(execution.run_id, run);
+        }
+        TaskOutcome::Completed {
+            commands,
+            query_results,
+        }
+    }
+
+    fn keep(&mut self, run_id: String, run: Run) {
+        if let Some(evicted) = self.cache.put(run_id, run) {
+            tracing::debug!(run_id = %evicted, "evicted from the workflow cache");
+        }
+    }
+}
+
+fn answer_query(run: &Run, query: &WorkflowQuery) -> Result<Payload, String> {
+    let args = query.query_args.as_ref().map(|p| p.payloads.as_slice()).unwrap_or(&[]);
+    run.query(&query.query_type, args)
+}
+
+fn failed(error: TaskError) -> TaskOutcome {
+    let cause = match &error {
+        TaskError::Nondeterminism { .. } => WorkflowTaskFailedCause::NonDeterministicError,
+        _ => WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+    };
+    TaskOutcome::Failed {
+        cause,
+        failure: Failure::application(error.to_string(), "WorkflowTaskError"),
+    }
+}

@@ -1,0 +1,412 @@
+//! The engine driven by hand-built histories: no network.
+
+use super::engine::{Engine, TaskOutcome};
+use crate::client::payload::{from_payload, to_payload};
+use crate::client::proto::command::{Command, command::Attributes as Cmd};
+use crate::client::proto::common::{ActivityType, Payloads, WorkflowExecution, WorkflowType};
+use crate::client::proto::enums::{EventType, WorkflowTaskFailedCause};
+use crate::client::proto::history::{self as ph, History, HistoryEvent, history_event::Attributes as Ev};
+use crate::client::proto::query::WorkflowQuery;
+use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
+use crate::prelude::*;
+use crate::workflow::run::{TypedFactory, WorkflowFactory};
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Calls an activity, sleeps, waits for a `finish` signal, and returns what it gathered.
+#[derive(Default)]
+struct Greeter {
+    names: Vec<String>,
+    done: bool,
+}
+
+impl WorkflowDefinition for Greeter {
+    const NAME: &'static str = "Greeter";
+    type Input = (String,);
+    type Output = String;
+}
+
+struct Greet;
+impl ActivityDefinition for Greet {
+    const NAME: &'static str = "greet";
+    type Input = (String,);
+    type Output = String;
+}
+
+impl Workflow for Greeter {
+    fn init(_: &Self::Input) -> Self {
+        Greeter::default()
+    }
+    fn run(ctx: WorkflowContext<Self>, (name,): (String,)) -> LocalBoxFuture<'static, WorkflowResult<String>> {
+        async move {
+            if name == "panic" {
+                panic!("asked to panic");
+            }
+            let greeting = ctx
+                .activity(Greet, (name,))
+                .start_to_close_timeout(Duration::from_secs(10))
+                .await?;
+            ctx.sleep(Duration::from_secs(60)).await?;
+            ctx.wait_condition(|s| s.done).await;
+            let names = ctx.state(|s| s.names.join(","));
+            Ok(format!("{greeting} + {names}"))
+        }
+        .boxed_local()
+    }
+    fn handlers(h: &mut crate::definition::Handlers<Self>) {
+        h.signal_raw("add_name", |s, (n,): (String,)| s.names.push(n));
+        h.signal_raw("finish", |s, (): ()| s.done = true);
+        h.query_raw("names", |s, (): ()| s.names.clone());
+    }
+}
+
+/// Builds histories event by event, numbering them.
+struct HistoryBuilder {
+    events: Vec<HistoryEvent>,
+}
+
+impl HistoryBuilder {
+    fn started(input: &str) -> Self {
+        let mut h = HistoryBuilder { events: Vec::new() };
+        h.add(
+            EventType::WorkflowExecutionStarted,
+            Ev::WorkflowExecutionStartedEventAttributes(ph::WorkflowExecutionStartedEventAttributes {
+                workflow_type: Some(WorkflowType { name: "Greeter".into() }),
+                input: Some(Payloads {
+                    payloads: vec![to_payload(input).unwrap()],
+                }),
+                attempt: 1,
+                ..Default::default()
+            }),
+        );
+        h
+    }
+
+    fn add(&mut self, event_type: EventType, attributes: Ev) -> i64 {
+        let event_id = self.events.len() as i64 + 1;
+        self.events.push(HistoryEvent {
+            event_id,
+            event_type: event_type as i32,
+            event_time: Some(crate::client::time::to_timestamp(
+                std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + event_id as u64),
+            )),
+            attributes: Some(attributes),
+            ..Default::default()
+        });
+        event_id
+    }
+
+    fn task(&mut self) -> i64 {
+        self.add(
+            EventType::WorkflowTaskScheduled,
+            Ev::WorkflowTaskScheduledEventAttributes(Default::default()),
+        );
+        self.add(
+            EventType::WorkflowTaskStarted,
+            Ev::WorkflowTaskStartedEventAttributes(Default::default()),
+        )
+    }
+
+    fn completed(&mut self) {
+        self.add(
+            EventType::WorkflowTaskCompleted,
+            Ev::WorkflowTaskCompletedEventAttributes(Default::default()),
+        );
+    }
+
+    fn activity_scheduled(&mut self, id: &str, ty: &str) -> i64 {
+        self.add(
+            EventType::ActivityTaskScheduled,
+            Ev::ActivityTaskScheduledEventAttributes(ph::ActivityTaskScheduledEventAttributes {
+                activity_id: id.into(),
+                activity_type: Some(ActivityType { name: ty.into() }),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn activity_completed(&mut self, scheduled_event_id: i64, result: &str) {
+        self.add(
+            EventType::ActivityTaskCompleted,
+            Ev::ActivityTaskCompletedEventAttributes(ph::ActivityTaskCompletedEventAttributes {
+                scheduled_event_id,
+                result: Some(Payloads {
+                    payloads: vec![to_payload(result).unwrap()],
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+
+    fn timer_started(&mut self, id: &str) -> i64 {
+        self.add(
+            EventType::TimerStarted,
+            Ev::TimerStartedEventAttributes(ph::TimerStartedEventAttributes {
+                timer_id: id.into(),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn timer_fired(&mut self, id: &str, started_event_id: i64) {
+        self.add(
+            EventType::TimerFired,
+            Ev::TimerFiredEventAttributes(ph::TimerFiredEventAttributes {
+                timer_id: id.into(),
+                started_event_id,
+            }),
+        );
+    }
+
+    fn signal(&mut self, name: &str, input: Option<&str>) {
+        self.add(
+            EventType::WorkflowExecutionSignaled,
+            Ev::WorkflowExecutionSignaledEventAttributes(ph::WorkflowExecutionSignaledEventAttributes {
+                signal_name: name.into(),
+                input: input.map(|i| Payloads {
+                    payloads: vec![to_payload(i).unwrap()],
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+
+    /// A task whose history is `self.events[from..]`, answering the last `WorkflowTaskStarted`.
+    fn poll(&self, from: usize) -> PollWorkflowTaskQueueResponse {
+        PollWorkflowTaskQueueResponse {
+            task_token: vec![1],
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: "wf-1".into(),
+                run_id: "run-1".into(),
+            }),
+            workflow_type: Some(WorkflowType { name: "Greeter".into() }),
+            started_event_id: self.events.last().unwrap().event_id,
+            history: Some(History {
+                events: self.events[from..].to_vec(),
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+fn engine(cache: usize) -> Engine {
+    let mut factories: BTreeMap<String, Arc<dyn WorkflowFactory>> = BTreeMap::new();
+    factories.insert("Greeter".into(), Arc::new(TypedFactory::<Greeter>::new()));
+    Engine::new(Arc::new(factories), cache, "default".into())
+}
+
+fn commands(outcome: TaskOutcome) -> Vec<Command> {
+    match outcome {
+        TaskOutcome::Completed { commands, .. } => commands,
+        other => panic!("expected commands, got {other:?}"),
+    }
+}
+
+fn describe(commands: &[Command]) -> Vec<String> {
+    commands
+        .iter()
+        .map(|c| match c.attributes.as_ref().unwrap() {
+            Cmd::ScheduleActivityTaskCommandAttributes(a) => {
+                format!("activity {} {}", a.activity_type.as_ref().unwrap().name, a.activity_id)
+            }
+            Cmd::StartTimerCommandAttributes(a) => format!("timer {}", a.timer_id),
+            Cmd::CompleteWorkflowExecutionCommandAttributes(a) => format!(
+                "complete {}",
+                from_payload::<String>(&a.result.as_ref().unwrap().payloads[0]).unwrap()
+            ),
+            Cmd::FailWorkflowExecutionCommandAttributes(a) => {
+                format!("fail {}", a.failure.as_ref().unwrap().message)
+            }
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// The whole life of a run, one task at a time; returns the commands of each task.
+fn full_run(engine: &mut Engine, sticky: bool) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut h = HistoryBuilder::started("Ada");
+    h.task();
+    out.push(describe(&commands(engine.process(&h.poll(0)))));
+
+    let from = h.events.len();
+    h.completed();
+    let scheduled = h.activity_scheduled("1", "greet");
+    h.activity_completed(scheduled, "Hello, Ada");
+    h.task();
+    out.push(describe(&commands(engine.process(&h.poll(if sticky {
+        from
+    } else {
+        0
+    })))));
+
+    let from = h.events.len();
+    h.completed();
+    let timer = h.timer_started("1");
+    h.signal("add_name", Some("Grace"));
+    h.timer_fired("1", timer);
+    h.task();
+    out.push(describe(&commands(engine.process(&h.poll(if sticky {
+        from
+    } else {
+        0
+    })))));
+
+    let from = h.events.len();
+    h.completed();
+    h.signal("finish", None);
+    h.task();
+    out.push(describe(&commands(engine.process(&h.poll(if sticky {
+        from
+    } else {
+        0
+    })))));
+    out
+}
+
+#[test]
+fn a_run_issues_commands_in_order_and_completes() {
+    let tasks = full_run(&mut engine(10), true);
+    assert_eq!(
+        tasks,
+        vec![
+            vec!["activity greet 1".to_string()],
+            vec!["timer 1".to_string()],
+            vec![],
+            vec!["complete Hello, Ada + Grace".to_string()],
+        ]
+    );
+}
+
+#[test]
+fn cached_and_replayed_runs_give_identical_commands() {
+    let sticky = full_run(&mut engine(10), true);
+    let replayed = full_run(&mut engine(0), false);
+    assert_eq!(sticky, replayed);
+    // A sticky (partial) history with nothing cached asks for the full history.
+    let mut h = HistoryBuilder::started("Ada");
+    h.task();
+    let from = h.events.len();
+    h.completed();
+    h.activity_scheduled("1", "greet");
+    h.task();
+    assert!(matches!(
+        engine(10).process(&h.poll(from)),
+        TaskOutcome::NeedFullHistory
+    ));
+}
+
+#[test]
+fn signals_before_the_first_task_are_not_lost() {
+    let mut h = HistoryBuilder::started("Ada");
+    h.signal("add_name", Some("Early"));
+    h.signal("finish", None);
+    h.task();
+    let mut e = engine(10);
+    assert_eq!(describe(&commands(e.process(&h.poll(0)))), ["activity greet 1"]);
+    let query = WorkflowQuery {
+        query_type: "names".into(),
+        ..Default::default()
+    };
+    let mut poll = h.poll(h.events.len());
+    poll.history = Some(History::default());
+    poll.query = Some(query);
+    match e.process(&poll) {
+        TaskOutcome::QueryAnswer(Ok(p)) => assert_eq!(from_payload::<Vec<String>>(&p).unwrap(), ["Early"]),
+        other => panic!("expected a query answer, got {other:?}"),
+    }
+}
+
+#[test]
+fn queries_list_known_names_and_describe_pending_work() {
+    let mut h = HistoryBuilder::started("Ada");
+    h.task();
+    let mut e = engine(10);
+    commands(e.process(&h.poll(0)));
+    let ask = |e: &mut Engine, name: &str| {
+        let mut poll = h.poll(h.events.len());
+        poll.history = Some(History::default());
+        poll.query = Some(WorkflowQuery {
+            query_type: name.into(),
+            ..Default::default()
+        });
+        match e.process(&poll) {
+            TaskOutcome::QueryAnswer(a) => a,
+            other => panic!("expected a query answer, got {other:?}"),
+        }
+    };
+    let unknown = ask(&mut e, "nope").unwrap_err();
+    assert!(unknown.contains("no query `nope`"), "{unknown}");
+    assert!(unknown.contains("names, __stack_trace"), "{unknown}");
+    let trace: String = from_payload(&ask(&mut e, "__stack_trace").unwrap()).unwrap();
+    assert!(trace.contains("waiting on activity greet (id 1)"), "{trace}");
+}
+
+#[test]
+fn a_command_mismatch_fails_the_task_naming_both_sides() {
+    let mut h = HistoryBuilder::started("Ada");
+    h.task();
+    h.completed();
+    h.timer_started("1"); // the code schedules an activity here
+    h.task();
+    match engine(10).process(&h.poll(0)) {
+        TaskOutcome::Failed { cause, failure } => {
+            assert_eq!(cause, WorkflowTaskFailedCause::NonDeterministicError);
+            let m = failure.message;
+            assert!(m.contains("workflow Greeter (id wf-1) at event 5"), "{m}");
+            assert!(m.contains("history recorded TimerStarted(id 1)"), "{m}");
+            assert!(m.contains("the code did ScheduleActivityTask(type greet, id 1)"), "{m}");
+        }
+        other => panic!("expected a task failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_types_panics_and_bad_input_are_reported() {
+    let mut h = HistoryBuilder::started("Ada");
+    h.task();
+    let mut poll = h.poll(0);
+    poll.workflow_type = Some(WorkflowType { name: "Nope".into() });
+    match engine(10).process(&poll) {
+        TaskOutcome::Failed { failure, .. } => {
+            assert!(
+                failure.message.contains("`Nope` is not registered"),
+                "{}",
+                failure.message
+            );
+            assert!(failure.message.contains("registered: Greeter"), "{}", failure.message);
+        }
+        other => panic!("expected a task failure, got {other:?}"),
+    }
+
+    let mut h = HistoryBuilder::started("panic");
+    h.task();
+    match engine(10).process(&h.poll(0)) {
+        TaskOutcome::Failed { cause, failure } => {
+            assert_eq!(cause, WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure);
+            assert!(
+                failure.message.contains("panicked: asked to panic"),
+                "{}",
+                failure.message
+            );
+        }
+        other => panic!("expected a task failure, got {other:?}"),
+    }
+
+    let mut h = HistoryBuilder::started("Ada");
+    if let Some(Ev::WorkflowExecutionStartedEventAttributes(a)) = &mut h.events[0].attributes {
+        a.input = Some(Payloads {
+            payloads: vec![to_payload(&42).unwrap()],
+        });
+    }
+    h.task();
+    let failed = describe(&commands(engine(10).process(&h.poll(0))));
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].starts_with("fail the input of workflow `Greeter` does not decode"),
+        "{failed:?}"
+    );
+    assert!(failed[0].contains("`alloc::string::String`"), "{failed:?}");
+}

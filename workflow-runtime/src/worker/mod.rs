@@ -1,0 +1,289 @@
+//! The worker: polls a task queue for workflow and activity tasks, runs them, answers.
+//!
+//! ```no_run
+//! # use workflow_runtime::prelude::*;
+//! # async fn demo(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let worker = Worker::builder(&client, "orders")
+//!     // .workflow::<OrderWorkflow>()
+//!     // .activity(charge_card)
+//!     .build()?;
+//! let shutdown = worker.shutdown_handle();
+//! tokio::spawn(async move {
+//!     tokio::signal::ctrl_c().await.ok();
+//!     shutdown.shutdown();
+//! });
+//! worker.run().await?;
+//! # Ok(()) }
+//! ```
+
+mod activity_tasks;
+mod cache;
+pub(crate) mod engine;
+mod workflow_tasks;
+
+#[cfg(test)]
+mod engine_tests;
+
+use crate::client::Client;
+use crate::definition::{Activity, ErasedActivity, Workflow, erase_activity};
+use crate::workflow::run::{TypedFactory, WorkflowFactory};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Why a worker could not be built or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The builder was given something it cannot use.
+    #[error("invalid worker configuration: {0}")]
+    Config(String),
+    /// The workflow thread stopped unexpectedly.
+    #[error("the workflow thread stopped: {0}")]
+    WorkflowThread(String),
+}
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Workflow tasks processed at once.
+    pub max_concurrent_workflow_tasks: usize,
+    /// Activity attempts run at once.
+    pub max_concurrent_activities: usize,
+    /// Pollers of the workflow task queues (normal and sticky each get this many).
+    pub workflow_pollers: usize,
+    /// Pollers of the activity task queue.
+    pub activity_pollers: usize,
+    /// Runs kept in memory between tasks; 0 disables the sticky queue (every task replays).
+    pub sticky_cache_size: usize,
+    /// How long a task on this worker's sticky queue waits before the server gives it to any
+    /// worker.
+    pub sticky_schedule_to_start_timeout: Duration,
+    /// Identity shown in history (default: the client's).
+    pub identity: Option<String>,
+    /// Build id of this worker's code.
+    pub build_id: Option<String>,
+    /// How long shutdown waits for in-flight tasks before canceling activities.
+    pub graceful_shutdown_timeout: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            max_concurrent_workflow_tasks: 100,
+            max_concurrent_activities: 100,
+            workflow_pollers: 2,
+            activity_pollers: 2,
+            sticky_cache_size: 1000,
+            sticky_schedule_to_start_timeout: Duration::from_secs(10),
+            identity: None,
+            build_id: None,
+            graceful_shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Builds a [`Worker`].
+pub struct WorkerBuilder {
+    client: Client,
+    task_queue: String,
+    workflows: BTreeMap<String, Arc<dyn WorkflowFactory>>,
+    activities: BTreeMap<String, ErasedActivity>,
+    options: WorkerOptions,
+    errors: Vec<String>,
+}
+
+impl WorkerBuilder {
+    /// Registers workflow `W`.
+    pub fn workflow<W: Workflow>(mut self) -> Self {
+        if self
+            .workflows
+            .insert(W::NAME.to_string(), Arc::new(TypedFactory::<W>::new()))
+            .is_some()
+        {
+            self.errors
+                .push(format!("workflow type `{}` is registered twice", W::NAME));
+        }
+        self
+    }
+
+    /// Registers an activity.
+    pub fn activity<A: Activity>(mut self, activity: A) -> Self {
+        if self
+            .activities
+            .insert(A::NAME.to_string(), erase_activity(activity))
+            .is_some()
+        {
+            self.errors
+                .push(format!("activity type `{}` is registered twice", A::NAME));
+        }
+        self
+    }
+
+    /// Sets all options.
+    pub fn options(mut self, options: WorkerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets the sticky cache size (0: no cache, every task replays the history).
+    pub fn sticky_cache_size(mut self, size: usize) -> Self {
+        self.options.sticky_cache_size = size;
+        self
+    }
+
+    /// Sets the number of activity attempts run at once.
+    pub fn max_concurrent_activities(mut self, n: usize) -> Self {
+        self.options.max_concurrent_activities = n;
+        self
+    }
+
+    /// Sets the number of workflow tasks processed at once.
+    pub fn max_concurrent_workflow_tasks(mut self, n: usize) -> Self {
+        self.options.max_concurrent_workflow_tasks = n;
+        self
+    }
+
+    /// Sets the graceful shutdown timeout.
+    pub fn graceful_shutdown_timeout(mut self, d: Duration) -> Self {
+        self.options.graceful_shutdown_timeout = d;
+        self
+    }
+
+    /// Checks the registrations and options.
+    pub fn build(self) -> Result<Worker, WorkerError> {
+        let mut errors = self.errors;
+        if self.task_queue.is_empty() {
+            errors.push("the task queue name is empty".into());
+        }
+        if self.workflows.is_empty() && self.activities.is_empty() {
+            errors.push("nothing is registered: add at least one workflow or activity".into());
+        }
+        let o = &self.options;
+        for (name, v) in [
+            ("max_concurrent_workflow_tasks", o.max_concurrent_workflow_tasks),
+            ("max_concurrent_activities", o.max_concurrent_activities),
+            ("workflow_pollers", o.workflow_pollers),
+            ("activity_pollers", o.activity_pollers),
+        ] {
+            if v == 0 {
+                errors.push(format!("{name} must be at least 1"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(WorkerError::Config(errors.join("; ")));
+        }
+        let (shutdown_tx, _) = watch::channel(false);
+        let identity = self
+            .options
+            .identity
+            .clone()
+            .unwrap_or_else(|| self.client.identity().to_string());
+        Ok(Worker {
+            client: self.client,
+            task_queue: self.task_queue,
+            workflows: Arc::new(self.workflows),
+            activities: Arc::new(self.activities),
+            options: self.options,
+            identity,
+            shutdown: Arc::new(shutdown_tx),
+        })
+    }
+}
+
+/// Polls one task queue and runs the workflows and activities registered on it.
+pub struct Worker {
+    client: Client,
+    task_queue: String,
+    workflows: engine::Factories,
+    activities: Arc<BTreeMap<String, ErasedActivity>>,
+    options: WorkerOptions,
+    identity: String,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+/// Stops a running worker: polling stops, in-flight tasks finish (within the grace period),
+/// then [`Worker::run`] returns.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Starts the shutdown.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+impl Worker {
+    /// A builder for a worker of `task_queue`.
+    pub fn builder(client: &Client, task_queue: impl Into<String>) -> WorkerBuilder {
+        WorkerBuilder {
+            client: client.clone(),
+            task_queue: task_queue.into(),
+            workflows: BTreeMap::new(),
+            activities: BTreeMap::new(),
+            options: WorkerOptions::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A handle that stops this worker.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    /// Polls and runs tasks until shutdown; returns when every in-flight task has finished.
+    pub async fn run(self) -> Result<(), WorkerError> {
+        let shutdown = self.shutdown.subscribe();
+        tracing::info!(task_queue = %self.task_queue, identity = %self.identity, "worker started");
+        let workflows = if self.workflows.is_empty() {
+            None
+        } else {
+            Some(workflow_tasks::WorkflowWorker::start(
+                self.client.clone(),
+                self.task_queue.clone(),
+                self.identity.clone(),
+                self.workflows.clone(),
+                &self.options,
+                shutdown.clone(),
+            )?)
+        };
+        let activities = if self.activities.is_empty() {
+            None
+        } else {
+            Some(activity_tasks::ActivityWorker::start(
+                self.client.clone(),
+                self.task_queue.clone(),
+                self.identity.clone(),
+                self.activities.clone(),
+                &self.options,
+                shutdown.clone(),
+            ))
+        };
+        let mut shutdown_wait = shutdown.clone();
+        let _ = shutdown_wait.wait_for(|s| *s).await;
+        tracing::info!(task_queue = %self.task_queue, "worker shutting down");
+        let grace = self.options.graceful_shutdown_timeout;
+        let (wf, act) = tokio::join!(
+            async {
+                match workflows {
+                    Some(w) => w.finish(grace).await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                if let Some(a) = activities {
+                    a.finish(grace).await;
+                }
+            }
+        );
+        let () = act;
+        wf?;
+        tracing::info!(task_queue = %self.task_queue, "worker stopped");
+        Ok(())
+    }
+}

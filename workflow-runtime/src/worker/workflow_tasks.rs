@@ -1,0 +1,328 @@
+//! Workflow task pollers (normal and sticky queue) and the workflow thread they feed.
+
+use super::WorkerError;
+use super::WorkerOptions;
+use super::engine::{Engine, Factories, TaskOutcome};
+use crate::client::proto::enums::{HistoryEventFilterType, QueryResultType, TaskQueueKind};
+use crate::client::proto::history::History;
+use crate::client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
+use crate::client::proto::workflowservice as ws;
+use crate::client::time::to_proto_duration;
+use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::task::JoinHandle;
+
+enum Job {
+    Task(Box<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
+    Evict(String),
+}
+
+struct Shared {
+    client: Client,
+    task_queue: String,
+    sticky_queue: Option<String>,
+    sticky_timeout: Duration,
+    identity: String,
+    jobs: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+    slots: Arc<Semaphore>,
+}
+
+pub(super) struct WorkflowWorker {
+    shared: Arc<Shared>,
+    pollers: Vec<JoinHandle<()>>,
+    thread: std::thread::JoinHandle<()>,
+    max_slots: usize,
+}
+
+impl WorkflowWorker {
+    pub(super) fn start(
+        client: Client,
+        task_queue: String,
+        identity: String,
+        factories: Factories,
+        options: &WorkerOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, WorkerError> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let cache_size = options.sticky_cache_size;
+        let namespace = client.namespace().to_string();
+        // Workflow code runs here and nowhere else: one thread, no tokio.
+        let thread = std::thread::Builder::new()
+            .name(format!("workflows-{task_queue}"))
+            .spawn(move || {
+                let mut engine = Engine::new(factories, cache_size, namespace);
+                while let Ok(job) = rx.recv() {
+                    match job {
+                        Job::Task(task, reply) => {
+                            let _ = reply.send(engine.process(&task));
+                        }
+                        Job::Evict(run_id) => engine.evict(&run_id),
+                    }
+                }
+                tracing::debug!(cached = engine.cached_runs(), "workflow thread stopped");
+            })
+            .map_err(|e| WorkerError::WorkflowThread(e.to_string()))?;
+        let sticky_queue = (cache_size > 0).then(|| format!("{identity}-{}-sticky", uuid::Uuid::new_v4().simple()));
+        let shared = Arc::new(Shared {
+            client,
+            task_queue: task_queue.clone(),
+            sticky_queue: sticky_queue.clone(),
+            sticky_timeout: options.sticky_schedule_to_start_timeout,
+            identity,
+            jobs: std::sync::Mutex::new(Some(tx)),
+            slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
+        });
+        let mut pollers = Vec::new();
+        for _ in 0..options.workflow_pollers {
+            let normal = TaskQueue {
+                name: task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            };
+            pollers.push(tokio::spawn(poll_loop(shared.clone(), normal, shutdown.clone())));
+            if let Some(sticky) = &sticky_queue {
+                let sticky = TaskQueue {
+                    name: sticky.clone(),
+                    kind: TaskQueueKind::Sticky as i32,
+                    normal_name: task_queue.clone(),
+                };
+                pollers.push(tokio::spawn(poll_loop(shared.clone(), sticky, shutdown.clone())));
+            }
+        }
+        Ok(WorkflowWorker {
+            shared,
+            pollers,
+            thread,
+            max_slots: options.max_concurrent_workflow_tasks,
+        })
+    }
+
+    /// Waits for the pollers to stop and in-flight tasks to finish, then stops the thread.
+    pub(super) async fn finish(self, grace: Duration) -> Result<(), WorkerError> {
+        for p in self.pollers {
+            let _ = p.await;
+        }
+        let all = self.shared.slots.clone().acquire_many_owned(self.max_slots as u32);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("workflow tasks still running after the shutdown grace period");
+        }
+        if let Some(sticky) = &self.shared.sticky_queue {
+            let request = ws::ShutdownWorkerRequest {
+                namespace: self.shared.client.namespace().to_string(),
+                sticky_task_queue: sticky.clone(),
+                identity: self.shared.identity.clone(),
+                reason: "graceful shutdown".into(),
+                ..Default::default()
+            };
+            let result = self
+                .shared
+                .client
+                .call(request, None, |mut s, r| async move { s.shutdown_worker(r).await })
+                .await;
+            if let Err(e) = result {
+                tracing::debug!(error = %e.status.message(), "ShutdownWorker was not accepted");
+            }
+        }
+        drop(self.shared.jobs.lock().expect("jobs lock").take());
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|e| WorkerError::WorkflowThread(e.to_string()))?
+            .map_err(|_| WorkerError::WorkflowThread("the workflow thread panicked".into()))
+    }
+}
+
+async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let permit = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => return,
+            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let request = ws::PollWorkflowTaskQueueRequest {
+            namespace: shared.client.namespace().to_string(),
+            task_queue: Some(queue.clone()),
+            identity: shared.identity.clone(),
+            ..Default::default()
+        };
+        let polled = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => return,
+            r = shared.client.call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move { s.poll_workflow_task_queue(r).await }) => r,
+        };
+        match polled {
+            Ok(task) if task.task_token.is_empty() => {} // the long poll ended empty
+            Ok(task) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    handle_task(&shared, task).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue.name, error = %ClientError::from(e), "workflow task poll failed; retrying");
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    async fn run_job(&self, task: ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let sender = self.jobs.lock().expect("jobs lock").clone()?;
+        sender.send(Job::Task(Box::new(task), tx)).ok()?;
+        rx.await.ok()
+    }
+
+    fn evict(&self, run_id: String) {
+        if let Some(sender) = self.jobs.lock().expect("jobs lock").clone() {
+            let _ = sender.send(Job::Evict(run_id));
+        }
+    }
+
+    async fn fetch_history(
+        &self,
+        task: &ws::PollWorkflowTaskQueueResponse,
+        mut token: Vec<u8>,
+        mut events: Vec<crate::client::proto::history::HistoryEvent>,
+    ) -> Result<History, ClientError> {
+        loop {
+            let request = ws::GetWorkflowExecutionHistoryRequest {
+                namespace: self.client.namespace().to_string(),
+                execution: task.workflow_execution.clone(),
+                maximum_page_size: 0,
+                next_page_token: token,
+                wait_new_event: false,
+                history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
+                skip_archival: true,
+            };
+            let resp = self
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.get_workflow_execution_history(r).await
+                })
+                .await?;
+            events.extend(resp.history.map(|h| h.events).unwrap_or_default());
+            if resp.next_page_token.is_empty() {
+                return Ok(History { events });
+            }
+            token = resp.next_page_token;
+        }
+    }
+}
+
+async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueResponse) {
+    let run_id = task
+        .workflow_execution
+        .as_ref()
+        .map(|e| e.run_id.clone())
+        .unwrap_or_default();
+    let token = task.task_token.clone();
+    if !task.next_page_token.is_empty() {
+        let first = task.history.take().map(|h| h.events).unwrap_or_default();
+        let page_token = std::mem::take(&mut task.next_page_token);
+        match shared.fetch_history(&task, page_token, first).await {
+            Ok(h) => task.history = Some(h),
+            Err(e) => return tracing::warn!(error = %e, "could not fetch the rest of the history"),
+        }
+    }
+    let mut outcome = shared.run_job(task.clone()).await;
+    if matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
+        match shared.fetch_history(&task, Vec::new(), Vec::new()).await {
+            Ok(h) => {
+                task.history = Some(h);
+                outcome = shared.run_job(task.clone()).await;
+            }
+            Err(e) => return tracing::warn!(error = %e, "could not fetch the full history"),
+        }
+    }
+    let Some(outcome) = outcome else { return };
+    let namespace = shared.client.namespace().to_string();
+    let result = match outcome {
+        TaskOutcome::Completed {
+            commands,
+            query_results,
+        } => {
+            let sticky_attributes = shared.sticky_queue.as_ref().map(|name| StickyExecutionAttributes {
+                worker_task_queue: Some(TaskQueue {
+                    name: name.clone(),
+                    kind: TaskQueueKind::Sticky as i32,
+                    normal_name: shared.task_queue.clone(),
+                }),
+                schedule_to_start_timeout: Some(to_proto_duration(shared.sticky_timeout)),
+            });
+            let request = ws::RespondWorkflowTaskCompletedRequest {
+                task_token: token,
+                commands,
+                identity: shared.identity.clone(),
+                sticky_attributes,
+                query_results,
+                namespace,
+                ..Default::default()
+            };
+            shared
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.respond_workflow_task_completed(r).await
+                })
+                .await
+                .map(|_| ())
+        }
+        TaskOutcome::Failed { cause, failure } => {
+            shared.evict(run_id.clone());
+            let request = ws::RespondWorkflowTaskFailedRequest {
+                task_token: token,
+                cause: cause as i32,
+                failure: Some(failure.into()),
+                identity: shared.identity.clone(),
+                namespace,
+                ..Default::default()
+            };
+            shared
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.respond_workflow_task_failed(r).await
+                })
+                .await
+                .map(|_| ())
+        }
+        TaskOutcome::QueryAnswer(answer) => {
+            let (completed_type, query_result, error_message) = match answer {
+                Ok(p) => (
+                    QueryResultType::Answered,
+                    Some(crate::client::proto::common::Payloads { payloads: vec![p] }),
+                    String::new(),
+                ),
+                Err(message) => (QueryResultType::Failed, None, message),
+            };
+            let request = ws::RespondQueryTaskCompletedRequest {
+                task_token: token,
+                completed_type: completed_type as i32,
+                query_result,
+                error_message,
+                namespace,
+                ..Default::default()
+            };
+            shared
+                .client
+                .call(request, None, |mut s, r| async move {
+                    s.respond_query_task_completed(r).await
+                })
+                .await
+                .map(|_| ())
+        }
+        TaskOutcome::NeedFullHistory => return tracing::warn!("the full history still did not start at event 1"),
+    };
+    if let Err(e) = result {
+        // The server did not take the answer (the task timed out, the run closed): the cached
+        // run may be ahead of history, so replay it next time.
+        tracing::warn!(error = %ClientError::from(e), %run_id, "workflow task answer refused");
+        shared.evict(run_id);
+    }
+}

@@ -1,0 +1,184 @@
+//! Commands the workflow code issues, and how each is recognised in history on replay.
+
+use crate::client::failure::Failure;
+use crate::client::proto::command::{self as pc, command::Attributes as CmdAttr};
+use crate::client::proto::common::{ActivityType, Payloads};
+use crate::client::proto::enums::CommandType;
+use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
+use crate::client::time::to_proto_duration;
+use std::time::Duration;
+
+/// A command produced by workflow code, waiting to be sent or to be matched against history.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WorkflowCommand {
+    ScheduleActivity {
+        seq: u32,
+        attributes: Box<pc::ScheduleActivityTaskCommandAttributes>,
+    },
+    RequestCancelActivity {
+        seq: u32,
+        scheduled_event_id: i64,
+    },
+    StartTimer {
+        seq: u32,
+        duration: Duration,
+    },
+    CancelTimer {
+        seq: u32,
+    },
+    Complete {
+        result: Option<Payloads>,
+    },
+    Fail {
+        failure: Failure,
+    },
+}
+
+impl WorkflowCommand {
+    /// How the command reads in a nondeterminism message.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            WorkflowCommand::ScheduleActivity { attributes, .. } => format!(
+                "ScheduleActivityTask(type {}, id {})",
+                attributes.activity_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
+                attributes.activity_id
+            ),
+            WorkflowCommand::RequestCancelActivity { scheduled_event_id, .. } => {
+                format!("RequestCancelActivityTask(scheduled event {scheduled_event_id})")
+            }
+            WorkflowCommand::StartTimer { seq, duration } => format!("StartTimer(id {seq}, {duration:?})"),
+            WorkflowCommand::CancelTimer { seq } => format!("CancelTimer(id {seq})"),
+            WorkflowCommand::Complete { .. } => "CompleteWorkflowExecution".to_string(),
+            WorkflowCommand::Fail { .. } => "FailWorkflowExecution".to_string(),
+        }
+    }
+
+    /// Whether `event` is the history record of this command.
+    pub(crate) fn matches(&self, event: &HistoryEvent) -> bool {
+        match (self, event.attributes.as_ref()) {
+            (
+                WorkflowCommand::ScheduleActivity { attributes, .. },
+                Some(EvAttr::ActivityTaskScheduledEventAttributes(a)),
+            ) => {
+                a.activity_id == attributes.activity_id
+                    && a.activity_type.as_ref().map(|t| &t.name) == attributes.activity_type.as_ref().map(|t| &t.name)
+            }
+            (
+                WorkflowCommand::RequestCancelActivity { scheduled_event_id, .. },
+                Some(EvAttr::ActivityTaskCancelRequestedEventAttributes(a)),
+            ) => a.scheduled_event_id == *scheduled_event_id,
+            (WorkflowCommand::StartTimer { seq, .. }, Some(EvAttr::TimerStartedEventAttributes(a))) => {
+                a.timer_id == seq.to_string()
+            }
+            (WorkflowCommand::CancelTimer { seq }, Some(EvAttr::TimerCanceledEventAttributes(a))) => {
+                a.timer_id == seq.to_string()
+            }
+            (WorkflowCommand::Complete { .. }, Some(EvAttr::WorkflowExecutionCompletedEventAttributes(_))) => true,
+            (WorkflowCommand::Fail { .. }, Some(EvAttr::WorkflowExecutionFailedEventAttributes(_))) => true,
+            _ => false,
+        }
+    }
+
+    /// The proto sent to the server.
+    pub(crate) fn to_proto(&self) -> pc::Command {
+        let (command_type, attributes) = match self.clone() {
+            WorkflowCommand::ScheduleActivity { attributes, .. } => (
+                CommandType::ScheduleActivityTask,
+                CmdAttr::ScheduleActivityTaskCommandAttributes(*attributes),
+            ),
+            WorkflowCommand::RequestCancelActivity { scheduled_event_id, .. } => (
+                CommandType::RequestCancelActivityTask,
+                CmdAttr::RequestCancelActivityTaskCommandAttributes(pc::RequestCancelActivityTaskCommandAttributes {
+                    scheduled_event_id,
+                }),
+            ),
+            WorkflowCommand::StartTimer { seq, duration } => (
+                CommandType::StartTimer,
+                CmdAttr::StartTimerCommandAttributes(pc::StartTimerCommandAttributes {
+                    timer_id: seq.to_string(),
+                    start_to_fire_timeout: Some(to_proto_duration(duration)),
+                }),
+            ),
+            WorkflowCommand::CancelTimer { seq } => (
+                CommandType::CancelTimer,
+                CmdAttr::CancelTimerCommandAttributes(pc::CancelTimerCommandAttributes {
+                    timer_id: seq.to_string(),
+                }),
+            ),
+            WorkflowCommand::Complete { result } => (
+                CommandType::CompleteWorkflowExecution,
+                CmdAttr::CompleteWorkflowExecutionCommandAttributes(pc::CompleteWorkflowExecutionCommandAttributes {
+                    result,
+                }),
+            ),
+            WorkflowCommand::Fail { failure } => (
+                CommandType::FailWorkflowExecution,
+                CmdAttr::FailWorkflowExecutionCommandAttributes(pc::FailWorkflowExecutionCommandAttributes {
+                    failure: Some(failure.into()),
+                }),
+            ),
+        };
+        pc::Command {
+            command_type: command_type as i32,
+            attributes: Some(attributes),
+            ..Default::default()
+        }
+    }
+}
+
+/// Whether an event is the record of a command (and must be matched against one).
+pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
+    matches!(
+        event.attributes,
+        Some(
+            EvAttr::ActivityTaskScheduledEventAttributes(_)
+                | EvAttr::ActivityTaskCancelRequestedEventAttributes(_)
+                | EvAttr::TimerStartedEventAttributes(_)
+                | EvAttr::TimerCanceledEventAttributes(_)
+                | EvAttr::WorkflowExecutionCompletedEventAttributes(_)
+                | EvAttr::WorkflowExecutionFailedEventAttributes(_)
+                | EvAttr::WorkflowExecutionCanceledEventAttributes(_)
+                | EvAttr::WorkflowExecutionContinuedAsNewEventAttributes(_)
+                | EvAttr::MarkerRecordedEventAttributes(_)
+                | EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(_)
+                | EvAttr::SignalExternalWorkflowExecutionInitiatedEventAttributes(_)
+                | EvAttr::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(_)
+                | EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)
+                | EvAttr::WorkflowPropertiesModifiedEventAttributes(_)
+        )
+    )
+}
+
+/// A short name of an event for messages (`ActivityTaskScheduled(type charge, id 1)`).
+pub(crate) fn describe_event(event: &HistoryEvent) -> String {
+    match &event.attributes {
+        Some(EvAttr::ActivityTaskScheduledEventAttributes(a)) => format!(
+            "ActivityTaskScheduled(type {}, id {})",
+            a.activity_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
+            a.activity_id
+        ),
+        Some(EvAttr::TimerStartedEventAttributes(a)) => format!("TimerStarted(id {})", a.timer_id),
+        Some(EvAttr::TimerCanceledEventAttributes(a)) => format!("TimerCanceled(id {})", a.timer_id),
+        Some(EvAttr::ActivityTaskCancelRequestedEventAttributes(a)) => {
+            format!("ActivityTaskCancelRequested(scheduled event {})", a.scheduled_event_id)
+        }
+        Some(other) => {
+            let name = format!("{other:?}");
+            name.split('(')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches("EventAttributes")
+                .to_string()
+        }
+        None => "an event without attributes".to_string(),
+    }
+}
+
+/// The activity type of a schedule command (for messages and the stack trace).
+pub(crate) fn activity_type_name(attributes: &pc::ScheduleActivityTaskCommandAttributes) -> &str {
+    attributes
+        .activity_type
+        .as_ref()
+        .map(|t: &ActivityType| t.name.as_str())
+        .unwrap_or("")
+}

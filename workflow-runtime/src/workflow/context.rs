@@ -1,0 +1,593 @@
+//! The workflow context: everything workflow code may touch — time, randomness, state,
+//! activities, timers, conditions — all fed by history so that replay gives the same answers.
+
+use super::commands::{WorkflowCommand, activity_type_name};
+use crate::client::failure::{Failure, FailureKind};
+use crate::client::options::RetryPolicy;
+use crate::client::payload::{self, PayloadArgs};
+use crate::client::proto::command as pc;
+use crate::client::proto::common::{ActivityType, Payload};
+use crate::client::proto::enums::{RetryState, TaskQueueKind, TimeoutType};
+use crate::client::proto::taskqueue::TaskQueue;
+use crate::client::time::to_proto_duration;
+use crate::definition::ActivityDefinition;
+use crate::workflow::WorkflowError;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime};
+
+/// Facts about the running workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowInfo {
+    /// The workflow type.
+    pub workflow_type: String,
+    /// The workflow id.
+    pub workflow_id: String,
+    /// The run id.
+    pub run_id: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The task queue of the workflow.
+    pub task_queue: String,
+    /// The attempt of the run (retries of the whole workflow).
+    pub attempt: u32,
+}
+
+/// How an activity ended, as the workflow sees it.
+#[derive(Debug, Clone)]
+pub(crate) enum ActivityOutcome {
+    Completed(Option<Payload>),
+    Failed(Failure),
+}
+
+#[derive(Default)]
+pub(crate) struct ActivitySlot {
+    pub(crate) activity_type: String,
+    pub(crate) scheduled_event_id: Option<i64>,
+    pub(crate) outcome: Option<ActivityOutcome>,
+    pub(crate) waker: Option<Waker>,
+}
+
+#[derive(Default)]
+pub(crate) struct TimerSlot {
+    pub(crate) duration: Duration,
+    pub(crate) fired: bool,
+    pub(crate) canceled: bool,
+    pub(crate) waker: Option<Waker>,
+}
+
+/// The mutable state of one run that the context and the engine share.
+pub(crate) struct RunState {
+    pub(crate) info: WorkflowInfo,
+    pub(crate) now: SystemTime,
+    pub(crate) replaying: bool,
+    rng: u64,
+    next_activity_seq: u32,
+    next_timer_seq: u32,
+    /// Commands issued and not yet seen in history, in issue order.
+    pub(crate) commands: std::collections::VecDeque<WorkflowCommand>,
+    pub(crate) activities: HashMap<u32, ActivitySlot>,
+    pub(crate) timers: HashMap<u32, TimerSlot>,
+    /// Event id of each `ActivityTaskScheduled` → the activity's sequence number.
+    pub(crate) activity_by_event: HashMap<i64, u32>,
+    pub(crate) condition_wakers: Vec<Waker>,
+    pub(crate) cancel_requested: bool,
+}
+
+impl RunState {
+    pub(crate) fn new(info: WorkflowInfo) -> Self {
+        // Seeded from the run id: the same numbers on every replay of this run.
+        let mut seed = 0xcbf2_9ce4_8422_2325u64;
+        for b in info.run_id.bytes() {
+            seed = (seed ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        RunState {
+            info,
+            now: SystemTime::UNIX_EPOCH,
+            replaying: false,
+            rng: seed | 1,
+            next_activity_seq: 1,
+            next_timer_seq: 1,
+            commands: Default::default(),
+            activities: HashMap::new(),
+            timers: HashMap::new(),
+            activity_by_event: HashMap::new(),
+            condition_wakers: Vec::new(),
+            cancel_requested: false,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: small, fast, and fully determined by the seed.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Wakes every pending `wait_condition`: state may have changed.
+    pub(crate) fn wake_conditions(&mut self) {
+        for w in self.condition_wakers.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// What each pending future waits on, for the `__stack_trace` query.
+    pub(crate) fn describe_pending(&self) -> String {
+        let mut lines = Vec::new();
+        let activities: BTreeMap<_, _> = self.activities.iter().filter(|(_, s)| s.outcome.is_none()).collect();
+        for (seq, slot) in activities {
+            lines.push(format!("waiting on activity {} (id {seq})", slot.activity_type));
+        }
+        let timers: BTreeMap<_, _> = self.timers.iter().filter(|(_, t)| !t.fired && !t.canceled).collect();
+        for (seq, t) in timers {
+            lines.push(format!("waiting on timer {seq} ({:?})", t.duration));
+        }
+        if !self.condition_wakers.is_empty() {
+            lines.push(format!("waiting on {} condition(s)", self.condition_wakers.len()));
+        }
+        if lines.is_empty() {
+            lines.push("not waiting on anything".to_string());
+        }
+        lines.join("\n")
+    }
+}
+
+/// The handle workflow code uses for everything nondeterministic or durable.
+///
+/// `W` is the workflow's state; it is reached only through closures (`state`, `state_mut`,
+/// `wait_condition`), so no borrow can be held across an `.await`.
+pub struct WorkflowContext<W> {
+    pub(crate) run: Rc<RefCell<RunState>>,
+    pub(crate) state: Rc<RefCell<W>>,
+}
+
+impl<W> Clone for WorkflowContext<W> {
+    fn clone(&self) -> Self {
+        WorkflowContext {
+            run: self.run.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<W: 'static> WorkflowContext<W> {
+    /// Workflow time: the time of the current workflow task, from history.
+    pub fn now(&self) -> SystemTime {
+        self.run.borrow().now
+    }
+
+    /// Facts about this run.
+    pub fn info(&self) -> WorkflowInfo {
+        self.run.borrow().info.clone()
+    }
+
+    /// Whether the code is replaying history (handy to skip logging).
+    pub fn is_replaying(&self) -> bool {
+        self.run.borrow().replaying
+    }
+
+    /// A random number, the same on every replay of this run.
+    pub fn random(&self) -> u64 {
+        self.run.borrow_mut().next_random()
+    }
+
+    /// A random (v4) UUID, the same on every replay of this run.
+    pub fn uuid(&self) -> uuid::Uuid {
+        let mut run = self.run.borrow_mut();
+        let hi = run.next_random() as u128;
+        let lo = run.next_random() as u128;
+        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
+    }
+
+    /// Reads the workflow state.
+    pub fn state<R>(&self, f: impl FnOnce(&W) -> R) -> R {
+        f(&self.state.borrow())
+    }
+
+    /// Changes the workflow state (pending `wait_condition`s are re-checked).
+    pub fn state_mut<R>(&self, f: impl FnOnce(&mut W) -> R) -> R {
+        let out = f(&mut self.state.borrow_mut());
+        self.run.borrow_mut().wake_conditions();
+        out
+    }
+
+    /// Whether cancellation of this workflow was requested.
+    pub fn is_cancel_requested(&self) -> bool {
+        self.run.borrow().cancel_requested
+    }
+
+    /// Waits until `predicate` holds on the state (checked after every signal, activity
+    /// result, timer and state change).
+    pub fn wait_condition<F: Fn(&W) -> bool + 'static>(&self, predicate: F) -> WaitCondition<W, F> {
+        WaitCondition {
+            ctx: self.clone(),
+            predicate,
+        }
+    }
+
+    /// Waits until cancellation of the workflow is requested.
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled { run: self.run.clone() }
+    }
+
+    /// A durable timer: `ctx.sleep(Duration::from_secs(3600)).await?`. Dropping the future
+    /// before it fires cancels the timer.
+    pub fn sleep(&self, duration: Duration) -> Timer {
+        Timer {
+            run: self.run.clone(),
+            duration,
+            seq: None,
+        }
+    }
+
+    /// Calls activity `A` with its arguments; set options on the returned call, then `.await`.
+    ///
+    /// A close timeout is required: the `#[activity]` defaults or
+    /// `.start_to_close_timeout(…)` / `.schedule_to_close_timeout(…)` at the call.
+    pub fn activity<A: ActivityDefinition>(&self, _activity: A, input: A::Input) -> ActivityCall<A> {
+        ActivityCall {
+            run: self.run.clone(),
+            input,
+            options: ActivityOptions::default(),
+            _activity: PhantomData,
+        }
+    }
+}
+
+/// The future of [`WorkflowContext::wait_condition`].
+pub struct WaitCondition<W, F> {
+    ctx: WorkflowContext<W>,
+    predicate: F,
+}
+
+impl<W: 'static, F: Fn(&W) -> bool> Future for WaitCondition<W, F> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if (self.predicate)(&self.ctx.state.borrow()) {
+            return Poll::Ready(());
+        }
+        self.ctx.run.borrow_mut().condition_wakers.push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// The future of [`WorkflowContext::cancelled`].
+pub struct Cancelled {
+    run: Rc<RefCell<RunState>>,
+}
+
+impl Future for Cancelled {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut run = self.run.borrow_mut();
+        if run.cancel_requested {
+            return Poll::Ready(());
+        }
+        run.condition_wakers.push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// A durable timer; see [`WorkflowContext::sleep`].
+pub struct Timer {
+    run: Rc<RefCell<RunState>>,
+    duration: Duration,
+    seq: Option<u32>,
+}
+
+impl Future for Timer {
+    type Output = Result<(), WorkflowError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.duration.is_zero() {
+            return Poll::Ready(Ok(()));
+        }
+        let run_rc = self.run.clone();
+        let mut run = run_rc.borrow_mut();
+        let seq = match self.seq {
+            Some(seq) => seq,
+            None => {
+                let seq = run.next_timer_seq;
+                run.next_timer_seq += 1;
+                run.timers.insert(
+                    seq,
+                    TimerSlot {
+                        duration: self.duration,
+                        ..Default::default()
+                    },
+                );
+                run.commands.push_back(WorkflowCommand::StartTimer {
+                    seq,
+                    duration: self.duration,
+                });
+                self.seq = Some(seq);
+                seq
+            }
+        };
+        let slot = run
+            .timers
+            .get_mut(&seq)
+            .expect("timer slot exists while its future lives");
+        if slot.fired {
+            Poll::Ready(Ok(()))
+        } else if slot.canceled {
+            Poll::Ready(Err(Failure::canceled("timer canceled").into()))
+        } else {
+            slot.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let Some(seq) = self.seq else { return };
+        let Ok(mut run) = self.run.try_borrow_mut() else { return };
+        let Some(slot) = run.timers.get_mut(&seq) else { return };
+        if slot.fired || slot.canceled {
+            return;
+        }
+        slot.canceled = true;
+        // Commands issued in earlier activations are already matched by history by the time
+        // code runs again, so a start still queued was issued in this activation and never
+        // sent: withdraw it. Otherwise ask the server to cancel the timer.
+        let queued = run
+            .commands
+            .iter()
+            .position(|c| matches!(c, WorkflowCommand::StartTimer { seq: s, .. } if *s == seq));
+        match queued {
+            Some(i) => {
+                run.commands.remove(i);
+            }
+            None => run.commands.push_back(WorkflowCommand::CancelTimer { seq }),
+        }
+    }
+}
+
+/// Options of one activity call.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityOptions {
+    /// The activity id (default: a sequence number).
+    pub activity_id: Option<String>,
+    /// The task queue (default: the workflow's).
+    pub task_queue: Option<String>,
+    /// Limit from scheduling to completion, retries included.
+    pub schedule_to_close_timeout: Option<Duration>,
+    /// Limit of waiting in the queue.
+    pub schedule_to_start_timeout: Option<Duration>,
+    /// Limit of one attempt.
+    pub start_to_close_timeout: Option<Duration>,
+    /// Longest gap between heartbeats.
+    pub heartbeat_timeout: Option<Duration>,
+    /// Retries (server default: unlimited, exponential).
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// An activity call being configured; `.await` it to run the activity.
+#[must_use = "an activity call does nothing until it is awaited"]
+pub struct ActivityCall<A: ActivityDefinition> {
+    run: Rc<RefCell<RunState>>,
+    input: A::Input,
+    options: ActivityOptions,
+    _activity: PhantomData<A>,
+}
+
+impl<A: ActivityDefinition> ActivityCall<A> {
+    /// Sets all options at once.
+    pub fn options(mut self, options: ActivityOptions) -> Self {
+        self.options = options;
+        self
+    }
+    /// Sets the start-to-close timeout.
+    pub fn start_to_close_timeout(mut self, d: Duration) -> Self {
+        self.options.start_to_close_timeout = Some(d);
+        self
+    }
+    /// Sets the schedule-to-close timeout.
+    pub fn schedule_to_close_timeout(mut self, d: Duration) -> Self {
+        self.options.schedule_to_close_timeout = Some(d);
+        self
+    }
+    /// Sets the schedule-to-start timeout.
+    pub fn schedule_to_start_timeout(mut self, d: Duration) -> Self {
+        self.options.schedule_to_start_timeout = Some(d);
+        self
+    }
+    /// Sets the heartbeat timeout.
+    pub fn heartbeat_timeout(mut self, d: Duration) -> Self {
+        self.options.heartbeat_timeout = Some(d);
+        self
+    }
+    /// Sets the retry policy.
+    pub fn retry_policy(mut self, p: RetryPolicy) -> Self {
+        self.options.retry_policy = Some(p);
+        self
+    }
+    /// Runs the activity on another task queue.
+    pub fn task_queue(mut self, q: impl Into<String>) -> Self {
+        self.options.task_queue = Some(q.into());
+        self
+    }
+    /// Sets the activity id.
+    pub fn activity_id(mut self, id: impl Into<String>) -> Self {
+        self.options.activity_id = Some(id.into());
+        self
+    }
+}
+
+impl<A: ActivityDefinition> IntoFuture for ActivityCall<A> {
+    type Output = Result<A::Output, WorkflowError>;
+    type IntoFuture = ActivityFuture<A>;
+    fn into_future(self) -> ActivityFuture<A> {
+        ActivityFuture {
+            run: self.run,
+            call: Some((self.input, self.options)),
+            seq: None,
+            _activity: PhantomData,
+        }
+    }
+}
+
+/// A running activity; dropping it before it finishes requests its cancellation.
+pub struct ActivityFuture<A: ActivityDefinition> {
+    run: Rc<RefCell<RunState>>,
+    call: Option<(A::Input, ActivityOptions)>,
+    seq: Option<u32>,
+    _activity: PhantomData<A>,
+}
+
+impl<A: ActivityDefinition> Unpin for ActivityFuture<A> {}
+
+fn invalid_call(message: String) -> WorkflowError {
+    WorkflowError::non_retryable(message, "InvalidActivityCall")
+}
+
+impl<A: ActivityDefinition> ActivityFuture<A> {
+    fn schedule(&mut self) -> Result<u32, WorkflowError> {
+        let (input, options) = self.call.take().expect("scheduled once");
+        if options.start_to_close_timeout.is_none() && options.schedule_to_close_timeout.is_none() {
+            return Err(invalid_call(format!(
+                "activity `{}` has no close timeout: set start_to_close_timeout or schedule_to_close_timeout \
+                 on the call or in its #[activity] defaults",
+                A::NAME
+            )));
+        }
+        let payloads = input
+            .to_payloads()
+            .map_err(|e| invalid_call(format!("arguments of activity `{}`: {e}", A::NAME)))?;
+        let mut run = self.run.borrow_mut();
+        let seq = run.next_activity_seq;
+        run.next_activity_seq += 1;
+        let task_queue = options.task_queue.unwrap_or_else(|| run.info.task_queue.clone());
+        let attributes = pc::ScheduleActivityTaskCommandAttributes {
+            activity_id: options.activity_id.unwrap_or_else(|| seq.to_string()),
+            activity_type: Some(ActivityType {
+                name: A::NAME.to_string(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: task_queue,
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            input: (!payloads.is_empty()).then_some(crate::client::proto::common::Payloads { payloads }),
+            schedule_to_close_timeout: options.schedule_to_close_timeout.map(to_proto_duration),
+            schedule_to_start_timeout: options.schedule_to_start_timeout.map(to_proto_duration),
+            start_to_close_timeout: options.start_to_close_timeout.map(to_proto_duration),
+            heartbeat_timeout: options.heartbeat_timeout.map(to_proto_duration),
+            retry_policy: options.retry_policy.map(Into::into),
+            ..Default::default()
+        };
+        run.activities.insert(
+            seq,
+            ActivitySlot {
+                activity_type: activity_type_name(&attributes).to_string(),
+                ..Default::default()
+            },
+        );
+        run.commands.push_back(WorkflowCommand::ScheduleActivity {
+            seq,
+            attributes: Box::new(attributes),
+        });
+        Ok(seq)
+    }
+}
+
+impl<A: ActivityDefinition> Future for ActivityFuture<A> {
+    type Output = Result<A::Output, WorkflowError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let seq = match self.seq {
+            Some(seq) => seq,
+            None => match self.schedule() {
+                Ok(seq) => {
+                    self.seq = Some(seq);
+                    seq
+                }
+                Err(failure) => return Poll::Ready(Err(failure)),
+            },
+        };
+        let mut run = self.run.borrow_mut();
+        let slot = run
+            .activities
+            .get_mut(&seq)
+            .expect("activity slot exists while its future lives");
+        match slot.outcome.clone() {
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            Some(ActivityOutcome::Completed(p)) => {
+                Poll::Ready(payload::from_optional_payload(p.as_ref()).map_err(|e| {
+                    WorkflowError::non_retryable(format!("result of activity `{}`: {e}", A::NAME), "PayloadError")
+                }))
+            }
+            Some(ActivityOutcome::Failed(f)) => Poll::Ready(Err(f.into())),
+        }
+    }
+}
+
+impl<A: ActivityDefinition> Drop for ActivityFuture<A> {
+    fn drop(&mut self) {
+        let Some(seq) = self.seq else { return };
+        let Ok(mut run) = self.run.try_borrow_mut() else { return };
+        let Some(slot) = run.activities.get_mut(&seq) else {
+            return;
+        };
+        if slot.outcome.is_some() {
+            return;
+        }
+        // Try-cancel: the workflow stops waiting at once; the server is asked to cancel.
+        slot.outcome = Some(ActivityOutcome::Failed(Failure::canceled("activity canceled")));
+        match slot.scheduled_event_id {
+            Some(scheduled_event_id) => run.commands.push_back(WorkflowCommand::RequestCancelActivity {
+                seq,
+                scheduled_event_id,
+            }),
+            // Not recorded yet: the schedule command is still queued (this task); withdraw it.
+            None => run
+                .commands
+                .retain(|c| !matches!(c, WorkflowCommand::ScheduleActivity { seq: s, .. } if *s == seq)),
+        }
+    }
+}
+
+/// Wraps an activity's failure the way other SDKs do: an activity failure whose cause is what
+/// the activity (or the server, for timeouts) reported.
+pub(crate) fn activity_failure(
+    activity_type: &str,
+    activity_id: &str,
+    scheduled_event_id: i64,
+    started_event_id: i64,
+    retry_state: i32,
+    cause: Failure,
+) -> Failure {
+    let message = match &cause.kind {
+        FailureKind::Timeout { timeout_type, .. } => format!(
+            "activity timed out ({})",
+            TimeoutType::try_from(*timeout_type as i32)
+                .map(|t| t.as_str_name())
+                .unwrap_or("?")
+        ),
+        _ => "activity failed".to_string(),
+    };
+    Failure {
+        message,
+        source: crate::client::failure::FAILURE_SOURCE.to_string(),
+        stack_trace: String::new(),
+        kind: FailureKind::Activity {
+            activity_type: activity_type.to_string(),
+            activity_id: activity_id.to_string(),
+            retry_state: RetryState::try_from(retry_state).unwrap_or(RetryState::Unspecified),
+            scheduled_event_id,
+            started_event_id,
+            identity: String::new(),
+        },
+        cause: Some(Box::new(cause)),
+    }
+}

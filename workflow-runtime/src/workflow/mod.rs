@@ -1,0 +1,16 @@
+//! Workflow code and the deterministic engine that runs it.
+//!
+//! Each run lives on one worker thread, in a single-threaded executor that history alone
+//! drives: workflow futures are polled only by it and woken only by history events (activity
+//! results, timers, signals), and tokio never runs workflow code.
+
+mod commands;
+mod context;
+mod error;
+pub(crate) mod run;
+
+pub use context::{
+    ActivityCall, ActivityFuture, ActivityOptions, Cancelled, Timer, WaitCondition, WorkflowContext, WorkflowInfo,
+};
+pub use error::{TaskError, WorkflowError, WorkflowResult};
+pub use run::STACK_TRACE_QUERY;

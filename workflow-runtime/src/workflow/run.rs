@@ -1,0 +1,473 @@
+//! One workflow run: history events in, commands out, on a single-threaded executor.
+//!
+//! History is read in activations: the events that arrived before a workflow task started are
+//! applied (activity results, timers, signals, cancel requests), then workflow code runs until
+//! it waits, and the commands it issued are either sent (the current task) or matched against
+//! the command events that history recorded after that task (replay).
+
+use super::commands::{WorkflowCommand, describe_event, is_command_event};
+use super::context::{ActivityOutcome, RunState, WorkflowContext, WorkflowInfo, activity_failure};
+use super::error::{TaskError, WorkflowError};
+use crate::client::failure::Failure;
+use crate::client::payload::{self, PayloadArgs, PayloadError};
+use crate::client::proto::common::{Payload, Payloads};
+use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
+use crate::client::time::from_timestamp;
+use crate::definition::{Handlers, Workflow};
+use futures::future::LocalBoxFuture;
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// The name of the built-in query that describes what the workflow waits on.
+pub const STACK_TRACE_QUERY: &str = "__stack_trace";
+
+/// Most polls of the workflow future in one activation before it counts as never yielding.
+const MAX_POLLS_PER_ACTIVATION: usize = 10_000;
+
+/// A workflow type, erased: creates runs.
+pub(crate) trait WorkflowFactory: Send + Sync {
+    fn create(&self) -> Box<dyn WorkflowDriver>;
+}
+
+/// The typed part of a run, behind a trait object.
+pub(crate) trait WorkflowDriver {
+    fn start(
+        &mut self,
+        run: Rc<RefCell<RunState>>,
+        input: Vec<Payload>,
+    ) -> LocalBoxFuture<'static, Result<Payload, WorkflowError>>;
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError>;
+    fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String>;
+}
+
+pub(crate) enum SignalError {
+    Unknown,
+    Decode(PayloadError),
+}
+
+pub(crate) struct TypedFactory<W>(std::marker::PhantomData<fn() -> W>);
+
+impl<W: Workflow> TypedFactory<W> {
+    pub(crate) fn new() -> Self {
+        TypedFactory(std::marker::PhantomData)
+    }
+}
+
+impl<W: Workflow> WorkflowFactory for TypedFactory<W> {
+    fn create(&self) -> Box<dyn WorkflowDriver> {
+        let mut handlers = Handlers::default();
+        W::handlers(&mut handlers);
+        Box::new(TypedDriver::<W> { state: None, handlers })
+    }
+}
+
+struct TypedDriver<W> {
+    state: Option<Rc<RefCell<W>>>,
+    handlers: Handlers<W>,
+}
+
+impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
+    fn start(
+        &mut self,
+        run: Rc<RefCell<RunState>>,
+        input: Vec<Payload>,
+    ) -> LocalBoxFuture<'static, Result<Payload, WorkflowError>> {
+        let input = match W::Input::from_payloads(&input) {
+            Ok(input) => input,
+            Err(e) => {
+                let message = format!("the input of workflow `{}` does not decode: {e}", W::NAME);
+                return Box::pin(async move { Err(WorkflowError::non_retryable(message, "PayloadError")) });
+            }
+        };
+        let state = Rc::new(RefCell::new(W::init(&input)));
+        self.state = Some(state.clone());
+        let ctx = WorkflowContext { run, state };
+        let fut = W::run(ctx, input);
+        Box::pin(async move {
+            let output = fut.await?;
+            payload::to_payload(&output).map_err(WorkflowError::from)
+        })
+    }
+
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError> {
+        let handler = self.handlers.signals.get(name).ok_or(SignalError::Unknown)?;
+        let state = self.state.as_ref().ok_or(SignalError::Unknown)?;
+        handler(&mut state.borrow_mut(), input).map_err(SignalError::Decode)
+    }
+
+    fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
+        let Some(handler) = self.handlers.queries.get(name) else {
+            let mut known: Vec<&str> = self.handlers.queries.keys().map(String::as_str).collect();
+            known.push(STACK_TRACE_QUERY);
+            return Err(format!(
+                "workflow `{}` has no query `{name}`; known queries: {}",
+                W::NAME,
+                known.join(", ")
+            ));
+        };
+        let state = self.state.as_ref().ok_or("the workflow has not started yet")?;
+        handler(&state.borrow(), input).map_err(|e| format!("query `{name}`: {e}"))
+    }
+}
+
+/// Records wakes; a wake from another thread than the run's, or outside an activation, is a
+/// foreign wake (a tokio timer or channel inside workflow code).
+struct RunWaker {
+    woken: AtomicBool,
+    foreign: AtomicBool,
+    owner: std::thread::ThreadId,
+}
+
+thread_local! {
+    static IN_ACTIVATION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Wake for RunWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        if std::thread::current().id() != self.owner || !IN_ACTIVATION.with(|a| a.get()) {
+            self.foreign.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The outcome of processing a history batch.
+#[derive(Debug, Default)]
+pub(crate) struct Activation {
+    /// Commands to send for the current task.
+    pub(crate) commands: Vec<WorkflowCommand>,
+}
+
+/// One run of a workflow, kept between tasks (sticky cache) or rebuilt by replay.
+pub(crate) struct Run {
+    run: Rc<RefCell<RunState>>,
+    driver: Box<dyn WorkflowDriver>,
+    root: Option<LocalBoxFuture<'static, Result<Payload, WorkflowError>>>,
+    waker: Arc<RunWaker>,
+    /// The id of the last event applied.
+    pub(crate) last_event_id: i64,
+    /// Events seen since the last activation, applied at the next one.
+    pending: Vec<HistoryEvent>,
+    /// Whether the run issued its final command.
+    pub(crate) finished: bool,
+}
+
+impl Run {
+    pub(crate) fn new(driver: Box<dyn WorkflowDriver>, info: WorkflowInfo) -> Self {
+        Run {
+            run: Rc::new(RefCell::new(RunState::new(info))),
+            driver,
+            root: None,
+            waker: Arc::new(RunWaker {
+                woken: AtomicBool::new(false),
+                foreign: AtomicBool::new(false),
+                owner: std::thread::current().id(),
+            }),
+            last_event_id: 0,
+            pending: Vec::new(),
+            finished: false,
+        }
+    }
+
+    pub(crate) fn info(&self) -> WorkflowInfo {
+        self.run.borrow().info.clone()
+    }
+
+    fn nondeterminism(&self, event_id: i64, recorded: String, produced: String) -> TaskError {
+        let info = self.info();
+        TaskError::Nondeterminism {
+            workflow_type: info.workflow_type,
+            workflow_id: info.workflow_id,
+            event_id,
+            recorded,
+            produced,
+        }
+    }
+
+    /// Applies `events` (continuing at `last_event_id + 1`). `current_started_id` is the
+    /// `WorkflowTaskStarted` event of the task being answered (0 to replay only). Returns the
+    /// commands issued for that task.
+    pub(crate) fn apply(&mut self, events: &[HistoryEvent], current_started_id: i64) -> Result<Activation, TaskError> {
+        let mut activation = Activation::default();
+        for (i, event) in events.iter().enumerate() {
+            if event.event_id <= self.last_event_id {
+                continue; // already applied (a page boundary or a repeated task)
+            }
+            if event.event_id != self.last_event_id + 1 {
+                let info = self.info();
+                return Err(TaskError::BadHistory {
+                    workflow_id: info.workflow_id,
+                    detail: format!(
+                        "expected event {}, got event {}",
+                        self.last_event_id + 1,
+                        event.event_id
+                    ),
+                });
+            }
+            self.last_event_id = event.event_id;
+            match &event.attributes {
+                Some(EvAttr::WorkflowTaskStartedEventAttributes(_)) => {
+                    let next = events.get(i + 1);
+                    let abandoned = matches!(
+                        next.and_then(|n| n.attributes.as_ref()),
+                        Some(
+                            EvAttr::WorkflowTaskFailedEventAttributes(_)
+                                | EvAttr::WorkflowTaskTimedOutEventAttributes(_)
+                        )
+                    );
+                    if abandoned {
+                        continue; // that task's work was thrown away; its events go to the next
+                    }
+                    let is_current =
+                        event.event_id == current_started_id || (current_started_id == 0 && next.is_none());
+                    {
+                        let mut run = self.run.borrow_mut();
+                        if let Some(t) = &event.event_time {
+                            run.now = from_timestamp(t);
+                        }
+                        run.replaying = !is_current;
+                    }
+                    self.activate()?;
+                    if is_current {
+                        activation.commands = self.run.borrow().commands.iter().cloned().collect();
+                    }
+                }
+                Some(
+                    EvAttr::WorkflowTaskScheduledEventAttributes(_)
+                    | EvAttr::WorkflowTaskCompletedEventAttributes(_)
+                    | EvAttr::WorkflowTaskFailedEventAttributes(_)
+                    | EvAttr::WorkflowTaskTimedOutEventAttributes(_)
+                    | EvAttr::ActivityTaskStartedEventAttributes(_),
+                ) => {}
+                _ if is_command_event(event) => self.match_command(event)?,
+                _ => self.pending.push(event.clone()),
+            }
+        }
+        Ok(activation)
+    }
+
+    /// Pops the oldest unmatched command and checks it is the one `event` records.
+    fn match_command(&mut self, event: &HistoryEvent) -> Result<(), TaskError> {
+        let command = self.run.borrow_mut().commands.pop_front();
+        let Some(command) = command else {
+            return Err(self.nondeterminism(event.event_id, describe_event(event), "nothing".to_string()));
+        };
+        if !command.matches(event) {
+            return Err(self.nondeterminism(event.event_id, describe_event(event), command.describe()));
+        }
+        if let WorkflowCommand::ScheduleActivity { seq, .. } = command {
+            let mut run = self.run.borrow_mut();
+            run.activity_by_event.insert(event.event_id, seq);
+            if let Some(slot) = run.activities.get_mut(&seq) {
+                slot.scheduled_event_id = Some(event.event_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies pending events, then runs workflow code until it waits.
+    fn activate(&mut self) -> Result<(), TaskError> {
+        // Wakes from here on come from history (this engine), not from outside.
+        IN_ACTIVATION.with(|a| a.set(true));
+        let pending = std::mem::take(&mut self.pending);
+        let mut result = Ok(());
+        for event in pending {
+            result = self.apply_event(event);
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            result = self.poll_root();
+        }
+        IN_ACTIVATION.with(|a| a.set(false));
+        result
+    }
+
+    fn apply_event(&mut self, event: HistoryEvent) -> Result<(), TaskError> {
+        let Some(attributes) = event.attributes else {
+            return Ok(());
+        };
+        match attributes {
+            EvAttr::WorkflowExecutionStartedEventAttributes(a) => {
+                {
+                    let mut run = self.run.borrow_mut();
+                    run.info.attempt = a.attempt.max(1) as u32;
+                    if let Some(q) = &a.task_queue {
+                        run.info.task_queue = q.name.clone();
+                    }
+                }
+                let input = a.input.map(|p| p.payloads).unwrap_or_default();
+                self.root = Some(self.driver.start(self.run.clone(), input));
+            }
+            EvAttr::WorkflowExecutionSignaledEventAttributes(a) => {
+                let input = a.input.map(|p| p.payloads).unwrap_or_default();
+                match self.driver.signal(&a.signal_name, &input) {
+                    Ok(()) => {}
+                    Err(SignalError::Unknown) => {
+                        tracing::warn!(signal = %a.signal_name, "signal has no handler; dropped")
+                    }
+                    Err(SignalError::Decode(e)) => {
+                        tracing::warn!(signal = %a.signal_name, error = %e, "signal input does not decode; dropped")
+                    }
+                }
+                self.run.borrow_mut().wake_conditions();
+            }
+            EvAttr::WorkflowExecutionCancelRequestedEventAttributes(_) => {
+                let mut run = self.run.borrow_mut();
+                run.cancel_requested = true;
+                run.wake_conditions();
+            }
+            EvAttr::ActivityTaskCompletedEventAttributes(a) => {
+                let result = a.result.and_then(|p| p.payloads.into_iter().next());
+                self.resolve_activity(a.scheduled_event_id, |_, _| ActivityOutcome::Completed(result));
+            }
+            EvAttr::ActivityTaskFailedEventAttributes(a) => {
+                let cause = Failure::from(a.failure.unwrap_or_default());
+                self.resolve_activity(a.scheduled_event_id, |ty, id| {
+                    ActivityOutcome::Failed(activity_failure(
+                        ty,
+                        id,
+                        a.scheduled_event_id,
+                        a.started_event_id,
+                        a.retry_state,
+                        cause,
+                    ))
+                });
+            }
+            EvAttr::ActivityTaskTimedOutEventAttributes(a) => {
+                let cause = Failure::from(a.failure.unwrap_or_default());
+                self.resolve_activity(a.scheduled_event_id, |ty, id| {
+                    ActivityOutcome::Failed(activity_failure(
+                        ty,
+                        id,
+                        a.scheduled_event_id,
+                        a.started_event_id,
+                        a.retry_state,
+                        cause,
+                    ))
+                });
+            }
+            EvAttr::ActivityTaskCanceledEventAttributes(a) => {
+                self.resolve_activity(a.scheduled_event_id, |_, _| {
+                    ActivityOutcome::Failed(Failure::canceled("activity canceled"))
+                });
+            }
+            EvAttr::TimerFiredEventAttributes(a) => {
+                let mut run = self.run.borrow_mut();
+                if let Some(slot) = a.timer_id.parse().ok().and_then(|seq: u32| run.timers.get_mut(&seq)) {
+                    slot.fired = true;
+                    if let Some(w) = slot.waker.take() {
+                        w.wake();
+                    }
+                }
+                run.wake_conditions();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn resolve_activity(&mut self, scheduled_event_id: i64, outcome: impl FnOnce(&str, &str) -> ActivityOutcome) {
+        let mut run = self.run.borrow_mut();
+        let Some(seq) = run.activity_by_event.get(&scheduled_event_id).copied() else {
+            return;
+        };
+        if let Some(slot) = run.activities.get_mut(&seq)
+            && slot.outcome.is_none()
+        {
+            let activity_type = slot.activity_type.clone();
+            slot.outcome = Some(outcome(&activity_type, &seq.to_string()));
+            if let Some(w) = slot.waker.take() {
+                w.wake();
+            }
+        }
+        run.wake_conditions();
+    }
+
+    /// Polls the workflow future until it waits on something only history can resolve.
+    fn poll_root(&mut self) -> Result<(), TaskError> {
+        if self.finished {
+            return Ok(());
+        }
+        let Some(root) = self.root.as_mut() else { return Ok(()) };
+        let waker = Waker::from(self.waker.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut polls = 0;
+        let outcome = loop {
+            self.waker.woken.store(false, Ordering::SeqCst);
+            polls += 1;
+            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| root.as_mut().poll(&mut cx)));
+            match polled {
+                Err(panic) => break Err(panic_message(panic)),
+                Ok(Poll::Ready(result)) => break Ok(Some(result)),
+                Ok(Poll::Pending) if self.waker.woken.load(Ordering::SeqCst) => {
+                    if polls >= MAX_POLLS_PER_ACTIVATION {
+                        let info = self.info();
+                        return Err(TaskError::Busy {
+                            workflow_type: info.workflow_type,
+                            workflow_id: info.workflow_id,
+                            detail: format!("it woke itself {polls} times in one activation without waiting"),
+                        });
+                    }
+                }
+                Ok(Poll::Pending) => break Ok(None),
+            }
+        };
+        let info = self.info();
+        if self.waker.foreign.swap(false, Ordering::SeqCst) {
+            return Err(TaskError::ForeignWake {
+                workflow_type: info.workflow_type,
+                workflow_id: info.workflow_id,
+            });
+        }
+        match outcome {
+            Err(message) => Err(TaskError::Panic {
+                workflow_type: info.workflow_type,
+                workflow_id: info.workflow_id,
+                message,
+            }),
+            Ok(None) => Ok(()),
+            Ok(Some(result)) => {
+                self.finished = true;
+                self.root = None;
+                let command = match result {
+                    Ok(payload) => WorkflowCommand::Complete {
+                        result: Some(Payloads {
+                            payloads: vec![payload],
+                        }),
+                    },
+                    Err(e) => WorkflowCommand::Fail { failure: *e.failure },
+                };
+                self.run.borrow_mut().commands.push_back(command);
+                Ok(())
+            }
+        }
+    }
+
+    /// Answers a query from the current state. Never issues commands.
+    pub(crate) fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
+        if name == STACK_TRACE_QUERY {
+            let text = self.run.borrow().describe_pending();
+            return payload::to_payload(&text).map_err(|e| e.to_string());
+        }
+        self.driver.query(name, input)
+    }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}

@@ -1,0 +1,380 @@
+//! The worker against a real Temporal dev server: workflows written by hand against the
+//! runtime's traits, started and driven by the client.
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, LocalBoxFuture};
+use std::time::Duration;
+use workflow_runtime::client::proto::history::history_event::Attributes;
+use workflow_runtime::client::{FailureKind, QueryDefinition, SignalDefinition};
+use workflow_runtime::definition::Handlers;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::DevServer;
+use workflow_runtime::worker::ShutdownHandle;
+
+async fn client() -> Client {
+    Client::connect(ClientOptions::new(DevServer::shared_address()))
+        .await
+        .expect("connect to the dev server")
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Bounds every test: a hung workflow fails the test instead of hanging CI.
+async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(90), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+// ----- activities -----
+
+struct Greet;
+impl ActivityDefinition for Greet {
+    const NAME: &'static str = "greet";
+    type Input = (String,);
+    type Output = String;
+}
+impl Activity for Greet {
+    fn execute(&self, ctx: ActivityContext, (name,): (String,)) -> BoxFuture<'static, Result<String, ActivityError>> {
+        async move {
+            assert_eq!(ctx.info().activity_type, "greet");
+            Ok(format!("Hello, {name}"))
+        }
+        .boxed()
+    }
+}
+
+struct Explode;
+impl ActivityDefinition for Explode {
+    const NAME: &'static str = "explode";
+    type Input = ();
+    type Output = ();
+}
+impl Activity for Explode {
+    fn execute(&self, _: ActivityContext, (): ()) -> BoxFuture<'static, Result<(), ActivityError>> {
+        async move { panic!("the activity blew up") }.boxed()
+    }
+}
+
+/// Declared but registered on no worker.
+struct Missing;
+impl ActivityDefinition for Missing {
+    const NAME: &'static str = "missing_activity";
+    type Input = ();
+    type Output = ();
+}
+
+// ----- the workflow -----
+
+/// Greets through an activity, sleeps, collects names by signal until `finish`, answers
+/// queries, then returns everything.
+#[derive(Default)]
+struct Greeter {
+    names: Vec<String>,
+    done: bool,
+}
+
+impl WorkflowDefinition for Greeter {
+    const NAME: &'static str = "Greeter";
+    type Input = (String, u64);
+    type Output = String;
+}
+
+struct AddName;
+impl SignalDefinition for AddName {
+    type Workflow = Greeter;
+    const NAME: &'static str = "add_name";
+    type Input = (String,);
+}
+
+struct Finish;
+impl SignalDefinition for Finish {
+    type Workflow = Greeter;
+    const NAME: &'static str = "finish";
+    type Input = ();
+}
+
+struct Names;
+impl QueryDefinition for Names {
+    type Workflow = Greeter;
+    const NAME: &'static str = "names";
+    type Input = ();
+    type Output = Vec<String>;
+}
+
+impl Workflow for Greeter {
+    fn init(_: &Self::Input) -> Self {
+        Greeter::default()
+    }
+    fn run(
+        ctx: WorkflowContext<Self>,
+        (name, sleep_ms): (String, u64),
+    ) -> LocalBoxFuture<'static, WorkflowResult<String>> {
+        async move {
+            let greeting = ctx
+                .activity(Greet, (name,))
+                .start_to_close_timeout(Duration::from_secs(10))
+                .await?;
+            ctx.sleep(Duration::from_millis(sleep_ms)).await?;
+            ctx.wait_condition(|s| s.done).await;
+            let names = ctx.state(|s| s.names.join(","));
+            Ok(format!("{greeting} + {names}"))
+        }
+        .boxed_local()
+    }
+    fn handlers(h: &mut Handlers<Self>) {
+        h.signal::<AddName>(|s, (n,)| s.names.push(n));
+        h.signal::<Finish>(|s, ()| s.done = true);
+        h.query::<Names>(|s, ()| s.names.clone());
+    }
+}
+
+/// Runs one activity and returns; the workload of the concurrency test.
+#[derive(Default)]
+struct OneActivity;
+impl WorkflowDefinition for OneActivity {
+    const NAME: &'static str = "OneActivity";
+    type Input = (String,);
+    type Output = String;
+}
+impl Workflow for OneActivity {
+    fn init(_: &Self::Input) -> Self {
+        OneActivity
+    }
+    fn run(ctx: WorkflowContext<Self>, (name,): (String,)) -> LocalBoxFuture<'static, WorkflowResult<String>> {
+        async move {
+            ctx.activity(Greet, (name,))
+                .start_to_close_timeout(Duration::from_secs(30))
+                .await
+        }
+        .boxed_local()
+    }
+}
+
+/// Calls an activity by a name of the caller's choice with a single attempt.
+#[derive(Default)]
+struct CallsBroken;
+impl WorkflowDefinition for CallsBroken {
+    const NAME: &'static str = "CallsBroken";
+    type Input = (bool,);
+    type Output = ();
+}
+impl Workflow for CallsBroken {
+    fn init(_: &Self::Input) -> Self {
+        CallsBroken
+    }
+    fn run(ctx: WorkflowContext<Self>, (missing,): (bool,)) -> LocalBoxFuture<'static, WorkflowResult<()>> {
+        async move {
+            let once = RetryPolicy::no_retries();
+            let timeout = Duration::from_secs(10);
+            if missing {
+                ctx.activity(Missing, ())
+                    .start_to_close_timeout(timeout)
+                    .retry_policy(once)
+                    .await?;
+            } else {
+                ctx.activity(Explode, ())
+                    .start_to_close_timeout(timeout)
+                    .retry_policy(once)
+                    .await?;
+            }
+            Ok(())
+        }
+        .boxed_local()
+    }
+}
+
+fn spawn_worker(client: &Client, task_queue: &str, cache: usize) -> (ShutdownHandle, tokio::task::JoinHandle<()>) {
+    let worker = Worker::builder(client, task_queue)
+        .workflow::<Greeter>()
+        .workflow::<OneActivity>()
+        .workflow::<CallsBroken>()
+        .activity(Greet)
+        .activity(Explode)
+        .sticky_cache_size(cache)
+        .graceful_shutdown_timeout(Duration::from_secs(5))
+        .build()
+        .expect("a valid worker");
+    let handle = worker.shutdown_handle();
+    let join = tokio::spawn(async move { worker.run().await.expect("worker runs and stops cleanly") });
+    (handle, join)
+}
+
+async fn stop(worker: (ShutdownHandle, tokio::task::JoinHandle<()>)) {
+    worker.0.shutdown();
+    bounded("worker shutdown", worker.1).await.unwrap();
+}
+
+/// Drives one Greeter run through signals and a query; returns its result.
+async fn greeter_run(client: &Client, task_queue: &str) -> String {
+    let handle = client
+        .start::<Greeter>(StartOptions::new(unique("greeter"), task_queue), ("Ada".into(), 200))
+        .await
+        .unwrap();
+    handle.signal::<AddName>(("Grace".into(),)).await.unwrap();
+    handle.signal::<AddName>(("Barbara".into(),)).await.unwrap();
+    let names = handle.query::<Names>(()).await.unwrap();
+    assert_eq!(names, ["Grace", "Barbara"]);
+    let trace: String = workflow_runtime::client::payload::from_payload(
+        &handle
+            .untyped()
+            .query("__stack_trace", vec![], Default::default())
+            .await
+            .unwrap()[0],
+    )
+    .unwrap();
+    assert!(trace.contains("waiting on"), "{trace}");
+    handle.signal::<Finish>(()).await.unwrap();
+    let result = bounded("greeter result", handle.result()).await.unwrap();
+    // The history holds exactly the commands the code issued, in order.
+    let kinds: Vec<&str> = handle
+        .fetch_history()
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| match e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(_)) => Some("activity"),
+            Some(Attributes::TimerStartedEventAttributes(_)) => Some("timer"),
+            Some(Attributes::WorkflowExecutionCompletedEventAttributes(_)) => Some("completed"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["activity", "timer", "completed"]);
+    result
+}
+
+#[tokio::test]
+async fn activity_timer_signals_and_queries_with_and_without_the_cache() {
+    let client = client().await;
+    let mut results = Vec::new();
+    for cache in [0, 1, 100] {
+        let tq = unique("greeter-tq");
+        let worker = spawn_worker(&client, &tq, cache);
+        results.push(bounded("greeter run", greeter_run(&client, &tq)).await);
+        stop(worker).await;
+    }
+    assert_eq!(results[0], "Hello, Ada + Grace,Barbara");
+    assert!(results.iter().all(|r| r == &results[0]), "{results:?}");
+}
+
+#[tokio::test]
+async fn a_new_worker_finishes_a_run_whose_worker_stopped_during_a_timer() {
+    let client = client().await;
+    let tq = unique("restart-tq");
+    let first = spawn_worker(&client, &tq, 100);
+    let handle = client
+        .start::<Greeter>(StartOptions::new(unique("restart"), &tq), ("Ada".into(), 3000))
+        .await
+        .unwrap();
+    bounded("the timer to start", async {
+        loop {
+            let history = handle.fetch_history().await.unwrap();
+            if history
+                .events
+                .iter()
+                .any(|e| matches!(e.attributes, Some(Attributes::TimerStartedEventAttributes(_))))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    stop(first).await;
+    handle.signal::<AddName>(("Grace".into(),)).await.unwrap();
+    handle.signal::<Finish>(()).await.unwrap();
+    let second = spawn_worker(&client, &tq, 100);
+    let result = bounded("result after restart", handle.result()).await.unwrap();
+    assert_eq!(result, "Hello, Ada + Grace");
+    stop(second).await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_workflows_complete() {
+    let client = client().await;
+    let tq = unique("many-tq");
+    let worker = spawn_worker(&client, &tq, 1000);
+    let mut handles = Vec::new();
+    for i in 0..200 {
+        handles.push(
+            client
+                .start::<OneActivity>(StartOptions::new(unique("many"), &tq), (format!("n{i}"),))
+                .await
+                .unwrap(),
+        );
+    }
+    let results = bounded(
+        "200 results",
+        futures::future::try_join_all(handles.iter().map(|h| h.result())),
+    )
+    .await;
+    let results = results.unwrap();
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r, &format!("Hello, n{i}"));
+    }
+    stop(worker).await;
+}
+
+#[tokio::test]
+async fn activity_panics_and_unknown_activities_fail_the_workflow_with_their_cause() {
+    let client = client().await;
+    let tq = unique("broken-tq");
+    let worker = spawn_worker(&client, &tq, 100);
+    for (missing, expected) in [
+        (
+            true,
+            "activity type `missing_activity` is not registered on this worker; registered: explode, greet",
+        ),
+        (false, "activity panicked: the activity blew up"),
+    ] {
+        let handle = client
+            .start::<CallsBroken>(StartOptions::new(unique("broken"), &tq), (missing,))
+            .await
+            .unwrap();
+        match bounded("broken result", handle.result()).await {
+            Err(ClientError::WorkflowFailed(failure)) => {
+                assert!(
+                    matches!(&failure.kind, FailureKind::Activity { activity_type, .. }
+                        if activity_type == if missing { "missing_activity" } else { "explode" }),
+                    "{failure:?}"
+                );
+                assert_eq!(failure.root_cause().message, expected);
+            }
+            other => panic!("expected the workflow to fail, got {other:?}"),
+        }
+    }
+    stop(worker).await;
+}
+
+#[tokio::test]
+async fn input_that_does_not_decode_fails_the_workflow_naming_the_type() {
+    let client = client().await;
+    let tq = unique("badinput-tq");
+    let worker = spawn_worker(&client, &tq, 100);
+    let handle = client
+        .start_untyped(
+            "Greeter",
+            StartOptions::new(unique("badinput"), &tq),
+            vec![workflow_runtime::client::payload::to_payload(&[1, 2]).unwrap()],
+        )
+        .await
+        .unwrap();
+    match bounded("bad input result", handle.result()).await {
+        Err(ClientError::WorkflowFailed(failure)) => {
+            assert!(failure.is_non_retryable(), "{failure:?}");
+            assert!(
+                failure.message.contains("input of workflow `Greeter` does not decode"),
+                "{failure}"
+            );
+            assert!(
+                failure.message.contains("expected 2 argument payload(s), got 1"),
+                "{failure}"
+            );
+        }
+        other => panic!("expected the workflow to fail, got {other:?}"),
+    }
+    stop(worker).await;
+}
