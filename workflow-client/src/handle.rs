@@ -318,8 +318,14 @@ impl UntypedWorkflowHandle {
 
     /// Fetches the run's whole history (every page). Payloads stay as stored (encoded).
     pub async fn fetch_history(&self) -> Result<History, ClientError> {
+        self.fetch_history_from(Vec::new()).await
+    }
+
+    /// Fetches the history pages from `page_token` on (a token a poll or an earlier page
+    /// returned; empty for the first page).
+    pub async fn fetch_history_from(&self, page_token: Vec<u8>) -> Result<History, ClientError> {
         let mut events = Vec::new();
-        let mut token = Vec::new();
+        let mut token = page_token;
         loop {
             let request = ws::GetWorkflowExecutionHistoryRequest {
                 namespace: self.ns(),

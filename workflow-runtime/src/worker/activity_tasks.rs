@@ -1,6 +1,7 @@
 //! Activity task pollers and attempts.
 
 use super::WorkerOptions;
+use super::polling;
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
 use crate::client::proto::common::Payloads;
 use crate::client::proto::enums::TaskQueueKind;
@@ -94,47 +95,34 @@ impl ActivityWorker {
     }
 }
 
-async fn poll_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+async fn poll_loop(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let queue = TaskQueue {
         name: shared.task_queue.clone(),
         kind: TaskQueueKind::Normal as i32,
         ..Default::default()
     };
-    loop {
-        let permit = tokio::select! {
-            biased;
-            _ = shutdown.wait_for(|s| *s) => return,
-            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        };
+    let poll = || {
         let request = ws::PollActivityTaskQueueRequest {
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(queue.clone()),
             identity: shared.identity.clone(),
             ..Default::default()
         };
-        let polled = tokio::select! {
-            biased;
-            _ = shutdown.wait_for(|s| *s) => return,
-            r = shared.client.call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move { s.poll_activity_task_queue(r).await }) => r,
-        };
-        match polled {
-            Ok(task) if task.task_token.is_empty() => {}
-            Ok(task) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    run_attempt(&shared, task).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(error = %ClientError::from(e), "activity task poll failed; retrying");
-                tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
+        async {
+            let task = shared
+                .client
+                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
+                    s.poll_activity_task_queue(r).await
+                })
+                .await?;
+            Ok((!task.task_token.is_empty()).then_some(task))
         }
-    }
+    };
+    let handle = |task| {
+        let shared = shared.clone();
+        async move { run_attempt(&shared, task).await }
+    };
+    polling::poll_loop("activity task", shared.slots.clone(), shutdown, poll, handle).await
 }
 
 async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {

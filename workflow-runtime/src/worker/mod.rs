@@ -19,6 +19,7 @@
 mod activity_tasks;
 mod cache;
 pub(crate) mod engine;
+mod polling;
 mod workflow_tasks;
 
 #[cfg(test)]

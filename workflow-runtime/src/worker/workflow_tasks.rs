@@ -3,7 +3,8 @@
 use super::WorkerError;
 use super::WorkerOptions;
 use super::engine::{Engine, Factories, TaskOutcome};
-use crate::client::proto::enums::{HistoryEventFilterType, QueryResultType, TaskQueueKind};
+use super::polling;
+use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
 use crate::client::proto::history::History;
 use crate::client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
 use crate::client::proto::workflowservice as ws;
@@ -134,42 +135,29 @@ impl WorkflowWorker {
     }
 }
 
-async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        let permit = tokio::select! {
-            biased;
-            _ = shutdown.wait_for(|s| *s) => return,
-            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        };
+async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, shutdown: watch::Receiver<bool>) {
+    let poll = || {
         let request = ws::PollWorkflowTaskQueueRequest {
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(queue.clone()),
             identity: shared.identity.clone(),
             ..Default::default()
         };
-        let polled = tokio::select! {
-            biased;
-            _ = shutdown.wait_for(|s| *s) => return,
-            r = shared.client.call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move { s.poll_workflow_task_queue(r).await }) => r,
-        };
-        match polled {
-            Ok(task) if task.task_token.is_empty() => {} // the long poll ended empty
-            Ok(task) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    handle_task(&shared, task).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(queue = %queue.name, error = %ClientError::from(e), "workflow task poll failed; retrying");
-                tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
+        async {
+            let task = shared
+                .client
+                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
+                    s.poll_workflow_task_queue(r).await
+                })
+                .await?;
+            Ok((!task.task_token.is_empty()).then_some(task))
         }
-    }
+    };
+    let handle = |task| {
+        let shared = shared.clone();
+        async move { handle_task(&shared, task).await }
+    };
+    polling::poll_loop("workflow task", shared.slots.clone(), shutdown, poll, handle).await
 }
 
 impl Shared {
@@ -186,34 +174,17 @@ impl Shared {
         }
     }
 
+    /// The history of the task's run from `page_token` on (empty: all of it).
     async fn fetch_history(
         &self,
         task: &ws::PollWorkflowTaskQueueResponse,
-        mut token: Vec<u8>,
-        mut events: Vec<crate::client::proto::history::HistoryEvent>,
+        page_token: Vec<u8>,
     ) -> Result<History, ClientError> {
-        loop {
-            let request = ws::GetWorkflowExecutionHistoryRequest {
-                namespace: self.client.namespace().to_string(),
-                execution: task.workflow_execution.clone(),
-                maximum_page_size: 0,
-                next_page_token: token,
-                wait_new_event: false,
-                history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
-                skip_archival: true,
-            };
-            let resp = self
-                .client
-                .call(request, None, |mut s, r| async move {
-                    s.get_workflow_execution_history(r).await
-                })
-                .await?;
-            events.extend(resp.history.map(|h| h.events).unwrap_or_default());
-            if resp.next_page_token.is_empty() {
-                return Ok(History { events });
-            }
-            token = resp.next_page_token;
-        }
+        let execution = task.workflow_execution.clone().unwrap_or_default();
+        self.client
+            .untyped_handle(execution.workflow_id, Some(execution.run_id))
+            .fetch_history_from(page_token)
+            .await
     }
 }
 
@@ -225,16 +196,19 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
         .unwrap_or_default();
     let token = task.task_token.clone();
     if !task.next_page_token.is_empty() {
-        let first = task.history.take().map(|h| h.events).unwrap_or_default();
+        let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
         let page_token = std::mem::take(&mut task.next_page_token);
-        match shared.fetch_history(&task, page_token, first).await {
-            Ok(h) => task.history = Some(h),
+        match shared.fetch_history(&task, page_token).await {
+            Ok(rest) => {
+                events.extend(rest.events);
+                task.history = Some(History { events });
+            }
             Err(e) => return tracing::warn!(error = %e, "could not fetch the rest of the history"),
         }
     }
     let mut outcome = shared.run_job(task.clone()).await;
     if matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
-        match shared.fetch_history(&task, Vec::new(), Vec::new()).await {
+        match shared.fetch_history(&task, Vec::new()).await {
             Ok(h) => {
                 task.history = Some(h);
                 outcome = shared.run_job(task.clone()).await;

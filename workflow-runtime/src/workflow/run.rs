@@ -330,30 +330,10 @@ impl Run {
                 self.resolve_activity(a.scheduled_event_id, |_, _| ActivityOutcome::Completed(result));
             }
             EvAttr::ActivityTaskFailedEventAttributes(a) => {
-                let cause = Failure::from(a.failure.unwrap_or_default());
-                self.resolve_activity(a.scheduled_event_id, |ty, id| {
-                    ActivityOutcome::Failed(activity_failure(
-                        ty,
-                        id,
-                        a.scheduled_event_id,
-                        a.started_event_id,
-                        a.retry_state,
-                        cause,
-                    ))
-                });
+                self.fail_activity(a.scheduled_event_id, a.started_event_id, a.retry_state, a.failure)
             }
             EvAttr::ActivityTaskTimedOutEventAttributes(a) => {
-                let cause = Failure::from(a.failure.unwrap_or_default());
-                self.resolve_activity(a.scheduled_event_id, |ty, id| {
-                    ActivityOutcome::Failed(activity_failure(
-                        ty,
-                        id,
-                        a.scheduled_event_id,
-                        a.started_event_id,
-                        a.retry_state,
-                        cause,
-                    ))
-                });
+                self.fail_activity(a.scheduled_event_id, a.started_event_id, a.retry_state, a.failure)
             }
             EvAttr::ActivityTaskCanceledEventAttributes(a) => {
                 self.resolve_activity(a.scheduled_event_id, |_, _| {
@@ -373,6 +353,28 @@ impl Run {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Resolves an activity as failed (or timed out): an activity failure whose cause is what
+    /// the server recorded.
+    fn fail_activity(
+        &mut self,
+        scheduled_event_id: i64,
+        started_event_id: i64,
+        retry_state: i32,
+        cause: Option<crate::client::proto::failure::Failure>,
+    ) {
+        let cause = Failure::from(cause.unwrap_or_default());
+        self.resolve_activity(scheduled_event_id, |ty, id| {
+            ActivityOutcome::Failed(activity_failure(
+                ty,
+                id,
+                scheduled_event_id,
+                started_event_id,
+                retry_state,
+                cause,
+            ))
+        });
     }
 
     fn resolve_activity(&mut self, scheduled_event_id: i64, outcome: impl FnOnce(&str, &str) -> ActivityOutcome) {

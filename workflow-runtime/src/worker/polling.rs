@@ -1,0 +1,54 @@
+//! The poll loop both task kinds share: take a slot, long-poll, run the task on its own tokio
+//! task while it holds the slot, back off after errors, stop at shutdown.
+
+use crate::client::{ClientError, RpcError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+
+/// Pause after a failed poll (the client already retried transient errors).
+const POLL_ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Polls until shutdown. `poll` returns `None` when the long poll ended without a task.
+pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
+    what: &'static str,
+    slots: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+    poll: P,
+    handle: H,
+) where
+    P: Fn() -> PFut,
+    PFut: Future<Output = Result<Option<T>, RpcError>>,
+    H: Fn(T) -> HFut,
+    HFut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let permit = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => return,
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let polled = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => return,
+            r = poll() => r,
+        };
+        match polled {
+            Ok(None) => {}
+            Ok(Some(task)) => {
+                let work = handle(task);
+                tokio::spawn(async move {
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %ClientError::from(e), "{what} poll failed; retrying");
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(POLL_ERROR_BACKOFF) => {}
+                }
+            }
+        }
+    }
+}
