@@ -186,13 +186,171 @@ impl Workflow for CallsBroken {
     }
 }
 
+// ----- cancellation, heartbeats, async completion, deadlock -----
+
+/// Heartbeats until canceled, then reports the cancellation.
+struct Slow;
+impl ActivityDefinition for Slow {
+    const NAME: &'static str = "slow";
+    type Input = ();
+    type Output = ();
+}
+impl Activity for Slow {
+    fn execute(&self, ctx: ActivityContext, (): ()) -> BoxFuture<'static, Result<(), ActivityError>> {
+        async move {
+            for beat in 0u32.. {
+                ctx.heartbeat(&beat);
+                tokio::select! {
+                    _ = ctx.cancelled() => return Err(ActivityError::Canceled),
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// Counts to 6 with heartbeats; the first attempt fails at 3 and the second resumes there.
+struct CountUp;
+impl ActivityDefinition for CountUp {
+    const NAME: &'static str = "count_up";
+    type Input = ();
+    type Output = (u32, u32);
+}
+impl Activity for CountUp {
+    fn execute(&self, ctx: ActivityContext, (): ()) -> BoxFuture<'static, Result<(u32, u32), ActivityError>> {
+        async move {
+            let start: u32 = ctx.heartbeat_details().map_err(ActivityError::from_error)?.unwrap_or(0);
+            for i in start..6 {
+                ctx.heartbeat(&i);
+                if ctx.info().attempt == 1 && i == 3 {
+                    // Let the throttled heartbeat reach the server before failing.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    return Err(ActivityError::retryable("interrupted at 3", "Interrupted"));
+                }
+            }
+            Ok((ctx.info().attempt, start))
+        }
+        .boxed()
+    }
+}
+
+/// Task tokens of `approve` attempts, for the test to complete them.
+static APPROVALS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// Completes later, by whoever holds its task token.
+struct Approve;
+impl ActivityDefinition for Approve {
+    const NAME: &'static str = "approve";
+    type Input = (String,);
+    type Output = String;
+}
+impl Activity for Approve {
+    fn execute(&self, ctx: ActivityContext, (_,): (String,)) -> BoxFuture<'static, Result<String, ActivityError>> {
+        async move {
+            APPROVALS.lock().unwrap().push(ctx.task_token().to_vec());
+            Err(ActivityError::WillCompleteAsync)
+        }
+        .boxed()
+    }
+}
+
+/// What `Patient` does: 0 = race an activity against a timer then wait for cancellation;
+/// 1 = heartbeat resume; 2 = async approval.
+#[derive(Default)]
+struct Patient;
+impl WorkflowDefinition for Patient {
+    const NAME: &'static str = "Patient";
+    type Input = (u8,);
+    type Output = String;
+}
+impl Workflow for Patient {
+    fn init(_: &Self::Input) -> Self {
+        Patient
+    }
+    fn run(ctx: WorkflowContext<Self>, (mode,): (u8,)) -> LocalBoxFuture<'static, WorkflowResult<String>> {
+        async move {
+            let timeout = Duration::from_secs(30);
+            match mode {
+                0 => {
+                    let slow = ctx
+                        .activity(Slow, ())
+                        .start_to_close_timeout(timeout)
+                        .heartbeat_timeout(Duration::from_secs(5))
+                        .into_future();
+                    let timer = ctx.sleep(Duration::from_millis(300));
+                    match futures::future::select(Box::pin(slow), Box::pin(timer)).await {
+                        futures::future::Either::Left(_) => return Ok("the activity finished first".into()),
+                        futures::future::Either::Right(_) => {} // the activity future is dropped: canceled
+                    }
+                    ctx.cancelled().await;
+                    Ok(format!("canceled cleanly: {}", ctx.is_cancel_requested()))
+                }
+                1 => {
+                    let retry = RetryPolicy {
+                        initial_interval: Some(Duration::from_millis(100)),
+                        maximum_attempts: 3,
+                        ..Default::default()
+                    };
+                    let (attempt, resumed_from) = ctx
+                        .activity(CountUp, ())
+                        .start_to_close_timeout(timeout)
+                        .heartbeat_timeout(Duration::from_millis(500))
+                        .retry_policy(retry)
+                        .await?;
+                    Ok(format!("attempt {attempt} resumed from {resumed_from}"))
+                }
+                _ => {
+                    ctx.activity(Approve, ("invoice-7".into(),))
+                        .start_to_close_timeout(timeout)
+                        .await
+                }
+            }
+        }
+        .boxed_local()
+    }
+}
+
+/// Released by the test so the thread a stuck run was left on can finish.
+static SPIN_RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Blocks its thread (as blocking I/O or a lock would) until the test releases it.
+#[derive(Default)]
+struct Blocker;
+impl WorkflowDefinition for Blocker {
+    const NAME: &'static str = "Blocker";
+    type Input = ();
+    type Output = String;
+}
+impl Workflow for Blocker {
+    fn init(_: &Self::Input) -> Self {
+        Blocker
+    }
+    fn run(_ctx: WorkflowContext<Self>, (): ()) -> LocalBoxFuture<'static, WorkflowResult<String>> {
+        async move {
+            while !SPIN_RELEASED.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok("released".to_string())
+        }
+        .boxed_local()
+    }
+}
+
 fn spawn_worker(client: &Client, task_queue: &str, cache: usize) -> (ShutdownHandle, tokio::task::JoinHandle<()>) {
     let worker = Worker::builder(client, task_queue)
         .workflow::<Greeter>()
         .workflow::<OneActivity>()
         .workflow::<CallsBroken>()
+        .workflow::<Patient>()
+        .workflow::<Blocker>()
         .activity(Greet)
         .activity(Explode)
+        .activity(Slow)
+        .activity(CountUp)
+        .activity(Approve)
+        .deadlock_detection_timeout(Duration::from_millis(500))
         .sticky_cache_size(cache)
         .graceful_shutdown_timeout(Duration::from_secs(5))
         .build()
@@ -376,5 +534,128 @@ async fn input_that_does_not_decode_fails_the_workflow_naming_the_type() {
         }
         other => panic!("expected the workflow to fail, got {other:?}"),
     }
+    stop(worker).await;
+}
+
+/// Waits (bounded) until the history of `handle` has an event `pred` accepts.
+async fn wait_for_event<W: WorkflowDefinition>(
+    handle: &WorkflowHandle<W>,
+    what: &str,
+    pred: impl Fn(&Attributes) -> bool,
+) -> workflow_runtime::client::proto::history::HistoryEvent {
+    bounded(what, async {
+        loop {
+            let history = handle.fetch_history().await.unwrap();
+            if let Some(e) = history
+                .events
+                .into_iter()
+                .find(|e| e.attributes.as_ref().is_some_and(&pred))
+            {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_dropped_activity_is_canceled_and_workflow_cancellation_reaches_the_code() {
+    let client = client().await;
+    let tq = unique("cancel-tq");
+    let worker = spawn_worker(&client, &tq, 100);
+    let handle = client
+        .start::<Patient>(StartOptions::new(unique("cancel"), &tq), (0,))
+        .await
+        .unwrap();
+    wait_for_event(&handle, "the activity to be canceled", |a| {
+        matches!(a, Attributes::ActivityTaskCanceledEventAttributes(_))
+    })
+    .await;
+    handle.cancel("enough").await.unwrap();
+    assert_eq!(
+        bounded("result", handle.result()).await.unwrap(),
+        "canceled cleanly: true"
+    );
+    let history = handle.fetch_history().await.unwrap();
+    assert!(history.events.iter().any(|e| matches!(
+        e.attributes,
+        Some(Attributes::ActivityTaskCancelRequestedEventAttributes(_))
+    )));
+    stop(worker).await;
+}
+
+#[tokio::test]
+async fn a_retried_activity_resumes_from_its_last_heartbeat() {
+    let client = client().await;
+    let tq = unique("heartbeat-tq");
+    let worker = spawn_worker(&client, &tq, 100);
+    let handle = client
+        .start::<Patient>(StartOptions::new(unique("heartbeat"), &tq), (1,))
+        .await
+        .unwrap();
+    assert_eq!(
+        bounded("result", handle.result()).await.unwrap(),
+        "attempt 2 resumed from 3"
+    );
+    stop(worker).await;
+}
+
+#[tokio::test]
+async fn an_activity_completes_asynchronously_by_task_token() {
+    let client = client().await;
+    let tq = unique("async-tq");
+    let worker = spawn_worker(&client, &tq, 100);
+    let handle = client
+        .start::<Patient>(StartOptions::new(unique("async"), &tq), (2,))
+        .await
+        .unwrap();
+    let token = bounded("the approval to be requested", async {
+        loop {
+            if let Some(t) = APPROVALS.lock().unwrap().pop() {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    client
+        .complete_activity(
+            &workflow_runtime::client::ActivityRef::TaskToken(token),
+            "approved by Grace",
+        )
+        .await
+        .unwrap();
+    assert_eq!(bounded("result", handle.result()).await.unwrap(), "approved by Grace");
+    stop(worker).await;
+}
+
+#[tokio::test]
+async fn workflow_code_that_blocks_its_thread_fails_the_task_and_the_worker_goes_on() {
+    let client = client().await;
+    let tq = unique("blocker-tq");
+    let worker = spawn_worker(&client, &tq, 100);
+    let handle = client
+        .start::<Blocker>(StartOptions::new(unique("blocker"), &tq), ())
+        .await
+        .unwrap();
+    let failed = wait_for_event(&handle, "the blocked task to fail", |a| {
+        matches!(a, Attributes::WorkflowTaskFailedEventAttributes(_))
+    })
+    .await;
+    let Some(Attributes::WorkflowTaskFailedEventAttributes(a)) = failed.attributes else {
+        unreachable!()
+    };
+    let message = a.failure.unwrap().message;
+    assert!(message.contains("workflow Blocker"), "{message}");
+    assert!(message.contains("did not yield"), "{message}");
+    // The worker still serves other workflows on a fresh thread.
+    let other = client
+        .start::<OneActivity>(StartOptions::new(unique("after-blocker"), &tq), ("Ada".into(),))
+        .await
+        .unwrap();
+    assert_eq!(bounded("other result", other.result()).await.unwrap(), "Hello, Ada");
+    SPIN_RELEASED.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(bounded("blocker result", handle.result()).await.unwrap(), "released");
     stop(worker).await;
 }

@@ -41,8 +41,13 @@ impl Workflow for Greeter {
     }
     fn run(ctx: WorkflowContext<Self>, (name,): (String,)) -> LocalBoxFuture<'static, WorkflowResult<String>> {
         async move {
-            if name == "panic" {
-                panic!("asked to panic");
+            match name.as_str() {
+                "panic" => panic!("asked to panic"),
+                "foreign" => ForeignWake(false).await,
+                "yield-forever" => loop {
+                    YieldOnce(false).await
+                },
+                _ => {}
             }
             let greeting = ctx
                 .activity(Greet, (name,))
@@ -59,6 +64,37 @@ impl Workflow for Greeter {
         h.signal_raw("add_name", |s, (n,): (String,)| s.names.push(n));
         h.signal_raw("finish", |s, (): ()| s.done = true);
         h.query_raw("names", |s, (): ()| s.names.clone());
+    }
+}
+
+/// Pending once, woken from another thread: what a tokio timer or channel does.
+struct ForeignWake(bool);
+impl std::future::Future for ForeignWake {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        let waker = cx.waker().clone();
+        std::thread::scope(|s| {
+            s.spawn(move || waker.wake());
+        });
+        std::task::Poll::Pending
+    }
+}
+
+/// Pending once, waking itself at once: a loop of these never waits on anything.
+struct YieldOnce(bool);
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 
@@ -409,4 +445,56 @@ fn unknown_types_panics_and_bad_input_are_reported() {
         "{failed:?}"
     );
     assert!(failed[0].contains("`alloc::string::String`"), "{failed:?}");
+}
+
+#[test]
+fn foreign_wakes_and_code_that_never_waits_fail_the_task() {
+    for (input, expected) in [
+        ("foreign", "woken from outside the deterministic executor"),
+        ("yield-forever", "did not yield: it woke itself 10000 times"),
+    ] {
+        let mut h = HistoryBuilder::started(input);
+        h.task();
+        match engine(10).process(&h.poll(0)) {
+            TaskOutcome::Failed { failure, .. } => {
+                assert!(failure.message.contains(expected), "{input}: {}", failure.message);
+                assert!(
+                    failure.message.contains("workflow Greeter (id wf-1)"),
+                    "{}",
+                    failure.message
+                );
+            }
+            other => panic!("{input}: expected a task failure, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_signal_that_does_not_decode_is_dropped_and_the_run_goes_on() {
+    let mut h = HistoryBuilder::started("Ada");
+    h.add(
+        EventType::WorkflowExecutionSignaled,
+        Ev::WorkflowExecutionSignaledEventAttributes(ph::WorkflowExecutionSignaledEventAttributes {
+            signal_name: "add_name".into(),
+            input: Some(Payloads {
+                payloads: vec![to_payload(&123).unwrap()],
+            }),
+            ..Default::default()
+        }),
+    );
+    h.signal("add_name", Some("Valid"));
+    h.signal("no_such_signal", None);
+    h.task();
+    let mut e = engine(10);
+    assert_eq!(describe(&commands(e.process(&h.poll(0)))), ["activity greet 1"]);
+    let mut poll = h.poll(h.events.len());
+    poll.history = Some(History::default());
+    poll.query = Some(WorkflowQuery {
+        query_type: "names".into(),
+        ..Default::default()
+    });
+    match e.process(&poll) {
+        TaskOutcome::QueryAnswer(Ok(p)) => assert_eq!(from_payload::<Vec<String>>(&p).unwrap(), ["Valid"]),
+        other => panic!("expected a query answer, got {other:?}"),
+    }
 }

@@ -19,6 +19,7 @@
 mod activity_tasks;
 mod cache;
 pub(crate) mod engine;
+mod executor;
 mod polling;
 mod workflow_tasks;
 
@@ -66,6 +67,9 @@ pub struct WorkerOptions {
     pub build_id: Option<String>,
     /// How long shutdown waits for in-flight tasks before canceling activities.
     pub graceful_shutdown_timeout: Duration,
+    /// How long one poll of workflow code may run without yielding before its task fails as
+    /// deadlocked (and the workflow thread is replaced).
+    pub deadlock_detection_timeout: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -80,6 +84,7 @@ impl Default for WorkerOptions {
             identity: None,
             build_id: None,
             graceful_shutdown_timeout: Duration::from_secs(30),
+            deadlock_detection_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -142,6 +147,13 @@ impl WorkerBuilder {
     /// Sets the number of workflow tasks processed at once.
     pub fn max_concurrent_workflow_tasks(mut self, n: usize) -> Self {
         self.options.max_concurrent_workflow_tasks = n;
+        self
+    }
+
+    /// Sets how long workflow code may run without yielding (see
+    /// [`WorkerOptions::deadlock_detection_timeout`]).
+    pub fn deadlock_detection_timeout(mut self, d: Duration) -> Self {
+        self.options.deadlock_detection_timeout = d;
         self
     }
 

@@ -2,7 +2,8 @@
 
 use super::WorkerError;
 use super::WorkerOptions;
-use super::engine::{Engine, Factories, TaskOutcome};
+use super::engine::{Factories, TaskOutcome};
+use super::executor::Executor;
 use super::polling;
 use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
 use crate::client::proto::history::History;
@@ -12,13 +13,8 @@ use crate::client::time::to_proto_duration;
 use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
-
-enum Job {
-    Task(Box<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
-    Evict(String),
-}
 
 struct Shared {
     client: Client,
@@ -26,14 +22,13 @@ struct Shared {
     sticky_queue: Option<String>,
     sticky_timeout: Duration,
     identity: String,
-    jobs: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+    executor: Executor,
     slots: Arc<Semaphore>,
 }
 
 pub(super) struct WorkflowWorker {
     shared: Arc<Shared>,
     pollers: Vec<JoinHandle<()>>,
-    thread: std::thread::JoinHandle<()>,
     max_slots: usize,
 }
 
@@ -46,25 +41,15 @@ impl WorkflowWorker {
         options: &WorkerOptions,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, WorkerError> {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let cache_size = options.sticky_cache_size;
         let namespace = client.namespace().to_string();
-        // Workflow code runs here and nowhere else: one thread, no tokio.
-        let thread = std::thread::Builder::new()
-            .name(format!("workflows-{task_queue}"))
-            .spawn(move || {
-                let mut engine = Engine::new(factories, cache_size, namespace);
-                while let Ok(job) = rx.recv() {
-                    match job {
-                        Job::Task(task, reply) => {
-                            let _ = reply.send(engine.process(&task));
-                        }
-                        Job::Evict(run_id) => engine.evict(&run_id),
-                    }
-                }
-                tracing::debug!(cached = engine.cached_runs(), "workflow thread stopped");
-            })
-            .map_err(|e| WorkerError::WorkflowThread(e.to_string()))?;
+        let executor = Executor::start(
+            task_queue.clone(),
+            factories,
+            cache_size,
+            namespace,
+            options.deadlock_detection_timeout,
+        )?;
         let sticky_queue = (cache_size > 0).then(|| format!("{identity}-{}-sticky", uuid::Uuid::new_v4().simple()));
         let shared = Arc::new(Shared {
             client,
@@ -72,7 +57,7 @@ impl WorkflowWorker {
             sticky_queue: sticky_queue.clone(),
             sticky_timeout: options.sticky_schedule_to_start_timeout,
             identity,
-            jobs: std::sync::Mutex::new(Some(tx)),
+            executor,
             slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
         });
         let mut pollers = Vec::new();
@@ -95,7 +80,6 @@ impl WorkflowWorker {
         Ok(WorkflowWorker {
             shared,
             pollers,
-            thread,
             max_slots: options.max_concurrent_workflow_tasks,
         })
     }
@@ -126,12 +110,7 @@ impl WorkflowWorker {
                 tracing::debug!(error = %e.status.message(), "ShutdownWorker was not accepted");
             }
         }
-        drop(self.shared.jobs.lock().expect("jobs lock").take());
-        let thread = self.thread;
-        tokio::task::spawn_blocking(move || thread.join())
-            .await
-            .map_err(|e| WorkerError::WorkflowThread(e.to_string()))?
-            .map_err(|_| WorkerError::WorkflowThread("the workflow thread panicked".into()))
+        self.shared.executor.stop().await
     }
 }
 
@@ -161,19 +140,6 @@ async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, shutdown: watch::Recei
 }
 
 impl Shared {
-    async fn run_job(&self, task: ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
-        let (tx, rx) = oneshot::channel();
-        let sender = self.jobs.lock().expect("jobs lock").clone()?;
-        sender.send(Job::Task(Box::new(task), tx)).ok()?;
-        rx.await.ok()
-    }
-
-    fn evict(&self, run_id: String) {
-        if let Some(sender) = self.jobs.lock().expect("jobs lock").clone() {
-            let _ = sender.send(Job::Evict(run_id));
-        }
-    }
-
     /// The history of the task's run from `page_token` on (empty: all of it).
     async fn fetch_history(
         &self,
@@ -206,12 +172,12 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             Err(e) => return tracing::warn!(error = %e, "could not fetch the rest of the history"),
         }
     }
-    let mut outcome = shared.run_job(task.clone()).await;
+    let mut outcome = shared.executor.run(task.clone()).await;
     if matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
         match shared.fetch_history(&task, Vec::new()).await {
             Ok(h) => {
                 task.history = Some(h);
-                outcome = shared.run_job(task.clone()).await;
+                outcome = shared.executor.run(task.clone()).await;
             }
             Err(e) => return tracing::warn!(error = %e, "could not fetch the full history"),
         }
@@ -249,7 +215,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                 .map(|_| ())
         }
         TaskOutcome::Failed { cause, failure } => {
-            shared.evict(run_id.clone());
+            shared.executor.evict(run_id.clone());
             let request = ws::RespondWorkflowTaskFailedRequest {
                 task_token: token,
                 cause: cause as i32,
@@ -297,6 +263,6 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
         // The server did not take the answer (the task timed out, the run closed): the cached
         // run may be ahead of history, so replay it next time.
         tracing::warn!(error = %ClientError::from(e), %run_id, "workflow task answer refused");
-        shared.evict(run_id);
+        shared.executor.evict(run_id);
     }
 }

@@ -8,6 +8,7 @@ mod commands;
 mod context;
 mod error;
 pub(crate) mod run;
+pub(crate) mod watchdog;
 
 pub use context::{
     ActivityCall, ActivityFuture, ActivityOptions, Cancelled, Timer, WaitCondition, WorkflowContext, WorkflowInfo,

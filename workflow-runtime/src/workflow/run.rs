@@ -399,6 +399,7 @@ impl Run {
         if self.finished {
             return Ok(());
         }
+        let info = self.info();
         let Some(root) = self.root.as_mut() else { return Ok(()) };
         let waker = Waker::from(self.waker.clone());
         let mut cx = Context::from_waker(&waker);
@@ -406,13 +407,14 @@ impl Run {
         let outcome = loop {
             self.waker.woken.store(false, Ordering::SeqCst);
             polls += 1;
+            super::watchdog::poll_started(&info.workflow_type, &info.workflow_id, &info.run_id);
             let polled = std::panic::catch_unwind(AssertUnwindSafe(|| root.as_mut().poll(&mut cx)));
+            super::watchdog::poll_finished();
             match polled {
                 Err(panic) => break Err(panic_message(panic)),
                 Ok(Poll::Ready(result)) => break Ok(Some(result)),
                 Ok(Poll::Pending) if self.waker.woken.load(Ordering::SeqCst) => {
                     if polls >= MAX_POLLS_PER_ACTIVATION {
-                        let info = self.info();
                         return Err(TaskError::Busy {
                             workflow_type: info.workflow_type,
                             workflow_id: info.workflow_id,
@@ -423,7 +425,6 @@ impl Run {
                 Ok(Poll::Pending) => break Ok(None),
             }
         };
-        let info = self.info();
         if self.waker.foreign.swap(false, Ordering::SeqCst) {
             return Err(TaskError::ForeignWake {
                 workflow_type: info.workflow_type,

@@ -1,0 +1,165 @@
+//! The workflow thread: the one place workflow code runs. Jobs come in over a channel from the
+//! async side; a watchdog replaces the thread when workflow code stops yielding.
+
+use super::WorkerError;
+use super::engine::{Engine, Factories, TaskOutcome};
+use crate::client::failure::Failure;
+use crate::client::proto::enums::WorkflowTaskFailedCause;
+use crate::client::proto::workflowservice as ws;
+use crate::workflow::TaskError;
+use crate::workflow::watchdog::PollClock;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How often a waiting task checks on the workflow thread.
+const WATCHDOG_TICK: Duration = Duration::from_millis(100);
+
+enum Job {
+    Task(Box<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
+    Evict(String),
+}
+
+struct Thread {
+    jobs: std::sync::mpsc::Sender<Job>,
+    clock: Arc<PollClock>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+/// Hands workflow tasks to the workflow thread and watches it.
+pub(super) struct Executor {
+    current: Mutex<Option<Thread>>,
+    factories: Factories,
+    cache_size: usize,
+    namespace: String,
+    name: String,
+    deadlock_timeout: Duration,
+}
+
+impl Executor {
+    pub(super) fn start(
+        name: String,
+        factories: Factories,
+        cache_size: usize,
+        namespace: String,
+        deadlock_timeout: Duration,
+    ) -> Result<Self, WorkerError> {
+        let executor = Executor {
+            current: Mutex::new(None),
+            factories,
+            cache_size,
+            namespace,
+            name,
+            deadlock_timeout,
+        };
+        *executor.current.lock().expect("executor lock") = Some(executor.spawn_thread()?);
+        Ok(executor)
+    }
+
+    fn spawn_thread(&self) -> Result<Thread, WorkerError> {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let clock = PollClock::new();
+        let thread_clock = clock.clone();
+        let (factories, cache_size, namespace) = (self.factories.clone(), self.cache_size, self.namespace.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("workflows-{}", self.name))
+            .spawn(move || {
+                thread_clock.install();
+                let mut engine = Engine::new(factories, cache_size, namespace);
+                while let Ok(job) = rx.recv() {
+                    match job {
+                        Job::Task(task, reply) => {
+                            let _ = reply.send(engine.process(&task));
+                        }
+                        Job::Evict(run_id) => engine.evict(&run_id),
+                    }
+                }
+                tracing::debug!(cached = engine.cached_runs(), "workflow thread stopped");
+            })
+            .map_err(|e| WorkerError::WorkflowThread(e.to_string()))?;
+        Ok(Thread { jobs, clock, handle })
+    }
+
+    /// Processes a task on the workflow thread. If workflow code stops yielding for longer
+    /// than the deadlock timeout, that run's task fails with a message naming it, the thread
+    /// is abandoned (its cache with it), and tasks queued behind it move to a new thread.
+    pub(super) async fn run(&self, task: ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
+        let run_id = task
+            .workflow_execution
+            .as_ref()
+            .map(|e| e.run_id.clone())
+            .unwrap_or_default();
+        loop {
+            let (jobs, clock) = {
+                let current = self.current.lock().expect("executor lock");
+                let thread = current.as_ref()?;
+                (thread.jobs.clone(), thread.clock.clone())
+            };
+            let (tx, mut rx) = oneshot::channel();
+            jobs.send(Job::Task(Box::new(task.clone()), tx)).ok()?;
+            loop {
+                tokio::select! {
+                    reply = &mut rx => return reply.ok(),
+                    _ = tokio::time::sleep(WATCHDOG_TICK) => {}
+                }
+                let Some((busy, (workflow_type, workflow_id, stuck_run))) = clock.busy() else {
+                    continue;
+                };
+                if busy < self.deadlock_timeout {
+                    continue;
+                }
+                self.abandon(&clock);
+                if stuck_run == run_id {
+                    let error = TaskError::Busy {
+                        workflow_type,
+                        workflow_id,
+                        detail: format!(
+                            "one poll of its code ran for more than {:?} without waiting on the workflow context \
+                             (an endless loop, blocking I/O or a blocking lock in workflow code?)",
+                            self.deadlock_timeout
+                        ),
+                    };
+                    tracing::error!(error = %error, "workflow code does not yield; its thread is abandoned");
+                    return Some(TaskOutcome::Failed {
+                        cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                        failure: Failure::application(error.to_string(), "WorkflowTaskError"),
+                    });
+                }
+                break; // queued behind the stuck run: send it to the new thread
+            }
+        }
+    }
+
+    /// Replaces the thread that owns `clock` (once, however many tasks notice).
+    fn abandon(&self, clock: &Arc<PollClock>) {
+        let mut current = self.current.lock().expect("executor lock");
+        if current.as_ref().is_some_and(|t| Arc::ptr_eq(&t.clock, clock)) {
+            match self.spawn_thread() {
+                Ok(fresh) => {
+                    // The stuck thread cannot be stopped; it is left to run detached.
+                    *current = Some(fresh);
+                }
+                Err(e) => tracing::error!(error = %e, "could not replace the stuck workflow thread"),
+            }
+        }
+    }
+
+    pub(super) fn evict(&self, run_id: String) {
+        if let Some(thread) = self.current.lock().expect("executor lock").as_ref() {
+            let _ = thread.jobs.send(Job::Evict(run_id));
+        }
+    }
+
+    /// Stops the thread after the jobs already sent.
+    pub(super) async fn stop(&self) -> Result<(), WorkerError> {
+        let Some(thread) = self.current.lock().expect("executor lock").take() else {
+            return Ok(());
+        };
+        drop(thread.jobs);
+        let handle = thread.handle;
+        tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .map_err(|e| WorkerError::WorkflowThread(e.to_string()))?
+            .map_err(|_| WorkerError::WorkflowThread("the workflow thread panicked".into()))
+    }
+}
