@@ -484,7 +484,7 @@ async fn activity_panics_and_unknown_activities_fail_the_workflow_with_their_cau
     for (missing, expected) in [
         (
             true,
-            "activity type `missing_activity` is not registered on this worker; registered: explode, greet",
+            "activity type `missing_activity` is not registered on this worker; registered: approve, count_up, explode, greet, slow",
         ),
         (false, "activity panicked: the activity blew up"),
     ] {
