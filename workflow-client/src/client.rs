@@ -304,6 +304,23 @@ impl Client {
         Ok(WorkflowHandle::from_untyped(handle))
     }
 
+    /// Signal-with-start of workflow `W` with a signal named at run time and typed arguments
+    /// (what the macros' `<signal>_with_start` stubs call).
+    pub async fn signal_with_start_by_name<W: WorkflowDefinition, A: crate::payload::PayloadArgs>(
+        &self,
+        options: StartOptions,
+        input: W::Input,
+        signal_name: &str,
+        signal_args: A,
+    ) -> Result<WorkflowHandle<W>, ClientError> {
+        let args = self.data_converter().encode_args(&input).await?;
+        let signal_args = self.data_converter().encode_args(&signal_args).await?;
+        let handle = self
+            .start_encoded(W::NAME, options, args, Some((signal_name, signal_args)))
+            .await?;
+        Ok(WorkflowHandle::from_untyped(handle))
+    }
+
     /// Signal-with-start by names, with raw payloads.
     pub async fn signal_with_start_untyped(
         &self,

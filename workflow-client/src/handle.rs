@@ -8,6 +8,7 @@ use crate::client::{Client, LONG_POLL_TIMEOUT};
 use crate::definitions::{QueryDefinition, SignalDefinition, UpdateDefinition, WorkflowDefinition};
 use crate::error::ClientError;
 use crate::failure::Failure;
+use crate::payload::PayloadArgs;
 use crate::proto::common::{Payload, Payloads, WorkflowExecution};
 use crate::proto::enums::{self, HistoryEventFilterType, UpdateWorkflowExecutionLifecycleStage as Stage};
 use crate::proto::history::{History, history_event::Attributes};
@@ -540,6 +541,24 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     pub async fn signal<S: SignalDefinition<Workflow = W>>(&self, input: S::Input) -> Result<(), ClientError> {
         let input = self.raw.client.data_converter().encode_args(&input).await?;
         self.raw.signal_encoded(S::NAME, input).await
+    }
+
+    /// Sends a signal by name with typed arguments (what the macros' stubs call).
+    pub async fn signal_by_name<A: PayloadArgs>(&self, name: &str, args: A) -> Result<(), ClientError> {
+        let input = self.raw.client.data_converter().encode_args(&args).await?;
+        self.raw.signal_encoded(name, input).await
+    }
+
+    /// Runs a query by name with typed arguments and a typed answer.
+    pub async fn query_by_name<A: PayloadArgs, R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        args: A,
+    ) -> Result<R, ClientError> {
+        let dc = self.raw.client.data_converter();
+        let args = dc.encode_args(&args).await?;
+        let answer = self.raw.query_encoded(name, args, QueryRejectCondition::None).await?;
+        Ok(dc.decode_value(answer).await?)
     }
 
     /// Runs query `Q` (a query of `W`).

@@ -230,6 +230,56 @@ tuple_args!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 tuple_args!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 tuple_args!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
+/// What a call site may pass for an argument list `Args`: the value itself when there is one
+/// argument (or a one-element tuple), a tuple when there are several, `()` when there are none.
+///
+/// ```
+/// use workflow_client::payload::IntoArgs;
+/// fn takes<I: IntoArgs<(String,)>>(i: I) -> (String,) { i.into_args() }
+/// assert_eq!(takes("Ada".to_string()), ("Ada".to_string(),));
+/// assert_eq!(takes(("Ada".to_string(),)), ("Ada".to_string(),));
+/// fn takes_two<I: IntoArgs<(u8, bool)>>(i: I) -> (u8, bool) { i.into_args() }
+/// assert_eq!(takes_two((1, true)), (1, true));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not match the arguments `{Args}` this call takes",
+    label = "expected arguments `{Args}`",
+    note = "pass one argument as itself, several as a tuple `(a, b)`, and none as `()`"
+)]
+pub trait IntoArgs<Args> {
+    /// The argument list.
+    fn into_args(self) -> Args;
+}
+
+impl<T> IntoArgs<(T,)> for T {
+    fn into_args(self) -> (T,) {
+        (self,)
+    }
+}
+
+impl IntoArgs<()> for () {
+    fn into_args(self) {}
+}
+
+macro_rules! tuple_into_args {
+    ($($name:ident),+) => {
+        impl<$($name),+> IntoArgs<($($name,)+)> for ($($name,)+) {
+            fn into_args(self) -> ($($name,)+) {
+                self
+            }
+        }
+    };
+}
+
+tuple_into_args!(A);
+tuple_into_args!(A, B);
+tuple_into_args!(A, B, C);
+tuple_into_args!(A, B, C, D);
+tuple_into_args!(A, B, C, D, E);
+tuple_into_args!(A, B, C, D, E, F);
+tuple_into_args!(A, B, C, D, E, F, G);
+tuple_into_args!(A, B, C, D, E, F, G, H);
+
 /// A serializer that succeeds only for values that serialize as raw bytes (possibly inside a
 /// newtype struct); everything else is refused at its first call, which costs nothing.
 mod bytes_probe {

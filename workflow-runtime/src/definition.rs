@@ -125,6 +125,12 @@ pub trait ActivityDefinition: 'static {
     type Input: PayloadArgs + Send + 'static;
     /// The result.
     type Output: Serialize + DeserializeOwned + Send + 'static;
+
+    /// Options every call starts from (timeouts, retry policy, task queue); a call can
+    /// override each.
+    fn default_options() -> crate::workflow::ActivityOptions {
+        crate::workflow::ActivityOptions::default()
+    }
 }
 
 /// An activity with its implementation.

@@ -8,6 +8,9 @@
 //! worker restart and must issue the same commands every time. Time, randomness, timers and
 //! activities therefore go through the [`workflow::WorkflowContext`].
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod activity;
 pub mod definition;
 pub mod worker;
@@ -17,6 +20,8 @@ pub use workflow_client as client;
 pub use workflow_client::{
     Client, ClientError, ClientOptions, Failure, FailureKind, StartOptions, WorkflowDefinition, WorkflowHandle,
 };
+
+pub use workflow_macros::{activity, deterministic, query, run, signal, workflow};
 
 /// The names most workflow code needs.
 pub mod prelude {
@@ -28,6 +33,7 @@ pub mod prelude {
     pub use crate::definition::{Activity, ActivityDefinition, Workflow};
     pub use crate::worker::{Worker, WorkerOptions};
     pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
+    pub use crate::{activity, deterministic, query, run, signal, workflow};
     pub use std::time::Duration;
 }
 

@@ -4,7 +4,7 @@
 use super::commands::{WorkflowCommand, activity_type_name};
 use crate::client::failure::{Failure, FailureKind};
 use crate::client::options::RetryPolicy;
-use crate::client::payload::{self, PayloadArgs};
+use crate::client::payload::{self, IntoArgs, PayloadArgs};
 use crate::client::proto::command as pc;
 use crate::client::proto::common::{ActivityType, Payload};
 use crate::client::proto::enums::{RetryState, TaskQueueKind, TimeoutType};
@@ -232,11 +232,14 @@ impl<W: 'static> WorkflowContext<W> {
     ///
     /// A close timeout is required: the `#[activity]` defaults or
     /// `.start_to_close_timeout(…)` / `.schedule_to_close_timeout(…)` at the call.
-    pub fn activity<A: ActivityDefinition>(&self, _activity: A, input: A::Input) -> ActivityCall<A> {
+    ///
+    /// One argument is passed as is, several as a tuple, none as `()`:
+    /// `ctx.activity(charge_card, order)`, `ctx.activity(transfer, (from, to, cents))`.
+    pub fn activity<A: ActivityDefinition>(&self, _activity: A, input: impl IntoArgs<A::Input>) -> ActivityCall<A> {
         ActivityCall {
             run: self.run.clone(),
-            input,
-            options: ActivityOptions::default(),
+            input: input.into_args(),
+            options: A::default_options(),
             _activity: PhantomData,
         }
     }
@@ -380,7 +383,7 @@ pub struct ActivityCall<A: ActivityDefinition> {
 }
 
 impl<A: ActivityDefinition> ActivityCall<A> {
-    /// Sets all options at once.
+    /// Replaces all options (the activity's defaults included).
     pub fn options(mut self, options: ActivityOptions) -> Self {
         self.options = options;
         self

@@ -1,0 +1,164 @@
+//! Attribute options, parsed with darling: unknown and duplicate keys are spanned errors.
+
+use darling::FromMeta;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// A duration written as a string: `"250ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`, or a sum of
+/// them (`"1m30s"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DurationLit {
+    pub(crate) millis: u64,
+}
+
+impl DurationLit {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("an empty duration".into());
+        }
+        let mut millis: u64 = 0;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            if digits == 0 {
+                return Err(format!(
+                    "`{text}` is not a duration; write it like \"30s\", \"5m\" or \"1m30s\""
+                ));
+            }
+            let number: u64 = rest[..digits].parse().map_err(|_| format!("`{text}` is too large"))?;
+            rest = &rest[digits..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let factor = match &rest[..unit_len] {
+                "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                "" => return Err(format!("`{text}` needs a unit: ms, s, m, h or d")),
+                other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m, h or d")),
+            };
+            millis = number
+                .checked_mul(factor)
+                .and_then(|m| millis.checked_add(m))
+                .ok_or_else(|| format!("`{text}` is too large"))?;
+            rest = &rest[unit_len..];
+        }
+        Ok(DurationLit { millis })
+    }
+
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let millis = self.millis;
+        quote!(::core::time::Duration::from_millis(#millis))
+    }
+}
+
+impl FromMeta for DurationLit {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        DurationLit::parse(value).map_err(darling::Error::custom)
+    }
+}
+
+/// `retry(...)` inside `#[activity]`.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct RetryArgs {
+    pub(crate) initial_interval: Option<DurationLit>,
+    pub(crate) backoff_coefficient: Option<f64>,
+    pub(crate) maximum_interval: Option<DurationLit>,
+    pub(crate) maximum_attempts: Option<u32>,
+    #[darling(default)]
+    pub(crate) non_retryable_error_types: StringList,
+}
+
+/// `["A", "B"]`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct StringList(pub(crate) Vec<String>);
+
+impl FromMeta for StringList {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        let syn::Expr::Array(array) = expr else {
+            return Err(darling::Error::custom("expected a list of strings: [\"TypeA\", \"TypeB\"]").with_span(expr));
+        };
+        array
+            .elems
+            .iter()
+            .map(|e| match e {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s), ..
+                }) => Ok(s.value()),
+                other => Err(darling::Error::custom("expected a string").with_span(other)),
+            })
+            .collect::<darling::Result<Vec<_>>>()
+            .map(StringList)
+    }
+}
+
+/// `#[activity(...)]`.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct ActivityArgs {
+    pub(crate) name: Option<String>,
+    pub(crate) start_to_close_timeout: Option<DurationLit>,
+    pub(crate) schedule_to_close_timeout: Option<DurationLit>,
+    pub(crate) schedule_to_start_timeout: Option<DurationLit>,
+    pub(crate) heartbeat_timeout: Option<DurationLit>,
+    pub(crate) task_queue: Option<String>,
+    pub(crate) retry: Option<RetryArgs>,
+    #[darling(rename = "crate")]
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// `#[workflow(...)]`.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct WorkflowArgs {
+    pub(crate) name: Option<String>,
+    #[darling(rename = "crate")]
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// `#[signal(...)]`, `#[query(...)]`.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct HandlerArgs {
+    pub(crate) name: Option<String>,
+}
+
+/// The path generated code uses for the runtime crate (`::workflow_runtime` unless renamed).
+pub(crate) fn runtime_path(krate: &Option<syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path),
+        None => quote!(::workflow_runtime),
+    }
+}
+
+/// Parses attribute arguments into `T`, collecting errors.
+pub(crate) fn parse_args<T: FromMeta + Default>(args: TokenStream, errors: &mut crate::errors::Errors) -> T {
+    if args.is_empty() {
+        return T::default();
+    }
+    match darling::ast::NestedMeta::parse_meta_list(args) {
+        Ok(list) => T::from_list(&list).unwrap_or_else(|e| {
+            errors.push_darling(e);
+            T::default()
+        }),
+        Err(e) => {
+            errors.push(e);
+            T::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_sums() {
+        assert_eq!(DurationLit::parse("250ms").unwrap().millis, 250);
+        assert_eq!(DurationLit::parse("30s").unwrap().millis, 30_000);
+        assert_eq!(DurationLit::parse("1m30s").unwrap().millis, 90_000);
+        assert_eq!(DurationLit::parse("2h").unwrap().millis, 7_200_000);
+        assert_eq!(DurationLit::parse("1d").unwrap().millis, 86_400_000);
+        assert!(DurationLit::parse("30").unwrap_err().contains("needs a unit"));
+        assert!(DurationLit::parse("5w").unwrap_err().contains("unknown unit `w`"));
+        assert!(DurationLit::parse("soon").unwrap_err().contains("not a duration"));
+    }
+}

@@ -1,0 +1,595 @@
+//! `#[workflow]` on the state struct (the typed handle) and on its impl block (the entry
+//! point, the handlers, the definitions and the typed client stubs).
+//!
+//! Why two attributes: the struct's visibility is known only at the struct, and the typed
+//! handle must have that visibility; the handlers are known only at the impl.
+
+use crate::activity::{result_ok_type, type_named};
+use crate::errors::Errors;
+use crate::lint;
+use crate::options::{HandlerArgs, WorkflowArgs, parse_args, runtime_path};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+/// Names the generated associated functions take on the workflow type.
+const RESERVED: &[&str] = &["start", "execute", "handle"];
+
+/// Methods of `WorkflowHandle` that a signal or query stub of the same name would hide.
+const HANDLE_METHODS: &[&str] = &[
+    "result",
+    "cancel",
+    "terminate",
+    "describe",
+    "fetch_history",
+    "signal",
+    "query",
+    "query_with",
+    "update",
+    "start_update",
+    "untyped",
+    "workflow_id",
+    "run_id",
+    "signal_by_name",
+    "query_by_name",
+];
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(s)) => expand_struct(args, s),
+        Ok(syn::Item::Impl(i)) => expand_impl(args, i),
+        _ => {
+            let e = syn::Error::new_spanned(
+                &item,
+                "`#[workflow]` goes on a workflow's state struct and on its `impl` block",
+            )
+            .to_compile_error();
+            quote!(#e #item)
+        }
+    }
+}
+
+/// The handle type's name: `OrderWorkflow` → `OrderWorkflowHandle`.
+fn handle_ident(ty: &syn::Ident) -> syn::Ident {
+    format_ident!("{}Handle", ty)
+}
+
+fn expand_struct(args: TokenStream, s: syn::ItemStruct) -> TokenStream {
+    let mut errors = Errors::default();
+    let options: WorkflowArgs = parse_args(args, &mut errors);
+    if let Some(name) = &options.name {
+        let _ = name;
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "put `name = \"…\"` on the `#[workflow]` of the impl block, where the definition is generated",
+        ));
+    }
+    if !s.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &s.generics,
+            "a workflow cannot be generic: it is registered and started by one wire name",
+        ));
+    }
+    if !errors.is_empty() {
+        let compile_errors = errors.to_compile_errors();
+        return quote!(#compile_errors #s);
+    }
+    let private = {
+        let krate = runtime_path(&options.krate);
+        quote!(#krate::__private)
+    };
+    let ident = &s.ident;
+    let vis = &s.vis;
+    let handle = handle_ident(ident);
+    let doc = format!("A handle to a running [`{ident}`]: its signals and queries as methods.");
+    quote! {
+        #s
+
+        #[doc = #doc]
+        #[derive(Clone, Debug)]
+        #vis struct #handle(#private::WorkflowHandle<#ident>);
+
+        impl ::core::ops::Deref for #handle {
+            type Target = #private::WorkflowHandle<#ident>;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl ::core::convert::From<#private::WorkflowHandle<#ident>> for #handle {
+            fn from(handle: #private::WorkflowHandle<#ident>) -> Self {
+                #handle(handle)
+            }
+        }
+
+        impl #private::WorkflowStruct for #ident {}
+    }
+}
+
+struct Handler {
+    method: syn::Ident,
+    wire_name: String,
+    arg_types: Vec<syn::Type>,
+    output: Option<syn::Type>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Run,
+    Signal,
+    Query,
+    Update,
+}
+
+fn handler_kind(attr: &syn::Attribute) -> Option<Kind> {
+    let path = attr.path();
+    if path.is_ident("run") {
+        Some(Kind::Run)
+    } else if path.is_ident("signal") {
+        Some(Kind::Signal)
+    } else if path.is_ident("query") {
+        Some(Kind::Query)
+    } else if path.is_ident("update") {
+        Some(Kind::Update)
+    } else {
+        None
+    }
+}
+
+fn handler_name(attr: &syn::Attribute, errors: &mut Errors) -> Option<String> {
+    let args = match &attr.meta {
+        syn::Meta::Path(_) => return None,
+        syn::Meta::List(list) => list.tokens.clone(),
+        syn::Meta::NameValue(nv) => {
+            errors.push(syn::Error::new_spanned(
+                nv,
+                "write the options in parentheses: `(name = \"…\")`",
+            ));
+            return None;
+        }
+    };
+    parse_args::<HandlerArgs>(args, errors).name
+}
+
+/// The typed arguments of a method (after the receiver or the context).
+fn typed_args(sig: &syn::Signature, skip: usize, errors: &mut Errors) -> Vec<syn::Type> {
+    sig.inputs
+        .iter()
+        .skip(skip)
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(pt) => {
+                if let syn::Type::Reference(r) = &*pt.ty {
+                    errors.push(syn::Error::new_spanned(
+                        r,
+                        "handler arguments are decoded from payloads and must be owned: remove the `&`",
+                    ));
+                }
+                Some((*pt.ty).clone())
+            }
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+fn receiver(sig: &syn::Signature) -> Option<&syn::Receiver> {
+    match sig.inputs.first() {
+        Some(syn::FnArg::Receiver(r)) => Some(r),
+        _ => None,
+    }
+}
+
+fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
+    let mut errors = Errors::default();
+    let options: WorkflowArgs = parse_args(args, &mut errors);
+    let self_ident = match &*imp.self_ty {
+        syn::Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+            let seg = &p.path.segments[0];
+            if !seg.arguments.is_empty() {
+                errors.push(syn::Error::new_spanned(
+                    &seg.arguments,
+                    "a workflow cannot be generic: it is registered and started by one wire name",
+                ));
+            }
+            Some(seg.ident.clone())
+        }
+        other => {
+            errors.push(syn::Error::new_spanned(
+                other,
+                "`#[workflow]` goes on `impl YourWorkflow { … }` of a struct defined in this module",
+            ));
+            None
+        }
+    };
+    if let Some(t) = &imp.trait_ {
+        errors.push(syn::Error::new_spanned(
+            &t.1,
+            "`#[workflow]` goes on the inherent impl block (`impl YourWorkflow`), not on a trait impl",
+        ));
+    }
+    if !imp.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &imp.generics,
+            "a workflow cannot be generic: it is registered and started by one wire name",
+        ));
+    }
+
+    // Lint findings do not change what is generated, so the expansion still happens beside
+    // them (no cascade of "trait not implemented" errors); structural errors stop it.
+    let mut lint_errors = Errors::default();
+    let mut run: Option<(syn::Ident, Vec<syn::Type>, Option<syn::Type>)> = None;
+    let mut signals = Vec::new();
+    let mut queries = Vec::new();
+    for item in &mut imp.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        if RESERVED.contains(&f.sig.ident.to_string().as_str()) {
+            errors.push(syn::Error::new_spanned(
+                &f.sig.ident,
+                format!(
+                    "`{}` is generated by `#[workflow]` (the typed client stub); rename this method",
+                    f.sig.ident
+                ),
+            ));
+        }
+        // Everything in a workflow impl is workflow code.
+        lint::check_block(&f.block, &mut lint_errors);
+        lint::strip_escape_hatches(&mut f.block);
+
+        let kinds: Vec<(usize, Kind)> = f
+            .attrs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| handler_kind(a).map(|k| (i, k)))
+            .collect();
+        if kinds.len() > 1 {
+            errors.push(syn::Error::new_spanned(
+                &f.attrs[kinds[1].0],
+                "a method is one handler: keep one of `#[run]`, `#[signal]`, `#[query]`, `#[update]`",
+            ));
+        }
+        let Some(&(attr_index, kind)) = kinds.first() else {
+            continue;
+        };
+        let attr = f.attrs[attr_index].clone();
+        let wire_name = handler_name(&attr, &mut errors).unwrap_or_else(|| f.sig.ident.to_string());
+        f.attrs.retain(|a| handler_kind(a).is_none());
+        let sig = &f.sig;
+        if !sig.generics.params.is_empty() {
+            errors.push(syn::Error::new_spanned(
+                &sig.generics,
+                "a handler cannot be generic: its arguments are decoded to one concrete type",
+            ));
+        }
+        match kind {
+            Kind::Run => {
+                if let Some((first, _, _)) = &run {
+                    errors.push(syn::Error::new_spanned(
+                        &attr,
+                        format!("a workflow has one `#[run]`; `{first}` is already the entry point"),
+                    ));
+                }
+                if sig.asyncness.is_none() {
+                    errors.push(syn::Error::new_spanned(
+                        sig.fn_token,
+                        "`#[run]` must be an `async fn`: the workflow waits on activities, timers and signals",
+                    ));
+                }
+                if let Some(r) = receiver(sig) {
+                    errors.push(syn::Error::new_spanned(
+                        r,
+                        "`#[run]` takes the context, not `self`: write `ctx: WorkflowContext<Self>` and reach \
+                         the state with `ctx.state(|s| …)`, so no borrow is held across an `.await`",
+                    ));
+                }
+                let has_ctx = matches!(sig.inputs.first(),
+                    Some(syn::FnArg::Typed(pt)) if type_named(&pt.ty, "WorkflowContext"));
+                if !has_ctx && receiver(sig).is_none() {
+                    let span = sig
+                        .inputs
+                        .first()
+                        .map(|a| a.span())
+                        .unwrap_or(sig.paren_token.span.join());
+                    errors.push(syn::Error::new(
+                        span,
+                        "`#[run]` takes the workflow context first: `ctx: WorkflowContext<Self>`",
+                    ));
+                }
+                let output = match &sig.output {
+                    syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
+                        Some(ok) => Some(ok.clone()),
+                        None => {
+                            errors.push(syn::Error::new_spanned(
+                                ty,
+                                "`#[run]` returns `WorkflowResult<T>` (the result, or the failure the workflow ends with)",
+                            ));
+                            None
+                        }
+                    },
+                    syn::ReturnType::Default => {
+                        errors.push(syn::Error::new(
+                            sig.paren_token.span.close(),
+                            "`#[run]` returns `WorkflowResult<T>`: add `-> WorkflowResult<()>`",
+                        ));
+                        None
+                    }
+                };
+                let args = typed_args(sig, 1, &mut errors);
+                run = Some((sig.ident.clone(), args, output));
+            }
+            Kind::Signal | Kind::Query => {
+                let (what, want_mut) = if kind == Kind::Signal {
+                    ("a signal", true)
+                } else {
+                    ("a query", false)
+                };
+                if let Some(a) = &sig.asyncness {
+                    errors.push(syn::Error::new_spanned(
+                        a,
+                        if kind == Kind::Signal {
+                            "a signal handler is synchronous: it changes state in history order; start work from \
+                             `#[run]` with `ctx.wait_condition`"
+                        } else {
+                            "a query answers at once from the state: remove `async`"
+                        },
+                    ));
+                }
+                match receiver(sig) {
+                    None => errors.push(syn::Error::new(
+                        sig.paren_token.span.join(),
+                        format!(
+                            "{what} handler takes `{}` first",
+                            if want_mut { "&mut self" } else { "&self" }
+                        ),
+                    )),
+                    Some(r) if r.reference.is_none() => errors.push(syn::Error::new_spanned(
+                        r,
+                        format!(
+                            "{what} handler borrows the state: write `{}`",
+                            if want_mut { "&mut self" } else { "&self" }
+                        ),
+                    )),
+                    Some(r) if r.mutability.is_some() && !want_mut => errors.push(syn::Error::new_spanned(
+                        r,
+                        "a query must not change the workflow's state: take `&self`",
+                    )),
+                    Some(r) if r.mutability.is_none() && want_mut => errors.push(syn::Error::new_spanned(
+                        r,
+                        "a signal handler changes the workflow's state: take `&mut self`",
+                    )),
+                    Some(_) => {}
+                }
+                let output = match (&sig.output, kind) {
+                    (syn::ReturnType::Default, Kind::Query) => {
+                        errors.push(syn::Error::new(
+                            sig.paren_token.span.close(),
+                            "a query returns its answer: add `-> T`",
+                        ));
+                        None
+                    }
+                    (syn::ReturnType::Type(_, ty), Kind::Signal) => {
+                        errors.push(syn::Error::new_spanned(
+                            ty,
+                            "a signal handler returns nothing: signals have no reply (use a query to read state)",
+                        ));
+                        None
+                    }
+                    (syn::ReturnType::Type(_, ty), _) => Some((**ty).clone()),
+                    _ => None,
+                };
+                if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
+                    errors.push(syn::Error::new_spanned(
+                        &sig.ident,
+                        format!(
+                            "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the \
+                             method (keep the wire name with `name = \"{}\"`)",
+                            sig.ident, sig.ident, wire_name
+                        ),
+                    ));
+                }
+                let handler = Handler {
+                    method: sig.ident.clone(),
+                    wire_name,
+                    arg_types: typed_args(sig, 1, &mut errors),
+                    output,
+                };
+                if kind == Kind::Signal {
+                    signals.push(handler);
+                } else {
+                    queries.push(handler);
+                }
+            }
+            Kind::Update => errors.push(syn::Error::new_spanned(
+                &attr,
+                "`#[update]` handlers are not available yet: the runtime does not speak the update protocol \
+                 so far; use a signal to change state and a query to read it",
+            )),
+        }
+    }
+    let Some(self_ident) = self_ident else {
+        let compile_errors = errors.to_compile_errors();
+        return quote!(#compile_errors #imp);
+    };
+    if run.is_none() {
+        errors.push(syn::Error::new_spanned(
+            &imp.self_ty,
+            "a workflow needs an entry point: mark one `async fn` `#[run]`",
+        ));
+    }
+    for (kind, list) in [("signal", &signals), ("query", &queries)] {
+        let mut seen = std::collections::BTreeMap::new();
+        for h in list.iter() {
+            if let Some(first) = seen.insert(h.wire_name.clone(), h.method.clone()) {
+                errors.push(syn::Error::new_spanned(
+                    &h.method,
+                    format!("{kind} name `{}` is already used by `{first}`", h.wire_name),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        // The impl stays (handler attributes removed) beside the errors, so one mistake does
+        // not turn into a cascade of unrelated ones.
+        let compile_errors = errors.to_compile_errors();
+        let lint_errors = lint_errors.to_compile_errors();
+        return quote!(#compile_errors #lint_errors #imp);
+    }
+    let lint_errors = lint_errors.to_compile_errors();
+    let (run_method, run_args, output) = run.expect("checked above");
+    let output = output.expect("checked above");
+
+    let krate = runtime_path(&options.krate);
+    let private = quote!(#krate::__private);
+    let wire_name = options.name.clone().unwrap_or_else(|| self_ident.to_string());
+    let handle = handle_ident(&self_ident);
+    let arg_names: Vec<syn::Ident> = (0..run_args.len()).map(|i| format_ident!("__arg{}", i)).collect();
+    let state_check = quote_spanned! {imp.self_ty.span()=>
+        const _: fn() = || {
+            #private::assert_workflow_struct::<#self_ident>();
+            #private::assert_default_state::<#self_ident>();
+        };
+    };
+
+    let signal_registrations = signals.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        quote!(handlers.signal_raw::<(#(#types,)*)>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
+    });
+    let query_registrations = queries.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        quote!(handlers.query_raw::<(#(#types,)*), _>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
+    });
+
+    let signal_stubs = signals.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let doc = format!("Sends the `{name}` signal.");
+        quote! {
+            #[doc = #doc]
+            pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<(), #private::ClientError> {
+                self.0.signal_by_name(#name, (#(#names,)*)).await
+            }
+        }
+    });
+    let query_stubs = queries.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let out = h.output.clone().expect("queries have an output");
+        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let doc = format!("Runs the `{name}` query.");
+        quote! {
+            #[doc = #doc]
+            pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<#out, #private::ClientError> {
+                self.0.query_by_name(#name, (#(#names,)*)).await
+            }
+        }
+    });
+    let signal_with_start_stubs = signals.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let sig_names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__signal_arg{}", i)).collect();
+        let fn_name = format_ident!("{}_with_start", method);
+        let doc = format!("Sends the `{name}` signal, starting the workflow first if it is not running.");
+        quote! {
+            #[doc = #doc]
+            pub async fn #fn_name(
+                client: &#private::Client,
+                options: #private::StartOptions,
+                #(#arg_names: #run_args,)*
+                #(#sig_names: #types,)*
+            ) -> ::core::result::Result<#handle, #private::ClientError> {
+                client
+                    .signal_with_start_by_name::<Self, _>(options, (#(#arg_names,)*), #name, (#(#sig_names,)*))
+                    .await
+                    .map(#handle::from)
+            }
+        }
+    });
+
+    quote! {
+        #lint_errors
+
+        #imp
+
+        #state_check
+
+        impl #private::WorkflowDefinition for #self_ident {
+            const NAME: &'static str = #wire_name;
+            type Input = (#(#run_args,)*);
+            type Output = #output;
+        }
+
+        impl #private::Workflow for #self_ident {
+            fn init(_input: &Self::Input) -> Self {
+                ::core::default::Default::default()
+            }
+
+            fn run(
+                ctx: #private::WorkflowContext<Self>,
+                (#(#arg_names,)*): Self::Input,
+            ) -> #private::LocalBoxFuture<'static, #private::WorkflowResult<Self::Output>> {
+                ::std::boxed::Box::pin(Self::#run_method(ctx, #(#arg_names),*))
+            }
+
+            #[allow(unused_variables)]
+            fn handlers(handlers: &mut #private::Handlers<Self>) {
+                #(#signal_registrations)*
+                #(#query_registrations)*
+            }
+        }
+
+        impl #self_ident {
+            /// Starts this workflow; returns its typed handle.
+            pub async fn start(
+                client: &#private::Client,
+                options: #private::StartOptions,
+                #(#arg_names: #run_args),*
+            ) -> ::core::result::Result<#handle, #private::ClientError> {
+                client.start::<Self>(options, (#(#arg_names,)*)).await.map(#handle::from)
+            }
+
+            /// Starts this workflow and waits for its result.
+            pub async fn execute(
+                client: &#private::Client,
+                options: #private::StartOptions,
+                #(#arg_names: #run_args),*
+            ) -> ::core::result::Result<#output, #private::ClientError> {
+                client.execute::<Self>(options, (#(#arg_names,)*)).await
+            }
+
+            /// A typed handle to an existing run of this workflow (its latest run).
+            pub fn handle(client: &#private::Client, workflow_id: impl ::core::convert::Into<::std::string::String>) -> #handle {
+                #handle::from(client.handle::<Self>(workflow_id, ::core::option::Option::None))
+            }
+
+            #(#signal_with_start_stubs)*
+        }
+
+        impl #handle {
+            #(#signal_stubs)*
+            #(#query_stubs)*
+        }
+    }
+}
+
+/// `#[deterministic]` on a helper function: the lint applies to its body.
+pub(crate) fn expand_deterministic(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    if !args.is_empty() {
+        errors.push(syn::Error::new_spanned(&args, "`#[deterministic]` takes no options"));
+    }
+    let mut func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let e = syn::Error::new_spanned(&item, "`#[deterministic]` goes on a function called from workflow code")
+                .to_compile_error();
+            return quote!(#e #item);
+        }
+    };
+    lint::check_block(&func.block, &mut errors);
+    lint::strip_escape_hatches(&mut func.block);
+    let compile_errors = errors.to_compile_errors();
+    quote!(#compile_errors #func)
+}
