@@ -1,0 +1,13 @@
+use workflow_runtime::prelude::*;
+
+#[workflow]
+#[derive(Default)]
+pub struct Idle;
+
+#[workflow]
+impl Idle {
+    #[signal]
+    fn wake(&mut self) {}
+}
+
+fn main() {}
