@@ -13,6 +13,7 @@
 pub mod __private;
 pub mod activity;
 pub mod definition;
+pub mod replay;
 pub mod worker;
 pub mod workflow;
 

@@ -62,6 +62,29 @@ impl Cart {
     }
 }
 
+/// The same workflow after a code change: it formats before it totals.
+#[workflow]
+#[derive(Default)]
+pub struct CartV2 {
+    checked_out: bool,
+}
+
+#[workflow(name = "CartWorkflow")]
+impl CartV2 {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, customer: String) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.checked_out).await;
+        let receipt = ctx.activity(format_receipt, (customer, 0)).await?;
+        ctx.activity(total, Vec::new()).await?;
+        Ok(receipt)
+    }
+
+    #[signal]
+    fn checkout(&mut self) {
+        self.checked_out = true;
+    }
+}
+
 fn item(name: &str, cents: u64) -> Item {
     Item {
         name: name.into(),
@@ -125,6 +148,27 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
             "format-receipt"
         ]
     );
+
+    // The recorded history replays in-process against the same code, also from the CLI's
+    // JSON format; against the changed code it names the first divergent event.
+    use workflow_runtime::replay::{ReplayError, Replayer};
+    Replayer::new().workflow::<Cart>().replay(&history).unwrap();
+    let json = workflow_runtime::client::history::history_to_json(&history).unwrap();
+    Replayer::new().workflow::<Cart>().replay_json(&json).unwrap();
+    match Replayer::new().workflow::<CartV2>().replay_json(&json) {
+        Err(ReplayError::Task(e)) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("history recorded ActivityTaskScheduled(type total, id 1)"),
+                "{text}"
+            );
+            assert!(
+                text.contains("the code did ScheduleActivityTask(type format-receipt, id 1)"),
+                "{text}"
+            );
+        }
+        other => panic!("expected a nondeterminism error, got {other:?}"),
+    }
 
     // Signal-with-start starts a second cart with its first item, then a handle by id finds it.
     let id2 = format!("cart-{}", uuid::Uuid::new_v4().simple());

@@ -4,7 +4,7 @@
 //! drives: workflow futures are polled only by it and woken only by history events (activity
 //! results, timers, signals), and tokio never runs workflow code.
 
-mod commands;
+pub(crate) mod commands;
 mod context;
 mod error;
 pub(crate) mod run;

@@ -455,6 +455,11 @@ impl Run {
         }
     }
 
+    /// Commands issued and not (yet) matched by history.
+    pub(crate) fn pending_commands(&self) -> Vec<WorkflowCommand> {
+        self.run.borrow().commands.iter().cloned().collect()
+    }
+
     /// Answers a query from the current state. Never issues commands.
     pub(crate) fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
         if name == STACK_TRACE_QUERY {
