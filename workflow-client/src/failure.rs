@@ -6,7 +6,7 @@
 //! ```
 //! use workflow_client::failure::{Failure, FailureKind};
 //! let f = Failure::application("card declined", "PaymentError").non_retryable();
-//! assert!(matches!(&f.kind, FailureKind::Application { non_retryable: true, .. }));
+//! assert!(matches!(*f.kind, FailureKind::Application { non_retryable: true, .. }));
 //! assert_eq!(f.to_string(), "card declined (PaymentError, non-retryable)");
 //! ```
 
@@ -29,8 +29,8 @@ pub struct Failure {
     pub source: String,
     /// A stack trace, when the producer had one.
     pub stack_trace: String,
-    /// What kind of failure this is.
-    pub kind: FailureKind,
+    /// What kind of failure this is (boxed, so that `Result<T, Failure>` stays small).
+    pub kind: Box<FailureKind>,
     /// The failure that caused this one.
     pub cause: Option<Box<Failure>>,
 }
@@ -112,7 +112,7 @@ impl Failure {
             message: message.into(),
             source: FAILURE_SOURCE.to_string(),
             stack_trace: String::new(),
-            kind,
+            kind: Box::new(kind),
             cause: None,
         }
     }
@@ -148,7 +148,7 @@ impl Failure {
 
     /// Marks an application failure as non-retryable (no effect on other kinds).
     pub fn non_retryable(mut self) -> Self {
-        if let FailureKind::Application { non_retryable, .. } = &mut self.kind {
+        if let FailureKind::Application { non_retryable, .. } = &mut *self.kind {
             *non_retryable = true;
         }
         self
@@ -156,7 +156,7 @@ impl Failure {
 
     /// Attaches details to an application or canceled failure.
     pub fn with_details(mut self, new: Vec<Payload>) -> Self {
-        match &mut self.kind {
+        match &mut *self.kind {
             FailureKind::Application { details, .. } | FailureKind::Canceled { details } => *details = new,
             FailureKind::Timeout {
                 last_heartbeat_details, ..
@@ -180,7 +180,7 @@ impl Failure {
 
     /// The application error type name, when this is an application failure.
     pub fn application_type(&self) -> Option<&str> {
-        match &self.kind {
+        match &*self.kind {
             FailureKind::Application { type_name, .. } => Some(type_name),
             _ => None,
         }
@@ -188,7 +188,7 @@ impl Failure {
 
     /// The detail payloads of this failure (application, canceled, or timeout heartbeat details).
     pub fn detail_payloads(&self) -> &[Payload] {
-        match &self.kind {
+        match &*self.kind {
             FailureKind::Application { details, .. } | FailureKind::Canceled { details } => details,
             FailureKind::Timeout {
                 last_heartbeat_details, ..
@@ -215,7 +215,7 @@ impl Failure {
     /// non-retryable may not).
     pub fn is_non_retryable(&self) -> bool {
         matches!(
-            self.kind,
+            *self.kind,
             FailureKind::Application {
                 non_retryable: true,
                 ..
@@ -227,7 +227,7 @@ impl Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)?;
-        match &self.kind {
+        match &*self.kind {
             FailureKind::Application {
                 type_name,
                 non_retryable,
@@ -323,7 +323,7 @@ impl From<pf::Failure> for Failure {
             message: p.message,
             source: p.source,
             stack_trace: p.stack_trace,
-            kind,
+            kind: Box::new(kind),
             cause: p.cause.map(|c| Box::new(Failure::from(*c))),
         }
     }
@@ -331,7 +331,7 @@ impl From<pf::Failure> for Failure {
 
 impl From<Failure> for pf::Failure {
     fn from(f: Failure) -> Self {
-        let failure_info = match f.kind {
+        let failure_info = match *f.kind {
             FailureKind::Unspecified => None,
             FailureKind::Application {
                 type_name,

@@ -561,6 +561,22 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
         Ok(dc.decode_value(answer).await?)
     }
 
+    /// Runs an update by name with typed arguments and waits for its typed result.
+    pub async fn update_by_name<A: PayloadArgs, R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        args: A,
+    ) -> Result<R, ClientError> {
+        let dc = self.raw.client.data_converter();
+        let args = dc.encode_args(&args).await?;
+        let handle = self
+            .raw
+            .start_update_encoded(name, args, None, UpdateWaitStage::Completed)
+            .await?;
+        let payloads = handle.outcome_encoded().await?;
+        Ok(dc.decode_value(payloads).await?)
+    }
+
     /// Runs query `Q` (a query of `W`).
     pub async fn query<Q: QueryDefinition<Workflow = W>>(&self, input: Q::Input) -> Result<Q::Output, ClientError> {
         self.query_with::<Q>(input, QueryRejectCondition::None).await

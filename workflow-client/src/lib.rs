@@ -52,7 +52,7 @@ pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSumma
 
 /// The Temporal API types this crate speaks, under short names.
 pub mod proto {
-    pub use prost_wkt_types::{Duration, Timestamp};
+    pub use prost_wkt_types::{Any, Duration, Timestamp};
     pub use temporalio_protos::google::rpc;
     pub use temporalio_protos::temporal::api::command::v1 as command;
     pub use temporalio_protos::temporal::api::common::v1 as common;

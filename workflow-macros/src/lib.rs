@@ -72,6 +72,13 @@ pub fn signal(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("signal", item)
 }
 
+/// Marks an update handler (inside a `#[workflow]` impl): `fn name(&mut self, args…) ->
+/// WorkflowResult<T>`, with an optional `validator = "method"` that can reject it first.
+#[proc_macro_attribute]
+pub fn update(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("update", item)
+}
+
 /// Marks a query handler (inside a `#[workflow]` impl): `fn name(&self, args…) -> T`.
 #[proc_macro_attribute]
 pub fn query(_args: TokenStream, item: TokenStream) -> TokenStream {

@@ -115,10 +115,12 @@ pub(crate) struct WorkflowArgs {
     pub(crate) krate: Option<syn::Path>,
 }
 
-/// `#[signal(...)]`, `#[query(...)]`.
+/// `#[signal(...)]`, `#[query(...)]`, `#[update(...)]`.
 #[derive(Debug, Default, FromMeta)]
 pub(crate) struct HandlerArgs {
     pub(crate) name: Option<String>,
+    /// Only for `#[update]`: a method `fn(&self, args…) -> Result<(), E: Display>`.
+    pub(crate) validator: Option<syn::Ident>,
 }
 
 /// The path generated code uses for the runtime crate (`::workflow_runtime` unless renamed).

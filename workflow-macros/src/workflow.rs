@@ -111,6 +111,9 @@ struct Handler {
     wire_name: String,
     arg_types: Vec<syn::Type>,
     output: Option<syn::Type>,
+    /// Updates: whether the method returns a `Result` (else its value is the result).
+    fallible: bool,
+    validator: Option<syn::Ident>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -136,19 +139,19 @@ fn handler_kind(attr: &syn::Attribute) -> Option<Kind> {
     }
 }
 
-fn handler_name(attr: &syn::Attribute, errors: &mut Errors) -> Option<String> {
+fn handler_args(attr: &syn::Attribute, errors: &mut Errors) -> HandlerArgs {
     let args = match &attr.meta {
-        syn::Meta::Path(_) => return None,
+        syn::Meta::Path(_) => return HandlerArgs::default(),
         syn::Meta::List(list) => list.tokens.clone(),
         syn::Meta::NameValue(nv) => {
             errors.push(syn::Error::new_spanned(
                 nv,
                 "write the options in parentheses: `(name = \"…\")`",
             ));
-            return None;
+            return HandlerArgs::default();
         }
     };
-    parse_args::<HandlerArgs>(args, errors).name
+    parse_args::<HandlerArgs>(args, errors)
 }
 
 /// The typed arguments of a method (after the receiver or the context).
@@ -219,6 +222,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let mut run: Option<(syn::Ident, Vec<syn::Type>, Option<syn::Type>)> = None;
     let mut signals = Vec::new();
     let mut queries = Vec::new();
+    let mut updates: Vec<Handler> = Vec::new();
     for item in &mut imp.items {
         let syn::ImplItem::Fn(f) = item else { continue };
         if RESERVED.contains(&f.sig.ident.to_string().as_str()) {
@@ -250,7 +254,11 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             continue;
         };
         let attr = f.attrs[attr_index].clone();
-        let wire_name = handler_name(&attr, &mut errors).unwrap_or_else(|| f.sig.ident.to_string());
+        let handler_options = handler_args(&attr, &mut errors);
+        let wire_name = handler_options.name.clone().unwrap_or_else(|| f.sig.ident.to_string());
+        if handler_options.validator.is_some() && kind != Kind::Update {
+            errors.push(syn::Error::new_spanned(&attr, "only `#[update]` takes a `validator`"));
+        }
         f.attrs.retain(|a| handler_kind(a).is_none());
         let sig = &f.sig;
         if !sig.generics.params.is_empty() {
@@ -390,6 +398,8 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     wire_name,
                     arg_types: typed_args(sig, 1, &mut errors),
                     output,
+                    fallible: false,
+                    validator: None,
                 };
                 if kind == Kind::Signal {
                     signals.push(handler);
@@ -397,11 +407,51 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     queries.push(handler);
                 }
             }
-            Kind::Update => errors.push(syn::Error::new_spanned(
-                &attr,
-                "`#[update]` handlers are not available yet: the runtime does not speak the update protocol \
-                 so far; use a signal to change state and a query to read it",
-            )),
+            Kind::Update => {
+                if let Some(a) = &sig.asyncness {
+                    errors.push(syn::Error::new_spanned(
+                        a,
+                        "an update handler is synchronous here: it changes state and returns its result in the \
+                         task that accepts it; remove `async`",
+                    ));
+                }
+                match receiver(sig) {
+                    Some(r) if r.reference.is_some() && r.mutability.is_some() => {}
+                    Some(r) => errors.push(syn::Error::new_spanned(
+                        r,
+                        "an update handler changes the workflow's state: take `&mut self`",
+                    )),
+                    None => errors.push(syn::Error::new(
+                        sig.paren_token.span.join(),
+                        "an update handler takes `&mut self` first",
+                    )),
+                }
+                let (output, fallible) = match &sig.output {
+                    syn::ReturnType::Default => (Some(syn::parse_quote!(())), false),
+                    syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
+                        Some(ok) => (Some(ok.clone()), true),
+                        None => (Some((**ty).clone()), false),
+                    },
+                };
+                if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
+                    errors.push(syn::Error::new_spanned(
+                        &sig.ident,
+                        format!(
+                            "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the \
+                             method (keep the wire name with `name = \"{}\"`)",
+                            sig.ident, sig.ident, wire_name
+                        ),
+                    ));
+                }
+                updates.push(Handler {
+                    method: sig.ident.clone(),
+                    wire_name,
+                    arg_types: typed_args(sig, 1, &mut errors),
+                    output,
+                    fallible,
+                    validator: handler_options.validator.clone(),
+                });
+            }
         }
     }
     let Some(self_ident) = self_ident else {
@@ -414,7 +464,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             "a workflow needs an entry point: mark one `async fn` `#[run]`",
         ));
     }
-    for (kind, list) in [("signal", &signals), ("query", &queries)] {
+    for (kind, list) in [("signal", &signals), ("query", &queries), ("update", &updates)] {
         let mut seen = std::collections::BTreeMap::new();
         for h in list.iter() {
             if let Some(first) = seen.insert(h.wire_name.clone(), h.method.clone()) {
@@ -461,6 +511,42 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         quote!(handlers.query_raw::<(#(#types,)*), _>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
     });
 
+    let update_registrations = updates.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let call = if h.fallible {
+            quote!(state.#method(#(#names),*).map_err(::core::convert::Into::<#private::WorkflowError>::into))
+        } else {
+            quote!(::core::result::Result::Ok::<_, #private::WorkflowError>(state.#method(#(#names),*)))
+        };
+        let validator = match &h.validator {
+            Some(v) => quote! {
+                ::core::option::Option::Some(|state: &Self, (#(#names,)*): (#(#types,)*)| {
+                    state.#v(#(#names),*).map_err(|e| ::std::string::ToString::to_string(&e))
+                })
+            },
+            None => quote! {
+                ::core::option::Option::None::<fn(&Self, (#(#types,)*)) -> ::core::result::Result<(), ::std::string::String>>
+            },
+        };
+        quote! {
+            handlers.update_raw::<(#(#types,)*), _, _, _>(#name, |state, (#(#names,)*)| #call, #validator);
+        }
+    });
+    let update_stubs = updates.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let out = h.output.clone().expect("updates have an output");
+        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let doc = format!("Runs the `{name}` update and waits for its result.");
+        quote! {
+            #[doc = #doc]
+            pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<#out, #private::ClientError> {
+                self.0.update_by_name(#name, (#(#names,)*)).await
+            }
+        }
+    });
     let signal_stubs = signals.iter().map(|h| {
         let (method, name) = (&h.method, &h.wire_name);
         let types = &h.arg_types;
@@ -537,6 +623,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             fn handlers(handlers: &mut #private::Handlers<Self>) {
                 #(#signal_registrations)*
                 #(#query_registrations)*
+                #(#update_registrations)*
             }
         }
 
@@ -570,6 +657,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         impl #handle {
             #(#signal_stubs)*
             #(#query_stubs)*
+            #(#update_stubs)*
         }
     }
 }

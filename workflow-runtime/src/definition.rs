@@ -5,6 +5,7 @@
 //! without macros.
 
 use crate::activity::{ActivityContext, ActivityError};
+use crate::client::failure::Failure;
 use crate::client::payload::{self, PayloadArgs, PayloadError};
 use crate::client::proto::common::Payload;
 use crate::workflow::{WorkflowContext, WorkflowResult};
@@ -57,11 +58,20 @@ pub trait Workflow: WorkflowDefinition + Sized {
 
 type SignalFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<(), PayloadError>>;
 type QueryFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<Payload, PayloadError>>;
+type ValidateFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<(), Failure>>;
+type UpdateFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<Payload, Failure>>;
 
-/// The signal and query handlers of workflow `W`, by wire name.
+/// An update handler and its optional validator.
+pub(crate) struct UpdateHandler<W> {
+    pub(crate) validate: Option<ValidateFn<W>>,
+    pub(crate) handle: UpdateFn<W>,
+}
+
+/// The signal, query and update handlers of workflow `W`, by wire name.
 pub struct Handlers<W> {
     pub(crate) signals: BTreeMap<String, SignalFn<W>>,
     pub(crate) queries: BTreeMap<String, QueryFn<W>>,
+    pub(crate) updates: BTreeMap<String, UpdateHandler<W>>,
 }
 
 impl<W> Default for Handlers<W> {
@@ -69,6 +79,7 @@ impl<W> Default for Handlers<W> {
         Handlers {
             signals: BTreeMap::new(),
             queries: BTreeMap::new(),
+            updates: BTreeMap::new(),
         }
     }
 }
@@ -109,6 +120,39 @@ impl<W: Workflow> Handlers<W> {
                 payload::to_payload(&handler(state, args))
             }),
         );
+    }
+}
+
+impl<W: Workflow> Handlers<W> {
+    /// Registers an update handler by name, with an optional validator. A validator that
+    /// refuses rejects the update: the caller gets the error and history keeps no trace of it.
+    /// A handler that fails completes the update with that failure; the workflow goes on.
+    pub fn update_raw<A, R, E, V>(
+        &mut self,
+        name: &str,
+        handler: impl Fn(&mut W, A) -> Result<R, E> + 'static,
+        validator: Option<V>,
+    ) where
+        A: PayloadArgs + 'static,
+        R: Serialize + 'static,
+        E: Into<crate::workflow::WorkflowError>,
+        V: Fn(&W, A) -> Result<(), String> + 'static,
+    {
+        let bad_input =
+            |e: PayloadError| Failure::application(format!("update input: {e}"), "PayloadError").non_retryable();
+        let validate = validator.map(|v| -> ValidateFn<W> {
+            Box::new(move |state, payloads| {
+                let args = A::from_payloads(payloads).map_err(bad_input)?;
+                v(state, args).map_err(|m| Failure::application(m, "UpdateRejected"))
+            })
+        });
+        let handle: UpdateFn<W> = Box::new(move |state, payloads| {
+            let args = A::from_payloads(payloads).map_err(bad_input)?;
+            let output = handler(state, args).map_err(|e| *e.into().failure)?;
+            payload::to_payload(&output).map_err(|e| Failure::application(e.to_string(), "PayloadError"))
+        });
+        self.updates
+            .insert(name.to_string(), UpdateHandler { validate, handle });
     }
 }
 

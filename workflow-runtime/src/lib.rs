@@ -22,7 +22,7 @@ pub use workflow_client::{
     Client, ClientError, ClientOptions, Failure, FailureKind, StartOptions, WorkflowDefinition, WorkflowHandle,
 };
 
-pub use workflow_macros::{activity, deterministic, query, run, signal, workflow};
+pub use workflow_macros::{activity, deterministic, query, run, signal, update, workflow};
 
 /// The names most workflow code needs.
 pub mod prelude {
@@ -34,7 +34,7 @@ pub mod prelude {
     pub use crate::definition::{Activity, ActivityDefinition, Workflow};
     pub use crate::worker::{Worker, WorkerOptions};
     pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
-    pub use crate::{activity, deterministic, query, run, signal, workflow};
+    pub use crate::{activity, deterministic, query, run, signal, update, workflow};
     pub use std::time::Duration;
 }
 

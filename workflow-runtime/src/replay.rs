@@ -86,7 +86,7 @@ impl Replayer {
             attempt: started.attempt.max(1) as u32,
         };
         let mut run = Run::new(factory.create(), info.clone());
-        let activation = run.apply(&history.events, 0)?;
+        let activation = run.apply(&history.events, 0, &[])?;
         // A closed history leaves nothing to send: a command still pending means the code
         // goes on where the recorded run ended.
         let closed = history.events.last().is_some_and(|e| {

@@ -29,6 +29,7 @@ async fn format_receipt(ctx: ActivityContext, customer: String, cents: u64) -> R
 pub struct Cart {
     items: Vec<Item>,
     checked_out: bool,
+    discount: u64,
 }
 
 #[workflow(name = "CartWorkflow")]
@@ -38,7 +39,25 @@ impl Cart {
         ctx.wait_condition(|s| s.checked_out).await;
         let items = ctx.state(|s| s.items.clone());
         let cents = ctx.activity(total, items).await?;
+        let cents = cents * (100 - ctx.state(|s| s.discount)) / 100;
         ctx.activity(format_receipt, (customer, cents)).await
+    }
+
+    /// Sets a discount; answers the discounted total so far.
+    #[update(validator = "valid_discount")]
+    fn discount(&mut self, percent: u64) -> WorkflowResult<u64> {
+        if percent == 0 {
+            return Err(WorkflowError::application("a 0% discount is no discount", "NoDiscount"));
+        }
+        self.discount = percent;
+        Ok(self.items.iter().map(|i| i.cents).sum::<u64>() * (100 - percent) / 100)
+    }
+
+    fn valid_discount(&self, percent: u64) -> Result<(), String> {
+        if percent > 50 {
+            return Err(format!("{percent}% is more than the 50% allowed"));
+        }
+        Ok(())
     }
 
     #[signal]
@@ -83,6 +102,11 @@ impl CartV2 {
     fn checkout(&mut self) {
         self.checked_out = true;
     }
+
+    #[update]
+    fn discount(&mut self, _percent: u64) -> u64 {
+        0
+    }
 }
 
 fn item(name: &str, cents: u64) -> Item {
@@ -115,12 +139,27 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     cart.add_item(item("scone", 100)).await.unwrap();
     assert_eq!(cart.items().await.unwrap(), [item("tea", 250), item("scone", 100)]);
     assert_eq!(cart.count_at_least(200).await.unwrap(), 1);
+    assert_eq!(cart.discount(10).await.unwrap(), 315);
+    match cart.discount(80).await {
+        Err(ClientError::UpdateFailed { name, failure }) => {
+            assert_eq!(name, "discount");
+            assert_eq!(failure.message, "80% is more than the 50% allowed");
+        }
+        other => panic!("expected the validator to reject, got {other:?}"),
+    }
+    // A handler that fails completes the update with its failure; the workflow goes on.
+    match cart.discount(0).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => {
+            assert_eq!(failure.application_type(), Some("NoDiscount"));
+        }
+        other => panic!("expected the handler to fail, got {other:?}"),
+    }
     cart.checkout().await.unwrap();
     let receipt = tokio::time::timeout(Duration::from_secs(60), cart.result())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(receipt, "Ada paid 350 (attempt 1)");
+    assert_eq!(receipt, "Ada paid 315 (attempt 1)");
 
     // Wire names are the ones other SDKs and the CLI use.
     let history = cart.fetch_history().await.unwrap();
@@ -134,15 +173,28 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
                 names.push(a.activity_type.as_ref().unwrap().name.clone())
             }
             Some(Attributes::WorkflowExecutionSignaledEventAttributes(a)) => names.push(a.signal_name.clone()),
+            Some(Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => names.push(
+                a.accepted_request
+                    .as_ref()
+                    .unwrap()
+                    .input
+                    .as_ref()
+                    .unwrap()
+                    .name
+                    .clone(),
+            ),
             _ => {}
         }
     }
+    // The rejected update left no trace.
     assert_eq!(
         names,
         [
             "CartWorkflow",
             "add_item",
             "add_item",
+            "discount",
+            "discount",
             "checkout",
             "total",
             "format-receipt"
@@ -179,6 +231,11 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     assert_eq!(again.items().await.unwrap(), [item("cake", 400)]);
     again.checkout().await.unwrap();
     assert_eq!(again.result().await.unwrap(), "Grace paid 400 (attempt 1)");
+    // An update of a closed run is refused by the server with a typed error.
+    match again.discount(5).await {
+        Err(ClientError::NotFound(message)) => assert!(message.contains("completed"), "{message}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
 
     // The activity's code stays callable directly.
     assert_eq!(total::run(vec![item("a", 1), item("b", 2)]).await.unwrap(), 3);

@@ -495,7 +495,7 @@ async fn activity_panics_and_unknown_activities_fail_the_workflow_with_their_cau
         match bounded("broken result", handle.result()).await {
             Err(ClientError::WorkflowFailed(failure)) => {
                 assert!(
-                    matches!(&failure.kind, FailureKind::Activity { activity_type, .. }
+                    matches!(&*failure.kind, FailureKind::Activity { activity_type, .. }
                         if activity_type == if missing { "missing_activity" } else { "explode" }),
                     "{failure:?}"
                 );

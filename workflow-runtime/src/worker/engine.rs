@@ -23,6 +23,7 @@ pub(crate) enum TaskOutcome {
     /// Send these commands (and query answers).
     Completed {
         commands: Vec<Command>,
+        messages: Vec<crate::client::proto::protocol::Message>,
         query_results: HashMap<String, WorkflowQueryResult>,
     },
     /// Fail the workflow task; the server retries it.
@@ -108,7 +109,7 @@ impl Engine {
 
         // A legacy query: bring the run up to date, answer, and issue nothing.
         if let Some(query) = &task.query {
-            if let Err(e) = run.apply(events, 0) {
+            if let Err(e) = run.apply(events, 0, &[]) {
                 return failed(e);
             }
             let answer = answer_query(&run, query);
@@ -116,7 +117,7 @@ impl Engine {
             return TaskOutcome::QueryAnswer(answer);
         }
 
-        let activation = match run.apply(events, task.started_event_id) {
+        let activation = match run.apply(events, task.started_event_id, &task.messages) {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(error = %e, "workflow task failed");
@@ -148,6 +149,7 @@ impl Engine {
         }
         TaskOutcome::Completed {
             commands,
+            messages: activation.messages,
             query_results,
         }
     }

@@ -187,6 +187,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
     let result = match outcome {
         TaskOutcome::Completed {
             commands,
+            messages,
             query_results,
         } => {
             let sticky_attributes = shared.sticky_queue.as_ref().map(|name| StickyExecutionAttributes {
@@ -200,6 +201,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             let request = ws::RespondWorkflowTaskCompletedRequest {
                 task_token: token,
                 commands,
+                messages,
                 identity: shared.identity.clone(),
                 sticky_attributes,
                 query_results,

@@ -5,6 +5,7 @@ use crate::client::proto::command::{self as pc, command::Attributes as CmdAttr};
 use crate::client::proto::common::{ActivityType, Payloads};
 use crate::client::proto::enums::CommandType;
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
+use crate::client::proto::protocol::Message;
 use crate::client::time::to_proto_duration;
 use std::time::Duration;
 
@@ -29,6 +30,12 @@ pub(crate) enum WorkflowCommand {
     Complete {
         result: Option<Payloads>,
     },
+    /// A protocol message that history records (an update's acceptance or completion).
+    Protocol {
+        update_id: String,
+        completed: bool,
+        message: Box<Message>,
+    },
     Fail {
         failure: Failure,
     },
@@ -49,6 +56,12 @@ impl WorkflowCommand {
             WorkflowCommand::StartTimer { seq, duration } => format!("StartTimer(id {seq}, {duration:?})"),
             WorkflowCommand::CancelTimer { seq } => format!("CancelTimer(id {seq})"),
             WorkflowCommand::Complete { .. } => "CompleteWorkflowExecution".to_string(),
+            WorkflowCommand::Protocol {
+                update_id, completed, ..
+            } => format!(
+                "{} update {update_id}",
+                if *completed { "CompleteUpdate" } else { "AcceptUpdate" }
+            ),
             WorkflowCommand::Fail { .. } => "FailWorkflowExecution".to_string(),
         }
     }
@@ -74,6 +87,22 @@ impl WorkflowCommand {
                 a.timer_id == seq.to_string()
             }
             (WorkflowCommand::Complete { .. }, Some(EvAttr::WorkflowExecutionCompletedEventAttributes(_))) => true,
+            (
+                WorkflowCommand::Protocol {
+                    update_id,
+                    completed: false,
+                    ..
+                },
+                Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)),
+            ) => &a.protocol_instance_id == update_id,
+            (
+                WorkflowCommand::Protocol {
+                    update_id,
+                    completed: true,
+                    ..
+                },
+                Some(EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(a)),
+            ) => a.meta.as_ref().is_some_and(|m| &m.update_id == update_id),
             (WorkflowCommand::Fail { .. }, Some(EvAttr::WorkflowExecutionFailedEventAttributes(_))) => true,
             _ => false,
         }
@@ -111,6 +140,12 @@ impl WorkflowCommand {
                     result,
                 }),
             ),
+            WorkflowCommand::Protocol { message, .. } => (
+                CommandType::ProtocolMessage,
+                CmdAttr::ProtocolMessageCommandAttributes(pc::ProtocolMessageCommandAttributes {
+                    message_id: message.id,
+                }),
+            ),
             WorkflowCommand::Fail { failure } => (
                 CommandType::FailWorkflowExecution,
                 CmdAttr::FailWorkflowExecutionCommandAttributes(pc::FailWorkflowExecutionCommandAttributes {
@@ -145,6 +180,8 @@ pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
                 | EvAttr::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(_)
                 | EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)
                 | EvAttr::WorkflowPropertiesModifiedEventAttributes(_)
+                | EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(_)
+                | EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(_)
         )
     )
 }
@@ -158,6 +195,13 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             a.activity_id
         ),
         Some(EvAttr::TimerStartedEventAttributes(a)) => format!("TimerStarted(id {})", a.timer_id),
+        Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
+            format!("WorkflowExecutionUpdateAccepted(update {})", a.protocol_instance_id)
+        }
+        Some(EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(a)) => format!(
+            "WorkflowExecutionUpdateCompleted(update {})",
+            a.meta.as_ref().map(|m| m.update_id.as_str()).unwrap_or("")
+        ),
         Some(EvAttr::TimerCanceledEventAttributes(a)) => format!("TimerCanceled(id {})", a.timer_id),
         Some(EvAttr::ActivityTaskCancelRequestedEventAttributes(a)) => {
             format!("ActivityTaskCancelRequested(scheduled event {})", a.scheduled_event_id)

@@ -570,7 +570,7 @@ pub(crate) fn activity_failure(
     retry_state: i32,
     cause: Failure,
 ) -> Failure {
-    let message = match &cause.kind {
+    let message = match &*cause.kind {
         FailureKind::Timeout { timeout_type, .. } => format!(
             "activity timed out ({})",
             TimeoutType::try_from(*timeout_type as i32)
@@ -583,14 +583,14 @@ pub(crate) fn activity_failure(
         message,
         source: crate::client::failure::FAILURE_SOURCE.to_string(),
         stack_trace: String::new(),
-        kind: FailureKind::Activity {
+        kind: Box::new(FailureKind::Activity {
             activity_type: activity_type.to_string(),
             activity_id: activity_id.to_string(),
             retry_state: RetryState::try_from(retry_state).unwrap_or(RetryState::Unspecified),
             scheduled_event_id,
             started_event_id,
             identity: String::new(),
-        },
+        }),
         cause: Some(Box::new(cause)),
     }
 }

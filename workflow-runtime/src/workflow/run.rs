@@ -12,9 +12,12 @@ use crate::client::failure::Failure;
 use crate::client::payload::{self, PayloadArgs, PayloadError};
 use crate::client::proto::common::{Payload, Payloads};
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
+use crate::client::proto::protocol::{self, Message};
+use crate::client::proto::update as pu;
 use crate::client::time::from_timestamp;
 use crate::definition::{Handlers, Workflow};
 use futures::future::LocalBoxFuture;
+use prost::Message as _;
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
@@ -42,6 +45,16 @@ pub(crate) trait WorkflowDriver {
     ) -> LocalBoxFuture<'static, Result<Payload, WorkflowError>>;
     fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError>;
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String>;
+    /// Runs an update: its validator first when `validate` (live delivery; never on replay).
+    fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome;
+}
+
+/// What became of an update request.
+pub(crate) enum UpdateOutcome {
+    /// Refused before acceptance: nothing is recorded.
+    Rejected(Failure),
+    /// Accepted and run: its result or failure.
+    Completed(Result<Payload, Failure>),
 }
 
 pub(crate) enum SignalError {
@@ -99,6 +112,39 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
         handler(&mut state.borrow_mut(), input).map_err(SignalError::Decode)
     }
 
+    fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome {
+        let Some(handler) = self.handlers.updates.get(name) else {
+            let known: Vec<&str> = self.handlers.updates.keys().map(String::as_str).collect();
+            return UpdateOutcome::Rejected(Failure::application(
+                format!(
+                    "workflow `{}` has no update `{name}`; known updates: {}",
+                    W::NAME,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+                "UnknownUpdate",
+            ));
+        };
+        let Some(state) = self.state.as_ref() else {
+            return UpdateOutcome::Rejected(Failure::application("the workflow has not started yet", "NotStarted"));
+        };
+        let panicked =
+            |what: &str, p| Failure::application(format!("update {what} panicked: {}", panic_message(p)), "Panic");
+        if validate && let Some(v) = &handler.validate {
+            let verdict = std::panic::catch_unwind(AssertUnwindSafe(|| v(&state.borrow(), input)))
+                .unwrap_or_else(|p| Err(panicked("validator", p)));
+            if let Err(f) = verdict {
+                return UpdateOutcome::Rejected(f);
+            }
+        }
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| (handler.handle)(&mut state.borrow_mut(), input)))
+            .unwrap_or_else(|p| Err(panicked("handler", p)));
+        UpdateOutcome::Completed(result)
+    }
+
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
         let Some(handler) = self.handlers.queries.get(name) else {
             let mut known: Vec<&str> = self.handlers.queries.keys().map(String::as_str).collect();
@@ -143,6 +189,8 @@ impl Wake for RunWaker {
 pub(crate) struct Activation {
     /// Commands to send for the current task.
     pub(crate) commands: Vec<WorkflowCommand>,
+    /// Protocol messages to send with them (update acceptances, completions, rejections).
+    pub(crate) messages: Vec<Message>,
 }
 
 /// One run of a workflow, kept between tasks (sticky cache) or rebuilt by replay.
@@ -157,6 +205,10 @@ pub(crate) struct Run {
     pending: Vec<HistoryEvent>,
     /// Whether the run issued its final command.
     pub(crate) finished: bool,
+    /// Updates accepted so far (a redelivered request is not run twice).
+    accepted_updates: std::collections::BTreeSet<String>,
+    /// Rejections to send with the current task (they leave no trace in history).
+    rejections: Vec<Message>,
 }
 
 impl Run {
@@ -173,6 +225,8 @@ impl Run {
             last_event_id: 0,
             pending: Vec::new(),
             finished: false,
+            accepted_updates: Default::default(),
+            rejections: Vec::new(),
         }
     }
 
@@ -194,7 +248,13 @@ impl Run {
     /// Applies `events` (continuing at `last_event_id + 1`). `current_started_id` is the
     /// `WorkflowTaskStarted` event of the task being answered (0 to replay only). Returns the
     /// commands issued for that task.
-    pub(crate) fn apply(&mut self, events: &[HistoryEvent], current_started_id: i64) -> Result<Activation, TaskError> {
+    /// `messages` are the protocol messages (update requests) of the current task.
+    pub(crate) fn apply(
+        &mut self,
+        events: &[HistoryEvent],
+        current_started_id: i64,
+        messages: &[Message],
+    ) -> Result<Activation, TaskError> {
         let mut activation = Activation::default();
         for (i, event) in events.iter().enumerate() {
             if event.event_id <= self.last_event_id {
@@ -234,9 +294,28 @@ impl Run {
                         }
                         run.replaying = !is_current;
                     }
-                    self.activate()?;
+                    let updates = if is_current {
+                        messages.iter().filter_map(UpdateDelivery::from_message).collect()
+                    } else {
+                        // Replay: the updates this task accepted are recorded after it.
+                        events[i + 1..]
+                            .iter()
+                            .take_while(|e| {
+                                !matches!(e.attributes, Some(EvAttr::WorkflowTaskStartedEventAttributes(_)))
+                            })
+                            .filter_map(UpdateDelivery::from_accepted_event)
+                            .collect()
+                    };
+                    self.activate(updates)?;
                     if is_current {
                         activation.commands = self.run.borrow().commands.iter().cloned().collect();
+                        activation.messages = std::mem::take(&mut self.rejections);
+                        activation
+                            .messages
+                            .extend(activation.commands.iter().filter_map(|c| match c {
+                                WorkflowCommand::Protocol { message, .. } => Some((**message).clone()),
+                                _ => None,
+                            }));
                     }
                 }
                 Some(
@@ -272,8 +351,8 @@ impl Run {
         Ok(())
     }
 
-    /// Applies pending events, then runs workflow code until it waits.
-    fn activate(&mut self) -> Result<(), TaskError> {
+    /// Applies pending events and delivers updates, then runs workflow code until it waits.
+    fn activate(&mut self, updates: Vec<UpdateDelivery>) -> Result<(), TaskError> {
         // Wakes from here on come from history (this engine), not from outside.
         IN_ACTIVATION.with(|a| a.set(true));
         let pending = std::mem::take(&mut self.pending);
@@ -282,6 +361,11 @@ impl Run {
             result = self.apply_event(event);
             if result.is_err() {
                 break;
+            }
+        }
+        for update in updates {
+            if result.is_ok() {
+                result = self.deliver_update(update);
             }
         }
         if result.is_ok() {
@@ -455,6 +539,82 @@ impl Run {
         }
     }
 
+    /// Runs one update: validation (live only), acceptance, the handler, completion.
+    fn deliver_update(&mut self, update: UpdateDelivery) -> Result<(), TaskError> {
+        let meta = update.request.meta.clone().unwrap_or_default();
+        let update_id = meta.update_id.clone();
+        if self.finished || self.accepted_updates.contains(&update_id) {
+            return Ok(());
+        }
+        let input = update.request.input.clone().unwrap_or_default();
+        let args = input.args.map(|p| p.payloads).unwrap_or_default();
+        let outcome = self.driver.update(&input.name, &args, update.live);
+        let result = match outcome {
+            UpdateOutcome::Rejected(failure) if update.live => {
+                tracing::debug!(update = %input.name, %update_id, %failure, "update rejected");
+                self.rejections.push(protocol_message(
+                    &update_id,
+                    "reject",
+                    &pu::Rejection {
+                        rejected_request_message_id: update.message_id,
+                        rejected_request_sequencing_event_id: update.sequencing_event_id,
+                        rejected_request: Some(update.request),
+                        failure: Some(failure.into()),
+                    },
+                ));
+                return Ok(());
+            }
+            UpdateOutcome::Rejected(failure) => {
+                // History accepted it, the code refuses it now: the code changed.
+                return Err(self.nondeterminism(
+                    0,
+                    format!("WorkflowExecutionUpdateAccepted(update {update_id}, `{}`)", input.name),
+                    format!("a rejection: {failure}"),
+                ));
+            }
+            UpdateOutcome::Completed(result) => result,
+        };
+        self.accepted_updates.insert(update_id.clone());
+        let acceptance = protocol_message(
+            &update_id,
+            "accept",
+            &pu::Acceptance {
+                accepted_request_message_id: update.message_id,
+                accepted_request_sequencing_event_id: update.sequencing_event_id,
+                accepted_request: Some(update.request),
+            },
+        );
+        let outcome = pu::Outcome {
+            value: Some(match result {
+                Ok(payload) => pu::outcome::Value::Success(Payloads {
+                    payloads: vec![payload],
+                }),
+                Err(failure) => pu::outcome::Value::Failure(failure.into()),
+            }),
+        };
+        let response = protocol_message(
+            &update_id,
+            "complete",
+            &pu::Response {
+                meta: Some(meta),
+                outcome: Some(outcome),
+            },
+        );
+        let mut run = self.run.borrow_mut();
+        run.commands.push_back(WorkflowCommand::Protocol {
+            update_id: update_id.clone(),
+            completed: false,
+            message: Box::new(acceptance),
+        });
+        run.commands.push_back(WorkflowCommand::Protocol {
+            update_id,
+            completed: true,
+            message: Box::new(response),
+        });
+        run.wake_conditions();
+        Ok(())
+    }
+
     /// Commands issued and not (yet) matched by history.
     pub(crate) fn pending_commands(&self) -> Vec<WorkflowCommand> {
         self.run.borrow().commands.iter().cloned().collect()
@@ -467,6 +627,60 @@ impl Run {
             return payload::to_payload(&text).map_err(|e| e.to_string());
         }
         self.driver.query(name, input)
+    }
+}
+
+/// An update request to run in an activation.
+struct UpdateDelivery {
+    message_id: String,
+    sequencing_event_id: i64,
+    request: pu::Request,
+    /// Delivered by the server now (validate; may reject), or replayed from history.
+    live: bool,
+}
+
+impl UpdateDelivery {
+    fn from_message(message: &Message) -> Option<Self> {
+        let body = message.body.as_ref()?;
+        if !body.type_url.ends_with("temporal.api.update.v1.Request") {
+            return None;
+        }
+        let request = pu::Request::decode(body.value.as_slice()).ok()?;
+        let sequencing_event_id = match message.sequencing_id {
+            Some(protocol::message::SequencingId::EventId(id)) => id,
+            _ => 0,
+        };
+        Some(UpdateDelivery {
+            message_id: message.id.clone(),
+            sequencing_event_id,
+            request,
+            live: true,
+        })
+    }
+
+    fn from_accepted_event(event: &HistoryEvent) -> Option<Self> {
+        let Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)) = &event.attributes else {
+            return None;
+        };
+        Some(UpdateDelivery {
+            message_id: a.accepted_request_message_id.clone(),
+            sequencing_event_id: a.accepted_request_sequencing_event_id,
+            request: a.accepted_request.clone()?,
+            live: false,
+        })
+    }
+}
+
+/// A protocol message of an update, its body packed as `Any`.
+fn protocol_message<M: prost::Name>(update_id: &str, step: &str, body: &M) -> Message {
+    Message {
+        id: format!("{update_id}/{step}"),
+        protocol_instance_id: update_id.to_string(),
+        body: Some(crate::client::proto::Any {
+            type_url: M::type_url(),
+            value: body.encode_to_vec(),
+        }),
+        sequencing_id: None,
     }
 }
 
