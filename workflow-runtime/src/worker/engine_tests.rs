@@ -47,6 +47,15 @@ impl Workflow for Greeter {
                 "yield-forever" => loop {
                     YieldOnce(false).await
                 },
+                "race" => {
+                    // A timeout around a condition: when the condition wins, the timer is dropped.
+                    let timer = ctx.sleep(Duration::from_secs(3600));
+                    let finished = ctx.wait_condition(|s| s.done);
+                    match futures::future::select(Box::pin(timer), Box::pin(finished)).await {
+                        futures::future::Either::Left(_) => return Ok("timed out".into()),
+                        futures::future::Either::Right(_) => return Ok("finished first".into()),
+                    }
+                }
                 _ => {}
             }
             let greeting = ctx
@@ -497,4 +506,34 @@ fn a_signal_that_does_not_decode_is_dropped_and_the_run_goes_on() {
         TaskOutcome::QueryAnswer(Ok(p)) => assert_eq!(from_payload::<Vec<String>>(&p).unwrap(), ["Valid"]),
         other => panic!("expected a query answer, got {other:?}"),
     }
+}
+
+#[test]
+fn a_dropped_timer_is_canceled_or_withdrawn() {
+    // Sent in an earlier task, then dropped: a CancelTimer command.
+    let mut h = HistoryBuilder::started("race");
+    h.task();
+    let mut e = engine(10);
+    let first = commands(e.process(&h.poll(0)));
+    assert_eq!(describe(&first), ["timer 1"]);
+    let from = h.events.len();
+    h.completed();
+    h.timer_started("1");
+    h.signal("finish", None);
+    h.task();
+    let second = commands(e.process(&h.poll(from)));
+    assert!(
+        matches!(second[0].attributes, Some(Cmd::CancelTimerCommandAttributes(ref a)) if a.timer_id == "1"),
+        "{second:?}"
+    );
+    assert_eq!(describe(&second[1..]), ["complete finished first"]);
+
+    // Dropped in the task that started it: the start is withdrawn, nothing about it is sent.
+    let mut h = HistoryBuilder::started("race");
+    h.signal("finish", None);
+    h.task();
+    assert_eq!(
+        describe(&commands(engine(10).process(&h.poll(0)))),
+        ["complete finished first"]
+    );
 }
