@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -63,6 +63,13 @@ impl ActivityWorker {
         }
     }
 
+    /// A handle that runs activity tasks handed back with a workflow task (eager execution).
+    pub(super) fn eager(&self) -> EagerActivities {
+        EagerActivities {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Waits for running attempts; after `grace`, cancels them and waits a little more.
     pub(super) async fn finish(self, grace: Duration) {
         for p in self.pollers {
@@ -92,6 +99,33 @@ impl ActivityWorker {
             ctx.cancel();
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), slots.acquire_many_owned(max)).await;
+    }
+}
+
+/// Runs activities whose tasks arrive in the answer to a workflow task instead of through a
+/// poll: the workflow worker reserves a slot per activity it asks to run eagerly.
+#[derive(Clone)]
+pub(super) struct EagerActivities {
+    shared: Arc<Shared>,
+}
+
+impl EagerActivities {
+    /// A slot for an activity of `activity_type` on `task_queue`, if this worker runs it and
+    /// has one free.
+    pub(super) fn reserve(&self, activity_type: &str, task_queue: &str) -> Option<OwnedSemaphorePermit> {
+        if task_queue != self.shared.task_queue || !self.shared.activities.contains_key(activity_type) {
+            return None;
+        }
+        self.shared.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Runs an eagerly dispatched activity task in a reserved slot.
+    pub(super) fn run(&self, task: ws::PollActivityTaskQueueResponse, slot: OwnedSemaphorePermit) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            run_attempt(&shared, task).await;
+            drop(slot);
+        });
     }
 }
 

@@ -253,18 +253,6 @@ impl Worker {
     pub async fn run(self) -> Result<(), WorkerError> {
         let shutdown = self.shutdown.subscribe();
         tracing::info!(task_queue = %self.task_queue, identity = %self.identity, "worker started");
-        let workflows = if self.workflows.is_empty() {
-            None
-        } else {
-            Some(workflow_tasks::WorkflowWorker::start(
-                self.client.clone(),
-                self.task_queue.clone(),
-                self.identity.clone(),
-                self.workflows.clone(),
-                &self.options,
-                shutdown.clone(),
-            )?)
-        };
         let activities = if self.activities.is_empty() {
             None
         } else {
@@ -276,6 +264,19 @@ impl Worker {
                 &self.options,
                 shutdown.clone(),
             ))
+        };
+        let workflows = if self.workflows.is_empty() {
+            None
+        } else {
+            Some(workflow_tasks::WorkflowWorker::start(
+                self.client.clone(),
+                self.task_queue.clone(),
+                self.identity.clone(),
+                self.workflows.clone(),
+                &self.options,
+                activities.as_ref().map(|a| a.eager()),
+                shutdown.clone(),
+            )?)
         };
         let mut shutdown_wait = shutdown.clone();
         let _ = shutdown_wait.wait_for(|s| *s).await;

@@ -2,9 +2,11 @@
 
 use super::WorkerError;
 use super::WorkerOptions;
+use super::activity_tasks::EagerActivities;
 use super::engine::{Factories, TaskOutcome};
 use super::executor::Executor;
 use super::polling;
+use crate::client::proto::command::{Command, command::Attributes as CmdAttr};
 use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
 use crate::client::proto::history::History;
 use crate::client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
@@ -13,7 +15,10 @@ use crate::client::time::to_proto_duration;
 use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+/// Activities asked for eagerly in one workflow task answer (the server caps it too).
+const MAX_EAGER_ACTIVITIES_PER_TASK: usize = 3;
 use tokio::task::JoinHandle;
 
 struct Shared {
@@ -23,6 +28,8 @@ struct Shared {
     sticky_timeout: Duration,
     identity: String,
     executor: Executor,
+    /// Runs activities the server hands back with a workflow task answer.
+    eager: Option<EagerActivities>,
     slots: Arc<Semaphore>,
 }
 
@@ -39,6 +46,7 @@ impl WorkflowWorker {
         identity: String,
         factories: Factories,
         options: &WorkerOptions,
+        eager: Option<EagerActivities>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, WorkerError> {
         let cache_size = options.sticky_cache_size;
@@ -58,6 +66,7 @@ impl WorkflowWorker {
             sticky_timeout: options.sticky_schedule_to_start_timeout,
             identity,
             executor,
+            eager,
             slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
         });
         let mut pollers = Vec::new();
@@ -186,7 +195,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
     let namespace = shared.client.namespace().to_string();
     let result = match outcome {
         TaskOutcome::Completed {
-            commands,
+            mut commands,
             messages,
             query_results,
         } => {
@@ -198,6 +207,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                 }),
                 schedule_to_start_timeout: Some(to_proto_duration(shared.sticky_timeout)),
             });
+            let slots = reserve_eager_slots(shared, &mut commands);
             let request = ws::RespondWorkflowTaskCompletedRequest {
                 task_token: token,
                 commands,
@@ -214,7 +224,14 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                     s.respond_workflow_task_completed(r).await
                 })
                 .await
-                .map(|_| ())
+                .map(|response| {
+                    // Activities this worker asked for come back here instead of through a poll.
+                    if let Some(eager) = &shared.eager {
+                        for (task, slot) in response.activity_tasks.into_iter().zip(slots) {
+                            eager.run(task, slot);
+                        }
+                    }
+                })
         }
         TaskOutcome::Failed { cause, failure } => {
             shared.executor.evict(run_id.clone());
@@ -267,4 +284,26 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
         tracing::warn!(error = %ClientError::from(e), %run_id, "workflow task answer refused");
         shared.executor.evict(run_id);
     }
+}
+
+/// Asks for eager execution of the activities this worker runs and has a free slot for, and
+/// holds those slots until the answer says which tasks came back.
+fn reserve_eager_slots(shared: &Shared, commands: &mut [Command]) -> Vec<OwnedSemaphorePermit> {
+    let Some(eager) = &shared.eager else { return Vec::new() };
+    let mut slots = Vec::new();
+    for command in commands.iter_mut() {
+        if slots.len() >= MAX_EAGER_ACTIVITIES_PER_TASK {
+            break;
+        }
+        let Some(CmdAttr::ScheduleActivityTaskCommandAttributes(a)) = command.attributes.as_mut() else {
+            continue;
+        };
+        let activity_type = a.activity_type.as_ref().map(|t| t.name.as_str()).unwrap_or("");
+        let task_queue = a.task_queue.as_ref().map(|q| q.name.as_str()).unwrap_or("");
+        if let Some(slot) = eager.reserve(activity_type, task_queue) {
+            a.request_eager_execution = true;
+            slots.push(slot);
+        }
+    }
+    slots
 }
