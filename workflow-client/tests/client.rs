@@ -190,6 +190,33 @@ mod raw_worker {
         }
     }
 
+    pub fn cancel_workflow() -> pcmd::Command {
+        pcmd::Command {
+            command_type: CommandType::CancelWorkflowExecution as i32,
+            attributes: Some(CmdAttr::CancelWorkflowExecutionCommandAttributes(
+                pcmd::CancelWorkflowExecutionCommandAttributes { details: None },
+            )),
+            ..Default::default()
+        }
+    }
+
+    pub fn continue_as_new(workflow_type: &str, task_queue: &str, input: Payloads) -> pcmd::Command {
+        pcmd::Command {
+            command_type: CommandType::ContinueAsNewWorkflowExecution as i32,
+            attributes: Some(CmdAttr::ContinueAsNewWorkflowExecutionCommandAttributes(
+                pcmd::ContinueAsNewWorkflowExecutionCommandAttributes {
+                    workflow_type: Some(workflow_client::proto::common::WorkflowType {
+                        name: workflow_type.into(),
+                    }),
+                    task_queue: queue(task_queue),
+                    input: Some(input),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }
+    }
+
     pub fn schedule_activity(id: &str, task_queue: &str) -> pcmd::Command {
         pcmd::Command {
             command_type: CommandType::ScheduleActivityTask as i32,
@@ -676,4 +703,70 @@ async fn api_key_and_headers_are_sent_but_never_printed() {
     let client = Client::connect(options).await.unwrap();
     assert!(!format!("{client:?}").contains("s3cr3t-key"));
     client.count_workflows("").await.unwrap();
+}
+
+#[tokio::test]
+async fn result_follows_continue_as_new_and_reports_cancellation_and_timeouts() {
+    let client = client().await;
+    let tq = unique("tq");
+    let id = unique("chain");
+    let handle = client
+        .start::<OrderWorkflow>(StartOptions::new(&id, &tq), (order(), "first run".into()))
+        .await
+        .unwrap();
+    let first_run = handle.run_id().unwrap().to_string();
+    // Run 1 continues as new with other input; run 2 completes.
+    let task = raw_worker::poll(&client, &tq).await;
+    let next_input = client
+        .data_converter()
+        .encode_args(&(order(), "second run".to_string()))
+        .await
+        .unwrap();
+    raw_worker::respond(
+        &client,
+        task.task_token,
+        vec![raw_worker::continue_as_new("OrderWorkflow", &tq, next_input)],
+    )
+    .await;
+    let task = raw_worker::poll(&client, &tq).await;
+    assert_ne!(task.workflow_execution.as_ref().unwrap().run_id, first_run);
+    let result = client
+        .data_converter()
+        .encode_value(&Order {
+            id: "o-2".into(),
+            qty: 9,
+        })
+        .await
+        .unwrap();
+    raw_worker::respond(&client, task.task_token, vec![raw_worker::complete(result)]).await;
+    let out = tokio::time::timeout(Duration::from_secs(30), handle.result())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.id, "o-2", "the handle of run 1 returns the result of run 2");
+
+    // A workflow that accepts cancellation ends canceled.
+    let canceled = client
+        .start::<OrderWorkflow>(StartOptions::new(unique("canceled"), &tq), (order(), "n".into()))
+        .await
+        .unwrap();
+    let task = raw_worker::poll(&client, &tq).await;
+    raw_worker::respond(&client, task.task_token, vec![raw_worker::cancel_workflow()]).await;
+    assert!(
+        matches!(canceled.result().await, Err(ClientError::WorkflowCanceled { .. })),
+        "expected WorkflowCanceled"
+    );
+
+    // A run timeout with no worker ends timed out.
+    let timing_out = client
+        .start::<OrderWorkflow>(
+            StartOptions::new(unique("timeout"), unique("nobody-polls")).run_timeout(Duration::from_secs(1)),
+            (order(), "n".into()),
+        )
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), timing_out.result())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Err(ClientError::WorkflowTimedOut)), "{outcome:?}");
 }

@@ -1,7 +1,7 @@
 //! Durable workflows on Temporal, written as plain Rust.
 //!
 //! This is the crate applications depend on: the worker and its deterministic workflow engine
-//! ([`worker`], [`workflow`]), activities ([`activity`]), the definitions both are made of
+//! ([`worker`], [`workflow`](mod@workflow)), activities ([`activity`](mod@activity)), the definitions both are made of
 //! ([`definition`]), testing tools ([`testing`]), and the client ([`client`], re-exported).
 //!
 //! Workflow code runs on a single-threaded executor fed by history: it is replayed after a
@@ -13,6 +13,7 @@
 pub mod __private;
 pub mod activity;
 pub mod definition;
+pub mod dynamic;
 pub mod replay;
 pub mod worker;
 pub mod workflow;

@@ -659,3 +659,57 @@ async fn workflow_code_that_blocks_its_thread_fails_the_task_and_the_worker_goes
     assert_eq!(bounded("blocker result", handle.result()).await.unwrap(), "released");
     stop(worker).await;
 }
+
+/// Declared here, implemented on the worker by name with raw payloads.
+struct Shout;
+impl ActivityDefinition for Shout {
+    const NAME: &'static str = "shout";
+    type Input = (String,);
+    type Output = String;
+}
+
+#[tokio::test]
+async fn dynamic_workflows_and_activities_serve_types_by_name() {
+    use workflow_runtime::client::payload::{from_payload, to_payload};
+    use workflow_runtime::dynamic::DynamicState;
+    let client = client().await;
+    let tq = unique("dynamic-tq");
+    let worker = Worker::builder(&client, &tq)
+        .dynamic_workflow("Echo", |ctx: WorkflowContext<DynamicState>, args| {
+            Box::pin(async move {
+                let text: String = from_payload(&args[0])?;
+                let loud = ctx
+                    .activity(Shout, text)
+                    .start_to_close_timeout(Duration::from_secs(10))
+                    .await?;
+                ctx.wait_condition(|s| s.signals.iter().any(|(name, _)| name == "go"))
+                    .await;
+                let (_, go_args) = ctx.state_mut(|s| s.signals.pop_front()).expect("the go signal");
+                let when: String = from_payload(&go_args[0])?;
+                Ok(to_payload(&format!("{loud} {when}"))?)
+            })
+        })
+        .dynamic_activity("shout", |_ctx, args| async move {
+            let text: String = from_payload(&args[0]).map_err(ActivityError::from_error)?;
+            to_payload(&text.to_uppercase()).map_err(ActivityError::from_error)
+        })
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let handle = client
+        .start_untyped(
+            "Echo",
+            StartOptions::new(unique("echo"), &tq),
+            vec![to_payload("hi").unwrap()],
+        )
+        .await
+        .unwrap();
+    handle.signal("go", vec![to_payload("now").unwrap()]).await.unwrap();
+    let result = bounded("echo result", handle.result()).await.unwrap();
+    assert_eq!(from_payload::<String>(&result[0]).unwrap(), "HI now");
+
+    shutdown.shutdown();
+    bounded("worker shutdown", running).await.unwrap().unwrap();
+}

@@ -26,8 +26,11 @@ mod workflow_tasks;
 #[cfg(test)]
 mod engine_tests;
 
+use crate::activity::{ActivityContext, ActivityError};
 use crate::client::Client;
+use crate::client::proto::common::Payload;
 use crate::definition::{Activity, ErasedActivity, Workflow, erase_activity};
+use crate::dynamic::{DynamicFactory, DynamicState};
 use crate::workflow::run::{TypedFactory, WorkflowFactory};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -109,6 +112,43 @@ impl WorkerBuilder {
         {
             self.errors
                 .push(format!("workflow type `{}` is registered twice", W::NAME));
+        }
+        self
+    }
+
+    /// Registers a workflow type by name whose code takes and returns raw payloads (see
+    /// [`crate::dynamic`]); signals queue up in its [`DynamicState`].
+    pub fn dynamic_workflow<F>(mut self, name: impl Into<String>, run: F) -> Self
+    where
+        F: Fn(
+                crate::workflow::WorkflowContext<DynamicState>,
+                Vec<Payload>,
+            ) -> futures::future::LocalBoxFuture<'static, crate::workflow::WorkflowResult<Payload>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let name = name.into();
+        let factory = DynamicFactory {
+            name: name.clone(),
+            run: Arc::new(run),
+        };
+        if self.workflows.insert(name.clone(), Arc::new(factory)).is_some() {
+            self.errors.push(format!("workflow type `{name}` is registered twice"));
+        }
+        self
+    }
+
+    /// Registers an activity type by name that takes and returns raw payloads.
+    pub fn dynamic_activity<F, Fut>(mut self, name: impl Into<String>, run: F) -> Self
+    where
+        F: Fn(ActivityContext, Vec<Payload>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Payload, ActivityError>> + Send + 'static,
+    {
+        let name = name.into();
+        let erased: ErasedActivity = Arc::new(move |ctx, args| Box::pin(run(ctx, args)));
+        if self.activities.insert(name.clone(), erased).is_some() {
+            self.errors.push(format!("activity type `{name}` is registered twice"));
         }
         self
     }

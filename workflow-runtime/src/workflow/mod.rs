@@ -5,7 +5,7 @@
 //! results, timers, signals), and tokio never runs workflow code.
 
 pub(crate) mod commands;
-mod context;
+pub(crate) mod context;
 mod error;
 pub(crate) mod run;
 pub(crate) mod watchdog;

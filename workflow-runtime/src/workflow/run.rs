@@ -57,6 +57,7 @@ pub(crate) enum UpdateOutcome {
     Completed(Result<Payload, Failure>),
 }
 
+/// Why a signal was not handled.
 pub(crate) enum SignalError {
     Unknown,
     Decode(PayloadError),
