@@ -351,6 +351,7 @@ fn spawn_worker(client: &Client, task_queue: &str, cache: usize) -> (ShutdownHan
         .activity(CountUp)
         .activity(Approve)
         .deadlock_detection_timeout(Duration::from_millis(500))
+        .build_id("test-build-7")
         .sticky_cache_size(cache)
         .graceful_shutdown_timeout(Duration::from_secs(5))
         .build()
@@ -401,6 +402,21 @@ async fn greeter_run(client: &Client, task_queue: &str) -> String {
         })
         .collect();
     assert_eq!(kinds, ["activity", "timer", "completed"]);
+    // Every completed workflow task names the build that ran it.
+    let history = handle.fetch_history().await.unwrap();
+    #[allow(deprecated)]
+    let builds: Vec<&str> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) => Some(a.binary_checksum.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !builds.is_empty() && builds.iter().all(|b| *b == "test-build-7"),
+        "{builds:?}"
+    );
     result
 }
 

@@ -66,7 +66,8 @@ pub struct WorkerOptions {
     pub sticky_schedule_to_start_timeout: Duration,
     /// Identity shown in history (default: the client's).
     pub identity: Option<String>,
-    /// Build id of this worker's code.
+    /// Build id of this worker's code, recorded on every workflow task it completes (the
+    /// `binaryChecksum` of `WorkflowTaskCompleted` events), so a history tells which build ran.
     pub build_id: Option<String>,
     /// How long shutdown waits for in-flight tasks before canceling activities.
     pub graceful_shutdown_timeout: Duration,
@@ -194,6 +195,12 @@ impl WorkerBuilder {
     /// [`WorkerOptions::deadlock_detection_timeout`]).
     pub fn deadlock_detection_timeout(mut self, d: Duration) -> Self {
         self.options.deadlock_detection_timeout = d;
+        self
+    }
+
+    /// Sets the build id recorded on the workflow tasks this worker completes.
+    pub fn build_id(mut self, id: impl Into<String>) -> Self {
+        self.options.build_id = Some(id.into());
         self
     }
 

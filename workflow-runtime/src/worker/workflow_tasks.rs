@@ -30,6 +30,8 @@ struct Shared {
     executor: Executor,
     /// Runs activities the server hands back with a workflow task answer.
     eager: Option<EagerActivities>,
+    /// The build id of this worker's code, recorded on each completed workflow task.
+    build_id: String,
     slots: Arc<Semaphore>,
 }
 
@@ -67,6 +69,7 @@ impl WorkflowWorker {
             identity,
             executor,
             eager,
+            build_id: options.build_id.clone().unwrap_or_default(),
             slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
         });
         let mut pollers = Vec::new();
@@ -208,6 +211,9 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                 schedule_to_start_timeout: Some(to_proto_duration(shared.sticky_timeout)),
             });
             let slots = reserve_eager_slots(shared, &mut commands);
+            // `binary_checksum` is deprecated in favour of worker deployments (which also route
+            // tasks by version); until versioning lands it is how a history records the build.
+            #[allow(deprecated)]
             let request = ws::RespondWorkflowTaskCompletedRequest {
                 task_token: token,
                 commands,
@@ -216,6 +222,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                 sticky_attributes,
                 query_results,
                 namespace,
+                binary_checksum: shared.build_id.clone(),
                 ..Default::default()
             };
             shared
