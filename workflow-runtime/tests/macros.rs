@@ -109,6 +109,23 @@ impl CartV2 {
     }
 }
 
+/// Counts down one run per step, carrying a trail of the numbers through continue-as-new.
+#[workflow]
+#[derive(Default)]
+pub struct Countdown;
+
+#[workflow]
+impl Countdown {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, from: u32, trail: String) -> WorkflowResult<String> {
+        if from == 0 {
+            return Ok(trail);
+        }
+        ctx.sleep(Duration::from_millis(10)).await?;
+        Err(ctx.continue_as_new((from - 1, format!("{trail}{from}"))))
+    }
+}
+
 fn item(name: &str, cents: u64) -> Item {
     Item {
         name: name.into(),
@@ -124,6 +141,7 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     let tq = format!("macros-{}", uuid::Uuid::new_v4().simple());
     let worker = Worker::builder(&client, &tq)
         .workflow::<Cart>()
+        .workflow::<Countdown>()
         .activity(total)
         .activity(format_receipt)
         .build()
@@ -236,6 +254,20 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         Err(ClientError::NotFound(message)) => assert!(message.contains("completed"), "{message}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
+
+    // Continue-as-new: four runs under one id, and the first run's handle returns the last
+    // run's result.
+    let countdown_id = format!("countdown-{}", uuid::Uuid::new_v4().simple());
+    let countdown = Countdown::start(&client, StartOptions::new(&countdown_id, &tq), 3, String::new())
+        .await
+        .unwrap();
+    assert_eq!(countdown.result().await.unwrap(), "321");
+    let first_run = countdown.fetch_history().await.unwrap();
+    assert!(matches!(
+        first_run.events.last().and_then(|e| e.attributes.as_ref()),
+        Some(Attributes::WorkflowExecutionContinuedAsNewEventAttributes(_))
+    ));
+    Replayer::new().workflow::<Countdown>().replay(&first_run).unwrap();
 
     // The activity's code stays callable directly.
     assert_eq!(total::run(vec![item("a", 1), item("b", 2)]).await.unwrap(), 3);

@@ -39,6 +39,11 @@ pub(crate) enum WorkflowCommand {
     Fail {
         failure: Failure,
     },
+    ContinueAsNew {
+        workflow_type: String,
+        task_queue: String,
+        input: Vec<crate::client::proto::common::Payload>,
+    },
 }
 
 impl WorkflowCommand {
@@ -63,6 +68,7 @@ impl WorkflowCommand {
                 if *completed { "CompleteUpdate" } else { "AcceptUpdate" }
             ),
             WorkflowCommand::Fail { .. } => "FailWorkflowExecution".to_string(),
+            WorkflowCommand::ContinueAsNew { .. } => "ContinueAsNewWorkflowExecution".to_string(),
         }
     }
 
@@ -104,6 +110,10 @@ impl WorkflowCommand {
                 Some(EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(a)),
             ) => a.meta.as_ref().is_some_and(|m| &m.update_id == update_id),
             (WorkflowCommand::Fail { .. }, Some(EvAttr::WorkflowExecutionFailedEventAttributes(_))) => true,
+            (
+                WorkflowCommand::ContinueAsNew { .. },
+                Some(EvAttr::WorkflowExecutionContinuedAsNewEventAttributes(_)),
+            ) => true,
             _ => false,
         }
     }
@@ -145,6 +155,25 @@ impl WorkflowCommand {
                 CmdAttr::ProtocolMessageCommandAttributes(pc::ProtocolMessageCommandAttributes {
                     message_id: message.id,
                 }),
+            ),
+            WorkflowCommand::ContinueAsNew {
+                workflow_type,
+                task_queue,
+                input,
+            } => (
+                CommandType::ContinueAsNewWorkflowExecution,
+                CmdAttr::ContinueAsNewWorkflowExecutionCommandAttributes(
+                    pc::ContinueAsNewWorkflowExecutionCommandAttributes {
+                        workflow_type: Some(crate::client::proto::common::WorkflowType { name: workflow_type }),
+                        task_queue: Some(crate::client::proto::taskqueue::TaskQueue {
+                            name: task_queue,
+                            kind: crate::client::proto::enums::TaskQueueKind::Normal as i32,
+                            ..Default::default()
+                        }),
+                        input: (!input.is_empty()).then_some(Payloads { payloads: input }),
+                        ..Default::default()
+                    },
+                ),
             ),
             WorkflowCommand::Fail { failure } => (
                 CommandType::FailWorkflowExecution,

@@ -245,6 +245,22 @@ impl<W: 'static> WorkflowContext<W> {
     }
 }
 
+impl<W: crate::client::WorkflowDefinition> WorkflowContext<W> {
+    /// Ends this run by starting a fresh run of the same workflow (same id, new history) with
+    /// `input`; return it as the run's error: `return Err(ctx.continue_as_new(next))`.
+    /// Long-running workflows use it to keep their history short; the client's `result()`
+    /// follows the chain to the last run.
+    pub fn continue_as_new(&self, input: impl IntoArgs<W::Input>) -> WorkflowError {
+        match input.into_args().to_payloads() {
+            Ok(payloads) => WorkflowError {
+                failure: Box::new(Failure::application("continued as new", "ContinueAsNew")),
+                continue_as_new: Some(payloads),
+            },
+            Err(e) => WorkflowError::non_retryable(format!("continue-as-new input: {e}"), "PayloadError"),
+        }
+    }
+}
+
 /// The future of [`WorkflowContext::wait_condition`].
 pub struct WaitCondition<W, F> {
     ctx: WorkflowContext<W>,

@@ -17,6 +17,9 @@ pub type WorkflowResult<T> = Result<T, WorkflowError>;
 pub struct WorkflowError {
     /// The failure the workflow ends with.
     pub failure: Box<Failure>,
+    /// Set by [`crate::workflow::WorkflowContext::continue_as_new`]: the run ends by starting
+    /// a new run of the same workflow with these arguments, instead of failing.
+    pub(crate) continue_as_new: Option<Vec<crate::client::proto::common::Payload>>,
 }
 
 impl std::ops::Deref for WorkflowError {
@@ -31,6 +34,7 @@ impl WorkflowError {
     pub fn application(message: impl Into<String>, type_name: impl Into<String>) -> Self {
         WorkflowError {
             failure: Box::new(Failure::application(message, type_name)),
+            continue_as_new: None,
         }
     }
 
@@ -38,6 +42,7 @@ impl WorkflowError {
     pub fn non_retryable(message: impl Into<String>, type_name: impl Into<String>) -> Self {
         WorkflowError {
             failure: Box::new(Failure::application(message, type_name).non_retryable()),
+            continue_as_new: None,
         }
     }
 }
@@ -58,6 +63,7 @@ impl From<Failure> for WorkflowError {
     fn from(failure: Failure) -> Self {
         WorkflowError {
             failure: Box::new(failure),
+            continue_as_new: None,
         }
     }
 }
@@ -66,6 +72,7 @@ impl From<PayloadError> for WorkflowError {
     fn from(e: PayloadError) -> Self {
         WorkflowError {
             failure: Box::new(Failure::application(e.to_string(), "PayloadError").non_retryable()),
+            continue_as_new: None,
         }
     }
 }

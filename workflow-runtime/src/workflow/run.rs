@@ -532,6 +532,17 @@ impl Run {
                             payloads: vec![payload],
                         }),
                     },
+                    Err(WorkflowError {
+                        continue_as_new: Some(input),
+                        ..
+                    }) => {
+                        let run = self.run.borrow();
+                        WorkflowCommand::ContinueAsNew {
+                            workflow_type: run.info.workflow_type.clone(),
+                            task_queue: run.info.task_queue.clone(),
+                            input,
+                        }
+                    }
                     Err(e) => WorkflowCommand::Fail { failure: *e.failure },
                 };
                 self.run.borrow_mut().commands.push_back(command);
