@@ -22,26 +22,23 @@ pub(crate) fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
     })
 }
 
-/// Whether a type is written as `…::Name` or `…::Name<…>`.
-pub(crate) fn type_named(ty: &syn::Type, name: &str) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == name))
+/// Whether the function may (must) take `&self`.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Receiver {
+    Forbidden,
+    Required,
 }
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let options: ActivityArgs = parse_args(args, &mut errors);
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "`#[activity]` goes on an `async fn` (a free function; its arguments are the activity's input)",
-            )
-            .to_compile_error();
-            return quote!(#e #item);
-        }
-    };
-    let sig = &func.sig;
+/// What an activity signature says, after checking it.
+pub(crate) struct Analyzed {
+    pub(crate) ctx_param: bool,
+    pub(crate) arg_types: Vec<syn::Type>,
+    pub(crate) output: Option<syn::Type>,
+}
+
+/// Checks an activity signature (async, not generic, optional context first, owned
+/// arguments, a `Result` return), adding one error per problem.
+pub(crate) fn analyze(sig: &syn::Signature, receiver: Receiver, errors: &mut Errors) -> Analyzed {
     if sig.asyncness.is_none() {
         errors.push(syn::Error::new_spanned(
             sig.fn_token,
@@ -56,14 +53,29 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut ctx_param = false;
     let mut arg_types = Vec::new();
+    let first_arg = if receiver == Receiver::Required { 1 } else { 0 };
+    if receiver == Receiver::Required {
+        match sig.inputs.first() {
+            Some(syn::FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
+            Some(syn::FnArg::Receiver(r)) => errors.push(syn::Error::new_spanned(
+                r,
+                "an activity method shares its state between concurrent attempts: take `&self`",
+            )),
+            _ => errors.push(syn::Error::new(
+                sig.paren_token.span.join(),
+                "an activity method takes `&self` (the shared state) first",
+            )),
+        }
+    }
     for (i, input) in sig.inputs.iter().enumerate() {
         match input {
-            syn::FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
+            syn::FnArg::Receiver(r) if receiver == Receiver::Forbidden => errors.push(syn::Error::new_spanned(
                 r,
-                "`#[activity]` goes on a free `async fn`; pass shared resources (a pool, a client) as a captured \
-                 value in the worker instead of `self`",
+                "`#[activity]` on a method needs `#[activities]` on its impl block, which registers the \
+                 methods together with the shared state",
             )),
-            syn::FnArg::Typed(pt) if i == 0 && type_named(&pt.ty, "ActivityContext") => ctx_param = true,
+            syn::FnArg::Receiver(_) => {}
+            syn::FnArg::Typed(pt) if i == first_arg && type_named(&pt.ty, "ActivityContext") => ctx_param = true,
             syn::FnArg::Typed(pt) => {
                 if let syn::Type::Reference(r) = &*pt.ty {
                     errors.push(syn::Error::new_spanned(
@@ -95,6 +107,37 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             None
         }
     };
+    Analyzed {
+        ctx_param,
+        arg_types,
+        output,
+    }
+}
+
+/// Whether a type is written as `…::Name` or `…::Name<…>`.
+pub(crate) fn type_named(ty: &syn::Type, name: &str) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == name))
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options: ActivityArgs = parse_args(args, &mut errors);
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let e = syn::Error::new_spanned(
+                &item,
+                "`#[activity]` goes on an `async fn` (a free function; its arguments are the activity's input)",
+            )
+            .to_compile_error();
+            return quote!(#e #item);
+        }
+    };
+    let sig = &func.sig;
+    let analyzed = analyze(sig, Receiver::Forbidden, &mut errors);
+    let ctx_param = analyzed.ctx_param;
+    let arg_types = analyzed.arg_types;
+    let output = analyzed.output;
     if !errors.is_empty() {
         // The function stays as written, so one mistake does not cascade into others.
         let compile_errors = errors.to_compile_errors();
@@ -153,6 +196,134 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     }
+}
+
+/// `#[activities]` on an impl block: each `#[activity]` method becomes an activity bound to a
+/// shared instance of the type (a database pool, an HTTP client), registered all together
+/// with `Worker::builder(..).activities(instance)`. Each gets a marker type
+/// `{Type}{Method}` (e.g. `PaymentsCharge`) that workflow code calls.
+pub(crate) fn expand_group(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options: ActivityArgs = parse_args(args, &mut errors);
+    if options.name.is_some() || options.start_to_close_timeout.is_some() || options.retry.is_some() {
+        errors.push(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "put activity options on each `#[activity(...)]` method; `#[activities]` takes only `crate = \"…\"`",
+        ));
+    }
+    let mut imp: syn::ItemImpl = match syn::parse2(item.clone()) {
+        Ok(i) => i,
+        Err(_) => {
+            let e = syn::Error::new_spanned(&item, "`#[activities]` goes on an `impl` block of the shared state")
+                .to_compile_error();
+            return quote!(#e #item);
+        }
+    };
+    let self_ident = match &*imp.self_ty {
+        syn::Type::Path(p) if p.qself.is_none() && imp.generics.params.is_empty() => {
+            p.path.segments.last().map(|s| s.ident.clone())
+        }
+        _ => None,
+    };
+    let Some(self_ident) = self_ident else {
+        let e = syn::Error::new_spanned(
+            &imp.self_ty,
+            "`#[activities]` goes on `impl YourType` of a non-generic type",
+        )
+        .to_compile_error();
+        return quote!(#e #imp);
+    };
+    let krate = runtime_path(&options.krate);
+    let private = quote!(#krate::__private);
+    let mut definitions = Vec::new();
+    let mut registrations = Vec::new();
+    for item in &mut imp.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        let Some(index) = f.attrs.iter().position(|a| a.path().is_ident("activity")) else {
+            continue;
+        };
+        let attr = f.attrs.remove(index);
+        let method_options: ActivityArgs = match &attr.meta {
+            syn::Meta::List(list) => parse_args(list.tokens.clone(), &mut errors),
+            _ => ActivityArgs::default(),
+        };
+        let mut method_errors = Errors::default();
+        let analyzed = analyze(&f.sig, Receiver::Required, &mut method_errors);
+        if !method_errors.is_empty() {
+            // Reported, and nothing generated for this method, so nothing cascades from it.
+            errors.extend(method_errors);
+            continue;
+        }
+        let Some(output) = analyzed.output else { continue };
+        let method = &f.sig.ident;
+        let marker = format_ident!("{}{}", self_ident, camel(&method.to_string()));
+        let vis = &f.vis;
+        let wire_name = method_options.name.clone().unwrap_or_else(|| method.to_string());
+        let arg_types = &analyzed.arg_types;
+        let arg_names: Vec<syn::Ident> = (0..arg_types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let ctx_arg = analyzed.ctx_param.then(|| quote!(ctx,));
+        let defaults = default_options(&method_options, &private);
+        let doc = format!("The `{wire_name}` activity: [`{self_ident}::{method}`] bound to shared state.");
+        definitions.push(quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug, Default)]
+            #vis struct #marker;
+
+            impl #private::ActivityDefinition for #marker {
+                const NAME: &'static str = #wire_name;
+                type Input = (#(#arg_types,)*);
+                type Output = #output;
+                fn default_options() -> #private::ActivityOptions {
+                    #defaults
+                }
+            }
+        });
+        registrations.push(quote! {
+            {
+                let this = ::std::sync::Arc::clone(&this);
+                registry.add::<#marker, _, _>(move |ctx, (#(#arg_names,)*)| {
+                    let this = ::std::sync::Arc::clone(&this);
+                    async move {
+                        let _ = &ctx;
+                        this.#method(#ctx_arg #(#arg_names),*).await.map_err(::core::convert::Into::into)
+                    }
+                });
+            }
+        });
+    }
+    if registrations.is_empty() && errors.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &imp.self_ty,
+            "`#[activities]` found no `#[activity]` method in this impl block",
+        ));
+    }
+    let compile_errors = errors.to_compile_errors();
+    quote! {
+        #compile_errors
+        #imp
+        #(#definitions)*
+
+        impl #private::ActivityGroup for #self_ident {
+            fn register(this: ::std::sync::Arc<Self>, registry: &mut #private::ActivityRegistry) {
+                #(#registrations)*
+            }
+        }
+    }
+}
+
+/// `charge_card` → `ChargeCard`.
+fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut chars = p.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn default_options(options: &ActivityArgs, private: &TokenStream) -> TokenStream {

@@ -13,6 +13,11 @@ impl Errors {
         self.errors.push(error);
     }
 
+    /// Takes over another collector's errors.
+    pub(crate) fn extend(&mut self, other: Errors) {
+        self.errors.extend(other.errors);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

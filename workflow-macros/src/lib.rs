@@ -47,6 +47,15 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
     activity::expand(args.into(), item.into()).into()
 }
 
+/// Marks an `impl` block of shared state (a pool, a client) whose `#[activity]` methods are
+/// activities: each method taking `&self` gets a marker type `{Type}{Method}` for workflow
+/// code (`ctx.activity(PaymentsCharge, order)`), and the worker registers them all with
+/// `.activities(instance)`.
+#[proc_macro_attribute]
+pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
+    activity::expand_group(args.into(), item.into()).into()
+}
+
 /// Applies the determinism lint to a helper function called from workflow code.
 #[proc_macro_attribute]
 pub fn deterministic(args: TokenStream, item: TokenStream) -> TokenStream {

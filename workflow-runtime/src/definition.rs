@@ -202,3 +202,38 @@ pub(crate) fn erase_activity<A: Activity>(activity: A) -> ErasedActivity {
         })
     })
 }
+
+/// Activities that share state (a database pool, an HTTP client): the `#[activity]` methods
+/// of one type, registered together with `WorkerBuilder::activities`. `#[activities]` on the
+/// impl block implements it.
+pub trait ActivityGroup: Send + Sync + 'static {
+    /// Adds each activity of the group, bound to `this`.
+    fn register(this: Arc<Self>, registry: &mut ActivityRegistry);
+}
+
+/// Where an [`ActivityGroup`] adds its activities.
+#[derive(Default)]
+pub struct ActivityRegistry {
+    pub(crate) entries: Vec<(String, ErasedActivity)>,
+}
+
+impl ActivityRegistry {
+    /// Adds activity `A`, run by `run` with typed arguments.
+    pub fn add<A, F, Fut>(&mut self, run: F)
+    where
+        A: ActivityDefinition,
+        F: Fn(ActivityContext, A::Input) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<A::Output, ActivityError>> + Send + 'static,
+    {
+        let run = Arc::new(run);
+        let erased: ErasedActivity = Arc::new(move |ctx, payloads| {
+            let run = run.clone();
+            Box::pin(async move {
+                let input = A::Input::from_payloads(&payloads).map_err(ActivityError::bad_input)?;
+                let output = run(ctx, input).await?;
+                payload::to_payload(&output).map_err(ActivityError::bad_output)
+            })
+        });
+        self.entries.push((A::NAME.to_string(), erased));
+    }
+}

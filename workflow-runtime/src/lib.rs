@@ -23,7 +23,7 @@ pub use workflow_client::{
     Client, ClientError, ClientOptions, Failure, FailureKind, StartOptions, WorkflowDefinition, WorkflowHandle,
 };
 
-pub use workflow_macros::{activity, deterministic, query, run, signal, update, workflow};
+pub use workflow_macros::{activities, activity, deterministic, query, run, signal, update, workflow};
 
 /// The names most workflow code needs.
 pub mod prelude {
@@ -32,10 +32,10 @@ pub mod prelude {
         Client, ClientError, ClientOptions, Failure, QueryDefinition, RetryPolicy, SignalDefinition, StartOptions,
         UpdateDefinition, WorkflowDefinition, WorkflowHandle,
     };
-    pub use crate::definition::{Activity, ActivityDefinition, Workflow};
+    pub use crate::definition::{Activity, ActivityDefinition, ActivityGroup, Workflow};
     pub use crate::worker::{Worker, WorkerOptions};
     pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
-    pub use crate::{activity, deterministic, query, run, signal, update, workflow};
+    pub use crate::{activities, activity, deterministic, query, run, signal, update, workflow};
     pub use std::time::Duration;
 }
 

@@ -126,6 +126,42 @@ impl Countdown {
     }
 }
 
+/// Shared state of activities: a tax rate and a counter of calls (think: a pool or a client).
+pub struct Pricing {
+    tax_percent: u64,
+    calls: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+#[activities]
+impl Pricing {
+    #[activity(start_to_close_timeout = "10s")]
+    pub async fn with_tax(&self, ctx: ActivityContext, cents: u64) -> Result<u64, ActivityError> {
+        assert_eq!(ctx.info().activity_type, "with_tax");
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(cents * (100 + self.tax_percent) / 100)
+    }
+
+    #[activity(name = "tax-rate", start_to_close_timeout = "10s")]
+    async fn rate(&self) -> Result<u64, ActivityError> {
+        Ok(self.tax_percent)
+    }
+}
+
+/// Calls the shared-state activities.
+#[workflow]
+#[derive(Default)]
+pub struct Taxed;
+
+#[workflow]
+impl Taxed {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, cents: u64) -> WorkflowResult<(u64, u64)> {
+        let rate = ctx.activity(PricingRate, ()).await?;
+        let gross = ctx.activity(PricingWithTax, cents).await?;
+        Ok((rate, gross))
+    }
+}
+
 fn item(name: &str, cents: u64) -> Item {
     Item {
         name: name.into(),
@@ -139,9 +175,15 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         .await
         .unwrap();
     let tq = format!("macros-{}", uuid::Uuid::new_v4().simple());
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let worker = Worker::builder(&client, &tq)
         .workflow::<Cart>()
         .workflow::<Countdown>()
+        .workflow::<Taxed>()
+        .activities(Pricing {
+            tax_percent: 20,
+            calls: calls.clone(),
+        })
         .activity(total)
         .activity(format_receipt)
         .build()
@@ -268,6 +310,13 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         Some(Attributes::WorkflowExecutionContinuedAsNewEventAttributes(_))
     ));
     Replayer::new().workflow::<Countdown>().replay(&first_run).unwrap();
+
+    // Activities bound to shared state, registered as a group.
+    let taxed = Taxed::execute(&client, StartOptions::new(format!("taxed-{id}"), &tq), 1000)
+        .await
+        .unwrap();
+    assert_eq!(taxed, (20, 1200));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
 
     // The activity's code stays callable directly.
     assert_eq!(total::run(vec![item("a", 1), item("b", 2)]).await.unwrap(), 3);

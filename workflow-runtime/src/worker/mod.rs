@@ -29,7 +29,7 @@ mod engine_tests;
 use crate::activity::{ActivityContext, ActivityError};
 use crate::client::Client;
 use crate::client::proto::common::Payload;
-use crate::definition::{Activity, ErasedActivity, Workflow, erase_activity};
+use crate::definition::{Activity, ActivityGroup, ActivityRegistry, ErasedActivity, Workflow, erase_activity};
 use crate::dynamic::{DynamicFactory, DynamicState};
 use crate::workflow::run::{TypedFactory, WorkflowFactory};
 use std::collections::BTreeMap;
@@ -150,6 +150,19 @@ impl WorkerBuilder {
         let erased: ErasedActivity = Arc::new(move |ctx, args| Box::pin(run(ctx, args)));
         if self.activities.insert(name.clone(), erased).is_some() {
             self.errors.push(format!("activity type `{name}` is registered twice"));
+        }
+        self
+    }
+
+    /// Registers every activity of a group of activities sharing state (an
+    /// `#[activities]` impl block), bound to `group`.
+    pub fn activities<G: ActivityGroup>(mut self, group: G) -> Self {
+        let mut registry = ActivityRegistry::default();
+        G::register(Arc::new(group), &mut registry);
+        for (name, activity) in registry.entries {
+            if self.activities.insert(name.clone(), activity).is_some() {
+                self.errors.push(format!("activity type `{name}` is registered twice"));
+            }
         }
         self
     }
