@@ -284,6 +284,15 @@ impl<'ast> Visit<'ast> for Lint<'_> {
         syn::visit::visit_stmt(self, stmt);
     }
 
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        // `ctx.side_effect(|| …)` exists to run nondeterministic code once and record it.
+        if call.method == "side_effect" {
+            self.visit_expr(&call.receiver);
+            return;
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
     fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
         self.check_path(&e.path, &e.path);
         syn::visit::visit_expr_path(self, e);
@@ -444,6 +453,7 @@ mod tests {
             "{ let r = ctx.activity(charge, order).await?; }",
             "{ #[nondeterministic(reason = \"only logged\")] let t = SystemTime::now(); }",
             "{ let x = my::time::now(); let s = self.sleep; let c = Command::new(order); }",
+            "{ let id: u64 = ctx.side_effect(|| rand::random())?; }",
         ] {
             assert_eq!(lint(code), Vec::<String>::new(), "{code}");
         }

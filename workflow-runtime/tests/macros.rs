@@ -162,6 +162,27 @@ impl Taxed {
     }
 }
 
+/// Draws a value from the machine once, in a side effect, then sleeps (so a worker without a
+/// cache replays the draw) and returns it.
+#[workflow]
+#[derive(Default)]
+pub struct Draw;
+
+#[workflow]
+impl Draw {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u128> {
+        let drawn = ctx.side_effect(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        })?;
+        ctx.sleep(Duration::from_millis(50)).await?;
+        Ok(drawn)
+    }
+}
+
 fn item(name: &str, cents: u64) -> Item {
     Item {
         name: name.into(),
@@ -317,6 +338,36 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         .unwrap();
     assert_eq!(taxed, (20, 1200));
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A side effect runs once; the replay after the timer (no cache on this worker) reads
+    // the recorded value instead of drawing again.
+    let uncached_tq = format!("{tq}-uncached");
+    let uncached = Worker::builder(&client, &uncached_tq)
+        .workflow::<Draw>()
+        .sticky_cache_size(0)
+        .build()
+        .unwrap();
+    let stop_uncached = uncached.shutdown_handle();
+    let uncached_running = tokio::spawn(uncached.run());
+    let draw = Draw::start(&client, StartOptions::new(format!("draw-{id}"), &uncached_tq))
+        .await
+        .unwrap();
+    let drawn = draw.result().await.unwrap();
+    let history = draw.fetch_history().await.unwrap();
+    let recorded: Vec<u128> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::MarkerRecordedEventAttributes(a)) => {
+                Some(workflow_runtime::client::payload::from_payload(&a.details["data"].payloads[0]).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded, [drawn]);
+    Replayer::new().workflow::<Draw>().replay(&history).unwrap();
+    stop_uncached.shutdown();
+    uncached_running.await.unwrap().unwrap();
 
     // The activity's code stays callable directly.
     assert_eq!(total::run(vec![item("a", 1), item("b", 2)]).await.unwrap(), 3);

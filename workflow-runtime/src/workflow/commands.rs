@@ -44,6 +44,24 @@ pub(crate) enum WorkflowCommand {
         task_queue: String,
         input: Vec<crate::client::proto::common::Payload>,
     },
+    /// A side effect's value, recorded so replay reads it instead of running the code again.
+    SideEffect {
+        seq: u32,
+        value: crate::client::proto::common::Payload,
+    },
+}
+
+/// The marker name side effects are recorded under (the one other SDKs use).
+pub(crate) const SIDE_EFFECT_MARKER: &str = "SideEffect";
+
+/// The value a `SideEffect` marker recorded.
+pub(crate) fn side_effect_value(event: &HistoryEvent) -> Option<crate::client::proto::common::Payload> {
+    match &event.attributes {
+        Some(EvAttr::MarkerRecordedEventAttributes(a)) if a.marker_name == SIDE_EFFECT_MARKER => {
+            a.details.get("data").and_then(|p| p.payloads.first().cloned())
+        }
+        _ => None,
+    }
 }
 
 impl WorkflowCommand {
@@ -69,6 +87,7 @@ impl WorkflowCommand {
             ),
             WorkflowCommand::Fail { .. } => "FailWorkflowExecution".to_string(),
             WorkflowCommand::ContinueAsNew { .. } => "ContinueAsNewWorkflowExecution".to_string(),
+            WorkflowCommand::SideEffect { seq, .. } => format!("RecordMarker(SideEffect, id {seq})"),
         }
     }
 
@@ -114,6 +133,9 @@ impl WorkflowCommand {
                 WorkflowCommand::ContinueAsNew { .. },
                 Some(EvAttr::WorkflowExecutionContinuedAsNewEventAttributes(_)),
             ) => true,
+            (WorkflowCommand::SideEffect { .. }, Some(EvAttr::MarkerRecordedEventAttributes(a))) => {
+                a.marker_name == SIDE_EFFECT_MARKER
+            }
             _ => false,
         }
     }
@@ -175,6 +197,21 @@ impl WorkflowCommand {
                     },
                 ),
             ),
+            WorkflowCommand::SideEffect { seq, value } => {
+                let mut details = std::collections::HashMap::new();
+                details.insert("data".to_string(), Payloads { payloads: vec![value] });
+                if let Ok(id) = crate::client::payload::to_payload(&seq) {
+                    details.insert("id".to_string(), Payloads { payloads: vec![id] });
+                }
+                (
+                    CommandType::RecordMarker,
+                    CmdAttr::RecordMarkerCommandAttributes(pc::RecordMarkerCommandAttributes {
+                        marker_name: SIDE_EFFECT_MARKER.to_string(),
+                        details,
+                        ..Default::default()
+                    }),
+                )
+            }
             WorkflowCommand::Fail { failure } => (
                 CommandType::FailWorkflowExecution,
                 CmdAttr::FailWorkflowExecutionCommandAttributes(pc::FailWorkflowExecutionCommandAttributes {

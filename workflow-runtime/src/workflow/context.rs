@@ -12,6 +12,8 @@ use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::time::to_proto_duration;
 use crate::definition::ActivityDefinition;
 use crate::workflow::WorkflowError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::future::{Future, IntoFuture};
@@ -77,6 +79,9 @@ pub(crate) struct RunState {
     pub(crate) activity_by_event: HashMap<i64, u32>,
     pub(crate) condition_wakers: Vec<Waker>,
     pub(crate) cancel_requested: bool,
+    /// On replay: the values the side effects of the activation being replayed recorded.
+    pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
+    next_side_effect_seq: u32,
 }
 
 impl RunState {
@@ -99,6 +104,8 @@ impl RunState {
             activity_by_event: HashMap::new(),
             condition_wakers: Vec::new(),
             cancel_requested: false,
+            recorded_side_effects: Default::default(),
+            next_side_effect_seq: 1,
         }
     }
 
@@ -185,6 +192,42 @@ impl<W: 'static> WorkflowContext<W> {
         let hi = run.next_random() as u128;
         let lo = run.next_random() as u128;
         uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
+    }
+
+    /// Runs `f` once and records its value in history; replays read the recorded value
+    /// instead of running `f` again. For small nondeterministic values (a random id, a
+    /// config read): the determinism lint does not look inside the closure. Anything slow
+    /// or fallible belongs in an activity.
+    ///
+    /// ```ignore
+    /// let token: u64 = ctx.side_effect(|| rand::random())?;
+    /// ```
+    pub fn side_effect<T: Serialize + DeserializeOwned>(&self, f: impl FnOnce() -> T) -> Result<T, WorkflowError> {
+        let decode = |p: &Payload| {
+            payload::from_payload::<T>(p)
+                .map_err(|e| WorkflowError::non_retryable(format!("side effect value: {e}"), "PayloadError"))
+        };
+        let mut run = self.run.borrow_mut();
+        let seq = run.next_side_effect_seq;
+        run.next_side_effect_seq += 1;
+        if run.replaying
+            && let Some(recorded) = run.recorded_side_effects.pop_front()
+        {
+            // The command is issued again so that it matches the recorded marker.
+            let value = decode(&recorded);
+            run.commands
+                .push_back(WorkflowCommand::SideEffect { seq, value: recorded });
+            return value;
+        }
+        drop(run);
+        let value = f();
+        let payload = payload::to_payload(&value)
+            .map_err(|e| WorkflowError::non_retryable(format!("side effect value: {e}"), "PayloadError"))?;
+        self.run
+            .borrow_mut()
+            .commands
+            .push_back(WorkflowCommand::SideEffect { seq, value: payload });
+        Ok(value)
     }
 
     /// Reads the workflow state.

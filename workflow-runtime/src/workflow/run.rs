@@ -295,6 +295,18 @@ impl Run {
                         }
                         run.replaying = !is_current;
                     }
+                    if !is_current {
+                        // Replay: the side effects this task ran are recorded after it.
+                        let recorded = events[i + 1..]
+                            .iter()
+                            .take_while(|e| {
+                                !matches!(e.attributes, Some(EvAttr::WorkflowTaskStartedEventAttributes(_)))
+                            })
+                            .filter_map(super::commands::side_effect_value);
+                        let mut run = self.run.borrow_mut();
+                        run.recorded_side_effects.clear();
+                        run.recorded_side_effects.extend(recorded);
+                    }
                     let updates = if is_current {
                         messages.iter().filter_map(UpdateDelivery::from_message).collect()
                     } else {
