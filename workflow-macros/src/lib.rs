@@ -7,7 +7,7 @@
 //!
 //! Workflow code is checked for calls that would differ on replay (the clock, randomness,
 //! threads, I/O, …): each is a compile error on the call, naming the replacement. A statement
-//! can opt out with `#[nondeterministic(reason = "…")]`.
+//! can opt out with `#[allow_nondeterministic(reason = "…")]`.
 //!
 //! Generated code names only `::workflow_runtime::__private` (or the path given with
 //! `crate = "…"`), so a crate that depends on `workflow-runtime` and serde needs nothing else.

@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 /// The inert attribute that allows one statement to break a rule, with a visible reason.
-pub(crate) const ESCAPE_HATCH: &str = "nondeterministic";
+pub(crate) const ESCAPE_HATCH: &str = "allow_nondeterministic";
 
 /// How a rule matches a path.
 enum Match {
@@ -221,8 +221,51 @@ fn shown(segments: &[String]) -> String {
 
 /// Checks a block of workflow code, adding one error per offending path.
 pub(crate) fn check_block(block: &syn::Block, errors: &mut Errors) {
-    let mut visitor = Lint { errors };
+    let mut aliases = Aliases::default();
+    aliases.visit_block(block);
+    let mut visitor = Lint {
+        errors,
+        aliases: aliases.map,
+    };
     visitor.visit_block(block);
+}
+
+/// What the `use` items of the checked code bring into scope: `use std::time::SystemTime as
+/// Clock;` maps `Clock` to `std::time::SystemTime`, `use std::fs;` maps `fs` to `std::fs`.
+#[derive(Default)]
+struct Aliases {
+    map: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Aliases {
+    fn add(&mut self, prefix: &[String], tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                let mut next = prefix.to_vec();
+                next.push(p.ident.to_string());
+                self.add(&next, &p.tree);
+            }
+            syn::UseTree::Name(n) => {
+                let mut full = prefix.to_vec();
+                full.push(n.ident.to_string());
+                self.map.insert(n.ident.to_string(), full);
+            }
+            syn::UseTree::Rename(r) => {
+                let mut full = prefix.to_vec();
+                full.push(r.ident.to_string());
+                self.map.insert(r.rename.to_string(), full);
+            }
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.add(prefix, t)),
+            // A glob brings names whose paths the rules match by their last segments anyway.
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Aliases {
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.add(&[], &u.tree);
+    }
 }
 
 /// Whether an attribute is the escape hatch, and its reason is given.
@@ -240,26 +283,45 @@ fn escape_hatch(attrs: &[syn::Attribute], errors: &mut Errors) -> bool {
         Ok((key, value)) if key == "reason" && !value.value().trim().is_empty() => {}
         _ => errors.push(syn::Error::new_spanned(
             attr,
-            "`#[nondeterministic]` needs a reason: `#[nondeterministic(reason = \"why this is safe on replay\")]`",
+            "`#[allow_nondeterministic]` needs a reason: \
+             `#[allow_nondeterministic(reason = \"why this is safe on replay\")]`",
         )),
     }
     true
 }
 
+/// Whether a function opts out of the lint with `#[allow_nondeterministic(reason = "…")]`
+/// (checked for its reason, then removed).
+pub(crate) fn fn_escape_hatch(attrs: &mut Vec<syn::Attribute>, errors: &mut Errors) -> bool {
+    let allowed = escape_hatch(attrs, errors);
+    attrs.retain(|a| !a.path().is_ident(ESCAPE_HATCH));
+    allowed
+}
+
 struct Lint<'a> {
     errors: &'a mut Errors,
+    aliases: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Lint<'_> {
-    fn check_path(&mut self, path: &syn::Path, span_of: &dyn quote::ToTokens) {
+    /// The path as written, with a leading alias replaced by what it names.
+    fn resolved(&self, path: &syn::Path) -> Vec<String> {
         let segs = segments(path);
+        match segs.first().and_then(|first| self.aliases.get(first)) {
+            Some(full) => full.iter().cloned().chain(segs.into_iter().skip(1)).collect(),
+            None => segs,
+        }
+    }
+
+    fn check_path(&mut self, path: &syn::Path, span_of: &dyn quote::ToTokens) {
+        let segs = self.resolved(path);
         if let Some(rule) = rule_for(&segs) {
             self.errors.push(syn::Error::new_spanned(
                 span_of,
                 format!(
                     "`{}` is not allowed in workflow code: it {}\n\
                      help: {}\n\
-                     note: if this is safe on replay, mark the statement `#[nondeterministic(reason = \"…\")]`",
+                     note: if this is safe on replay, mark the statement `#[allow_nondeterministic(reason = \"…\")]`",
                     shown(&segs),
                     rule.what,
                     rule.instead
@@ -306,12 +368,19 @@ impl<'ast> Visit<'ast> for Lint<'_> {
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let segs = segments(&m.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
+        let biased = m
+            .tokens
+            .clone()
+            .into_iter()
+            .next()
+            .is_some_and(|t| t.to_string() == "biased");
         match last {
-            "select" => self.errors.push(syn::Error::new_spanned(
+            "select" if !biased => self.errors.push(syn::Error::new_spanned(
                 &m.path,
                 format!(
                     "`{}!` is not allowed in workflow code: it picks among ready branches at random\n\
-                     help: use `futures::future::select` or `futures::select_biased!`, which poll in a fixed order",
+                     help: start it with `biased;`, or use `futures::future::select` or `futures::select_biased!`, \
+                     which poll in a fixed order",
                     shown(&segs)
                 ),
             )),
@@ -438,6 +507,12 @@ mod tests {
             ("{ thread_local! { static X: u8 = 0; } }", "workflow's state"),
             ("{ println!(\"{:?}\", SystemTime::now()); }", "ctx.now()"),
             ("{ let f = || Instant::now(); }", "ctx.now()"),
+            (
+                "{ use std::time::SystemTime as Clock; let t = Clock::now(); }",
+                "ctx.now()",
+            ),
+            ("{ use std::{fs, time::Instant}; let t = fs::read(p); }", "an activity"),
+            ("{ use std::time::*; let t = SystemTime::now(); }", "ctx.now()"),
         ] {
             let messages = lint(code);
             assert_eq!(messages.len(), 1, "{code}: {messages:?}");
@@ -451,13 +526,14 @@ mod tests {
         for code in [
             "{ let t = ctx.now(); ctx.sleep(d).await?; let m = BTreeMap::new(); }",
             "{ let r = ctx.activity(charge, order).await?; }",
-            "{ #[nondeterministic(reason = \"only logged\")] let t = SystemTime::now(); }",
+            "{ #[allow_nondeterministic(reason = \"only logged\")] let t = SystemTime::now(); }",
             "{ let x = my::time::now(); let s = self.sleep; let c = Command::new(order); }",
             "{ let id: u64 = ctx.side_effect(|| rand::random())?; }",
+            "{ tokio::select! { biased; _ = a => {} } let j = tokio::join!(a, b); }",
         ] {
             assert_eq!(lint(code), Vec::<String>::new(), "{code}");
         }
-        let missing_reason = lint("{ #[nondeterministic] let t = SystemTime::now(); }");
+        let missing_reason = lint("{ #[allow_nondeterministic] let t = SystemTime::now(); }");
         assert_eq!(missing_reason.len(), 1);
         assert!(missing_reason[0].contains("needs a reason"), "{missing_reason:?}");
     }

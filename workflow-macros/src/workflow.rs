@@ -234,8 +234,10 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 ),
             ));
         }
-        // Everything in a workflow impl is workflow code.
-        lint::check_block(&f.block, &mut lint_errors);
+        // Everything in a workflow impl is workflow code, unless a method opts out visibly.
+        if !lint::fn_escape_hatch(&mut f.attrs, &mut lint_errors) {
+            lint::check_block(&f.block, &mut lint_errors);
+        }
         lint::strip_escape_hatches(&mut f.block);
 
         let kinds: Vec<(usize, Kind)> = f
@@ -676,7 +678,9 @@ pub(crate) fn expand_deterministic(args: TokenStream, item: TokenStream) -> Toke
             return quote!(#e #item);
         }
     };
-    lint::check_block(&func.block, &mut errors);
+    if !lint::fn_escape_hatch(&mut func.attrs, &mut errors) {
+        lint::check_block(&func.block, &mut errors);
+    }
     lint::strip_escape_hatches(&mut func.block);
     let compile_errors = errors.to_compile_errors();
     quote!(#compile_errors #func)
