@@ -79,6 +79,29 @@ impl DataConverter {
         }
     }
 
+    /// Whether a codec is configured (without one, payloads pass through untouched).
+    pub fn has_codec(&self) -> bool {
+        self.codec.is_some()
+    }
+
+    /// Applies the codec's encode to an optional payload list in place.
+    pub async fn encode_in_place(&self, slot: &mut Option<Payloads>) -> Result<(), ConvertError> {
+        if let Some(p) = slot.take() {
+            *slot = Some(self.encode_raw(p.payloads).await?);
+        }
+        Ok(())
+    }
+
+    /// Applies the codec's decode to an optional payload list in place.
+    pub async fn decode_in_place(&self, slot: &mut Option<Payloads>) -> Result<(), ConvertError> {
+        if slot.is_some() {
+            *slot = Some(Payloads {
+                payloads: self.decode_raw(slot.take()).await?,
+            });
+        }
+        Ok(())
+    }
+
     /// Encodes an argument list: one payload per element, then the codec.
     pub async fn encode_args<A: PayloadArgs>(&self, args: &A) -> Result<Payloads, ConvertError> {
         let payloads = args.to_payloads()?;

@@ -366,8 +366,8 @@ async fn stop(worker: (ShutdownHandle, tokio::task::JoinHandle<()>)) {
     bounded("worker shutdown", worker.1).await.unwrap();
 }
 
-/// Drives one Greeter run through signals and a query; returns its result.
-async fn greeter_run(client: &Client, task_queue: &str) -> String {
+/// Drives one Greeter run through signals and a query; returns its result and workflow id.
+async fn greeter_run(client: &Client, task_queue: &str) -> (String, String) {
     let handle = client
         .start::<Greeter>(StartOptions::new(unique("greeter"), task_queue), ("Ada".into(), 200))
         .await
@@ -417,7 +417,7 @@ async fn greeter_run(client: &Client, task_queue: &str) -> String {
         !builds.is_empty() && builds.iter().all(|b| *b == "test-build-7"),
         "{builds:?}"
     );
-    result
+    (result, handle.workflow_id().to_string())
 }
 
 #[tokio::test]
@@ -427,7 +427,7 @@ async fn activity_timer_signals_and_queries_with_and_without_the_cache() {
     for cache in [0, 1, 100] {
         let tq = unique("greeter-tq");
         let worker = spawn_worker(&client, &tq, cache);
-        results.push(bounded("greeter run", greeter_run(&client, &tq)).await);
+        results.push(bounded("greeter run", greeter_run(&client, &tq)).await.0);
         stop(worker).await;
     }
     assert_eq!(results[0], "Hello, Ada + Grace,Barbara");
@@ -728,4 +728,68 @@ async fn dynamic_workflows_and_activities_serve_types_by_name() {
 
     shutdown.shutdown();
     bounded("worker shutdown", running).await.unwrap().unwrap();
+}
+
+/// Flips every byte: a stand-in for encryption that makes stored payloads unreadable.
+struct Flip;
+#[workflow_runtime::client::async_trait]
+impl workflow_runtime::client::PayloadCodec for Flip {
+    async fn encode(
+        &self,
+        mut payloads: Vec<workflow_runtime::client::proto::common::Payload>,
+    ) -> Result<Vec<workflow_runtime::client::proto::common::Payload>, workflow_runtime::client::CodecError> {
+        for p in &mut payloads {
+            p.data.iter_mut().for_each(|b| *b = !*b);
+            p.metadata.insert("codec".into(), b"flip".to_vec());
+        }
+        Ok(payloads)
+    }
+    async fn decode(
+        &self,
+        mut payloads: Vec<workflow_runtime::client::proto::common::Payload>,
+    ) -> Result<Vec<workflow_runtime::client::proto::common::Payload>, workflow_runtime::client::CodecError> {
+        for p in &mut payloads {
+            if p.metadata.remove("codec").is_some() {
+                p.data.iter_mut().for_each(|b| *b = !*b);
+            }
+        }
+        Ok(payloads)
+    }
+}
+
+#[tokio::test]
+async fn a_payload_codec_applies_to_everything_the_worker_and_client_exchange() {
+    let coded = Client::connect(
+        ClientOptions::new(DevServer::shared_address())
+            .data_converter(workflow_runtime::client::DataConverter::with_codec(Flip)),
+    )
+    .await
+    .unwrap();
+    let tq = unique("codec-tq");
+    let worker = spawn_worker(&coded, &tq, 100);
+    // Inputs, activity arguments and results, signals, queries and the result all round-trip.
+    let (result, workflow_id) = greeter_run(&coded, &tq).await;
+    assert_eq!(result, "Hello, Ada + Grace,Barbara");
+    // What the server stores is only the encoded form.
+    let plain = client().await;
+    let history = plain.untyped_handle(workflow_id, None).fetch_history().await.unwrap();
+    let mut found = 0;
+    for e in &history.events {
+        let stored = match &e.attributes {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => a.input.as_ref(),
+            Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => a.result.as_ref(),
+            Some(Attributes::WorkflowExecutionSignaledEventAttributes(a)) => a.input.as_ref(),
+            Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => a.result.as_ref(),
+            _ => None,
+        };
+        if let Some(stored) = stored {
+            let p = &stored.payloads[0];
+            assert_eq!(p.metadata.get("codec").map(Vec::as_slice), Some(&b"flip"[..]), "{e:?}");
+            assert!(serde_json::from_slice::<serde_json::Value>(&p.data).is_err());
+            found += 1;
+        }
+    }
+    // Started, the activity result, two signals, completed.
+    assert_eq!(found, 5);
+    stop(worker).await;
 }

@@ -190,15 +190,28 @@ async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
         workflow_id = %info.workflow_id,
     );
     async {
+        let dc = shared.client.data_converter();
+        let decoded = async {
+            let input = dc.decode_raw(task.input.clone()).await?;
+            let details = dc.decode_raw(task.heartbeat_details.clone()).await?;
+            Ok::<_, crate::client::converter::ConvertError>((input, details))
+        }
+        .await;
+        let (input, previous_details) = match decoded {
+            Ok(d) => d,
+            Err(e) => {
+                let failure = ActivityError::non_retryable(format!("payload codec: {e}"), "CodecError");
+                return respond(shared, task.task_token, Err(failure)).await;
+            }
+        };
         let ctx = ActivityContext::new(
             info,
             task.task_token.clone(),
-            task.heartbeat_details.clone().map(|p| p.payloads).unwrap_or_default(),
+            previous_details,
             Some(shared.client.clone()),
         );
         let id = shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         shared.running.lock().expect("running lock").insert(id, ctx.clone());
-        let input = task.input.clone().map(|p| p.payloads).unwrap_or_default();
         let result = match shared.activities.get(&activity_type) {
             None => {
                 let known: Vec<&str> = shared.activities.keys().map(String::as_str).collect();
@@ -239,6 +252,21 @@ async fn respond(
 ) {
     let namespace = shared.client.namespace().to_string();
     let identity = shared.identity.clone();
+    let dc = shared.client.data_converter();
+    let result = match result {
+        Ok(payload) if dc.has_codec() => super::codec::encode_one(dc, payload)
+            .await
+            .map_err(|e| ActivityError::non_retryable(format!("payload codec: {e}"), "CodecError")),
+        Err(ActivityError::Failed(mut failure)) if dc.has_codec() => {
+            let mut proto = crate::client::proto::failure::Failure::from(*failure);
+            if let Err(e) = dc.encode_failure(&mut proto).await {
+                tracing::warn!(error = %e, "the codec refused a failure's details; sent without them");
+            }
+            failure = Box::new(proto.into());
+            Err(ActivityError::Failed(failure))
+        }
+        other => other,
+    };
     let outcome = match result {
         Ok(payload) => {
             let request = ws::RespondActivityTaskCompletedRequest {

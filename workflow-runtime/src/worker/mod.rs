@@ -18,6 +18,7 @@
 
 mod activity_tasks;
 mod cache;
+mod codec;
 pub(crate) mod engine;
 mod executor;
 mod polling;

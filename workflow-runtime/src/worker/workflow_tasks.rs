@@ -3,6 +3,7 @@
 use super::WorkerError;
 use super::WorkerOptions;
 use super::activity_tasks::EagerActivities;
+use super::codec;
 use super::engine::{Factories, TaskOutcome};
 use super::executor::Executor;
 use super::polling;
@@ -184,17 +185,48 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             Err(e) => return tracing::warn!(error = %e, "could not fetch the rest of the history"),
         }
     }
-    let mut outcome = shared.executor.run(task.clone()).await;
+    let dc = shared.client.data_converter().clone();
+    let codec_failure = |e: crate::client::converter::ConvertError| TaskOutcome::Failed {
+        cause: crate::client::proto::enums::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+        failure: crate::client::failure::Failure::application(format!("payload codec: {e}"), "CodecError"),
+    };
+    let mut outcome = match codec::decode_workflow_task(&dc, &mut task).await {
+        Ok(()) => shared.executor.run(task.clone()).await,
+        Err(e) => Some(codec_failure(e)),
+    };
     if matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
         match shared.fetch_history(&task, Vec::new()).await {
             Ok(h) => {
                 task.history = Some(h);
-                outcome = shared.executor.run(task.clone()).await;
+                outcome = match codec::decode_workflow_task(&dc, &mut task).await {
+                    Ok(()) => shared.executor.run(task.clone()).await,
+                    Err(e) => Some(codec_failure(e)),
+                };
             }
             Err(e) => return tracing::warn!(error = %e, "could not fetch the full history"),
         }
     }
-    let Some(outcome) = outcome else { return };
+    let Some(mut outcome) = outcome else { return };
+    if dc.has_codec() {
+        let encoded = match &mut outcome {
+            TaskOutcome::Completed {
+                commands,
+                messages,
+                query_results,
+            } => codec::encode_completion(&dc, commands, messages, query_results).await,
+            TaskOutcome::QueryAnswer(Ok(answer)) => match codec::encode_one(&dc, std::mem::take(answer)).await {
+                Ok(encoded) => {
+                    *answer = encoded;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            TaskOutcome::Failed { .. } | TaskOutcome::QueryAnswer(Err(_)) | TaskOutcome::NeedFullHistory => Ok(()),
+        };
+        if let Err(e) = encoded {
+            outcome = codec_failure(e);
+        }
+    }
     let namespace = shared.client.namespace().to_string();
     let result = match outcome {
         TaskOutcome::Completed {
