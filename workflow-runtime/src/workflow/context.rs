@@ -199,8 +199,13 @@ impl<W: 'static> WorkflowContext<W> {
     /// config read): the determinism lint does not look inside the closure. Anything slow
     /// or fallible belongs in an activity.
     ///
-    /// ```ignore
-    /// let token: u64 = ctx.side_effect(|| rand::random())?;
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// # fn demo(ctx: WorkflowContext<()>) -> WorkflowResult<()> {
+    /// let token = ctx.side_effect(|| {
+    ///     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    /// })?;
+    /// # Ok(()) }
     /// ```
     pub fn side_effect<T: Serialize + DeserializeOwned>(&self, f: impl FnOnce() -> T) -> Result<T, WorkflowError> {
         let decode = |p: &Payload| {
