@@ -28,6 +28,15 @@ pub enum ReplayError {
     /// The code did not replay the history: nondeterminism, a panic, an unknown type.
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// The code issued other commands than history recorded; `side_by_side` shows the task
+    /// where they part.
+    #[error("{error}\n{side_by_side}")]
+    Divergence {
+        /// The nondeterminism error.
+        error: Box<TaskError>,
+        /// Recorded events beside issued commands, the first difference marked.
+        side_by_side: String,
+    },
 }
 
 /// Replays histories against registered workflow types.
@@ -52,11 +61,31 @@ impl Replayer {
     /// Replays a history in the JSON the CLI and the web UI export.
     pub fn replay_json(&self, json: &str) -> Result<(), ReplayError> {
         let history = history_from_json(json)?;
-        Ok(self.replay(&history)?)
+        self.replay_explained(&history)
+    }
+
+    /// Replays a history like [`Replayer::replay`]; a divergence comes with a side-by-side
+    /// table of the recorded events and the issued commands of the task where they part.
+    pub fn replay_explained(&self, history: &History) -> Result<(), ReplayError> {
+        let mut table = None;
+        match self.replay_inner(history, &mut table) {
+            Ok(()) => Ok(()),
+            Err(error) => match table {
+                Some(side_by_side) => Err(ReplayError::Divergence {
+                    error: Box::new(error),
+                    side_by_side,
+                }),
+                None => Err(ReplayError::Task(error)),
+            },
+        }
     }
 
     /// Replays a history: every command the code issues must be the one history recorded.
     pub fn replay(&self, history: &History) -> Result<(), TaskError> {
+        self.replay_inner(history, &mut None)
+    }
+
+    fn replay_inner(&self, history: &History, table: &mut Option<String>) -> Result<(), TaskError> {
         let bad = |detail: &str| TaskError::BadHistory {
             workflow_id: String::new(),
             detail: detail.to_string(),
@@ -86,7 +115,13 @@ impl Replayer {
             attempt: started.attempt.max(1) as u32,
         };
         let mut run = Run::new(factory.create(), info.clone());
-        let activation = run.apply(&history.events, 0, &[])?;
+        let activation = match run.apply(&history.events, 0, &[]) {
+            Ok(a) => a,
+            Err(e) => {
+                *table = run.divergence().map(str::to_string);
+                return Err(e);
+            }
+        };
         // A closed history leaves nothing to send: a command still pending means the code
         // goes on where the recorded run ended.
         let closed = history.events.last().is_some_and(|e| {

@@ -289,8 +289,8 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     let json = workflow_runtime::client::history::history_to_json(&history).unwrap();
     Replayer::new().workflow::<Cart>().replay_json(&json).unwrap();
     match Replayer::new().workflow::<CartV2>().replay_json(&json) {
-        Err(ReplayError::Task(e)) => {
-            let text = e.to_string();
+        Err(ReplayError::Divergence { error, side_by_side }) => {
+            let text = error.to_string();
             assert!(
                 text.contains("history recorded ActivityTaskScheduled(type total, id 1)"),
                 "{text}"
@@ -299,8 +299,22 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
                 text.contains("the code did ScheduleActivityTask(type format-receipt, id 1)"),
                 "{text}"
             );
+            let rows: Vec<&str> = side_by_side.lines().collect();
+            assert!(rows[0].contains("recorded in history") && rows[0].contains("issued by the code"));
+            let first = rows
+                .iter()
+                .find(|r| r.contains("<- first difference"))
+                .expect("a marked row");
+            assert!(
+                first.contains("ActivityTaskScheduled(type total, id 1)"),
+                "{side_by_side}"
+            );
+            assert!(
+                first.contains("ScheduleActivityTask(type format-receipt, id 1)"),
+                "{side_by_side}"
+            );
         }
-        other => panic!("expected a nondeterminism error, got {other:?}"),
+        other => panic!("expected a divergence, got {other:?}"),
     }
 
     // Signal-with-start starts a second cart with its first item, then a handle by id finds it.

@@ -210,6 +210,10 @@ pub(crate) struct Run {
     accepted_updates: std::collections::BTreeSet<String>,
     /// Rejections to send with the current task (they leave no trace in history).
     rejections: Vec<Message>,
+    /// Commands matched since the last `WorkflowTaskCompleted`, described (for divergence).
+    matched_in_task: Vec<String>,
+    /// Where replay and code parted, as a side-by-side table, once it happened.
+    divergence: Option<String>,
 }
 
 impl Run {
@@ -228,6 +232,8 @@ impl Run {
             finished: false,
             accepted_updates: Default::default(),
             rejections: Vec::new(),
+            matched_in_task: Vec::new(),
+            divergence: None,
         }
     }
 
@@ -331,14 +337,19 @@ impl Run {
                             }));
                     }
                 }
+                Some(EvAttr::WorkflowTaskCompletedEventAttributes(_)) => self.matched_in_task.clear(),
                 Some(
                     EvAttr::WorkflowTaskScheduledEventAttributes(_)
-                    | EvAttr::WorkflowTaskCompletedEventAttributes(_)
                     | EvAttr::WorkflowTaskFailedEventAttributes(_)
                     | EvAttr::WorkflowTaskTimedOutEventAttributes(_)
                     | EvAttr::ActivityTaskStartedEventAttributes(_),
                 ) => {}
-                _ if is_command_event(event) => self.match_command(event)?,
+                _ if is_command_event(event) => {
+                    if let Err(e) = self.match_command(event) {
+                        self.divergence = Some(self.side_by_side(&events[i..]));
+                        return Err(e);
+                    }
+                }
                 _ => self.pending.push(event.clone()),
             }
         }
@@ -347,13 +358,15 @@ impl Run {
 
     /// Pops the oldest unmatched command and checks it is the one `event` records.
     fn match_command(&mut self, event: &HistoryEvent) -> Result<(), TaskError> {
-        let command = self.run.borrow_mut().commands.pop_front();
+        let command = self.run.borrow().commands.front().cloned();
         let Some(command) = command else {
             return Err(self.nondeterminism(event.event_id, describe_event(event), "nothing".to_string()));
         };
         if !command.matches(event) {
             return Err(self.nondeterminism(event.event_id, describe_event(event), command.describe()));
         }
+        self.run.borrow_mut().commands.pop_front();
+        self.matched_in_task.push(command.describe());
         if let WorkflowCommand::ScheduleActivity { seq, .. } = command {
             let mut run = self.run.borrow_mut();
             run.activity_by_event.insert(event.event_id, seq);
@@ -637,6 +650,42 @@ impl Run {
         });
         run.wake_conditions();
         Ok(())
+    }
+
+    /// The table of the task where replay diverged: what history recorded after the task,
+    /// beside what the code issued. `rest` starts at the first divergent event.
+    fn side_by_side(&self, rest: &[HistoryEvent]) -> String {
+        let mut recorded: Vec<(String, String)> = self
+            .matched_in_task
+            .iter()
+            .map(|m| (String::new(), format!("(matched) {m}")))
+            .collect();
+        recorded.extend(
+            rest.iter()
+                .take_while(|e| is_command_event(e))
+                .map(|e| (e.event_id.to_string(), describe_event(e))),
+        );
+        let mut issued: Vec<String> = self.matched_in_task.clone();
+        issued.extend(self.run.borrow().commands.iter().map(|c| c.describe()));
+        let first = self.matched_in_task.len();
+        let width = recorded.iter().map(|(_, r)| r.len()).max().unwrap_or(0).max(20);
+        let mut out = format!(
+            "{:>6}  {:<width$} | {}\n",
+            "event", "recorded in history", "issued by the code"
+        );
+        for row in 0..recorded.len().max(issued.len()) {
+            let (id, left) = recorded.get(row).cloned().unwrap_or_default();
+            let right = issued.get(row).cloned().unwrap_or_else(|| "(nothing)".to_string());
+            let left = if left.is_empty() { "(nothing)".to_string() } else { left };
+            let marker = if row == first { "   <- first difference" } else { "" };
+            out.push_str(&format!("{id:>6}  {left:<width$} | {right}{marker}\n"));
+        }
+        out
+    }
+
+    /// Where replay and code diverged, as a side-by-side table (after a nondeterminism error).
+    pub(crate) fn divergence(&self) -> Option<&str> {
+        self.divergence.as_deref()
     }
 
     /// Commands issued and not (yet) matched by history.
