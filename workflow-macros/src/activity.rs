@@ -22,6 +22,11 @@ pub(crate) fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
     })
 }
 
+/// `__arg0, __arg1, …`: names for arguments in generated code.
+pub(crate) fn arg_names(count: usize) -> Vec<syn::Ident> {
+    (0..count).map(|i| format_ident!("__arg{}", i)).collect()
+}
+
 /// Whether the function may (must) take `&self`.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Receiver {
@@ -152,7 +157,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let wire_name = options.name.clone().unwrap_or_else(|| ident.to_string());
     let doc_attrs: Vec<&syn::Attribute> = func.attrs.iter().filter(|a| a.path().is_ident("doc")).collect();
     let other_attrs: Vec<&syn::Attribute> = func.attrs.iter().filter(|a| !a.path().is_ident("doc")).collect();
-    let arg_names: Vec<syn::Ident> = (0..arg_types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+    let arg_names = arg_names(arg_types.len());
     let ctx_arg = ctx_param.then(|| quote!(ctx,));
     let inputs = &sig.inputs;
     let ret = &sig.output;
@@ -260,7 +265,7 @@ pub(crate) fn expand_group(args: TokenStream, item: TokenStream) -> TokenStream 
         let vis = &f.vis;
         let wire_name = method_options.name.clone().unwrap_or_else(|| method.to_string());
         let arg_types = &analyzed.arg_types;
-        let arg_names: Vec<syn::Ident> = (0..arg_types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let arg_names = arg_names(arg_types.len());
         let ctx_arg = analyzed.ctx_param.then(|| quote!(ctx,));
         let defaults = default_options(&method_options, &private);
         let doc = format!("The `{wire_name}` activity: [`{self_ident}::{method}`] bound to shared state.");

@@ -4,7 +4,7 @@
 //! Why two attributes: the struct's visibility is known only at the struct, and the typed
 //! handle must have that visibility; the handlers are known only at the impl.
 
-use crate::activity::{result_ok_type, type_named};
+use crate::activity::{arg_names, result_ok_type, type_named};
 use crate::errors::Errors;
 use crate::lint;
 use crate::options::{HandlerArgs, WorkflowArgs, parse_args, runtime_path};
@@ -492,7 +492,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let private = quote!(#krate::__private);
     let wire_name = options.name.clone().unwrap_or_else(|| self_ident.to_string());
     let handle = handle_ident(&self_ident);
-    let arg_names: Vec<syn::Ident> = (0..run_args.len()).map(|i| format_ident!("__arg{}", i)).collect();
+    let run_arg_names = arg_names(run_args.len());
     let state_check = quote_spanned! {imp.self_ty.span()=>
         const _: fn() = || {
             #private::assert_workflow_struct::<#self_ident>();
@@ -503,20 +503,20 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let signal_registrations = signals.iter().map(|h| {
         let (method, name) = (&h.method, &h.wire_name);
         let types = &h.arg_types;
-        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let names = arg_names(types.len());
         quote!(handlers.signal_raw::<(#(#types,)*)>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
     });
     let query_registrations = queries.iter().map(|h| {
         let (method, name) = (&h.method, &h.wire_name);
         let types = &h.arg_types;
-        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let names = arg_names(types.len());
         quote!(handlers.query_raw::<(#(#types,)*), _>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
     });
 
     let update_registrations = updates.iter().map(|h| {
         let (method, name) = (&h.method, &h.wire_name);
         let types = &h.arg_types;
-        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
+        let names = arg_names(types.len());
         let call = if h.fallible {
             quote!(state.#method(#(#names),*).map_err(::core::convert::Into::<#private::WorkflowError>::into))
         } else {
@@ -537,42 +537,18 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         }
     });
     let update_stubs = updates.iter().map(|h| {
-        let (method, name) = (&h.method, &h.wire_name);
-        let types = &h.arg_types;
         let out = h.output.clone().expect("updates have an output");
-        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
-        let doc = format!("Runs the `{name}` update and waits for its result.");
-        quote! {
-            #[doc = #doc]
-            pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<#out, #private::ClientError> {
-                self.0.update_by_name(#name, (#(#names,)*)).await
-            }
-        }
+        let doc = format!("Runs the `{}` update and waits for its result.", h.wire_name);
+        handle_stub(h, &private, "update_by_name", quote!(#out), doc)
     });
     let signal_stubs = signals.iter().map(|h| {
-        let (method, name) = (&h.method, &h.wire_name);
-        let types = &h.arg_types;
-        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
-        let doc = format!("Sends the `{name}` signal.");
-        quote! {
-            #[doc = #doc]
-            pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<(), #private::ClientError> {
-                self.0.signal_by_name(#name, (#(#names,)*)).await
-            }
-        }
+        let doc = format!("Sends the `{}` signal.", h.wire_name);
+        handle_stub(h, &private, "signal_by_name", quote!(()), doc)
     });
     let query_stubs = queries.iter().map(|h| {
-        let (method, name) = (&h.method, &h.wire_name);
-        let types = &h.arg_types;
         let out = h.output.clone().expect("queries have an output");
-        let names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__arg{}", i)).collect();
-        let doc = format!("Runs the `{name}` query.");
-        quote! {
-            #[doc = #doc]
-            pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<#out, #private::ClientError> {
-                self.0.query_by_name(#name, (#(#names,)*)).await
-            }
-        }
+        let doc = format!("Runs the `{}` query.", h.wire_name);
+        handle_stub(h, &private, "query_by_name", quote!(#out), doc)
     });
     let signal_with_start_stubs = signals.iter().map(|h| {
         let (method, name) = (&h.method, &h.wire_name);
@@ -585,11 +561,11 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             pub async fn #fn_name(
                 client: &#private::Client,
                 options: #private::StartOptions,
-                #(#arg_names: #run_args,)*
+                #(#run_arg_names: #run_args,)*
                 #(#sig_names: #types,)*
             ) -> ::core::result::Result<#handle, #private::ClientError> {
                 client
-                    .signal_with_start_by_name::<Self, _>(options, (#(#arg_names,)*), #name, (#(#sig_names,)*))
+                    .signal_with_start_by_name::<Self, _>(options, (#(#run_arg_names,)*), #name, (#(#sig_names,)*))
                     .await
                     .map(#handle::from)
             }
@@ -616,9 +592,9 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
 
             fn run(
                 ctx: #private::WorkflowContext<Self>,
-                (#(#arg_names,)*): Self::Input,
+                (#(#run_arg_names,)*): Self::Input,
             ) -> #private::LocalBoxFuture<'static, #private::WorkflowResult<Self::Output>> {
-                ::std::boxed::Box::pin(Self::#run_method(ctx, #(#arg_names),*))
+                ::std::boxed::Box::pin(Self::#run_method(ctx, #(#run_arg_names),*))
             }
 
             #[allow(unused_variables)]
@@ -634,18 +610,18 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             pub async fn start(
                 client: &#private::Client,
                 options: #private::StartOptions,
-                #(#arg_names: #run_args),*
+                #(#run_arg_names: #run_args),*
             ) -> ::core::result::Result<#handle, #private::ClientError> {
-                client.start::<Self>(options, (#(#arg_names,)*)).await.map(#handle::from)
+                client.start::<Self>(options, (#(#run_arg_names,)*)).await.map(#handle::from)
             }
 
             /// Starts this workflow and waits for its result.
             pub async fn execute(
                 client: &#private::Client,
                 options: #private::StartOptions,
-                #(#arg_names: #run_args),*
+                #(#run_arg_names: #run_args),*
             ) -> ::core::result::Result<#output, #private::ClientError> {
-                client.execute::<Self>(options, (#(#arg_names,)*)).await
+                client.execute::<Self>(options, (#(#run_arg_names,)*)).await
             }
 
             /// A typed handle to an existing run of this workflow (its latest run).
@@ -660,6 +636,20 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             #(#signal_stubs)*
             #(#query_stubs)*
             #(#update_stubs)*
+        }
+    }
+}
+
+/// One typed method of the handle: `fn method(&self, args…) -> Result<out, ClientError>`,
+/// sending the handler's wire name and arguments through `self.0.<call>`.
+fn handle_stub(h: &Handler, private: &TokenStream, call: &str, out: TokenStream, doc: String) -> TokenStream {
+    let (method, name, types) = (&h.method, &h.wire_name, &h.arg_types);
+    let names = arg_names(types.len());
+    let call = format_ident!("{}", call);
+    quote! {
+        #[doc = #doc]
+        pub async fn #method(&self, #(#names: #types),*) -> ::core::result::Result<#out, #private::ClientError> {
+            self.0.#call(#name, (#(#names,)*)).await
         }
     }
 }
