@@ -539,8 +539,7 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
 
     /// Sends signal `S` (a signal of `W`).
     pub async fn signal<S: SignalDefinition<Workflow = W>>(&self, input: S::Input) -> Result<(), ClientError> {
-        let input = self.raw.client.data_converter().encode_args(&input).await?;
-        self.raw.signal_encoded(S::NAME, input).await
+        self.signal_by_name(S::NAME, input).await
     }
 
     /// Sends a signal by name with typed arguments (what the macros' stubs call).
@@ -555,9 +554,18 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
         name: &str,
         args: A,
     ) -> Result<R, ClientError> {
+        self.query_by_name_with(name, args, QueryRejectCondition::None).await
+    }
+
+    async fn query_by_name_with<A: PayloadArgs, R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        args: A,
+        reject: QueryRejectCondition,
+    ) -> Result<R, ClientError> {
         let dc = self.raw.client.data_converter();
         let args = dc.encode_args(&args).await?;
-        let answer = self.raw.query_encoded(name, args, QueryRejectCondition::None).await?;
+        let answer = self.raw.query_encoded(name, args, reject).await?;
         Ok(dc.decode_value(answer).await?)
     }
 
@@ -588,10 +596,7 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
         input: Q::Input,
         reject: QueryRejectCondition,
     ) -> Result<Q::Output, ClientError> {
-        let dc = self.raw.client.data_converter();
-        let args = dc.encode_args(&input).await?;
-        let answer = self.raw.query_encoded(Q::NAME, args, reject).await?;
-        Ok(dc.decode_value(answer).await?)
+        self.query_by_name_with(Q::NAME, input, reject).await
     }
 
     /// Runs update `U` (an update of `W`) and waits for its result.

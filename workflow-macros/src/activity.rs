@@ -92,30 +92,40 @@ pub(crate) fn analyze(sig: &syn::Signature, receiver: Receiver, errors: &mut Err
             }
         }
     }
-    let output = match &sig.output {
-        syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
-            Some(ok) => Some(ok.clone()),
-            None => {
-                errors.push(syn::Error::new_spanned(
-                    ty,
-                    "an activity returns `Result<T, ActivityError>` (or any error that converts into \
-                     `ActivityError`), so a failure can be retried or reported",
-                ));
-                None
-            }
-        },
-        syn::ReturnType::Default => {
-            errors.push(syn::Error::new(
-                sig.paren_token.span.close(),
-                "an activity returns `Result<T, ActivityError>`: add `-> Result<(), ActivityError>`",
-            ));
-            None
-        }
-    };
+    let output = result_output(
+        sig,
+        "an activity returns `Result<T, ActivityError>` (or any error that converts into `ActivityError`), \
+         so a failure can be retried or reported",
+        "an activity returns `Result<T, ActivityError>`: add `-> Result<(), ActivityError>`",
+        errors,
+    );
     Analyzed {
         ctx_param,
         arg_types,
         output,
+    }
+}
+
+/// The `T` of a function returning `Result<T, E>` (or `WorkflowResult<T>`); otherwise an error
+/// on the return type (`not_result`) or where it is missing (`missing`).
+pub(crate) fn result_output(
+    sig: &syn::Signature,
+    not_result: &str,
+    missing: &str,
+    errors: &mut Errors,
+) -> Option<syn::Type> {
+    match &sig.output {
+        syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
+            Some(ok) => Some(ok.clone()),
+            None => {
+                errors.push(syn::Error::new_spanned(ty, not_result));
+                None
+            }
+        },
+        syn::ReturnType::Default => {
+            errors.push(syn::Error::new(sig.paren_token.span.close(), missing));
+            None
+        }
     }
 }
 

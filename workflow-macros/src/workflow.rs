@@ -4,7 +4,7 @@
 //! Why two attributes: the struct's visibility is known only at the struct, and the typed
 //! handle must have that visibility; the handlers are known only at the impl.
 
-use crate::activity::{arg_names, result_ok_type, type_named};
+use crate::activity::{arg_names, result_ok_type, result_output, type_named};
 use crate::errors::Errors;
 use crate::lint;
 use crate::options::{HandlerArgs, WorkflowArgs, parse_args, runtime_path};
@@ -303,25 +303,12 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                         "`#[run]` takes the workflow context first: `ctx: WorkflowContext<Self>`",
                     ));
                 }
-                let output = match &sig.output {
-                    syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
-                        Some(ok) => Some(ok.clone()),
-                        None => {
-                            errors.push(syn::Error::new_spanned(
-                                ty,
-                                "`#[run]` returns `WorkflowResult<T>` (the result, or the failure the workflow ends with)",
-                            ));
-                            None
-                        }
-                    },
-                    syn::ReturnType::Default => {
-                        errors.push(syn::Error::new(
-                            sig.paren_token.span.close(),
-                            "`#[run]` returns `WorkflowResult<T>`: add `-> WorkflowResult<()>`",
-                        ));
-                        None
-                    }
-                };
+                let output = result_output(
+                    sig,
+                    "`#[run]` returns `WorkflowResult<T>` (the result, or the failure the workflow ends with)",
+                    "`#[run]` returns `WorkflowResult<T>`: add `-> WorkflowResult<()>`",
+                    &mut errors,
+                );
                 let args = typed_args(sig, 1, &mut errors);
                 run = Some((sig.ident.clone(), args, output));
             }
