@@ -146,6 +146,11 @@ impl Failure {
         )
     }
 
+    /// A termination failure (the workflow was terminated from outside).
+    pub fn terminated(message: impl Into<String>) -> Self {
+        Failure::new(message, FailureKind::Terminated)
+    }
+
     /// Marks an application failure as non-retryable (no effect on other kinds).
     pub fn non_retryable(mut self) -> Self {
         if let FailureKind::Application { non_retryable, .. } = &mut *self.kind {

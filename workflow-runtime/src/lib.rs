@@ -18,6 +18,9 @@ pub mod replay;
 pub mod worker;
 pub mod workflow;
 
+/// The `futures` crate, for combinators that are deterministic in workflow code
+/// (`futures::future::select`, `select_biased!`, `join!`, `join_all`).
+pub use futures;
 pub use workflow_client as client;
 pub use workflow_client::{
     Client, ClientError, ClientOptions, Failure, FailureKind, StartOptions, WorkflowDefinition, WorkflowHandle,

@@ -29,6 +29,13 @@ pub(super) async fn decode_workflow_task(
                 Some(Ev::ActivityTaskFailedEventAttributes(a)) => decode_failure(dc, &mut a.failure).await?,
                 Some(Ev::ActivityTaskTimedOutEventAttributes(a)) => decode_failure(dc, &mut a.failure).await?,
                 Some(Ev::ActivityTaskCanceledEventAttributes(a)) => dc.decode_in_place(&mut a.details).await?,
+                Some(Ev::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
+                    dc.decode_in_place(&mut a.result).await?
+                }
+                Some(Ev::ChildWorkflowExecutionFailedEventAttributes(a)) => decode_failure(dc, &mut a.failure).await?,
+                Some(Ev::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
+                    dc.decode_in_place(&mut a.details).await?
+                }
                 Some(Ev::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
                     if let Some(input) = a.accepted_request.as_mut().and_then(|r| r.input.as_mut()) {
                         dc.decode_in_place(&mut input.args).await?;
@@ -92,7 +99,10 @@ pub(super) async fn encode_completion(
             Some(Cmd::ScheduleActivityTaskCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
             Some(Cmd::CompleteWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.result).await?,
             Some(Cmd::FailWorkflowExecutionCommandAttributes(a)) => encode_failure(dc, &mut a.failure).await?,
+            Some(Cmd::CancelWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.details).await?,
             Some(Cmd::ContinueAsNewWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
+            Some(Cmd::StartChildWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
+            Some(Cmd::SignalExternalWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
             Some(Cmd::RecordMarkerCommandAttributes(a)) => {
                 for payloads in a.details.values_mut() {
                     let taken = std::mem::take(&mut payloads.payloads);

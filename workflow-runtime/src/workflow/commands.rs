@@ -39,6 +39,10 @@ pub(crate) enum WorkflowCommand {
     Fail {
         failure: Failure,
     },
+    /// Ends the run as canceled (after a cancel request).
+    Cancel {
+        details: Vec<crate::client::proto::common::Payload>,
+    },
     ContinueAsNew {
         workflow_type: String,
         task_queue: String,
@@ -48,6 +52,18 @@ pub(crate) enum WorkflowCommand {
     SideEffect {
         seq: u32,
         value: crate::client::proto::common::Payload,
+    },
+    StartChild {
+        seq: u32,
+        attributes: Box<pc::StartChildWorkflowExecutionCommandAttributes>,
+    },
+    SignalExternal {
+        seq: u32,
+        attributes: Box<pc::SignalExternalWorkflowExecutionCommandAttributes>,
+    },
+    CancelExternal {
+        seq: u32,
+        attributes: Box<pc::RequestCancelExternalWorkflowExecutionCommandAttributes>,
     },
 }
 
@@ -86,8 +102,26 @@ impl WorkflowCommand {
                 if *completed { "CompleteUpdate" } else { "AcceptUpdate" }
             ),
             WorkflowCommand::Fail { .. } => "FailWorkflowExecution".to_string(),
+            WorkflowCommand::Cancel { .. } => "CancelWorkflowExecution".to_string(),
             WorkflowCommand::ContinueAsNew { .. } => "ContinueAsNewWorkflowExecution".to_string(),
             WorkflowCommand::SideEffect { seq, .. } => format!("RecordMarker(SideEffect, id {seq})"),
+            WorkflowCommand::StartChild { attributes, .. } => format!(
+                "StartChildWorkflowExecution(type {}, id {})",
+                attributes.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
+                attributes.workflow_id
+            ),
+            WorkflowCommand::SignalExternal { attributes, .. } => format!(
+                "SignalExternalWorkflowExecution(signal {}, id {})",
+                attributes.signal_name,
+                attributes
+                    .execution
+                    .as_ref()
+                    .map(|e| e.workflow_id.as_str())
+                    .unwrap_or("")
+            ),
+            WorkflowCommand::CancelExternal { attributes, .. } => {
+                format!("RequestCancelExternalWorkflowExecution(id {})", attributes.workflow_id)
+            }
         }
     }
 
@@ -129,6 +163,7 @@ impl WorkflowCommand {
                 Some(EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(a)),
             ) => a.meta.as_ref().is_some_and(|m| &m.update_id == update_id),
             (WorkflowCommand::Fail { .. }, Some(EvAttr::WorkflowExecutionFailedEventAttributes(_))) => true,
+            (WorkflowCommand::Cancel { .. }, Some(EvAttr::WorkflowExecutionCanceledEventAttributes(_))) => true,
             (
                 WorkflowCommand::ContinueAsNew { .. },
                 Some(EvAttr::WorkflowExecutionContinuedAsNewEventAttributes(_)),
@@ -136,6 +171,25 @@ impl WorkflowCommand {
             (WorkflowCommand::SideEffect { .. }, Some(EvAttr::MarkerRecordedEventAttributes(a))) => {
                 a.marker_name == SIDE_EFFECT_MARKER
             }
+            (
+                WorkflowCommand::StartChild { attributes, .. },
+                Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)),
+            ) => {
+                a.workflow_id == attributes.workflow_id
+                    && a.workflow_type.as_ref().map(|t| &t.name) == attributes.workflow_type.as_ref().map(|t| &t.name)
+            }
+            (
+                WorkflowCommand::SignalExternal { attributes, .. },
+                Some(EvAttr::SignalExternalWorkflowExecutionInitiatedEventAttributes(a)),
+            ) => {
+                a.signal_name == attributes.signal_name
+                    && a.workflow_execution.as_ref().map(|e| &e.workflow_id)
+                        == attributes.execution.as_ref().map(|e| &e.workflow_id)
+            }
+            (
+                WorkflowCommand::CancelExternal { attributes, .. },
+                Some(EvAttr::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(a)),
+            ) => a.workflow_execution.as_ref().map(|e| &e.workflow_id) == Some(&attributes.workflow_id),
             _ => false,
         }
     }
@@ -212,6 +266,24 @@ impl WorkflowCommand {
                     }),
                 )
             }
+            WorkflowCommand::StartChild { attributes, .. } => (
+                CommandType::StartChildWorkflowExecution,
+                CmdAttr::StartChildWorkflowExecutionCommandAttributes(*attributes),
+            ),
+            WorkflowCommand::SignalExternal { attributes, .. } => (
+                CommandType::SignalExternalWorkflowExecution,
+                CmdAttr::SignalExternalWorkflowExecutionCommandAttributes(*attributes),
+            ),
+            WorkflowCommand::CancelExternal { attributes, .. } => (
+                CommandType::RequestCancelExternalWorkflowExecution,
+                CmdAttr::RequestCancelExternalWorkflowExecutionCommandAttributes(*attributes),
+            ),
+            WorkflowCommand::Cancel { details } => (
+                CommandType::CancelWorkflowExecution,
+                CmdAttr::CancelWorkflowExecutionCommandAttributes(pc::CancelWorkflowExecutionCommandAttributes {
+                    details: (!details.is_empty()).then_some(Payloads { payloads: details }),
+                }),
+            ),
             WorkflowCommand::Fail { failure } => (
                 CommandType::FailWorkflowExecution,
                 CmdAttr::FailWorkflowExecutionCommandAttributes(pc::FailWorkflowExecutionCommandAttributes {
@@ -261,6 +333,11 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             a.activity_id
         ),
         Some(EvAttr::TimerStartedEventAttributes(a)) => format!("TimerStarted(id {})", a.timer_id),
+        Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => format!(
+            "StartChildWorkflowExecutionInitiated(type {}, id {})",
+            a.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
+            a.workflow_id
+        ),
         Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
             format!("WorkflowExecutionUpdateAccepted(update {})", a.protocol_instance_id)
         }

@@ -1,6 +1,7 @@
 //! The workflow context: everything workflow code may touch — time, randomness, state,
 //! activities, timers, conditions — all fed by history so that replay gives the same answers.
 
+use super::child::{ChildCall, ChildSlot, ExternalSlot, ExternalWorkflow};
 use super::commands::{WorkflowCommand, activity_type_name};
 use crate::client::failure::{Failure, FailureKind};
 use crate::client::options::RetryPolicy;
@@ -82,6 +83,14 @@ pub(crate) struct RunState {
     /// On replay: the values the side effects of the activation being replayed recorded.
     pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
     next_side_effect_seq: u32,
+    pub(crate) next_child_seq: u32,
+    pub(crate) children: HashMap<u32, ChildSlot>,
+    /// Event id of each `StartChildWorkflowExecutionInitiated` → the child's sequence number.
+    pub(crate) child_by_event: HashMap<i64, u32>,
+    pub(crate) next_external_seq: u32,
+    pub(crate) externals: HashMap<u32, ExternalSlot>,
+    /// Event id of each signal or cancel request's `…Initiated` event → its sequence number.
+    pub(crate) external_by_event: HashMap<i64, u32>,
 }
 
 impl RunState {
@@ -106,6 +115,12 @@ impl RunState {
             cancel_requested: false,
             recorded_side_effects: Default::default(),
             next_side_effect_seq: 1,
+            next_child_seq: 1,
+            children: HashMap::new(),
+            child_by_event: HashMap::new(),
+            next_external_seq: 1,
+            externals: HashMap::new(),
+            external_by_event: HashMap::new(),
         }
     }
 
@@ -117,6 +132,13 @@ impl RunState {
         x ^= x >> 27;
         self.rng = x;
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A v4 UUID from the run's deterministic randomness.
+    pub(crate) fn next_uuid(&mut self) -> uuid::Uuid {
+        let hi = self.next_random() as u128;
+        let lo = self.next_random() as u128;
+        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
     }
 
     /// Wakes every pending `wait_condition`: state may have changed.
@@ -136,6 +158,17 @@ impl RunState {
         let timers: BTreeMap<_, _> = self.timers.iter().filter(|(_, t)| !t.fired && !t.canceled).collect();
         for (seq, t) in timers {
             lines.push(format!("waiting on timer {seq} ({:?})", t.duration));
+        }
+        let children: BTreeMap<_, _> = self.children.iter().filter(|(_, c)| c.outcome.is_none()).collect();
+        for (_, c) in children {
+            lines.push(format!(
+                "waiting on child workflow {} (id {})",
+                c.workflow_type, c.workflow_id
+            ));
+        }
+        let externals: BTreeMap<_, _> = self.externals.iter().filter(|(_, e)| e.outcome.is_none()).collect();
+        for (_, e) in externals {
+            lines.push(format!("waiting on delivery of the {}", e.description));
         }
         if !self.condition_wakers.is_empty() {
             lines.push(format!("waiting on {} condition(s)", self.condition_wakers.len()));
@@ -188,10 +221,7 @@ impl<W: 'static> WorkflowContext<W> {
 
     /// A random (v4) UUID, the same on every replay of this run.
     pub fn uuid(&self) -> uuid::Uuid {
-        let mut run = self.run.borrow_mut();
-        let hi = run.next_random() as u128;
-        let lo = run.next_random() as u128;
-        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
+        self.run.borrow_mut().next_uuid()
     }
 
     /// Runs `f` once and records its value in history; replays read the recorded value
@@ -289,6 +319,25 @@ impl<W: 'static> WorkflowContext<W> {
             input: input.into_args(),
             options: A::default_options(),
             _activity: PhantomData,
+        }
+    }
+
+    /// Calls workflow `C` as a child of this one; set options on the returned call, then
+    /// `.await` it for the child's result or `.start().await` for a handle. Arguments are
+    /// passed as for [`activity`](Self::activity) and checked against `C`'s `#[run]` signature.
+    ///
+    /// See [`crate::workflow::child`] for an example.
+    pub fn child<C: crate::client::WorkflowDefinition>(&self, input: impl IntoArgs<C::Input>) -> ChildCall<C> {
+        ChildCall::new(self.run.clone(), input)
+    }
+
+    /// Another workflow by id (and run id, or `""` for its latest run), to signal or cancel.
+    pub fn external_workflow(&self, workflow_id: impl Into<String>, run_id: impl Into<String>) -> ExternalWorkflow {
+        ExternalWorkflow {
+            run: self.run.clone(),
+            workflow_id: workflow_id.into(),
+            run_id: run_id.into(),
+            child_only: false,
         }
     }
 }

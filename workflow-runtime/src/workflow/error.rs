@@ -38,6 +38,21 @@ impl WorkflowError {
         }
     }
 
+    /// A cancellation: returned from a run after cancellation was requested, the workflow
+    /// ends as canceled rather than failed.
+    pub fn canceled(message: impl Into<String>) -> Self {
+        Failure::canceled(message).into()
+    }
+
+    /// Whether this is a cancellation (of the workflow, or of an activity, timer or child it
+    /// waited on).
+    pub fn is_canceled(&self) -> bool {
+        matches!(
+            *self.failure.root_cause().kind,
+            crate::client::failure::FailureKind::Canceled { .. }
+        )
+    }
+
     /// An application failure that is never retried.
     pub fn non_retryable(message: impl Into<String>, type_name: impl Into<String>) -> Self {
         WorkflowError {

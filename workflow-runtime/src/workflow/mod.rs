@@ -4,12 +4,14 @@
 //! drives: workflow futures are polled only by it and woken only by history events (activity
 //! results, timers, signals), and tokio never runs workflow code.
 
+pub mod child;
 pub(crate) mod commands;
 pub(crate) mod context;
 mod error;
 pub(crate) mod run;
 pub(crate) mod watchdog;
 
+pub use child::{ChildCall, ChildOptions, ChildWorkflow, ExternalRequest, ExternalWorkflow, ParentClosePolicy};
 pub use context::{
     ActivityCall, ActivityFuture, ActivityOptions, Cancelled, Timer, WaitCondition, WorkflowContext, WorkflowInfo,
 };

@@ -5,6 +5,7 @@
 //! it waits, and the commands it issued are either sent (the current task) or matched against
 //! the command events that history recorded after that task (replay).
 
+use super::child::{child_failure, external_failure, start_child_failure};
 use super::commands::{WorkflowCommand, describe_event, is_command_event};
 use super::context::{ActivityOutcome, RunState, WorkflowContext, WorkflowInfo, activity_failure};
 use super::error::{TaskError, WorkflowError};
@@ -367,12 +368,24 @@ impl Run {
         }
         self.run.borrow_mut().commands.pop_front();
         self.matched_in_task.push(command.describe());
-        if let WorkflowCommand::ScheduleActivity { seq, .. } = command {
-            let mut run = self.run.borrow_mut();
-            run.activity_by_event.insert(event.event_id, seq);
-            if let Some(slot) = run.activities.get_mut(&seq) {
-                slot.scheduled_event_id = Some(event.event_id);
+        let mut run = self.run.borrow_mut();
+        match command {
+            WorkflowCommand::ScheduleActivity { seq, .. } => {
+                run.activity_by_event.insert(event.event_id, seq);
+                if let Some(slot) = run.activities.get_mut(&seq) {
+                    slot.scheduled_event_id = Some(event.event_id);
+                }
             }
+            WorkflowCommand::StartChild { seq, .. } => {
+                run.child_by_event.insert(event.event_id, seq);
+                if let Some(slot) = run.children.get_mut(&seq) {
+                    slot.initiated_event_id = Some(event.event_id);
+                }
+            }
+            WorkflowCommand::SignalExternal { seq, .. } | WorkflowCommand::CancelExternal { seq, .. } => {
+                run.external_by_event.insert(event.event_id, seq);
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -450,6 +463,66 @@ impl Run {
                     ActivityOutcome::Failed(Failure::canceled("activity canceled"))
                 });
             }
+            EvAttr::ChildWorkflowExecutionStartedEventAttributes(a) => {
+                let run_id = a.workflow_execution.map(|e| e.run_id).unwrap_or_default();
+                self.run
+                    .borrow_mut()
+                    .resolve_child(a.initiated_event_id, |slot| slot.started = Some(Ok(run_id)));
+            }
+            EvAttr::StartChildWorkflowExecutionFailedEventAttributes(a) => {
+                let failure = start_child_failure(
+                    a.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
+                    &a.workflow_id,
+                    a.cause,
+                );
+                self.run
+                    .borrow_mut()
+                    .resolve_child(a.initiated_event_id, |slot| slot.started = Some(Err(failure)));
+            }
+            EvAttr::ChildWorkflowExecutionCompletedEventAttributes(a) => {
+                let result = a.result.and_then(|p| p.payloads.into_iter().next());
+                self.run
+                    .borrow_mut()
+                    .resolve_child(a.initiated_event_id, |slot| slot.outcome = Some(Ok(result)));
+            }
+            EvAttr::ChildWorkflowExecutionFailedEventAttributes(a) => {
+                let cause = Failure::from(a.failure.unwrap_or_default());
+                self.close_child(a.initiated_event_id, a.started_event_id, a.retry_state, cause);
+            }
+            EvAttr::ChildWorkflowExecutionCanceledEventAttributes(a) => {
+                let details = a.details.map(|p| p.payloads).unwrap_or_default();
+                let cause = Failure::canceled("child workflow canceled").with_details(details);
+                self.close_child(a.initiated_event_id, a.started_event_id, 0, cause);
+            }
+            EvAttr::ChildWorkflowExecutionTimedOutEventAttributes(a) => {
+                let cause = Failure::timeout(
+                    "child workflow timed out",
+                    crate::client::proto::enums::TimeoutType::StartToClose,
+                );
+                self.close_child(a.initiated_event_id, a.started_event_id, a.retry_state, cause);
+            }
+            EvAttr::ChildWorkflowExecutionTerminatedEventAttributes(a) => {
+                let cause = Failure::terminated("child workflow terminated");
+                self.close_child(a.initiated_event_id, a.started_event_id, 0, cause);
+            }
+            EvAttr::ExternalWorkflowExecutionSignaledEventAttributes(a) => {
+                self.run.borrow_mut().resolve_external(a.initiated_event_id, Ok(()))
+            }
+            EvAttr::SignalExternalWorkflowExecutionFailedEventAttributes(a) => {
+                let failure = external_failure("the signal", a.cause);
+                self.run
+                    .borrow_mut()
+                    .resolve_external(a.initiated_event_id, Err(failure))
+            }
+            EvAttr::ExternalWorkflowExecutionCancelRequestedEventAttributes(a) => {
+                self.run.borrow_mut().resolve_external(a.initiated_event_id, Ok(()))
+            }
+            EvAttr::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a) => {
+                let failure = external_failure("the cancel request", a.cause);
+                self.run
+                    .borrow_mut()
+                    .resolve_external(a.initiated_event_id, Err(failure))
+            }
             EvAttr::TimerFiredEventAttributes(a) => {
                 let mut run = self.run.borrow_mut();
                 if let Some(slot) = a.timer_id.parse().ok().and_then(|seq: u32| run.timers.get_mut(&seq)) {
@@ -485,6 +558,13 @@ impl Run {
                 cause,
             ))
         });
+    }
+
+    /// Resolves a child as closed without a result: a child-workflow failure around `cause`.
+    fn close_child(&mut self, initiated_event_id: i64, started_event_id: i64, retry_state: i32, cause: Failure) {
+        let mut run = self.run.borrow_mut();
+        let failure = child_failure(&run, initiated_event_id, started_event_id, retry_state, cause);
+        run.resolve_child(initiated_event_id, |slot| slot.outcome = Some(Err(failure)));
     }
 
     fn resolve_activity(&mut self, scheduled_event_id: i64, outcome: impl FnOnce(&str, &str) -> ActivityOutcome) {
@@ -568,6 +648,9 @@ impl Run {
                             input,
                         }
                     }
+                    Err(e) if e.is_canceled() && self.run.borrow().cancel_requested => WorkflowCommand::Cancel {
+                        details: e.failure.detail_payloads().to_vec(),
+                    },
                     Err(e) => WorkflowCommand::Fail { failure: *e.failure },
                 };
                 self.run.borrow_mut().commands.push_back(command);

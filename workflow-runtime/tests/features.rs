@@ -1,0 +1,293 @@
+//! The workflow features beyond activities and timers, each run by the worker on a real server:
+//! child workflows, signals and cancellation of other workflows, workflow cancellation. Every
+//! feature's history is also kept under `tests/histories/` and replayed without a server.
+
+use std::time::Duration;
+use workflow_runtime::client::IdReusePolicy;
+use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
+use workflow_runtime::client::proto::history::history_event::Attributes;
+use workflow_runtime::futures::future::{Either, select};
+use workflow_runtime::prelude::*;
+use workflow_runtime::replay::Replayer;
+use workflow_runtime::testing::DevServer;
+use workflow_runtime::workflow::ParentClosePolicy;
+
+/// A child: cooks a dish; a slow stew waits for `hurry` or for cancellation.
+#[workflow]
+#[derive(Default)]
+pub struct Kitchen {
+    hurried: bool,
+}
+
+#[workflow(name = "KitchenWorkflow")]
+impl Kitchen {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, dish: String, minutes: u32) -> WorkflowResult<String> {
+        match dish.as_str() {
+            "burnt toast" => Err(WorkflowError::non_retryable("the toast burned", "Burnt")),
+            "slow stew" => match select(ctx.wait_condition(|s| s.hurried), ctx.cancelled()).await {
+                Either::Left(_) => Ok(format!("stew hurried after {minutes} min")),
+                Either::Right(_) => Err(WorkflowError::canceled("the stew was called off")),
+            },
+            _ => Ok(format!("{dish} ready in {minutes} min")),
+        }
+    }
+
+    #[signal]
+    fn hurry(&mut self) {
+        self.hurried = true;
+    }
+}
+
+/// A parent: runs kitchens as children in every way a workflow can, and signals a workflow it
+/// did not start.
+#[workflow]
+#[derive(Default)]
+pub struct Restaurant;
+
+#[workflow(name = "RestaurantWorkflow")]
+impl Restaurant {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, neighbour: String) -> WorkflowResult<Vec<String>> {
+        let me = ctx.info().workflow_id;
+        let mut log = Vec::new();
+        // Run to the end, typed input and output.
+        log.push(ctx.child::<Kitchen>(("soup".to_string(), 5)).await?);
+        // A failing child: a child-workflow failure whose cause is the child's own failure.
+        match ctx.child::<Kitchen>(("burnt toast".to_string(), 1)).await {
+            Err(e) => log.push(format!("{} because {}", e.message, e.root_cause().message)),
+            Ok(other) => log.push(other),
+        }
+        // Start, signal, then wait.
+        let stew = ctx
+            .child::<Kitchen>(("slow stew".to_string(), 90))
+            .workflow_id(format!("{me}-stew"))
+            .start()
+            .await?;
+        stew.signal_by_name("hurry", ()).await?;
+        log.push(stew.result().await?);
+        // The same id again, refused by the reuse policy.
+        let again = ctx
+            .child::<Kitchen>(("soup".to_string(), 1))
+            .workflow_id(format!("{me}-stew"))
+            .id_reuse_policy(IdReusePolicy::RejectDuplicate)
+            .start()
+            .await;
+        match again {
+            Err(e) => log.push(format!("second start refused: {}", e.application_type().unwrap_or(""))),
+            Ok(_) => log.push("second start allowed".to_string()),
+        }
+        // Cancel a child; it ends as canceled.
+        let called_off = ctx.child::<Kitchen>(("slow stew".to_string(), 60)).start().await?;
+        called_off.cancel().await?;
+        match called_off.result().await {
+            Err(e) => log.push(format!("child canceled: {}", e.is_canceled())),
+            Ok(other) => log.push(other),
+        }
+        // A child that outlives its parent.
+        ctx.child::<Kitchen>(("slow stew".to_string(), 30))
+            .workflow_id(format!("{me}-abandoned"))
+            .parent_close_policy(ParentClosePolicy::Abandon)
+            .start()
+            .await?;
+        // Signal a workflow this one did not start, and one that does not exist.
+        ctx.external_workflow(&neighbour, "")
+            .signal_by_name("hurry", ())
+            .await?;
+        match ctx
+            .external_workflow(format!("{me}-nobody"), "")
+            .signal_by_name("hurry", ())
+            .await
+        {
+            Err(e) => log.push(format!("signal to nobody: {}", e.message)),
+            Ok(()) => log.push("signal to nobody delivered".to_string()),
+        }
+        Ok(log)
+    }
+}
+
+/// Waits for the cancel request and ends as canceled.
+#[workflow]
+#[derive(Default)]
+pub struct Patient;
+
+#[workflow(name = "PatientWorkflow")]
+impl Patient {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.cancelled().await;
+        Err(WorkflowError::canceled("asked to stop"))
+    }
+}
+
+async fn connect() -> Client {
+    Client::connect(ClientOptions::new(DevServer::shared_address()))
+        .await
+        .unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Keeps a history under `tests/histories/` when `RECORD_HISTORIES` is set (to refresh them
+/// after a deliberate change); the `recorded_histories_replay` test reads them.
+fn record_history(name: &str, history: &workflow_runtime::client::proto::history::History) {
+    if std::env::var_os("RECORD_HISTORIES").is_some() {
+        let json = workflow_runtime::client::history::history_to_json(history).unwrap();
+        let path = format!("{}/tests/histories/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(path, json).unwrap();
+    }
+}
+
+fn replayer() -> Replayer {
+    Replayer::new()
+        .workflow::<Kitchen>()
+        .workflow::<Restaurant>()
+        .workflow::<Patient>()
+}
+
+#[tokio::test]
+async fn child_workflows_and_external_workflows() {
+    let client = connect().await;
+    let tq = unique("children");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Kitchen>()
+        .workflow::<Restaurant>()
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let neighbour_id = unique("neighbour");
+    let neighbour = Kitchen::start(
+        &client,
+        StartOptions::new(&neighbour_id, &tq),
+        "slow stew".to_string(),
+        7,
+    )
+    .await
+    .unwrap();
+    let id = unique("restaurant");
+    let restaurant = Restaurant::start(&client, StartOptions::new(&id, &tq), neighbour_id.clone())
+        .await
+        .unwrap();
+    let log = tokio::time::timeout(Duration::from_secs(60), restaurant.result())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        log,
+        [
+            "soup ready in 5 min",
+            "child workflow failed because the toast burned",
+            "stew hurried after 90 min",
+            "second start refused: ChildWorkflowNotStarted",
+            "child canceled: true",
+            "signal to nobody: the signal was not delivered: SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND",
+        ]
+    );
+    // The neighbour got the parent's signal.
+    assert_eq!(neighbour.result().await.unwrap(), "stew hurried after 7 min");
+
+    // The abandoned child outlived its parent; it finishes when told to.
+    let abandoned = Kitchen::handle(&client, format!("{id}-abandoned"));
+    let status = abandoned.describe().await.unwrap().summary.status;
+    assert_eq!(status, WorkflowExecutionStatus::Running);
+    abandoned.hurry().await.unwrap();
+    assert_eq!(abandoned.result().await.unwrap(), "stew hurried after 30 min");
+
+    // The failed child's failure reached the parent with the child's identity and cause.
+    let history = restaurant.fetch_history().await.unwrap();
+    let failed = history
+        .events
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Attributes::ChildWorkflowExecutionFailedEventAttributes(a)) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("a failed child in history");
+    assert_eq!(failed.workflow_type.unwrap().name, "KitchenWorkflow");
+    let child_types: Vec<String> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => {
+                Some(a.workflow_type.clone().unwrap().name)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(child_types.len(), 6);
+    assert!(child_types.iter().all(|t| t == "KitchenWorkflow"));
+
+    // The parent's history replays without a server.
+    replayer().replay(&history).unwrap();
+    record_history("children", &history);
+
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_workflow_ends_as_canceled() {
+    let client = connect().await;
+    let tq = unique("cancel");
+    let worker = Worker::builder(&client, &tq).workflow::<Patient>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let patient = Patient::start(&client, StartOptions::new(unique("patient"), &tq))
+        .await
+        .unwrap();
+    // Wait until the first task ran (the run is waiting), then cancel.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = patient.fetch_history().await.unwrap();
+        if history.events.len() >= 4 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first workflow task never completed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    patient.cancel("enough").await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(30), patient.result())
+        .await
+        .unwrap()
+    {
+        Err(ClientError::WorkflowCanceled { .. }) => {}
+        other => panic!("expected a canceled workflow, got {other:?}"),
+    }
+    assert_eq!(
+        patient.describe().await.unwrap().summary.status,
+        WorkflowExecutionStatus::Canceled
+    );
+    let history = patient.fetch_history().await.unwrap();
+    replayer().replay(&history).unwrap();
+    record_history("cancel", &history);
+
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+/// Histories recorded from the server by the tests above replay against today's code.
+#[test]
+fn recorded_histories_replay() {
+    let dir = format!("{}/tests/histories", env!("CARGO_MANIFEST_DIR"));
+    let mut replayed = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let json = std::fs::read_to_string(&path).unwrap();
+            if let Err(e) = replayer().replay_json(&json) {
+                panic!("{} does not replay: {e}", path.display());
+            }
+            replayed.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    replayed.sort();
+    assert_eq!(replayed, ["cancel", "children"]);
+}
