@@ -7,6 +7,8 @@
 //!   start-to-result latencies as JSON.
 //! - `bench replay ACTIVITIES ROUNDS`: replays a synthetic history of that many activities
 //!   ROUNDS times in-process and prints events per second as JSON.
+//! - `bench testenv TIMERS`: in the in-process test environment, the wall time of a workflow
+//!   with one 30-day timer and of one with TIMERS sequential 1-second timers, as JSON.
 
 use std::io::BufRead;
 use std::time::{Duration, Instant};
@@ -36,6 +38,51 @@ impl Sequential {
         }
         Ok(n)
     }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Timers;
+
+#[workflow(name = "BenchTimers")]
+impl Timers {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, timers: u64, each_secs: u64) -> WorkflowResult<u64> {
+        for _ in 0..timers {
+            ctx.sleep(Duration::from_secs(each_secs)).await?;
+        }
+        Ok(timers)
+    }
+}
+
+async fn testenv(timers: u64) {
+    let env = workflow_runtime::testing::TestEnv::start()
+        .await
+        .expect("test environment");
+    let worker = Worker::builder(env.client(), "bench-timers")
+        .workflow::<Timers>()
+        .build()
+        .expect("worker");
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let mut timed = Vec::new();
+    for (id, (count, each)) in [
+        ("one-30-day-timer", (1, 30 * 86_400)),
+        ("sequential-timers", (timers, 1)),
+    ] {
+        let started = Instant::now();
+        let handle = Timers::start(env.client(), StartOptions::new(id, "bench-timers"), count, each)
+            .await
+            .expect("start");
+        assert_eq!(handle.result().await.expect("result"), count);
+        timed.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    shutdown.shutdown();
+    running.await.expect("worker task").expect("worker");
+    println!(
+        "{{\"thirty_day_timer_ms\": {:.2}, \"timers\": {timers}, \"sequential_timers_ms\": {:.1}}}",
+        timed[0], timed[1]
+    );
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> T {
@@ -243,8 +290,9 @@ async fn main() {
             .await
         }
         Some("replay") => replay(arg(&args, 2, "activities"), arg(&args, 3, "rounds")),
+        Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES | bench replay ACTIVITIES ROUNDS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES | bench replay ACTIVITIES ROUNDS | bench testenv TIMERS"
         ),
     }
 }

@@ -42,16 +42,4 @@ pub mod prelude {
     pub use std::time::Duration;
 }
 
-pub mod testing {
-    //! Tools for testing workflows: a real Temporal dev server for integration tests, shared by
-    //! all tests of a binary:
-    //!
-    //! ```no_run
-    //! use workflow_runtime::testing::DevServer;
-    //! # async fn demo() -> Result<(), workflow_runtime::ClientError> {
-    //! let address = DevServer::shared_address(); // or TEMPORAL_ADDRESS, when set
-    //! let client = workflow_runtime::Client::connect(workflow_runtime::ClientOptions::new(address)).await?;
-    //! # Ok(()) }
-    //! ```
-    pub use workflow_client::dev_server::{DevServer, DevServerError, DevServerOptions, find_cli};
-}
+pub mod testing;

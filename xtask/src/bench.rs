@@ -15,6 +15,7 @@ struct Sizes {
     concurrent: (usize, usize, u64),
     sequential: (usize, usize, u64),
     replay: (u64, usize),
+    timers: u64,
 }
 
 pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
@@ -23,12 +24,14 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
             concurrent: (10, 10, 1),
             sequential: (2, 2, 3),
             replay: (50, 2),
+            timers: 20,
         }
     } else {
         Sizes {
             concurrent: (200, 200, 1),
             sequential: (20, 20, 20),
             replay: (1700, 20),
+            timers: 1000,
         }
     };
     let profile = if smoke { "dev" } else { "release" };
@@ -47,6 +50,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     let (a, rounds) = sizes.replay;
     let replay = json_line(Command::new(&program).args(["replay", &a.to_string(), &rounds.to_string()]))?;
     server.stop();
+    let testenv = json_line(Command::new(&program).args(["testenv", &sizes.timers.to_string()]))?;
 
     let machine = machine();
     let date = String::from_utf8(
@@ -92,6 +96,17 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         f(&replay, "rounds"),
         f(&replay, "events_per_second")
     );
+    println!("\n| test environment (virtual time) | wall time |");
+    println!("|---|---|");
+    println!(
+        "| a workflow with one 30-day timer | {:.1} ms |",
+        f(&testenv, "thirty_day_timer_ms")
+    );
+    println!(
+        "| a workflow with {} sequential timers | {:.0} ms |",
+        f(&testenv, "timers"),
+        f(&testenv, "sequential_timers_ms")
+    );
 
     let report = serde_json::json!({
         "date": date,
@@ -101,6 +116,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         "concurrent": { "drive": concurrent.0, "worker": concurrent.1 },
         "sequential": { "drive": sequential.0, "worker": sequential.1 },
         "replay": replay,
+        "test_environment": testenv,
     });
     let dir = crate::target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;

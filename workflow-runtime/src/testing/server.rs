@@ -1,0 +1,498 @@
+//! The test environment's gRPC front: the subset of the Temporal `WorkflowService` that the
+//! client and the worker use, served on a loopback port, over [`State`].
+
+use super::state::{Refusal, State, Token};
+use crate::client::proto::enums::QueryResultType;
+use crate::client::proto::history::History;
+use crate::client::proto::workflow::WorkflowExecutionInfo;
+use crate::client::proto::workflowservice as ws;
+use futures::future::BoxFuture;
+use prost::Message;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+use tonic::Status;
+use tonic::server::{Grpc, UnaryService};
+
+/// How long a poll waits for a task before answering empty (the worker polls again).
+const LONG_POLL: Duration = Duration::from_secs(10);
+
+/// The state and a signal that it changed.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    changed: watch::Sender<u64>,
+}
+
+impl Shared {
+    pub(crate) fn new(namespace: String) -> Arc<Self> {
+        Arc::new(Shared {
+            state: Mutex::new(State::new(namespace)),
+            changed: watch::channel(0).0,
+        })
+    }
+
+    /// Reads the state.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.lock())
+    }
+
+    /// Changes the state and wakes every waiter.
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let out = f(&mut self.lock());
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        out
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until `f` gives an answer, re-checking after every change, for at most `limit`.
+    /// `f` must leave the state as it was when it answers `None`.
+    pub(crate) async fn wait_for<R>(&self, limit: Duration, mut f: impl FnMut(&mut State) -> Option<R>) -> Option<R> {
+        let mut changes = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            changes.borrow_and_update();
+            // `f` changes the state only when it has an answer: only then are others woken.
+            let answer = f(&mut self.lock());
+            if let Some(out) = answer {
+                self.changed.send_modify(|v| *v = v.wrapping_add(1));
+                return Some(out);
+            }
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// While everything waits on time, jumps the clock to the next timer or retry. Returns
+    /// whether it moved.
+    pub(crate) fn skip_if_idle(&self) -> bool {
+        let mut state = self.lock();
+        if !state.is_idle() {
+            return false;
+        }
+        let Some(next) = state.next_due() else { return false };
+        state.advance_to(next);
+        drop(state);
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        true
+    }
+}
+
+fn status(refusal: Refusal) -> Status {
+    match refusal {
+        Refusal::NotFound(m) => Status::not_found(m),
+        Refusal::AlreadyStarted(m) => Status::already_exists(m),
+        Refusal::Invalid(m) => Status::invalid_argument(m),
+    }
+}
+
+fn token(bytes: &[u8]) -> Result<Token, Status> {
+    Token::decode(bytes).ok_or_else(|| Status::invalid_argument("a task token the test environment did not issue"))
+}
+
+/// One unary method as a tonic service.
+struct Unary<F>(F);
+
+impl<Req, Resp, F, Fut> UnaryService<Req> for Unary<F>
+where
+    F: Fn(Req) -> Fut + Clone,
+    Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
+    Resp: Send + 'static,
+{
+    type Response = Resp;
+    type Future = BoxFuture<'static, Result<tonic::Response<Resp>, Status>>;
+    fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
+        let fut = (self.0)(request.into_inner());
+        Box::pin(async move { fut.await.map(tonic::Response::new) })
+    }
+}
+
+/// Serves `listener` until the returned task is aborted.
+pub(crate) fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let shared = shared.clone();
+                    async move { Ok::<_, Infallible>(route(shared, req).await) }
+                });
+                let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    })
+}
+
+macro_rules! unary {
+    ($shared:expr, $req:expr, $handler:path) => {{
+        let shared = $shared.clone();
+        let handler = Unary(move |r| {
+            let shared = shared.clone();
+            async move { $handler(&shared, r).await }
+        });
+        Grpc::new(tonic_prost::ProstCodec::default()).unary(handler, $req).await
+    }};
+}
+
+async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -> http::Response<tonic::body::Body> {
+    let method = req.uri().path().rsplit('/').next().unwrap_or("").to_string();
+    match method.as_str() {
+        "GetSystemInfo" => unary!(shared, req, get_system_info),
+        "StartWorkflowExecution" => unary!(shared, req, start_workflow_execution),
+        "SignalWithStartWorkflowExecution" => unary!(shared, req, signal_with_start),
+        "SignalWorkflowExecution" => unary!(shared, req, signal_workflow_execution),
+        "RequestCancelWorkflowExecution" => unary!(shared, req, request_cancel),
+        "TerminateWorkflowExecution" => unary!(shared, req, terminate),
+        "DescribeWorkflowExecution" => unary!(shared, req, describe),
+        "GetWorkflowExecutionHistory" => unary!(shared, req, get_history),
+        "QueryWorkflow" => unary!(shared, req, query_workflow),
+        "PollWorkflowTaskQueue" => unary!(shared, req, poll_workflow_task_queue),
+        "RespondWorkflowTaskCompleted" => unary!(shared, req, respond_workflow_task_completed),
+        "RespondWorkflowTaskFailed" => unary!(shared, req, respond_workflow_task_failed),
+        "RespondQueryTaskCompleted" => unary!(shared, req, respond_query_task_completed),
+        "PollActivityTaskQueue" => unary!(shared, req, poll_activity_task_queue),
+        "RespondActivityTaskCompleted" => unary!(shared, req, respond_activity_completed),
+        "RespondActivityTaskFailed" => unary!(shared, req, respond_activity_failed),
+        "RespondActivityTaskCanceled" => unary!(shared, req, respond_activity_canceled),
+        "RecordActivityTaskHeartbeat" => unary!(shared, req, record_heartbeat),
+        "ShutdownWorker" => unary!(shared, req, shutdown_worker),
+        other => Status::unimplemented(format!("the test environment does not implement {other} yet")).into_http(),
+    }
+}
+
+async fn get_system_info(_: &Shared, _: ws::GetSystemInfoRequest) -> Result<ws::GetSystemInfoResponse, Status> {
+    Ok(ws::GetSystemInfoResponse {
+        server_version: "test-environment".to_string(),
+        capabilities: Some(Default::default()),
+    })
+}
+
+async fn shutdown_worker(_: &Shared, _: ws::ShutdownWorkerRequest) -> Result<ws::ShutdownWorkerResponse, Status> {
+    Ok(Default::default())
+}
+
+async fn start_workflow_execution(
+    shared: &Shared,
+    request: ws::StartWorkflowExecutionRequest,
+) -> Result<ws::StartWorkflowExecutionResponse, Status> {
+    let run_id = shared.write(|s| s.start(request, None)).map_err(status)?;
+    Ok(ws::StartWorkflowExecutionResponse {
+        run_id,
+        started: true,
+        ..Default::default()
+    })
+}
+
+async fn signal_with_start(
+    shared: &Shared,
+    r: ws::SignalWithStartWorkflowExecutionRequest,
+) -> Result<ws::SignalWithStartWorkflowExecutionResponse, Status> {
+    shared
+        .write(|s| {
+            let execution = crate::client::proto::common::WorkflowExecution {
+                workflow_id: r.workflow_id.clone(),
+                run_id: String::new(),
+            };
+            let running = s
+                .resolve(Some(&execution))
+                .ok()
+                .filter(|run| s.executions[run].is_open());
+            let (run_id, started) = match running {
+                Some(run_id) => (run_id, false),
+                None => {
+                    let start = ws::StartWorkflowExecutionRequest {
+                        namespace: r.namespace.clone(),
+                        workflow_id: r.workflow_id.clone(),
+                        workflow_type: r.workflow_type.clone(),
+                        task_queue: r.task_queue.clone(),
+                        input: r.input.clone(),
+                        workflow_execution_timeout: r.workflow_execution_timeout,
+                        workflow_run_timeout: r.workflow_run_timeout,
+                        workflow_task_timeout: r.workflow_task_timeout,
+                        identity: r.identity.clone(),
+                        memo: r.memo.clone(),
+                        search_attributes: r.search_attributes.clone(),
+                        header: r.header.clone(),
+                        ..Default::default()
+                    };
+                    (s.start(start, None)?, true)
+                }
+            };
+            s.signal(ws::SignalWorkflowExecutionRequest {
+                workflow_execution: Some(crate::client::proto::common::WorkflowExecution {
+                    workflow_id: r.workflow_id.clone(),
+                    run_id: run_id.clone(),
+                }),
+                signal_name: r.signal_name.clone(),
+                input: r.signal_input.clone(),
+                identity: r.identity.clone(),
+                ..Default::default()
+            })?;
+            Ok(ws::SignalWithStartWorkflowExecutionResponse {
+                run_id,
+                started,
+                ..Default::default()
+            })
+        })
+        .map_err(status)
+}
+
+async fn signal_workflow_execution(
+    shared: &Shared,
+    request: ws::SignalWorkflowExecutionRequest,
+) -> Result<ws::SignalWorkflowExecutionResponse, Status> {
+    shared.write(|s| s.signal(request)).map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn request_cancel(
+    shared: &Shared,
+    request: ws::RequestCancelWorkflowExecutionRequest,
+) -> Result<ws::RequestCancelWorkflowExecutionResponse, Status> {
+    shared.write(|s| s.request_cancel(request)).map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn terminate(
+    shared: &Shared,
+    request: ws::TerminateWorkflowExecutionRequest,
+) -> Result<ws::TerminateWorkflowExecutionResponse, Status> {
+    shared.write(|s| s.terminate(request)).map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn describe(
+    shared: &Shared,
+    request: ws::DescribeWorkflowExecutionRequest,
+) -> Result<ws::DescribeWorkflowExecutionResponse, Status> {
+    shared.read(|s| {
+        let run_id = s.resolve(request.execution.as_ref()).map_err(status)?;
+        let e = &s.executions[&run_id];
+        let start_time = e.history.first().and_then(|ev| ev.event_time);
+        Ok(ws::DescribeWorkflowExecutionResponse {
+            workflow_execution_info: Some(WorkflowExecutionInfo {
+                execution: Some(crate::client::proto::common::WorkflowExecution {
+                    workflow_id: e.workflow_id.clone(),
+                    run_id: e.run_id.clone(),
+                }),
+                r#type: Some(crate::client::proto::common::WorkflowType {
+                    name: e.workflow_type.clone(),
+                }),
+                start_time,
+                close_time: e.close_event().and_then(|ev| ev.event_time),
+                status: e.status as i32,
+                history_length: e.history.len() as i64,
+                task_queue: e.task_queue.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    })
+}
+
+/// The history of a run; with `wait_new_event` and the close-event filter, waits for the run
+/// to close — and while it waits, time skips ahead whenever nothing else can happen.
+async fn get_history(
+    shared: &Shared,
+    request: ws::GetWorkflowExecutionHistoryRequest,
+) -> Result<ws::GetWorkflowExecutionHistoryResponse, Status> {
+    let run_id = shared.read(|s| s.resolve(request.execution.as_ref())).map_err(status)?;
+    let close_only =
+        request.history_event_filter_type == crate::client::proto::enums::HistoryEventFilterType::CloseEvent as i32;
+    if close_only && request.wait_new_event {
+        let deadline = tokio::time::Instant::now() + LONG_POLL;
+        loop {
+            let closed = shared.read(|s| s.executions[&run_id].close_event().cloned());
+            if let Some(event) = closed {
+                return Ok(ws::GetWorkflowExecutionHistoryResponse {
+                    history: Some(History { events: vec![event] }),
+                    ..Default::default()
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Default::default());
+            }
+            if !shared.skip_if_idle() {
+                // Something is running (a task in a worker's hands): wait for it to change.
+                shared
+                    .wait_for(Duration::from_millis(50), |s| {
+                        (!s.executions[&run_id].is_open() || s.is_idle()).then_some(())
+                    })
+                    .await;
+            }
+        }
+    }
+    let events = shared.read(|s| {
+        let e = &s.executions[&run_id];
+        if close_only {
+            e.close_event().cloned().into_iter().collect()
+        } else {
+            e.history.clone()
+        }
+    });
+    Ok(ws::GetWorkflowExecutionHistoryResponse {
+        history: Some(History { events }),
+        ..Default::default()
+    })
+}
+
+async fn query_workflow(
+    shared: &Shared,
+    request: ws::QueryWorkflowRequest,
+) -> Result<ws::QueryWorkflowResponse, Status> {
+    let query = request.query.unwrap_or_default();
+    let answer = shared
+        .write(|s| s.query(request.execution.as_ref(), query))
+        .map_err(status)?;
+    match tokio::time::timeout(Duration::from_secs(30), answer).await {
+        Ok(Ok(Ok(payloads))) => Ok(ws::QueryWorkflowResponse {
+            query_result: Some(payloads),
+            ..Default::default()
+        }),
+        Ok(Ok(Err(message))) => {
+            let detail = crate::client::proto::errordetails::QueryFailedFailure::default();
+            let details = crate::client::proto::rpc::Status {
+                code: tonic::Code::InvalidArgument as i32,
+                message: message.clone(),
+                details: vec![crate::client::proto::Any {
+                    type_url: "type.googleapis.com/temporal.api.errordetails.v1.QueryFailedFailure".into(),
+                    value: detail.encode_to_vec(),
+                }],
+            };
+            Err(Status::with_details(
+                tonic::Code::InvalidArgument,
+                message,
+                details.encode_to_vec().into(),
+            ))
+        }
+        _ => Err(Status::deadline_exceeded("no worker answered the query within 30 s")),
+    }
+}
+
+async fn poll_workflow_task_queue(
+    shared: &Shared,
+    request: ws::PollWorkflowTaskQueueRequest,
+) -> Result<ws::PollWorkflowTaskQueueResponse, Status> {
+    let queue = request.task_queue.unwrap_or_default().name;
+    Ok(shared
+        .wait_for(LONG_POLL, |s| s.poll_workflow(&queue))
+        .await
+        .unwrap_or_default())
+}
+
+async fn respond_workflow_task_completed(
+    shared: &Shared,
+    request: ws::RespondWorkflowTaskCompletedRequest,
+) -> Result<ws::RespondWorkflowTaskCompletedResponse, Status> {
+    let Token::Workflow {
+        run_id,
+        started_event_id,
+    } = token(&request.task_token)?
+    else {
+        return Err(Status::invalid_argument("not a workflow task token"));
+    };
+    let outcome = shared.write(|s| {
+        let result = s.complete_workflow_task(&run_id, started_event_id, request);
+        if let Err(Refusal::Invalid(message)) = &result {
+            // A command the environment cannot record: the run fails with the reason.
+            let failure = crate::client::failure::Failure::application(message.clone(), "TestEnvironment");
+            s.fail_workflow_task(&run_id, Some(failure.into()));
+        }
+        result
+    });
+    outcome.map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn respond_workflow_task_failed(
+    shared: &Shared,
+    request: ws::RespondWorkflowTaskFailedRequest,
+) -> Result<ws::RespondWorkflowTaskFailedResponse, Status> {
+    if let Token::Workflow { run_id, .. } = token(&request.task_token)? {
+        shared.write(|s| s.fail_workflow_task(&run_id, request.failure));
+    }
+    Ok(Default::default())
+}
+
+async fn respond_query_task_completed(
+    shared: &Shared,
+    request: ws::RespondQueryTaskCompletedRequest,
+) -> Result<ws::RespondQueryTaskCompletedResponse, Status> {
+    let Token::Query { id } = token(&request.task_token)? else {
+        return Err(Status::invalid_argument("not a query task token"));
+    };
+    let answer = if request.completed_type == QueryResultType::Answered as i32 {
+        Ok(request.query_result.unwrap_or_default())
+    } else {
+        Err(request.error_message)
+    };
+    shared.write(|s| s.answer_query(id, answer));
+    Ok(Default::default())
+}
+
+async fn poll_activity_task_queue(
+    shared: &Shared,
+    request: ws::PollActivityTaskQueueRequest,
+) -> Result<ws::PollActivityTaskQueueResponse, Status> {
+    let queue = request.task_queue.unwrap_or_default().name;
+    Ok(shared
+        .wait_for(LONG_POLL, |s| s.poll_activity(&queue))
+        .await
+        .unwrap_or_default())
+}
+
+async fn respond_activity_completed(
+    shared: &Shared,
+    request: ws::RespondActivityTaskCompletedRequest,
+) -> Result<ws::RespondActivityTaskCompletedResponse, Status> {
+    let token = token(&request.task_token)?;
+    shared
+        .write(|s| s.complete_activity(&token, request.result))
+        .map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn respond_activity_failed(
+    shared: &Shared,
+    request: ws::RespondActivityTaskFailedRequest,
+) -> Result<ws::RespondActivityTaskFailedResponse, Status> {
+    let token = token(&request.task_token)?;
+    shared
+        .write(|s| s.fail_activity(&token, request.failure))
+        .map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn respond_activity_canceled(
+    shared: &Shared,
+    request: ws::RespondActivityTaskCanceledRequest,
+) -> Result<ws::RespondActivityTaskCanceledResponse, Status> {
+    let token = token(&request.task_token)?;
+    shared
+        .write(|s| s.cancel_activity(&token, request.details))
+        .map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn record_heartbeat(
+    shared: &Shared,
+    request: ws::RecordActivityTaskHeartbeatRequest,
+) -> Result<ws::RecordActivityTaskHeartbeatResponse, Status> {
+    let token = token(&request.task_token)?;
+    let cancel_requested = shared.write(|s| s.heartbeat(&token, request.details)).map_err(status)?;
+    Ok(ws::RecordActivityTaskHeartbeatResponse {
+        cancel_requested,
+        ..Default::default()
+    })
+}

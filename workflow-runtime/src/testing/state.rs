@@ -1,0 +1,1117 @@
+//! The test environment's side of the protocol: executions, their histories, task queues and a
+//! virtual clock. Commands from the (real) worker become history events here exactly as the
+//! server would record them; workflow semantics stay in the worker's engine.
+
+use crate::client::failure::{Failure, FailureKind};
+use crate::client::proto::command::{Command, command::Attributes as Cmd};
+use crate::client::proto::common::{ActivityType, Payloads, RetryPolicy, WorkflowExecution, WorkflowType};
+use crate::client::proto::enums::{EventType, RetryState, WorkflowExecutionStatus};
+use crate::client::proto::failure::Failure as ProtoFailure;
+use crate::client::proto::history::{self as h, HistoryEvent, history_event::Attributes as Ev};
+use crate::client::proto::query::WorkflowQuery;
+use crate::client::proto::taskqueue::TaskQueue;
+use crate::client::proto::workflowservice as ws;
+use crate::client::time::{from_proto_duration, to_timestamp};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, SystemTime};
+use tokio::sync::oneshot;
+
+/// Where virtual time starts: a fixed instant, so recorded histories are the same every run.
+pub(crate) const EPOCH_SECS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+/// What a task token names.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Token {
+    Workflow {
+        run_id: String,
+        started_event_id: i64,
+    },
+    Activity {
+        run_id: String,
+        scheduled_event_id: i64,
+        attempt: i32,
+    },
+    Query {
+        id: u64,
+    },
+}
+
+impl Token {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        match self {
+            Token::Workflow {
+                run_id,
+                started_event_id,
+            } => format!("w|{run_id}|{started_event_id}"),
+            Token::Activity {
+                run_id,
+                scheduled_event_id,
+                attempt,
+            } => format!("a|{run_id}|{scheduled_event_id}|{attempt}"),
+            Token::Query { id } => format!("q|{id}"),
+        }
+        .into_bytes()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Token> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let parts: Vec<&str> = text.split('|').collect();
+        match parts.as_slice() {
+            ["w", run_id, started] => Some(Token::Workflow {
+                run_id: run_id.to_string(),
+                started_event_id: started.parse().ok()?,
+            }),
+            ["a", run_id, scheduled, attempt] => Some(Token::Activity {
+                run_id: run_id.to_string(),
+                scheduled_event_id: scheduled.parse().ok()?,
+                attempt: attempt.parse().ok()?,
+            }),
+            ["q", id] => Some(Token::Query { id: id.parse().ok()? }),
+            _ => None,
+        }
+    }
+}
+
+/// Why a request was refused (turned into a gRPC status by the service).
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    NotFound(String),
+    AlreadyStarted(String),
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TaskState {
+    Idle,
+    Scheduled,
+    Started,
+}
+
+struct ActivityState {
+    activity_id: String,
+    activity_type: String,
+    task_queue: String,
+    input: Option<Payloads>,
+    attempt: i32,
+    retry: RetryPolicy,
+    start_to_close: Option<Duration>,
+    heartbeat_timeout: Option<Duration>,
+    heartbeat_details: Option<Payloads>,
+    last_failure: Option<ProtoFailure>,
+    cancel_requested: bool,
+    started: bool,
+}
+
+/// One run of a workflow.
+pub(crate) struct Execution {
+    pub(crate) workflow_id: String,
+    pub(crate) run_id: String,
+    pub(crate) workflow_type: String,
+    pub(crate) task_queue: String,
+    pub(crate) history: Vec<HistoryEvent>,
+    pub(crate) status: WorkflowExecutionStatus,
+    task: TaskState,
+    /// Events arrived while a task was running: another task follows it.
+    task_again: bool,
+    sticky_queue: Option<String>,
+    /// The `WorkflowTaskStarted` of the last task the worker completed.
+    last_completed_started_id: i64,
+    activities: HashMap<i64, ActivityState>,
+    timers: HashMap<String, i64>,
+    /// The run that continued this one, when it continued as new.
+    pub(crate) continued_by: Option<String>,
+}
+
+impl Execution {
+    pub(crate) fn is_open(&self) -> bool {
+        self.status == WorkflowExecutionStatus::Running
+    }
+
+    /// The close event, once closed.
+    pub(crate) fn close_event(&self) -> Option<&HistoryEvent> {
+        if self.is_open() { None } else { self.history.last() }
+    }
+}
+
+enum Due {
+    Timer { run_id: String, timer_id: String },
+    ActivityRetry { run_id: String, scheduled_event_id: i64 },
+}
+
+/// A query waiting for the worker's answer.
+pub(crate) struct PendingQuery {
+    pub(crate) run_id: String,
+    pub(crate) query: WorkflowQuery,
+    pub(crate) answer: Option<oneshot::Sender<Result<Payloads, String>>>,
+}
+
+/// Everything the environment holds.
+pub(crate) struct State {
+    pub(crate) namespace: String,
+    pub(crate) now: SystemTime,
+    pub(crate) executions: HashMap<String, Execution>,
+    /// Workflow id → its latest run.
+    pub(crate) latest: HashMap<String, String>,
+    workflow_queues: HashMap<String, VecDeque<String>>,
+    activity_queues: HashMap<String, VecDeque<(String, i64)>>,
+    query_queues: HashMap<String, VecDeque<u64>>,
+    pub(crate) queries: HashMap<u64, PendingQuery>,
+    next_query: u64,
+    due: BTreeMap<(SystemTime, u64), Due>,
+    next_due: u64,
+    /// Tasks handed to a worker and not answered yet.
+    in_flight: usize,
+    run_counter: u64,
+}
+
+fn event_type(attributes: &Ev) -> EventType {
+    match attributes {
+        Ev::WorkflowExecutionStartedEventAttributes(_) => EventType::WorkflowExecutionStarted,
+        Ev::WorkflowExecutionCompletedEventAttributes(_) => EventType::WorkflowExecutionCompleted,
+        Ev::WorkflowExecutionFailedEventAttributes(_) => EventType::WorkflowExecutionFailed,
+        Ev::WorkflowExecutionCanceledEventAttributes(_) => EventType::WorkflowExecutionCanceled,
+        Ev::WorkflowExecutionTerminatedEventAttributes(_) => EventType::WorkflowExecutionTerminated,
+        Ev::WorkflowExecutionContinuedAsNewEventAttributes(_) => EventType::WorkflowExecutionContinuedAsNew,
+        Ev::WorkflowExecutionSignaledEventAttributes(_) => EventType::WorkflowExecutionSignaled,
+        Ev::WorkflowExecutionCancelRequestedEventAttributes(_) => EventType::WorkflowExecutionCancelRequested,
+        Ev::WorkflowTaskScheduledEventAttributes(_) => EventType::WorkflowTaskScheduled,
+        Ev::WorkflowTaskStartedEventAttributes(_) => EventType::WorkflowTaskStarted,
+        Ev::WorkflowTaskCompletedEventAttributes(_) => EventType::WorkflowTaskCompleted,
+        Ev::WorkflowTaskFailedEventAttributes(_) => EventType::WorkflowTaskFailed,
+        Ev::ActivityTaskScheduledEventAttributes(_) => EventType::ActivityTaskScheduled,
+        Ev::ActivityTaskStartedEventAttributes(_) => EventType::ActivityTaskStarted,
+        Ev::ActivityTaskCompletedEventAttributes(_) => EventType::ActivityTaskCompleted,
+        Ev::ActivityTaskFailedEventAttributes(_) => EventType::ActivityTaskFailed,
+        Ev::ActivityTaskTimedOutEventAttributes(_) => EventType::ActivityTaskTimedOut,
+        Ev::ActivityTaskCancelRequestedEventAttributes(_) => EventType::ActivityTaskCancelRequested,
+        Ev::ActivityTaskCanceledEventAttributes(_) => EventType::ActivityTaskCanceled,
+        Ev::TimerStartedEventAttributes(_) => EventType::TimerStarted,
+        Ev::TimerFiredEventAttributes(_) => EventType::TimerFired,
+        Ev::TimerCanceledEventAttributes(_) => EventType::TimerCanceled,
+        Ev::MarkerRecordedEventAttributes(_) => EventType::MarkerRecorded,
+        _ => EventType::Unspecified,
+    }
+}
+
+/// The server's default activity retry policy, with the command's fields over it.
+fn effective_retry(policy: Option<RetryPolicy>) -> RetryPolicy {
+    let mut p = policy.unwrap_or_default();
+    if p.initial_interval.is_none() {
+        p.initial_interval = Some(crate::client::time::to_proto_duration(Duration::from_secs(1)));
+    }
+    if p.backoff_coefficient == 0.0 {
+        p.backoff_coefficient = 2.0;
+    }
+    if p.maximum_interval.is_none() {
+        let initial = from_proto_duration(p.initial_interval.as_ref().expect("set above"));
+        p.maximum_interval = Some(crate::client::time::to_proto_duration(initial * 100));
+    }
+    p
+}
+
+impl State {
+    pub(crate) fn new(namespace: String) -> Self {
+        State {
+            namespace,
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_SECS),
+            executions: HashMap::new(),
+            latest: HashMap::new(),
+            workflow_queues: HashMap::new(),
+            activity_queues: HashMap::new(),
+            query_queues: HashMap::new(),
+            queries: HashMap::new(),
+            next_query: 1,
+            due: BTreeMap::new(),
+            next_due: 0,
+            in_flight: 0,
+            run_counter: 0,
+        }
+    }
+
+    fn append(&mut self, run_id: &str, attributes: Ev) -> i64 {
+        let now = self.now;
+        let execution = self.executions.get_mut(run_id).expect("execution exists");
+        let event_id = execution.history.len() as i64 + 1;
+        execution.history.push(HistoryEvent {
+            event_id,
+            event_time: Some(to_timestamp(now)),
+            event_type: event_type(&attributes) as i32,
+            attributes: Some(attributes),
+            ..Default::default()
+        });
+        event_id
+    }
+
+    /// Asks for a workflow task: now, or after the one running.
+    fn schedule_task(&mut self, run_id: &str) {
+        let Some(execution) = self.executions.get_mut(run_id) else {
+            return;
+        };
+        if !execution.is_open() {
+            return;
+        }
+        match execution.task {
+            TaskState::Scheduled => {}
+            TaskState::Started => execution.task_again = true,
+            TaskState::Idle => {
+                execution.task = TaskState::Scheduled;
+                let queue = execution.sticky_queue.clone().unwrap_or(execution.task_queue.clone());
+                let task_queue = execution.task_queue.clone();
+                self.append(
+                    run_id,
+                    Ev::WorkflowTaskScheduledEventAttributes(h::WorkflowTaskScheduledEventAttributes {
+                        task_queue: Some(TaskQueue {
+                            name: task_queue,
+                            ..Default::default()
+                        }),
+                        attempt: 1,
+                        ..Default::default()
+                    }),
+                );
+                self.workflow_queues
+                    .entry(queue)
+                    .or_default()
+                    .push_back(run_id.to_string());
+            }
+        }
+    }
+
+    fn at(&mut self, when: SystemTime, due: Due) {
+        self.next_due += 1;
+        self.due.insert((when, self.next_due), due);
+    }
+
+    /// Starts a run; `continued_from` links a continue-as-new chain.
+    pub(crate) fn start(
+        &mut self,
+        request: ws::StartWorkflowExecutionRequest,
+        continued_from: Option<String>,
+    ) -> Result<String, Refusal> {
+        if let Some(run_id) = self.latest.get(&request.workflow_id)
+            && continued_from.is_none()
+            && self.executions.get(run_id).is_some_and(Execution::is_open)
+        {
+            return Err(Refusal::AlreadyStarted(format!(
+                "workflow `{}` is already running",
+                request.workflow_id
+            )));
+        }
+        let workflow_type = request.workflow_type.clone().unwrap_or_default().name;
+        if workflow_type.is_empty() {
+            return Err(Refusal::Invalid("a workflow type is required".into()));
+        }
+        let task_queue = request.task_queue.clone().unwrap_or_default().name;
+        self.run_counter += 1;
+        let run_id = format!("{:08x}-0000-4000-8000-{:012x}", self.run_counter, self.run_counter);
+        self.executions.insert(
+            run_id.clone(),
+            Execution {
+                workflow_id: request.workflow_id.clone(),
+                run_id: run_id.clone(),
+                workflow_type: workflow_type.clone(),
+                task_queue: task_queue.clone(),
+                history: Vec::new(),
+                status: WorkflowExecutionStatus::Running,
+                task: TaskState::Idle,
+                task_again: false,
+                sticky_queue: None,
+                last_completed_started_id: 0,
+                activities: HashMap::new(),
+                timers: HashMap::new(),
+                continued_by: None,
+            },
+        );
+        self.latest.insert(request.workflow_id.clone(), run_id.clone());
+        self.append(
+            &run_id,
+            Ev::WorkflowExecutionStartedEventAttributes(h::WorkflowExecutionStartedEventAttributes {
+                workflow_type: Some(WorkflowType { name: workflow_type }),
+                task_queue: request.task_queue,
+                input: request.input,
+                workflow_execution_timeout: request.workflow_execution_timeout,
+                workflow_run_timeout: request.workflow_run_timeout,
+                workflow_task_timeout: request.workflow_task_timeout,
+                continued_execution_run_id: continued_from.unwrap_or_default(),
+                original_execution_run_id: run_id.clone(),
+                first_execution_run_id: run_id.clone(),
+                attempt: 1,
+                identity: request.identity,
+                memo: request.memo,
+                search_attributes: request.search_attributes,
+                header: request.header,
+                workflow_id: request.workflow_id,
+                ..Default::default()
+            }),
+        );
+        self.schedule_task(&run_id);
+        Ok(run_id)
+    }
+
+    /// The run a request names: its run id, or the latest run of the workflow id.
+    pub(crate) fn resolve(&self, execution: Option<&WorkflowExecution>) -> Result<String, Refusal> {
+        let execution = execution.ok_or_else(|| Refusal::Invalid("no workflow execution given".into()))?;
+        if !execution.run_id.is_empty() {
+            return if self.executions.contains_key(&execution.run_id) {
+                Ok(execution.run_id.clone())
+            } else {
+                Err(Refusal::NotFound(format!("no run `{}`", execution.run_id)))
+            };
+        }
+        self.latest
+            .get(&execution.workflow_id)
+            .cloned()
+            .ok_or_else(|| Refusal::NotFound(format!("no workflow with id `{}`", execution.workflow_id)))
+    }
+
+    fn open_run(&self, execution: Option<&WorkflowExecution>) -> Result<String, Refusal> {
+        let run_id = self.resolve(execution)?;
+        if !self.executions[&run_id].is_open() {
+            return Err(Refusal::NotFound("the workflow execution has already completed".into()));
+        }
+        Ok(run_id)
+    }
+
+    pub(crate) fn signal(&mut self, request: ws::SignalWorkflowExecutionRequest) -> Result<(), Refusal> {
+        let run_id = self.open_run(request.workflow_execution.as_ref())?;
+        self.append(
+            &run_id,
+            Ev::WorkflowExecutionSignaledEventAttributes(h::WorkflowExecutionSignaledEventAttributes {
+                signal_name: request.signal_name,
+                input: request.input,
+                identity: request.identity,
+                header: request.header,
+                ..Default::default()
+            }),
+        );
+        self.schedule_task(&run_id);
+        Ok(())
+    }
+
+    pub(crate) fn request_cancel(&mut self, request: ws::RequestCancelWorkflowExecutionRequest) -> Result<(), Refusal> {
+        let run_id = self.open_run(request.workflow_execution.as_ref())?;
+        self.append(
+            &run_id,
+            Ev::WorkflowExecutionCancelRequestedEventAttributes(h::WorkflowExecutionCancelRequestedEventAttributes {
+                cause: request.reason,
+                identity: request.identity,
+                ..Default::default()
+            }),
+        );
+        self.schedule_task(&run_id);
+        Ok(())
+    }
+
+    pub(crate) fn terminate(&mut self, request: ws::TerminateWorkflowExecutionRequest) -> Result<(), Refusal> {
+        let run_id = self.open_run(request.workflow_execution.as_ref())?;
+        self.close(
+            &run_id,
+            WorkflowExecutionStatus::Terminated,
+            Ev::WorkflowExecutionTerminatedEventAttributes(h::WorkflowExecutionTerminatedEventAttributes {
+                reason: request.reason,
+                details: request.details,
+                identity: request.identity,
+            }),
+        );
+        Ok(())
+    }
+
+    fn close(&mut self, run_id: &str, status: WorkflowExecutionStatus, event: Ev) {
+        self.append(run_id, event);
+        let execution = self.executions.get_mut(run_id).expect("execution exists");
+        execution.status = status;
+        execution.activities.clear();
+        execution.timers.clear();
+        self.due.retain(|_, d| match d {
+            Due::Timer { run_id: r, .. } | Due::ActivityRetry { run_id: r, .. } => r != run_id,
+        });
+        for queue in self.activity_queues.values_mut() {
+            queue.retain(|(r, _)| r != run_id);
+        }
+    }
+
+    /// Hands out the next workflow task (or query) of `queue`, if any.
+    pub(crate) fn poll_workflow(&mut self, queue: &str) -> Option<ws::PollWorkflowTaskQueueResponse> {
+        if let Some(id) = self.query_queues.get_mut(queue).and_then(VecDeque::pop_front) {
+            let pending = self.queries.get(&id)?;
+            let execution = &self.executions[&pending.run_id];
+            self.in_flight += 1;
+            return Some(ws::PollWorkflowTaskQueueResponse {
+                task_token: Token::Query { id }.encode(),
+                workflow_execution: Some(WorkflowExecution {
+                    workflow_id: execution.workflow_id.clone(),
+                    run_id: execution.run_id.clone(),
+                }),
+                workflow_type: Some(WorkflowType {
+                    name: execution.workflow_type.clone(),
+                }),
+                history: Some(h::History {
+                    events: execution.history.clone(),
+                }),
+                query: Some(pending.query.clone()),
+                ..Default::default()
+            });
+        }
+        let run_id = self.workflow_queues.get_mut(queue)?.pop_front()?;
+        let execution = self.executions.get(&run_id)?;
+        if execution.task != TaskState::Scheduled {
+            return None;
+        }
+        let scheduled_event_id = execution.history.len() as i64;
+        let started_event_id = self.append(
+            &run_id,
+            Ev::WorkflowTaskStartedEventAttributes(h::WorkflowTaskStartedEventAttributes {
+                scheduled_event_id,
+                ..Default::default()
+            }),
+        );
+        let execution = self.executions.get_mut(&run_id).expect("execution exists");
+        execution.task = TaskState::Started;
+        let sticky = execution.sticky_queue.as_deref() == Some(queue);
+        let previous = execution.last_completed_started_id;
+        let events: Vec<HistoryEvent> = if sticky {
+            execution.history[previous as usize..].to_vec()
+        } else {
+            execution.history.clone()
+        };
+        self.in_flight += 1;
+        Some(ws::PollWorkflowTaskQueueResponse {
+            task_token: Token::Workflow {
+                run_id: run_id.clone(),
+                started_event_id,
+            }
+            .encode(),
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: execution.workflow_id.clone(),
+                run_id,
+            }),
+            workflow_type: Some(WorkflowType {
+                name: execution.workflow_type.clone(),
+            }),
+            previous_started_event_id: previous,
+            started_event_id,
+            attempt: 1,
+            history: Some(h::History { events }),
+            workflow_execution_task_queue: Some(TaskQueue {
+                name: execution.task_queue.clone(),
+                ..Default::default()
+            }),
+            scheduled_time: Some(to_timestamp(self.now)),
+            started_time: Some(to_timestamp(self.now)),
+            ..Default::default()
+        })
+    }
+
+    /// Hands out the next activity task of `queue`, if any.
+    pub(crate) fn poll_activity(&mut self, queue: &str) -> Option<ws::PollActivityTaskQueueResponse> {
+        loop {
+            let (run_id, scheduled_event_id) = self.activity_queues.get_mut(queue)?.pop_front()?;
+            let Some(execution) = self.executions.get_mut(&run_id) else {
+                continue;
+            };
+            let Some(activity) = execution.activities.get_mut(&scheduled_event_id) else {
+                continue;
+            };
+            activity.started = true;
+            self.in_flight += 1;
+            return Some(ws::PollActivityTaskQueueResponse {
+                task_token: Token::Activity {
+                    run_id: run_id.clone(),
+                    scheduled_event_id,
+                    attempt: activity.attempt,
+                }
+                .encode(),
+                workflow_namespace: self.namespace.clone(),
+                workflow_type: Some(WorkflowType {
+                    name: execution.workflow_type.clone(),
+                }),
+                workflow_execution: Some(WorkflowExecution {
+                    workflow_id: execution.workflow_id.clone(),
+                    run_id,
+                }),
+                activity_type: Some(ActivityType {
+                    name: activity.activity_type.clone(),
+                }),
+                activity_id: activity.activity_id.clone(),
+                input: activity.input.clone(),
+                heartbeat_details: activity.heartbeat_details.clone(),
+                scheduled_time: Some(to_timestamp(self.now)),
+                current_attempt_scheduled_time: Some(to_timestamp(self.now)),
+                started_time: Some(to_timestamp(self.now)),
+                attempt: activity.attempt,
+                start_to_close_timeout: activity.start_to_close.map(crate::client::time::to_proto_duration),
+                heartbeat_timeout: activity.heartbeat_timeout.map(crate::client::time::to_proto_duration),
+                retry_policy: Some(activity.retry.clone()),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Records a workflow task's answer: its commands become events.
+    pub(crate) fn complete_workflow_task(
+        &mut self,
+        run_id: &str,
+        started_event_id: i64,
+        request: ws::RespondWorkflowTaskCompletedRequest,
+    ) -> Result<(), Refusal> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let execution = self
+            .executions
+            .get_mut(run_id)
+            .ok_or_else(|| Refusal::NotFound("workflow task of an unknown run".into()))?;
+        if execution.task != TaskState::Started || !execution.is_open() {
+            return Err(Refusal::NotFound("the workflow task is no longer current".into()));
+        }
+        execution.task = TaskState::Idle;
+        execution.last_completed_started_id = started_event_id;
+        execution.sticky_queue = request
+            .sticky_attributes
+            .as_ref()
+            .and_then(|s| s.worker_task_queue.as_ref())
+            .map(|q| q.name.clone())
+            .filter(|name| !name.is_empty());
+        let completed_id = self.append(
+            run_id,
+            Ev::WorkflowTaskCompletedEventAttributes(h::WorkflowTaskCompletedEventAttributes {
+                scheduled_event_id: started_event_id - 1,
+                started_event_id,
+                identity: request.identity.clone(),
+                ..Default::default()
+            }),
+        );
+        for command in request.commands {
+            if !self.executions[run_id].is_open() {
+                break;
+            }
+            self.apply_command(run_id, completed_id, command)?;
+        }
+        let execution = self.executions.get_mut(run_id).expect("execution exists");
+        if std::mem::take(&mut execution.task_again) {
+            self.schedule_task(run_id);
+        }
+        Ok(())
+    }
+
+    fn apply_command(&mut self, run_id: &str, completed_id: i64, command: Command) -> Result<(), Refusal> {
+        let Some(attributes) = command.attributes else {
+            return Ok(());
+        };
+        match attributes {
+            Cmd::ScheduleActivityTaskCommandAttributes(a) => {
+                let task_queue = a.task_queue.as_ref().map(|q| q.name.clone()).unwrap_or_default();
+                let task_queue = if task_queue.is_empty() {
+                    self.executions[run_id].task_queue.clone()
+                } else {
+                    task_queue
+                };
+                let activity = ActivityState {
+                    activity_id: a.activity_id.clone(),
+                    activity_type: a.activity_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                    task_queue: task_queue.clone(),
+                    input: a.input.clone(),
+                    attempt: 1,
+                    retry: effective_retry(a.retry_policy.clone()),
+                    start_to_close: a
+                        .start_to_close_timeout
+                        .as_ref()
+                        .or(a.schedule_to_close_timeout.as_ref())
+                        .map(from_proto_duration),
+                    heartbeat_timeout: a.heartbeat_timeout.as_ref().map(from_proto_duration),
+                    heartbeat_details: None,
+                    last_failure: None,
+                    cancel_requested: false,
+                    started: false,
+                };
+                let scheduled = self.append(
+                    run_id,
+                    Ev::ActivityTaskScheduledEventAttributes(h::ActivityTaskScheduledEventAttributes {
+                        activity_id: a.activity_id,
+                        activity_type: a.activity_type,
+                        task_queue: Some(TaskQueue {
+                            name: task_queue.clone(),
+                            ..Default::default()
+                        }),
+                        header: a.header,
+                        input: a.input,
+                        schedule_to_close_timeout: a.schedule_to_close_timeout,
+                        schedule_to_start_timeout: a.schedule_to_start_timeout,
+                        start_to_close_timeout: a.start_to_close_timeout,
+                        heartbeat_timeout: a.heartbeat_timeout,
+                        workflow_task_completed_event_id: completed_id,
+                        retry_policy: Some(activity.retry.clone()),
+                        ..Default::default()
+                    }),
+                );
+                let execution = self.executions.get_mut(run_id).expect("execution exists");
+                execution.activities.insert(scheduled, activity);
+                self.activity_queues
+                    .entry(task_queue)
+                    .or_default()
+                    .push_back((run_id.to_string(), scheduled));
+            }
+            Cmd::RequestCancelActivityTaskCommandAttributes(a) => {
+                self.append(
+                    run_id,
+                    Ev::ActivityTaskCancelRequestedEventAttributes(h::ActivityTaskCancelRequestedEventAttributes {
+                        scheduled_event_id: a.scheduled_event_id,
+                        workflow_task_completed_event_id: completed_id,
+                    }),
+                );
+                let execution = self.executions.get_mut(run_id).expect("execution exists");
+                let started = match execution.activities.get_mut(&a.scheduled_event_id) {
+                    Some(activity) => {
+                        activity.cancel_requested = true;
+                        activity.started
+                    }
+                    None => return Ok(()),
+                };
+                if !started {
+                    // Not running: canceled at once, as the server does.
+                    execution.activities.remove(&a.scheduled_event_id);
+                    self.append(
+                        run_id,
+                        Ev::ActivityTaskCanceledEventAttributes(h::ActivityTaskCanceledEventAttributes {
+                            scheduled_event_id: a.scheduled_event_id,
+                            latest_cancel_requested_event_id: completed_id + 1,
+                            ..Default::default()
+                        }),
+                    );
+                    self.schedule_task(run_id);
+                }
+            }
+            Cmd::StartTimerCommandAttributes(a) => {
+                let duration = a
+                    .start_to_fire_timeout
+                    .as_ref()
+                    .map(from_proto_duration)
+                    .unwrap_or_default();
+                let started = self.append(
+                    run_id,
+                    Ev::TimerStartedEventAttributes(h::TimerStartedEventAttributes {
+                        timer_id: a.timer_id.clone(),
+                        start_to_fire_timeout: a.start_to_fire_timeout,
+                        workflow_task_completed_event_id: completed_id,
+                    }),
+                );
+                let execution = self.executions.get_mut(run_id).expect("execution exists");
+                execution.timers.insert(a.timer_id.clone(), started);
+                let when = self.now + duration;
+                self.at(
+                    when,
+                    Due::Timer {
+                        run_id: run_id.to_string(),
+                        timer_id: a.timer_id,
+                    },
+                );
+            }
+            Cmd::CancelTimerCommandAttributes(a) => {
+                let execution = self.executions.get_mut(run_id).expect("execution exists");
+                if let Some(started) = execution.timers.remove(&a.timer_id) {
+                    self.append(
+                        run_id,
+                        Ev::TimerCanceledEventAttributes(h::TimerCanceledEventAttributes {
+                            timer_id: a.timer_id,
+                            started_event_id: started,
+                            workflow_task_completed_event_id: completed_id,
+                            identity: String::new(),
+                        }),
+                    );
+                }
+            }
+            Cmd::RecordMarkerCommandAttributes(a) => {
+                self.append(
+                    run_id,
+                    Ev::MarkerRecordedEventAttributes(h::MarkerRecordedEventAttributes {
+                        marker_name: a.marker_name,
+                        details: a.details,
+                        workflow_task_completed_event_id: completed_id,
+                        header: a.header,
+                        failure: a.failure,
+                    }),
+                );
+            }
+            Cmd::CompleteWorkflowExecutionCommandAttributes(a) => self.close(
+                run_id,
+                WorkflowExecutionStatus::Completed,
+                Ev::WorkflowExecutionCompletedEventAttributes(h::WorkflowExecutionCompletedEventAttributes {
+                    result: a.result,
+                    workflow_task_completed_event_id: completed_id,
+                    new_execution_run_id: String::new(),
+                }),
+            ),
+            Cmd::FailWorkflowExecutionCommandAttributes(a) => self.close(
+                run_id,
+                WorkflowExecutionStatus::Failed,
+                Ev::WorkflowExecutionFailedEventAttributes(h::WorkflowExecutionFailedEventAttributes {
+                    failure: a.failure,
+                    retry_state: RetryState::RetryPolicyNotSet as i32,
+                    workflow_task_completed_event_id: completed_id,
+                    new_execution_run_id: String::new(),
+                }),
+            ),
+            Cmd::CancelWorkflowExecutionCommandAttributes(a) => self.close(
+                run_id,
+                WorkflowExecutionStatus::Canceled,
+                Ev::WorkflowExecutionCanceledEventAttributes(h::WorkflowExecutionCanceledEventAttributes {
+                    workflow_task_completed_event_id: completed_id,
+                    details: a.details,
+                }),
+            ),
+            Cmd::ContinueAsNewWorkflowExecutionCommandAttributes(a) => {
+                let (workflow_id, workflow_type, task_queue) = {
+                    let e = &self.executions[run_id];
+                    (e.workflow_id.clone(), e.workflow_type.clone(), e.task_queue.clone())
+                };
+                let workflow_type = a
+                    .workflow_type
+                    .clone()
+                    .filter(|t| !t.name.is_empty())
+                    .unwrap_or(WorkflowType { name: workflow_type });
+                let task_queue = a
+                    .task_queue
+                    .clone()
+                    .filter(|q| !q.name.is_empty())
+                    .unwrap_or(TaskQueue {
+                        name: task_queue,
+                        ..Default::default()
+                    });
+                // The new run's id is known once it exists; record the close after starting it.
+                let next = self.start_continued(run_id, &workflow_id, &workflow_type, &task_queue, &a)?;
+                self.close(
+                    run_id,
+                    WorkflowExecutionStatus::ContinuedAsNew,
+                    Ev::WorkflowExecutionContinuedAsNewEventAttributes(
+                        h::WorkflowExecutionContinuedAsNewEventAttributes {
+                            new_execution_run_id: next.clone(),
+                            workflow_type: Some(workflow_type),
+                            task_queue: Some(task_queue),
+                            input: a.input,
+                            workflow_task_completed_event_id: completed_id,
+                            ..Default::default()
+                        },
+                    ),
+                );
+                self.executions.get_mut(run_id).expect("execution exists").continued_by = Some(next);
+            }
+            other => {
+                let name = format!("{other:?}");
+                let name = name
+                    .split('(')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches("CommandAttributes");
+                return Err(Refusal::Invalid(format!(
+                    "the test environment does not support the command {name} yet"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn start_continued(
+        &mut self,
+        from: &str,
+        workflow_id: &str,
+        workflow_type: &WorkflowType,
+        task_queue: &TaskQueue,
+        a: &crate::client::proto::command::ContinueAsNewWorkflowExecutionCommandAttributes,
+    ) -> Result<String, Refusal> {
+        self.start(
+            ws::StartWorkflowExecutionRequest {
+                namespace: self.namespace.clone(),
+                workflow_id: workflow_id.to_string(),
+                workflow_type: Some(workflow_type.clone()),
+                task_queue: Some(task_queue.clone()),
+                input: a.input.clone(),
+                workflow_run_timeout: a.workflow_run_timeout,
+                workflow_task_timeout: a.workflow_task_timeout,
+                header: a.header.clone(),
+                memo: a.memo.clone(),
+                search_attributes: a.search_attributes.clone(),
+                ..Default::default()
+            },
+            Some(from.to_string()),
+        )
+    }
+
+    /// The workflow task failed: in the test environment the run fails with the task's
+    /// failure, so a test sees a panic or a nondeterminism error at once instead of retries.
+    pub(crate) fn fail_workflow_task(&mut self, run_id: &str, failure: Option<ProtoFailure>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let Some(execution) = self.executions.get_mut(run_id) else {
+            return;
+        };
+        if !execution.is_open() {
+            return;
+        }
+        execution.task = TaskState::Idle;
+        self.close(
+            run_id,
+            WorkflowExecutionStatus::Failed,
+            Ev::WorkflowExecutionFailedEventAttributes(h::WorkflowExecutionFailedEventAttributes {
+                failure,
+                retry_state: RetryState::NonRetryableFailure as i32,
+                ..Default::default()
+            }),
+        );
+    }
+
+    /// The running activity a token names, if it is still current.
+    fn current_activity(&mut self, token: &Token) -> Option<(String, i64)> {
+        let Token::Activity {
+            run_id,
+            scheduled_event_id,
+            attempt,
+        } = token
+        else {
+            return None;
+        };
+        let activity = self.executions.get(run_id)?.activities.get(scheduled_event_id)?;
+        (activity.attempt == *attempt && activity.started).then(|| (run_id.clone(), *scheduled_event_id))
+    }
+
+    fn started_event(&mut self, run_id: &str, scheduled_event_id: i64) -> i64 {
+        let activity = &self.executions[run_id].activities[&scheduled_event_id];
+        let attributes = h::ActivityTaskStartedEventAttributes {
+            scheduled_event_id,
+            attempt: activity.attempt,
+            last_failure: activity.last_failure.clone(),
+            ..Default::default()
+        };
+        self.append(run_id, Ev::ActivityTaskStartedEventAttributes(attributes))
+    }
+
+    pub(crate) fn complete_activity(&mut self, token: &Token, result: Option<Payloads>) -> Result<(), Refusal> {
+        let (run_id, scheduled) = self.finish_attempt(token)?;
+        let started = self.started_event(&run_id, scheduled);
+        self.executions
+            .get_mut(&run_id)
+            .expect("run")
+            .activities
+            .remove(&scheduled);
+        self.append(
+            &run_id,
+            Ev::ActivityTaskCompletedEventAttributes(h::ActivityTaskCompletedEventAttributes {
+                result,
+                scheduled_event_id: scheduled,
+                started_event_id: started,
+                ..Default::default()
+            }),
+        );
+        self.schedule_task(&run_id);
+        Ok(())
+    }
+
+    pub(crate) fn cancel_activity(&mut self, token: &Token, details: Option<Payloads>) -> Result<(), Refusal> {
+        let (run_id, scheduled) = self.finish_attempt(token)?;
+        let started = self.started_event(&run_id, scheduled);
+        self.executions
+            .get_mut(&run_id)
+            .expect("run")
+            .activities
+            .remove(&scheduled);
+        self.append(
+            &run_id,
+            Ev::ActivityTaskCanceledEventAttributes(h::ActivityTaskCanceledEventAttributes {
+                details,
+                scheduled_event_id: scheduled,
+                started_event_id: started,
+                ..Default::default()
+            }),
+        );
+        self.schedule_task(&run_id);
+        Ok(())
+    }
+
+    fn finish_attempt(&mut self, token: &Token) -> Result<(String, i64), Refusal> {
+        let found = self.current_activity(token);
+        if found.is_some() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+        }
+        found.ok_or_else(|| Refusal::NotFound("the activity task is no longer current".into()))
+    }
+
+    /// A failed attempt: retried per the retry policy (after a virtual-time backoff), or
+    /// recorded as the activity's failure.
+    pub(crate) fn fail_activity(&mut self, token: &Token, failure: Option<ProtoFailure>) -> Result<(), Refusal> {
+        let (run_id, scheduled) = self.finish_attempt(token)?;
+        let failure = failure.unwrap_or_default();
+        let converted = Failure::from(failure.clone());
+        let now = self.now;
+        let activity = self
+            .executions
+            .get_mut(&run_id)
+            .expect("run")
+            .activities
+            .get_mut(&scheduled)
+            .expect("current activity");
+        let non_retryable = match &*converted.kind {
+            FailureKind::Application {
+                non_retryable,
+                type_name,
+                ..
+            } => *non_retryable || activity.retry.non_retryable_error_types.contains(type_name),
+            _ => false,
+        };
+        let max = activity.retry.maximum_attempts;
+        let exhausted = max > 0 && activity.attempt >= max;
+        if non_retryable || exhausted || activity.cancel_requested {
+            let retry_state = if non_retryable {
+                RetryState::NonRetryableFailure
+            } else {
+                RetryState::MaximumAttemptsReached
+            };
+            activity.last_failure = None;
+            let started = self.started_event(&run_id, scheduled);
+            self.executions
+                .get_mut(&run_id)
+                .expect("run")
+                .activities
+                .remove(&scheduled);
+            self.append(
+                &run_id,
+                Ev::ActivityTaskFailedEventAttributes(h::ActivityTaskFailedEventAttributes {
+                    failure: Some(failure),
+                    scheduled_event_id: scheduled,
+                    started_event_id: started,
+                    retry_state: retry_state as i32,
+                    ..Default::default()
+                }),
+            );
+            self.schedule_task(&run_id);
+            return Ok(());
+        }
+        let initial = from_proto_duration(activity.retry.initial_interval.as_ref().expect("defaulted"));
+        let maximum = from_proto_duration(activity.retry.maximum_interval.as_ref().expect("defaulted"));
+        let mut delay = initial.mul_f64(activity.retry.backoff_coefficient.powi(activity.attempt - 1));
+        if let FailureKind::Application {
+            next_retry_delay: Some(d),
+            ..
+        } = &*converted.kind
+        {
+            delay = *d;
+        }
+        let delay = delay.min(maximum);
+        activity.attempt += 1;
+        activity.started = false;
+        activity.last_failure = Some(failure);
+        self.at(
+            now + delay,
+            Due::ActivityRetry {
+                run_id,
+                scheduled_event_id: scheduled,
+            },
+        );
+        Ok(())
+    }
+
+    /// Keeps an attempt's details; answers whether cancellation was requested.
+    pub(crate) fn heartbeat(&mut self, token: &Token, details: Option<Payloads>) -> Result<bool, Refusal> {
+        let (run_id, scheduled) = self
+            .current_activity(token)
+            .ok_or_else(|| Refusal::NotFound("the activity task is no longer current".into()))?;
+        let activity = self
+            .executions
+            .get_mut(&run_id)
+            .expect("run")
+            .activities
+            .get_mut(&scheduled)
+            .expect("current activity");
+        if details.is_some() {
+            activity.heartbeat_details = details;
+        }
+        Ok(activity.cancel_requested)
+    }
+
+    /// Queues a query for the worker; the answer arrives on the returned channel.
+    pub(crate) fn query(
+        &mut self,
+        execution: Option<&WorkflowExecution>,
+        query: WorkflowQuery,
+    ) -> Result<oneshot::Receiver<Result<Payloads, String>>, Refusal> {
+        let run_id = self.resolve(execution)?;
+        let queue = self.executions[&run_id].task_queue.clone();
+        let (tx, rx) = oneshot::channel();
+        let id = self.next_query;
+        self.next_query += 1;
+        self.queries.insert(
+            id,
+            PendingQuery {
+                run_id,
+                query,
+                answer: Some(tx),
+            },
+        );
+        self.query_queues.entry(queue).or_default().push_back(id);
+        Ok(rx)
+    }
+
+    pub(crate) fn answer_query(&mut self, id: u64, answer: Result<Payloads, String>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(mut pending) = self.queries.remove(&id)
+            && let Some(tx) = pending.answer.take()
+        {
+            let _ = tx.send(answer);
+        }
+    }
+
+    /// Whether nothing can happen until time moves: no task queued or in a worker's hands.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.in_flight == 0
+            && self.workflow_queues.values().all(VecDeque::is_empty)
+            && self.activity_queues.values().all(VecDeque::is_empty)
+            && self.query_queues.values().all(VecDeque::is_empty)
+    }
+
+    /// When the next timer or retry is due.
+    pub(crate) fn next_due(&self) -> Option<SystemTime> {
+        self.due.keys().next().map(|(t, _)| *t)
+    }
+
+    /// Moves the clock to `to` (never back), firing what is due on the way.
+    pub(crate) fn advance_to(&mut self, to: SystemTime) {
+        while let Some((&(when, n), _)) = self.due.iter().next() {
+            if when > to {
+                break;
+            }
+            let due = self.due.remove(&(when, n)).expect("present");
+            self.now = self.now.max(when);
+            match due {
+                Due::Timer { run_id, timer_id } => {
+                    let Some(started) = self
+                        .executions
+                        .get_mut(&run_id)
+                        .and_then(|e| e.timers.remove(&timer_id))
+                    else {
+                        continue;
+                    };
+                    self.append(
+                        &run_id,
+                        Ev::TimerFiredEventAttributes(h::TimerFiredEventAttributes {
+                            timer_id,
+                            started_event_id: started,
+                        }),
+                    );
+                    self.schedule_task(&run_id);
+                }
+                Due::ActivityRetry {
+                    run_id,
+                    scheduled_event_id,
+                } => {
+                    let Some(activity) = self
+                        .executions
+                        .get(&run_id)
+                        .and_then(|e| e.activities.get(&scheduled_event_id))
+                    else {
+                        continue;
+                    };
+                    let queue = activity.task_queue.clone();
+                    self.activity_queues
+                        .entry(queue)
+                        .or_default()
+                        .push_back((run_id, scheduled_event_id));
+                }
+            }
+        }
+        self.now = self.now.max(to);
+    }
+}

@@ -1,0 +1,209 @@
+//! The in-process test environment: workflows run on the real worker against virtual time,
+//! driven by the typed stubs; what it records replays with the `Replayer`.
+
+use std::time::{Duration, Instant};
+use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
+use workflow_runtime::client::proto::history::history_event::Attributes;
+use workflow_runtime::prelude::*;
+use workflow_runtime::replay::Replayer;
+use workflow_runtime::testing::TestEnv;
+
+/// Fails until its third attempt.
+#[activity(
+    start_to_close_timeout = "10s",
+    retry(initial_interval = "10m", backoff_coefficient = 2.0, maximum_attempts = 5)
+)]
+async fn flaky(ctx: ActivityContext, word: String) -> Result<String, ActivityError> {
+    if ctx.info().attempt < 3 {
+        return Err(ActivityError::retryable("not yet", "NotYet"));
+    }
+    Ok(format!("{word} on attempt {}", ctx.info().attempt))
+}
+
+/// Never succeeds, and says so.
+#[activity(start_to_close_timeout = "10s")]
+async fn refuse() -> Result<(), ActivityError> {
+    Err(ActivityError::non_retryable("no, never", "Refused"))
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Subscription {
+    renewals: u32,
+    cancelled: bool,
+}
+
+#[workflow(name = "SubscriptionWorkflow")]
+impl Subscription {
+    /// Renews every 30 days until cancelled by signal; then a flaky goodbye and a refusal.
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, customer: String) -> WorkflowResult<String> {
+        while !ctx.state(|s| s.cancelled) {
+            let renewal = ctx.sleep(Duration::from_secs(30 * 86_400));
+            let cancel = ctx.wait_condition(|s| s.cancelled);
+            if let workflow_runtime::futures::future::Either::Left((fired, _)) =
+                workflow_runtime::futures::future::select(renewal, cancel).await
+            {
+                fired?;
+                ctx.state_mut(|s| s.renewals += 1);
+            }
+        }
+        let goodbye = ctx.activity(flaky, format!("bye {customer}")).await?;
+        let refused = match ctx.activity(refuse, ()).await {
+            Err(e) => e.root_cause().message.clone(),
+            Ok(()) => "accepted".to_string(),
+        };
+        Ok(format!("{goodbye}; {} renewals; {refused}", ctx.state(|s| s.renewals)))
+    }
+
+    #[signal]
+    fn unsubscribe(&mut self) {
+        self.cancelled = true;
+    }
+
+    #[query]
+    fn renewals(&self) -> u32 {
+        self.renewals
+    }
+}
+
+/// Counts down by continuing as new.
+#[workflow]
+#[derive(Default)]
+pub struct Countdown;
+
+#[workflow(name = "CountdownWorkflow")]
+impl Countdown {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, from: u32) -> WorkflowResult<u32> {
+        if from == 0 {
+            return Ok(ctx.info().attempt);
+        }
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Err(ctx.continue_as_new(from - 1))
+    }
+}
+
+struct Running {
+    shutdown: workflow_runtime::worker::ShutdownHandle,
+    task: tokio::task::JoinHandle<Result<(), workflow_runtime::worker::WorkerError>>,
+}
+
+fn run_worker(env: &TestEnv, task_queue: &str) -> Running {
+    let worker = Worker::builder(env.client(), task_queue)
+        .workflow::<Subscription>()
+        .workflow::<Countdown>()
+        .activity(flaky)
+        .activity(refuse)
+        .build()
+        .unwrap();
+    Running {
+        shutdown: worker.shutdown_handle(),
+        task: tokio::spawn(worker.run()),
+    }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.shutdown.shutdown();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn months_of_timers_signals_queries_and_retries_in_virtual_time() {
+    let env = TestEnv::start().await.unwrap();
+    let worker = run_worker(&env, "subscriptions");
+    let began = env.now();
+    let wall = Instant::now();
+
+    let sub = Subscription::start(env.client(), StartOptions::new("sub-1", "subscriptions"), "ada".into())
+        .await
+        .unwrap();
+    // Time moves only when told: 95 days is three renewals.
+    env.sleep(Duration::from_secs(95 * 86_400)).await;
+    assert_eq!(sub.renewals().await.unwrap(), 3);
+    assert_eq!(
+        env.now().duration_since(began).unwrap(),
+        Duration::from_secs(95 * 86_400)
+    );
+    sub.unsubscribe().await.unwrap();
+    // Awaiting the result lets time jump over the retry backoffs (10 min, then 20 min).
+    let result = sub.result().await.unwrap();
+    assert_eq!(result, "bye ada on attempt 3; 3 renewals; no, never");
+    let elapsed = env.now().duration_since(began).unwrap();
+    assert_eq!(elapsed, Duration::from_secs(95 * 86_400 + 30 * 60));
+    assert!(wall.elapsed() < Duration::from_secs(20), "took {:?}", wall.elapsed());
+
+    // The recorded history is in the server's format and replays against the code.
+    let history = env.history("sub-1").unwrap();
+    let fired = history
+        .events
+        .iter()
+        .filter(|e| matches!(e.attributes, Some(Attributes::TimerFiredEventAttributes(_))))
+        .count();
+    assert_eq!(fired, 3);
+    let started_attempts: Vec<i32> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => Some(a.attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started_attempts, [3, 1]);
+    Replayer::new().workflow::<Subscription>().replay(&history).unwrap();
+    let json = workflow_runtime::client::history::history_to_json(&history).unwrap();
+    Replayer::new().workflow::<Subscription>().replay_json(&json).unwrap();
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn continue_as_new_chains_and_describe_and_unknown_workflows() {
+    let env = TestEnv::start().await.unwrap();
+    let worker = run_worker(&env, "countdowns");
+    let countdown = Countdown::start(env.client(), StartOptions::new("count-1", "countdowns"), 5)
+        .await
+        .unwrap();
+    // The result follows the chain of runs to the last one.
+    assert_eq!(countdown.result().await.unwrap(), 1);
+    let last = env.history("count-1").unwrap();
+    match &last.events[0].attributes {
+        Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+            assert!(!a.continued_execution_run_id.is_empty())
+        }
+        other => panic!("expected a start event, got {other:?}"),
+    }
+    // The first run continued as new; the latest run (by id alone) completed.
+    let first = countdown.describe().await.unwrap();
+    assert_eq!(first.summary.status, WorkflowExecutionStatus::ContinuedAsNew);
+    let latest = Countdown::handle(env.client(), "count-1").describe().await.unwrap();
+    assert_eq!(latest.summary.status, WorkflowExecutionStatus::Completed);
+
+    // A second start with a running id is refused with the typed error.
+    let waiting = Countdown::start(env.client(), StartOptions::new("count-2", "countdowns"), 1)
+        .await
+        .unwrap();
+    match Countdown::start(env.client(), StartOptions::new("count-2", "countdowns"), 1).await {
+        Err(ClientError::AlreadyStarted { workflow_id, .. }) => assert_eq!(workflow_id, "count-2"),
+        other => panic!("expected AlreadyStarted, got {other:?}"),
+    }
+    assert_eq!(waiting.result().await.unwrap(), 1);
+
+    // A workflow type no worker knows fails its task: the test sees why at once.
+    let unknown = env
+        .client()
+        .start_untyped("NoSuchWorkflow", StartOptions::new("nope", "countdowns"), vec![])
+        .await
+        .unwrap();
+    match tokio::time::timeout(Duration::from_secs(10), unknown.result())
+        .await
+        .unwrap()
+    {
+        Err(ClientError::WorkflowFailed(failure)) => {
+            assert!(failure.message.contains("NoSuchWorkflow"), "{failure}")
+        }
+        other => panic!("expected a failure naming the type, got {other:?}"),
+    }
+    worker.stop().await;
+}
