@@ -1,5 +1,6 @@
-//! The main demo against a real server: the three stories end as they should, the timeline
-//! tells them, and every history replays against the code.
+//! The main demo, in the in-process test environment (virtual time: an hour-long delivery
+//! slot and a day-long restaurant timeout pass at once) and against a real server: the stories
+//! end as they should, the timeline tells them, and every history replays against the code.
 
 use examples::food_delivery::starter::{Scenario, Timings, place_order};
 use examples::food_delivery::{FoodOrder, Order, OrderOutcome, TASK_QUEUE, worker};
@@ -8,6 +9,72 @@ use std::time::Duration;
 use workflow_runtime::replay::Replayer;
 use workflow_runtime::testing::DevServer;
 use workflow_runtime::{Client, ClientOptions, StartOptions};
+
+#[tokio::test]
+async fn the_stories_in_the_test_environment() {
+    let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
+    let worker = worker(env.client()).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let began = env.now();
+    let timings = Timings {
+        restaurant_timeout_secs: 86_400,
+        delivery_slot_secs: 3_600,
+    };
+    let mut outcomes = Vec::new();
+    for scenario in Scenario::ALL {
+        let id = format!("order-{}", scenario.name());
+        let (_, outcome) = place_order(env.client(), scenario, &id, timings, |_| {}).await.unwrap();
+        outcomes.push(outcome);
+    }
+    assert!(
+        matches!(outcomes[0], OrderOutcome::Delivered { total_cents: 3149, .. }),
+        "{outcomes:?}"
+    );
+    assert!(matches!(outcomes[1], OrderOutcome::Refunded { .. }), "{outcomes:?}");
+    assert!(matches!(outcomes[2], OrderOutcome::NotAccepted { .. }), "{outcomes:?}");
+    // The delivered order waited for its slot and a payment retry, in virtual time.
+    let waited = env.now().duration_since(began).unwrap();
+    assert!(waited >= Duration::from_secs(3_601), "{waited:?}");
+    let text = timeline::render(&env.history("order-delivered").unwrap()).join("\n");
+    assert!(text.contains("started for 3600s"), "{text}");
+    assert!(text.contains("activity charge_card started, attempt 2"), "{text}");
+
+    // Nobody answers: the day-long restaurant timeout passes at once.
+    let silent = FoodOrder::start(
+        env.client(),
+        StartOptions::new("order-silent", TASK_QUEUE),
+        Order {
+            order_id: "order-silent".into(),
+            customer: "grace".into(),
+            address: "1 Compiler Court".into(),
+            restaurant_timeout_secs: 86_400,
+            delivery_slot_secs: 1,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        silent.result().await.unwrap(),
+        OrderOutcome::NotAccepted {
+            reason: "no answer within 86400s".into()
+        }
+    );
+    let replayer = Replayer::new()
+        .workflow::<FoodOrder>()
+        .workflow::<examples::food_delivery::Kitchen>();
+    for id in [
+        "order-delivered",
+        "order-refunded",
+        "order-rejected",
+        "order-silent",
+        "order-delivered-kitchen",
+    ] {
+        replayer.replay(&env.history(id).unwrap()).unwrap();
+    }
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
 
 #[tokio::test]
 async fn the_food_delivery_stories_end_as_told() {

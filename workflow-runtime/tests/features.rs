@@ -291,3 +291,84 @@ fn recorded_histories_replay() {
     replayed.sort();
     assert_eq!(replayed, ["cancel", "children"]);
 }
+
+/// The events a workflow's commands produced, in order, by type: what must be the same
+/// wherever the workflow runs.
+fn command_events(history: &workflow_runtime::client::proto::history::History) -> Vec<String> {
+    use workflow_runtime::client::proto::enums::EventType;
+    history
+        .events
+        .iter()
+        .filter_map(|e| EventType::try_from(e.event_type).ok())
+        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
+        .filter(|t| {
+            t.ends_with("_INITIATED")
+                || [
+                    "ACTIVITY_TASK_SCHEDULED",
+                    "ACTIVITY_TASK_CANCEL_REQUESTED",
+                    "TIMER_STARTED",
+                    "TIMER_CANCELED",
+                    "MARKER_RECORDED",
+                    "WORKFLOW_EXECUTION_COMPLETED",
+                    "WORKFLOW_EXECUTION_FAILED",
+                    "WORKFLOW_EXECUTION_CANCELED",
+                    "WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+                ]
+                .contains(&t.as_str())
+        })
+        .collect()
+}
+
+/// The same parent and children in the in-process test environment: the same outcome, and the
+/// same commands as the run on the real server recorded in `tests/histories/children.json`.
+#[tokio::test]
+async fn children_in_the_test_environment_match_the_server() {
+    let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
+    let worker = Worker::builder(env.client(), "children")
+        .workflow::<Kitchen>()
+        .workflow::<Restaurant>()
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let neighbour = Kitchen::start(
+        env.client(),
+        StartOptions::new("neighbour", "children"),
+        "slow stew".to_string(),
+        7,
+    )
+    .await
+    .unwrap();
+    let restaurant = Restaurant::start(
+        env.client(),
+        StartOptions::new("restaurant", "children"),
+        "neighbour".into(),
+    )
+    .await
+    .unwrap();
+    let log = restaurant.result().await.unwrap();
+    assert_eq!(log.len(), 6, "{log:?}");
+    assert_eq!(log[1], "child workflow failed because the toast burned");
+    assert_eq!(log[3], "second start refused: ChildWorkflowNotStarted");
+    assert_eq!(log[4], "child canceled: true");
+    assert_eq!(neighbour.result().await.unwrap(), "stew hurried after 7 min");
+    // The abandoned child outlived its parent.
+    let abandoned = Kitchen::handle(env.client(), "restaurant-abandoned");
+    assert_eq!(
+        abandoned.describe().await.unwrap().summary.status,
+        WorkflowExecutionStatus::Running
+    );
+    abandoned.hurry().await.unwrap();
+    assert_eq!(abandoned.result().await.unwrap(), "stew hurried after 30 min");
+
+    let here = env.history("restaurant").unwrap();
+    replayer().replay(&here).unwrap();
+    let recorded =
+        std::fs::read_to_string(format!("{}/tests/histories/children.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let there = workflow_runtime::client::history::history_from_json(&recorded).unwrap();
+    assert_eq!(command_events(&here), command_events(&there));
+
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

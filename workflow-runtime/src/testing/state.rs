@@ -120,6 +120,33 @@ pub(crate) struct Execution {
     timers: HashMap<String, i64>,
     /// The run that continued this one, when it continued as new.
     pub(crate) continued_by: Option<String>,
+    /// The parent, when this run is a child.
+    parent: Option<ParentLink>,
+    /// Children started by this run, with what happens to them when it closes.
+    children: Vec<(String, i32)>,
+}
+
+#[derive(Clone)]
+struct ParentLink {
+    run_id: String,
+    initiated_event_id: i64,
+    started_event_id: i64,
+}
+
+/// What a workflow task's commands ask of other runs, done after all its commands are recorded.
+enum AfterTask {
+    StartChild {
+        initiated_event_id: i64,
+        attributes: Box<crate::client::proto::command::StartChildWorkflowExecutionCommandAttributes>,
+    },
+    Signal {
+        initiated_event_id: i64,
+        attributes: Box<crate::client::proto::command::SignalExternalWorkflowExecutionCommandAttributes>,
+    },
+    Cancel {
+        initiated_event_id: i64,
+        execution: WorkflowExecution,
+    },
 }
 
 impl Execution {
@@ -189,6 +216,27 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::TimerFiredEventAttributes(_) => EventType::TimerFired,
         Ev::TimerCanceledEventAttributes(_) => EventType::TimerCanceled,
         Ev::MarkerRecordedEventAttributes(_) => EventType::MarkerRecorded,
+        Ev::StartChildWorkflowExecutionInitiatedEventAttributes(_) => EventType::StartChildWorkflowExecutionInitiated,
+        Ev::StartChildWorkflowExecutionFailedEventAttributes(_) => EventType::StartChildWorkflowExecutionFailed,
+        Ev::ChildWorkflowExecutionStartedEventAttributes(_) => EventType::ChildWorkflowExecutionStarted,
+        Ev::ChildWorkflowExecutionCompletedEventAttributes(_) => EventType::ChildWorkflowExecutionCompleted,
+        Ev::ChildWorkflowExecutionFailedEventAttributes(_) => EventType::ChildWorkflowExecutionFailed,
+        Ev::ChildWorkflowExecutionCanceledEventAttributes(_) => EventType::ChildWorkflowExecutionCanceled,
+        Ev::ChildWorkflowExecutionTerminatedEventAttributes(_) => EventType::ChildWorkflowExecutionTerminated,
+        Ev::SignalExternalWorkflowExecutionInitiatedEventAttributes(_) => {
+            EventType::SignalExternalWorkflowExecutionInitiated
+        }
+        Ev::SignalExternalWorkflowExecutionFailedEventAttributes(_) => EventType::SignalExternalWorkflowExecutionFailed,
+        Ev::ExternalWorkflowExecutionSignaledEventAttributes(_) => EventType::ExternalWorkflowExecutionSignaled,
+        Ev::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(_) => {
+            EventType::RequestCancelExternalWorkflowExecutionInitiated
+        }
+        Ev::RequestCancelExternalWorkflowExecutionFailedEventAttributes(_) => {
+            EventType::RequestCancelExternalWorkflowExecutionFailed
+        }
+        Ev::ExternalWorkflowExecutionCancelRequestedEventAttributes(_) => {
+            EventType::ExternalWorkflowExecutionCancelRequested
+        }
         _ => EventType::Unspecified,
     }
 }
@@ -319,6 +367,8 @@ impl State {
                 activities: HashMap::new(),
                 timers: HashMap::new(),
                 continued_by: None,
+                parent: None,
+                children: Vec::new(),
             },
         );
         self.latest.insert(request.workflow_id.clone(), run_id.clone());
@@ -416,17 +466,110 @@ impl State {
     }
 
     fn close(&mut self, run_id: &str, status: WorkflowExecutionStatus, event: Ev) {
-        self.append(run_id, event);
+        self.append(run_id, event.clone());
         let execution = self.executions.get_mut(run_id).expect("execution exists");
         execution.status = status;
         execution.activities.clear();
         execution.timers.clear();
+        let parent = execution.parent.clone();
+        let children = std::mem::take(&mut execution.children);
+        let (workflow_id, workflow_type) = (execution.workflow_id.clone(), execution.workflow_type.clone());
         self.due.retain(|_, d| match d {
             Due::Timer { run_id: r, .. } | Due::ActivityRetry { run_id: r, .. } => r != run_id,
         });
         for queue in self.activity_queues.values_mut() {
             queue.retain(|(r, _)| r != run_id);
         }
+        if let Some(parent) = parent
+            && status != WorkflowExecutionStatus::ContinuedAsNew
+            && self.executions.get(&parent.run_id).is_some_and(Execution::is_open)
+        {
+            let child = Some(WorkflowExecution {
+                workflow_id,
+                run_id: run_id.to_string(),
+            });
+            let child_type = Some(WorkflowType { name: workflow_type });
+            let (initiated_event_id, started_event_id) = (parent.initiated_event_id, parent.started_event_id);
+            let reported = match event {
+                Ev::WorkflowExecutionCompletedEventAttributes(a) => Ev::ChildWorkflowExecutionCompletedEventAttributes(
+                    h::ChildWorkflowExecutionCompletedEventAttributes {
+                        result: a.result,
+                        workflow_execution: child,
+                        workflow_type: child_type,
+                        initiated_event_id,
+                        started_event_id,
+                        ..Default::default()
+                    },
+                ),
+                Ev::WorkflowExecutionFailedEventAttributes(a) => {
+                    Ev::ChildWorkflowExecutionFailedEventAttributes(h::ChildWorkflowExecutionFailedEventAttributes {
+                        failure: a.failure,
+                        workflow_execution: child,
+                        workflow_type: child_type,
+                        initiated_event_id,
+                        started_event_id,
+                        retry_state: a.retry_state,
+                        ..Default::default()
+                    })
+                }
+                Ev::WorkflowExecutionCanceledEventAttributes(a) => Ev::ChildWorkflowExecutionCanceledEventAttributes(
+                    h::ChildWorkflowExecutionCanceledEventAttributes {
+                        details: a.details,
+                        workflow_execution: child,
+                        workflow_type: child_type,
+                        initiated_event_id,
+                        started_event_id,
+                        ..Default::default()
+                    },
+                ),
+                _ => Ev::ChildWorkflowExecutionTerminatedEventAttributes(
+                    h::ChildWorkflowExecutionTerminatedEventAttributes {
+                        workflow_execution: child,
+                        workflow_type: child_type,
+                        initiated_event_id,
+                        started_event_id,
+                        ..Default::default()
+                    },
+                ),
+            };
+            self.append(&parent.run_id, reported);
+            self.schedule_task(&parent.run_id);
+        }
+        if status == WorkflowExecutionStatus::ContinuedAsNew {
+            return;
+        }
+        for (child, policy) in children {
+            let child = self.latest_run_of(&child);
+            if !self.executions.get(&child).is_some_and(Execution::is_open) {
+                continue;
+            }
+            let execution = Some(WorkflowExecution {
+                workflow_id: String::new(),
+                run_id: child.clone(),
+            });
+            if policy == crate::client::proto::enums::ParentClosePolicy::RequestCancel as i32 {
+                let _ = self.request_cancel(ws::RequestCancelWorkflowExecutionRequest {
+                    workflow_execution: execution,
+                    reason: "the parent closed".into(),
+                    ..Default::default()
+                });
+            } else if policy != crate::client::proto::enums::ParentClosePolicy::Abandon as i32 {
+                let _ = self.terminate(ws::TerminateWorkflowExecutionRequest {
+                    workflow_execution: execution,
+                    reason: "the parent closed".into(),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    /// The last run of the chain `run_id` starts (it may have continued as new).
+    fn latest_run_of(&self, run_id: &str) -> String {
+        let mut run = run_id.to_string();
+        while let Some(next) = self.executions.get(&run).and_then(|e| e.continued_by.clone()) {
+            run = next;
+        }
+        run
     }
 
     /// Hands out the next workflow task (or query) of `queue`, if any.
@@ -578,11 +721,15 @@ impl State {
                 ..Default::default()
             }),
         );
+        let mut after = Vec::new();
         for command in request.commands {
             if !self.executions[run_id].is_open() {
                 break;
             }
-            self.apply_command(run_id, completed_id, command)?;
+            self.apply_command(run_id, completed_id, command, &mut after)?;
+        }
+        for effect in after {
+            self.apply_after_task(run_id, effect);
         }
         let execution = self.executions.get_mut(run_id).expect("execution exists");
         if std::mem::take(&mut execution.task_again) {
@@ -591,7 +738,13 @@ impl State {
         Ok(())
     }
 
-    fn apply_command(&mut self, run_id: &str, completed_id: i64, command: Command) -> Result<(), Refusal> {
+    fn apply_command(
+        &mut self,
+        run_id: &str,
+        completed_id: i64,
+        command: Command,
+        after: &mut Vec<AfterTask>,
+    ) -> Result<(), Refusal> {
         let Some(attributes) = command.attributes else {
             return Ok(());
         };
@@ -790,7 +943,94 @@ impl State {
                         },
                     ),
                 );
+                let parent = self.executions[run_id].parent.clone();
+                if let Some(new_run) = self.executions.get_mut(&next) {
+                    new_run.parent = parent;
+                }
                 self.executions.get_mut(run_id).expect("execution exists").continued_by = Some(next);
+            }
+            Cmd::StartChildWorkflowExecutionCommandAttributes(a) => {
+                let task_queue = a
+                    .task_queue
+                    .clone()
+                    .filter(|q| !q.name.is_empty())
+                    .unwrap_or(TaskQueue {
+                        name: self.executions[run_id].task_queue.clone(),
+                        ..Default::default()
+                    });
+                let initiated_event_id = self.append(
+                    run_id,
+                    Ev::StartChildWorkflowExecutionInitiatedEventAttributes(
+                        h::StartChildWorkflowExecutionInitiatedEventAttributes {
+                            namespace: self.namespace.clone(),
+                            workflow_id: a.workflow_id.clone(),
+                            workflow_type: a.workflow_type.clone(),
+                            task_queue: Some(task_queue.clone()),
+                            input: a.input.clone(),
+                            workflow_execution_timeout: a.workflow_execution_timeout,
+                            workflow_run_timeout: a.workflow_run_timeout,
+                            workflow_task_timeout: a.workflow_task_timeout,
+                            parent_close_policy: a.parent_close_policy,
+                            workflow_task_completed_event_id: completed_id,
+                            workflow_id_reuse_policy: a.workflow_id_reuse_policy,
+                            retry_policy: a.retry_policy.clone(),
+                            header: a.header.clone(),
+                            memo: a.memo.clone(),
+                            search_attributes: a.search_attributes.clone(),
+                            ..Default::default()
+                        },
+                    ),
+                );
+                let mut attributes = a;
+                attributes.task_queue = Some(task_queue);
+                after.push(AfterTask::StartChild {
+                    initiated_event_id,
+                    attributes: Box::new(attributes),
+                });
+            }
+            Cmd::SignalExternalWorkflowExecutionCommandAttributes(a) => {
+                let initiated_event_id = self.append(
+                    run_id,
+                    Ev::SignalExternalWorkflowExecutionInitiatedEventAttributes(
+                        h::SignalExternalWorkflowExecutionInitiatedEventAttributes {
+                            workflow_task_completed_event_id: completed_id,
+                            namespace: self.namespace.clone(),
+                            workflow_execution: a.execution.clone(),
+                            signal_name: a.signal_name.clone(),
+                            input: a.input.clone(),
+                            child_workflow_only: a.child_workflow_only,
+                            header: a.header.clone(),
+                            ..Default::default()
+                        },
+                    ),
+                );
+                after.push(AfterTask::Signal {
+                    initiated_event_id,
+                    attributes: Box::new(a),
+                });
+            }
+            Cmd::RequestCancelExternalWorkflowExecutionCommandAttributes(a) => {
+                let execution = WorkflowExecution {
+                    workflow_id: a.workflow_id,
+                    run_id: a.run_id,
+                };
+                let initiated_event_id = self.append(
+                    run_id,
+                    Ev::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
+                        h::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes {
+                            workflow_task_completed_event_id: completed_id,
+                            namespace: self.namespace.clone(),
+                            workflow_execution: Some(execution.clone()),
+                            child_workflow_only: a.child_workflow_only,
+                            reason: a.reason,
+                            ..Default::default()
+                        },
+                    ),
+                );
+                after.push(AfterTask::Cancel {
+                    initiated_event_id,
+                    execution,
+                });
             }
             other => {
                 let name = format!("{other:?}");
@@ -805,6 +1045,146 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// Starts a child, signals or cancels another run, and records the outcome in `run_id`.
+    fn apply_after_task(&mut self, run_id: &str, effect: AfterTask) {
+        use crate::client::proto::enums::{
+            SignalExternalWorkflowExecutionFailedCause as Cause, StartChildWorkflowExecutionFailedCause,
+            WorkflowIdReusePolicy,
+        };
+        match effect {
+            AfterTask::StartChild {
+                initiated_event_id,
+                attributes: a,
+            } => {
+                let exists = self.latest.get(&a.workflow_id).cloned();
+                let refused = match &exists {
+                    Some(run) if self.executions[run].is_open() => true,
+                    Some(_) => a.workflow_id_reuse_policy == WorkflowIdReusePolicy::RejectDuplicate as i32,
+                    None => false,
+                };
+                if refused {
+                    self.append(
+                        run_id,
+                        Ev::StartChildWorkflowExecutionFailedEventAttributes(
+                            h::StartChildWorkflowExecutionFailedEventAttributes {
+                                namespace: self.namespace.clone(),
+                                workflow_id: a.workflow_id.clone(),
+                                workflow_type: a.workflow_type.clone(),
+                                cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists as i32,
+                                initiated_event_id,
+                                ..Default::default()
+                            },
+                        ),
+                    );
+                    self.schedule_task(run_id);
+                    return;
+                }
+                let request = ws::StartWorkflowExecutionRequest {
+                    namespace: self.namespace.clone(),
+                    workflow_id: a.workflow_id.clone(),
+                    workflow_type: a.workflow_type.clone(),
+                    task_queue: a.task_queue.clone(),
+                    input: a.input.clone(),
+                    workflow_execution_timeout: a.workflow_execution_timeout,
+                    workflow_run_timeout: a.workflow_run_timeout,
+                    workflow_task_timeout: a.workflow_task_timeout,
+                    header: a.header.clone(),
+                    memo: a.memo.clone(),
+                    search_attributes: a.search_attributes.clone(),
+                    ..Default::default()
+                };
+                let Ok(child) = self.start(request, None) else { return };
+                let started_event_id = self.append(
+                    run_id,
+                    Ev::ChildWorkflowExecutionStartedEventAttributes(h::ChildWorkflowExecutionStartedEventAttributes {
+                        namespace: self.namespace.clone(),
+                        initiated_event_id,
+                        workflow_execution: Some(WorkflowExecution {
+                            workflow_id: a.workflow_id.clone(),
+                            run_id: child.clone(),
+                        }),
+                        workflow_type: a.workflow_type.clone(),
+                        ..Default::default()
+                    }),
+                );
+                self.executions.get_mut(&child).expect("just started").parent = Some(ParentLink {
+                    run_id: run_id.to_string(),
+                    initiated_event_id,
+                    started_event_id,
+                });
+                if let Some(parent) = self.executions.get_mut(run_id) {
+                    parent.children.push((child, a.parent_close_policy));
+                }
+                self.schedule_task(run_id);
+            }
+            AfterTask::Signal {
+                initiated_event_id,
+                attributes: a,
+            } => {
+                let target = a.execution.clone().unwrap_or_default();
+                let delivered = self.signal(ws::SignalWorkflowExecutionRequest {
+                    workflow_execution: Some(target.clone()),
+                    signal_name: a.signal_name.clone(),
+                    input: a.input.clone(),
+                    header: a.header.clone(),
+                    ..Default::default()
+                });
+                let event = match delivered {
+                    Ok(()) => Ev::ExternalWorkflowExecutionSignaledEventAttributes(
+                        h::ExternalWorkflowExecutionSignaledEventAttributes {
+                            initiated_event_id,
+                            namespace: self.namespace.clone(),
+                            workflow_execution: Some(target),
+                            ..Default::default()
+                        },
+                    ),
+                    Err(_) => Ev::SignalExternalWorkflowExecutionFailedEventAttributes(
+                        h::SignalExternalWorkflowExecutionFailedEventAttributes {
+                            cause: Cause::ExternalWorkflowExecutionNotFound as i32,
+                            namespace: self.namespace.clone(),
+                            workflow_execution: Some(target),
+                            initiated_event_id,
+                            ..Default::default()
+                        },
+                    ),
+                };
+                self.append(run_id, event);
+                self.schedule_task(run_id);
+            }
+            AfterTask::Cancel {
+                initiated_event_id,
+                execution,
+            } => {
+                let delivered = self.request_cancel(ws::RequestCancelWorkflowExecutionRequest {
+                    workflow_execution: Some(execution.clone()),
+                    reason: "requested by another workflow".into(),
+                    ..Default::default()
+                });
+                let event = match delivered {
+                    Ok(()) => Ev::ExternalWorkflowExecutionCancelRequestedEventAttributes(
+                        h::ExternalWorkflowExecutionCancelRequestedEventAttributes {
+                            initiated_event_id,
+                            namespace: self.namespace.clone(),
+                            workflow_execution: Some(execution),
+                            ..Default::default()
+                        },
+                    ),
+                    Err(_) => Ev::RequestCancelExternalWorkflowExecutionFailedEventAttributes(
+                        h::RequestCancelExternalWorkflowExecutionFailedEventAttributes {
+                            cause: Cause::ExternalWorkflowExecutionNotFound as i32,
+                            namespace: self.namespace.clone(),
+                            workflow_execution: Some(execution),
+                            initiated_event_id,
+                            ..Default::default()
+                        },
+                    ),
+                };
+                self.append(run_id, event);
+                self.schedule_task(run_id);
+            }
+        }
     }
 
     fn start_continued(
