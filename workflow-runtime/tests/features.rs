@@ -120,6 +120,57 @@ impl Patient {
     }
 }
 
+#[activity(start_to_close_timeout = "10s")]
+async fn pack(order: String) -> Result<String, ActivityError> {
+    Ok(format!("{order} packed"))
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn gift_wrap(order: String) -> Result<String, ActivityError> {
+    Ok(format!("{order} gift-wrapped"))
+}
+
+/// Four versions of one workflow type: before a change, with it behind `patched`, with the
+/// patch deprecated, and with the patch gone.
+macro_rules! shipping_version {
+    ($name:ident, |$ctx:ident, $order:ident| $pack:expr) => {
+        #[workflow]
+        #[derive(Default)]
+        pub struct $name {
+            go: bool,
+        }
+
+        #[workflow(name = "ShippingWorkflow")]
+        impl $name {
+            #[run]
+            async fn run($ctx: WorkflowContext<Self>, $order: String) -> WorkflowResult<String> {
+                let packed = $pack.await?;
+                $ctx.wait_condition(|s| s.go).await;
+                Ok(format!("{packed}, shipped"))
+            }
+
+            #[signal]
+            fn ship(&mut self) {
+                self.go = true;
+            }
+        }
+    };
+}
+
+shipping_version!(ShippingV1, |ctx, order| ctx.activity(pack, order));
+shipping_version!(ShippingV2, |ctx, order| async {
+    if ctx.patched("gift-wrap") {
+        ctx.activity(gift_wrap, order).await
+    } else {
+        ctx.activity(pack, order).await
+    }
+});
+shipping_version!(ShippingV3, |ctx, order| async {
+    ctx.deprecate_patch("gift-wrap");
+    ctx.activity(gift_wrap, order).await
+});
+shipping_version!(ShippingV4, |ctx, order| ctx.activity(gift_wrap, order));
+
 async fn connect() -> Client {
     Client::connect(ClientOptions::new(DevServer::shared_address()))
         .await
@@ -142,6 +193,7 @@ fn record_history(name: &str, history: &workflow_runtime::client::proto::history
 
 fn replayer() -> Replayer {
     Replayer::new()
+        .workflow::<ShippingV2>()
         .workflow::<Kitchen>()
         .workflow::<Restaurant>()
         .workflow::<Patient>()
@@ -289,7 +341,10 @@ fn recorded_histories_replay() {
         }
     }
     replayed.sort();
-    assert_eq!(replayed, ["cancel", "children"]);
+    assert_eq!(
+        replayed,
+        ["cancel", "children", "versioning-v1", "versioning-v2", "versioning-v3"]
+    );
 }
 
 /// The events a workflow's commands produced, in order, by type: what must be the same
@@ -371,4 +426,112 @@ async fn children_in_the_test_environment_match_the_server() {
 
     shutdown.shutdown();
     running.await.unwrap().unwrap();
+}
+
+/// Waits (bounded) until the run's history holds an event `done` accepts.
+async fn wait_for_event(handle: &ShippingV1Handle, done: impl Fn(&Attributes) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = handle.fetch_history().await.unwrap();
+        if history.events.iter().any(|e| e.attributes.as_ref().is_some_and(&done)) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the event never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A run started on v1 finishes on v2 (old path, by replay) beside a run that takes the new
+/// path; later versions replay what earlier ones recorded, and the first divergence is named.
+#[tokio::test]
+async fn versioning_with_patches_across_worker_versions() {
+    let client = connect().await;
+    let tq = unique("shipping");
+    let start_worker = |worker: workflow_runtime::worker::Worker| {
+        let shutdown = worker.shutdown_handle();
+        (shutdown, tokio::spawn(worker.run()))
+    };
+    let (v1_shutdown, v1) = start_worker(
+        Worker::builder(&client, &tq)
+            .workflow::<ShippingV1>()
+            .activity(pack)
+            .build()
+            .unwrap(),
+    );
+    let old = ShippingV1::start(&client, StartOptions::new(unique("old"), &tq), "old".into())
+        .await
+        .unwrap();
+    wait_for_event(&old, |a| {
+        matches!(a, Attributes::ActivityTaskCompletedEventAttributes(_))
+    })
+    .await;
+    v1_shutdown.shutdown();
+    v1.await.unwrap().unwrap();
+
+    // v2 takes over: the old run replays on the old path; a new run takes the new one.
+    let (v2_shutdown, v2) = start_worker(
+        Worker::builder(&client, &tq)
+            .workflow::<ShippingV2>()
+            .activity(pack)
+            .activity(gift_wrap)
+            .build()
+            .unwrap(),
+    );
+    let new = ShippingV2::start(&client, StartOptions::new(unique("new"), &tq), "new".into())
+        .await
+        .unwrap();
+    old.ship().await.unwrap();
+    new.ship().await.unwrap();
+    assert_eq!(old.result().await.unwrap(), "old packed, shipped");
+    assert_eq!(new.result().await.unwrap(), "new gift-wrapped, shipped");
+    v2_shutdown.shutdown();
+    v2.await.unwrap().unwrap();
+
+    // v3 deprecates the patch: runs recorded with the marker still replay.
+    let (v3_shutdown, v3) = start_worker(
+        Worker::builder(&client, &tq)
+            .workflow::<ShippingV3>()
+            .activity(gift_wrap)
+            .build()
+            .unwrap(),
+    );
+    let newer = ShippingV3::start(&client, StartOptions::new(unique("newer"), &tq), "newer".into())
+        .await
+        .unwrap();
+    newer.ship().await.unwrap();
+    assert_eq!(newer.result().await.unwrap(), "newer gift-wrapped, shipped");
+    v3_shutdown.shutdown();
+    v3.await.unwrap().unwrap();
+
+    let old_history = old.fetch_history().await.unwrap();
+    let new_history = new.fetch_history().await.unwrap();
+    let newer_history = newer.fetch_history().await.unwrap();
+    let markers = |h: &workflow_runtime::client::proto::history::History| {
+        h.events
+            .iter()
+            .filter(|e| matches!(e.attributes, Some(Attributes::MarkerRecordedEventAttributes(_))))
+            .count()
+    };
+    assert_eq!(
+        (markers(&old_history), markers(&new_history), markers(&newer_history)),
+        (0, 1, 1)
+    );
+    let v2 = Replayer::new().workflow::<ShippingV2>();
+    for h in [&old_history, &new_history, &newer_history] {
+        v2.replay(h).unwrap();
+    }
+    let v3 = Replayer::new().workflow::<ShippingV3>();
+    v3.replay(&new_history).unwrap();
+    v3.replay(&newer_history).unwrap();
+    // v3 dropped the old path: the run recorded before the change no longer replays.
+    let diverged = v3.replay_explained(&old_history).unwrap_err().to_string();
+    assert!(diverged.contains("ScheduleActivityTask(type gift_wrap"), "{diverged}");
+    // v4 drops the deprecated call: the deprecated marker is skipped, the live one is not.
+    let v4 = Replayer::new().workflow::<ShippingV4>();
+    v4.replay(&newer_history).unwrap();
+    assert!(v4.replay(&new_history).is_err());
+
+    record_history("versioning-v1", &old_history);
+    record_history("versioning-v2", &new_history);
+    record_history("versioning-v3", &newer_history);
 }

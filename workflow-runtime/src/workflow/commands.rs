@@ -53,6 +53,11 @@ pub(crate) enum WorkflowCommand {
         seq: u32,
         value: crate::client::proto::common::Payload,
     },
+    /// A version marker: `patched(id)` or `deprecate_patch(id)` ran live.
+    Patch {
+        id: String,
+        deprecated: bool,
+    },
     StartChild {
         seq: u32,
         attributes: Box<pc::StartChildWorkflowExecutionCommandAttributes>,
@@ -69,6 +74,25 @@ pub(crate) enum WorkflowCommand {
 
 /// The marker name side effects are recorded under (the one other SDKs use).
 pub(crate) const SIDE_EFFECT_MARKER: &str = "SideEffect";
+
+/// The marker name patches are recorded under (the one the SDKs built on Temporal's core use).
+pub(crate) const PATCH_MARKER: &str = "core_patch";
+
+/// The patch id and deprecation flag of a patch marker.
+pub(crate) fn patch_marker(event: &HistoryEvent) -> Option<(String, bool)> {
+    let Some(EvAttr::MarkerRecordedEventAttributes(a)) = &event.attributes else {
+        return None;
+    };
+    if a.marker_name != PATCH_MARKER {
+        return None;
+    }
+    let data = a.details.get("patch_data")?.payloads.first()?;
+    let value: serde_json::Value = crate::client::payload::from_payload(data).ok()?;
+    Some((
+        value.get("id")?.as_str()?.to_string(),
+        value.get("deprecated").and_then(|d| d.as_bool()).unwrap_or(false),
+    ))
+}
 
 /// The value a `SideEffect` marker recorded.
 pub(crate) fn side_effect_value(event: &HistoryEvent) -> Option<crate::client::proto::common::Payload> {
@@ -105,6 +129,10 @@ impl WorkflowCommand {
             WorkflowCommand::Cancel { .. } => "CancelWorkflowExecution".to_string(),
             WorkflowCommand::ContinueAsNew { .. } => "ContinueAsNewWorkflowExecution".to_string(),
             WorkflowCommand::SideEffect { seq, .. } => format!("RecordMarker(SideEffect, id {seq})"),
+            WorkflowCommand::Patch { id, deprecated } => format!(
+                "RecordMarker(patch {id}{})",
+                if *deprecated { ", deprecated" } else { "" }
+            ),
             WorkflowCommand::StartChild { attributes, .. } => format!(
                 "StartChildWorkflowExecution(type {}, id {})",
                 attributes.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
@@ -170,6 +198,9 @@ impl WorkflowCommand {
             ) => true,
             (WorkflowCommand::SideEffect { .. }, Some(EvAttr::MarkerRecordedEventAttributes(a))) => {
                 a.marker_name == SIDE_EFFECT_MARKER
+            }
+            (WorkflowCommand::Patch { id, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
+                patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
             }
             (
                 WorkflowCommand::StartChild { attributes, .. },
@@ -266,6 +297,21 @@ impl WorkflowCommand {
                     }),
                 )
             }
+            WorkflowCommand::Patch { id, deprecated } => {
+                let mut details = std::collections::HashMap::new();
+                let data = serde_json::json!({ "id": id, "deprecated": deprecated });
+                if let Ok(p) = crate::client::payload::to_payload(&data) {
+                    details.insert("patch_data".to_string(), Payloads { payloads: vec![p] });
+                }
+                (
+                    CommandType::RecordMarker,
+                    CmdAttr::RecordMarkerCommandAttributes(pc::RecordMarkerCommandAttributes {
+                        marker_name: PATCH_MARKER.to_string(),
+                        details,
+                        ..Default::default()
+                    }),
+                )
+            }
             WorkflowCommand::StartChild { attributes, .. } => (
                 CommandType::StartChildWorkflowExecution,
                 CmdAttr::StartChildWorkflowExecutionCommandAttributes(*attributes),
@@ -333,6 +379,13 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             a.activity_id
         ),
         Some(EvAttr::TimerStartedEventAttributes(a)) => format!("TimerStarted(id {})", a.timer_id),
+        Some(EvAttr::MarkerRecordedEventAttributes(a)) => match patch_marker(event) {
+            Some((id, deprecated)) => format!(
+                "MarkerRecorded(patch {id}{})",
+                if deprecated { ", deprecated" } else { "" }
+            ),
+            None => format!("MarkerRecorded({})", a.marker_name),
+        },
         Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => format!(
             "StartChildWorkflowExecutionInitiated(type {}, id {})",
             a.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),

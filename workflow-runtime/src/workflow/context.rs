@@ -82,6 +82,10 @@ pub(crate) struct RunState {
     pub(crate) cancel_requested: bool,
     /// On replay: the values the side effects of the activation being replayed recorded.
     pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
+    /// On replay: the patches the activation being replayed recorded.
+    pub(crate) recorded_patches: std::collections::HashSet<String>,
+    /// What `patched` answered for each id in this run (it answers the same every time).
+    patches: HashMap<String, bool>,
     next_side_effect_seq: u32,
     pub(crate) next_child_seq: u32,
     pub(crate) children: HashMap<u32, ChildSlot>,
@@ -114,6 +118,8 @@ impl RunState {
             condition_wakers: Vec::new(),
             cancel_requested: false,
             recorded_side_effects: Default::default(),
+            recorded_patches: Default::default(),
+            patches: HashMap::new(),
             next_side_effect_seq: 1,
             next_child_seq: 1,
             children: HashMap::new(),
@@ -263,6 +269,51 @@ impl<W: 'static> WorkflowContext<W> {
             .commands
             .push_back(WorkflowCommand::SideEffect { seq, value: payload });
         Ok(value)
+    }
+
+    /// Versioning: whether this run takes the new code path of change `id`.
+    ///
+    /// A run that first meets the call live records a marker and takes the new path (`true`);
+    /// a run replaying history recorded before the change finds no marker and keeps the old
+    /// path (`false`), so old runs replay while new runs use the new code. The answer for an id
+    /// never changes within a run. Once no run on the old path is left, replace the call by
+    /// [`deprecate_patch`](Self::deprecate_patch), and later remove that too.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// # fn demo(ctx: WorkflowContext<()>) {
+    /// let carrier = if ctx.patched("ship-with-fast-carrier") { "fast" } else { "standard" };
+    /// # }
+    /// ```
+    pub fn patched(&self, id: &str) -> bool {
+        self.patch(id, false)
+    }
+
+    /// The second step of retiring a change made with [`patched`](Self::patched): the code keeps
+    /// only the new path and calls this in its place, so runs that recorded the marker still
+    /// replay and new runs record a deprecated marker that a later version may drop.
+    pub fn deprecate_patch(&self, id: &str) {
+        self.patch(id, true);
+    }
+
+    fn patch(&self, id: &str, deprecated: bool) -> bool {
+        let mut run = self.run.borrow_mut();
+        if let Some(answer) = run.patches.get(id) {
+            return *answer;
+        }
+        let answer = if run.replaying {
+            run.recorded_patches.contains(id)
+        } else {
+            true
+        };
+        if answer {
+            run.commands.push_back(WorkflowCommand::Patch {
+                id: id.to_string(),
+                deprecated,
+            });
+        }
+        run.patches.insert(id.to_string(), answer);
+        answer || deprecated
     }
 
     /// Reads the workflow state.

@@ -310,9 +310,18 @@ impl Run {
                                 !matches!(e.attributes, Some(EvAttr::WorkflowTaskStartedEventAttributes(_)))
                             })
                             .filter_map(super::commands::side_effect_value);
+                        let patches = events[i + 1..]
+                            .iter()
+                            .take_while(|e| {
+                                !matches!(e.attributes, Some(EvAttr::WorkflowTaskStartedEventAttributes(_)))
+                            })
+                            .filter_map(super::commands::patch_marker)
+                            .map(|(id, _)| id);
                         let mut run = self.run.borrow_mut();
                         run.recorded_side_effects.clear();
                         run.recorded_side_effects.extend(recorded);
+                        run.recorded_patches.clear();
+                        run.recorded_patches.extend(patches);
                     }
                     let updates = if is_current {
                         messages.iter().filter_map(UpdateDelivery::from_message).collect()
@@ -361,9 +370,15 @@ impl Run {
     fn match_command(&mut self, event: &HistoryEvent) -> Result<(), TaskError> {
         let command = self.run.borrow().commands.front().cloned();
         let Some(command) = command else {
+            if matches!(super::commands::patch_marker(event), Some((_, true))) {
+                return Ok(()); // a deprecated patch the code no longer mentions
+            }
             return Err(self.nondeterminism(event.event_id, describe_event(event), "nothing".to_string()));
         };
         if !command.matches(event) {
+            if matches!(super::commands::patch_marker(event), Some((_, true))) {
+                return Ok(()); // a deprecated patch the code no longer mentions
+            }
             return Err(self.nondeterminism(event.event_id, describe_event(event), command.describe()));
         }
         self.run.borrow_mut().commands.pop_front();
