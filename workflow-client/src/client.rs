@@ -12,6 +12,7 @@ use crate::proto::workflowservice::{self as ws, workflow_service_client::Workflo
 use crate::time::to_proto_duration;
 use crate::visibility::WorkflowSummary;
 use futures::Stream;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
@@ -354,7 +355,14 @@ impl Client {
             ));
         }
         let request_id = o.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let memo = (!o.memo.is_empty()).then(|| pc::Memo { fields: o.memo.clone() });
+        // Memo fields are user data: the codec protects them like arguments. Search attributes
+        // stay plain: the server indexes them.
+        let mut memo_fields = HashMap::new();
+        for (key, value) in &o.memo {
+            let encoded = self.data_converter().encode_raw(vec![value.clone()]).await?;
+            memo_fields.insert(key.clone(), encoded.payloads.into_iter().next().unwrap_or_default());
+        }
+        let memo = (!memo_fields.is_empty()).then_some(pc::Memo { fields: memo_fields });
         let search_attributes = (!o.search_attributes.is_empty()).then(|| pc::SearchAttributes {
             indexed_fields: o.search_attributes.clone(),
         });

@@ -33,6 +33,7 @@ pub mod handle;
 pub mod history;
 pub mod options;
 pub mod payload;
+pub mod search_attributes;
 pub mod time;
 pub mod visibility;
 
@@ -48,6 +49,7 @@ pub use handle::{
 };
 pub use options::{ClientOptions, IdConflictPolicy, IdReusePolicy, RetryPolicy, RpcRetry, StartOptions, TlsOptions};
 pub use payload::{Binary, PayloadArgs, PayloadError};
+pub use search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
 pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSummary};
 
 /// The Temporal API types this crate speaks, under short names.

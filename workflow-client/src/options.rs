@@ -303,8 +303,7 @@ impl From<IdConflictPolicy> for enums::WorkflowIdConflictPolicy {
 /// let options = StartOptions::new("order-42", "orders")
 ///     .execution_timeout(Duration::from_secs(3600))
 ///     .id_reuse_policy(IdReusePolicy::RejectDuplicate)
-///     .memo("customer", &"ada").unwrap()
-///     .search_attribute("CustomKeywordField", &"gold").unwrap();
+///     .memo("customer", &"ada").unwrap();
 /// assert_eq!(options.workflow_id, "order-42");
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -386,14 +385,17 @@ impl StartOptions {
         self.memo.insert(key.into(), payload::to_payload(value)?);
         Ok(self)
     }
-    /// Adds a search attribute (it must be registered on the server).
-    pub fn search_attribute<T: Serialize + ?Sized>(
+    /// Sets a search attribute, typed by its key (it must be registered on the server).
+    pub fn search_attribute<T: Serialize + serde::de::DeserializeOwned>(
         mut self,
-        key: impl Into<String>,
-        value: &T,
-    ) -> Result<Self, PayloadError> {
-        self.search_attributes.insert(key.into(), payload::to_payload(value)?);
-        Ok(self)
+        key: crate::search_attributes::SearchAttributeKey<T>,
+        value: T,
+    ) -> Self {
+        let payload = key
+            .to_payload(&value)
+            .expect("search attribute values (strings, numbers, booleans) always encode as JSON");
+        self.search_attributes.insert(key.name().to_string(), payload);
+        self
     }
     /// Delays the first workflow task.
     pub fn start_delay(mut self, d: Duration) -> Self {

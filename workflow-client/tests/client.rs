@@ -15,6 +15,10 @@ use workflow_client::{
     QueryRejectCondition, RpcRetry, SignalDefinition, StartOptions, WorkflowDefinition, WorkflowExecutionStatus,
 };
 
+/// A keyword attribute the dev server of the tests registers.
+const LISTED_BY: workflow_client::SearchAttributeKey<String> =
+    workflow_client::SearchAttributeKey::keyword("CustomKeywordField");
+
 async fn client() -> Client {
     let address = DevServer::shared_address();
     Client::connect(ClientOptions::new(address))
@@ -565,21 +569,25 @@ async fn list_and_count_with_a_query() {
         client
             .start_untyped(
                 "ListedWorkflow",
-                StartOptions::new(&id, &tq)
-                    .search_attribute("CustomKeywordField", &tq)
-                    .unwrap(),
+                StartOptions::new(&id, &tq).search_attribute(LISTED_BY, tq.clone()),
                 vec![],
             )
             .await
             .unwrap();
         ids.push(id);
     }
-    let query = format!("CustomKeywordField = '{tq}'");
+    let query = format!("{} = '{tq}'", LISTED_BY.name());
     eventually("visibility to list 3 runs", || async {
         client.count_workflows(&query).await.unwrap() == 3
     })
     .await;
     let listed: Vec<_> = client.list_workflows(&query).try_collect().await.unwrap();
+    // The typed key reads the attribute back from each summary.
+    assert!(
+        listed
+            .iter()
+            .all(|s| LISTED_BY.get(&s.search_attributes).unwrap().unwrap() == tq)
+    );
     let mut listed_ids: Vec<_> = listed.iter().map(|s| s.workflow_id.clone()).collect();
     listed_ids.sort();
     ids.sort();

@@ -3,9 +3,9 @@
 //! feature's history is also kept under `tests/histories/` and replayed without a server.
 
 use std::time::Duration;
-use workflow_runtime::client::IdReusePolicy;
 use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
 use workflow_runtime::client::proto::history::history_event::Attributes;
+use workflow_runtime::client::{IdReusePolicy, SearchAttributeKey};
 use workflow_runtime::futures::future::{Either, select};
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
@@ -171,6 +171,36 @@ shipping_version!(ShippingV3, |ctx, order| async {
 });
 shipping_version!(ShippingV4, |ctx, order| ctx.activity(gift_wrap, order));
 
+/// Attributes the dev server of the tests registers.
+const CUSTOMER: SearchAttributeKey<String> = SearchAttributeKey::keyword("CustomKeywordField");
+const STAGE: SearchAttributeKey<i64> = SearchAttributeKey::int("CustomIntField");
+
+/// Reads its search attributes and memo, upserts both, and waits to be finished.
+#[workflow]
+#[derive(Default)]
+pub struct Tracked {
+    done: bool,
+}
+
+#[workflow(name = "TrackedWorkflow")]
+impl Tracked {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let customer = ctx.search_attribute(CUSTOMER).unwrap_or_default();
+        let note: String = ctx.memo("note").unwrap_or_default();
+        ctx.upsert_search_attributes([STAGE.set(2)])?;
+        ctx.upsert_memo("stage", "packed")?;
+        ctx.wait_condition(|s| s.done).await;
+        let stage = ctx.search_attribute(STAGE).unwrap_or(0);
+        Ok(format!("{customer}: {note}, stage {stage}"))
+    }
+
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+}
+
 async fn connect() -> Client {
     Client::connect(ClientOptions::new(DevServer::shared_address()))
         .await
@@ -197,6 +227,7 @@ fn replayer() -> Replayer {
         .workflow::<Kitchen>()
         .workflow::<Restaurant>()
         .workflow::<Patient>()
+        .workflow::<Tracked>()
 }
 
 #[tokio::test]
@@ -343,7 +374,14 @@ fn recorded_histories_replay() {
     replayed.sort();
     assert_eq!(
         replayed,
-        ["cancel", "children", "versioning-v1", "versioning-v2", "versioning-v3"]
+        [
+            "cancel",
+            "children",
+            "search-attributes",
+            "versioning-v1",
+            "versioning-v2",
+            "versioning-v3"
+        ]
     );
 }
 
@@ -534,4 +572,74 @@ async fn versioning_with_patches_across_worker_versions() {
     record_history("versioning-v1", &old_history);
     record_history("versioning-v2", &new_history);
     record_history("versioning-v3", &newer_history);
+}
+
+/// Typed search attributes and memo: set at start, read and upserted by workflow code, seen by
+/// visibility queries and describe — on the server and in the test environment.
+#[tokio::test]
+async fn search_attributes_and_memo_set_read_upserted_and_listed() {
+    async fn run_on(
+        client: &Client,
+        customer: &str,
+        on_server: bool,
+    ) -> workflow_runtime::client::proto::history::History {
+        let tq = unique("tracked");
+        let worker = Worker::builder(client, &tq).workflow::<Tracked>().build().unwrap();
+        let shutdown = worker.shutdown_handle();
+        let running = tokio::spawn(worker.run());
+        let options = StartOptions::new(unique("tracked"), &tq)
+            .search_attribute(CUSTOMER, customer.to_string())
+            .search_attribute(STAGE, 1)
+            .memo("note", "fragile")
+            .unwrap();
+        let tracked = Tracked::start(client, options).await.unwrap();
+        // The upsert reaches describe (and, on the server, visibility queries).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let description = tracked.describe().await.unwrap();
+            let stage = STAGE.get(&description.summary.search_attributes).map(Result::unwrap);
+            let memo = description
+                .summary
+                .memo
+                .get("stage")
+                .map(|p| workflow_runtime::client::payload::from_payload::<String>(p).unwrap());
+            if stage == Some(2) && memo.as_deref() == Some("packed") {
+                assert_eq!(
+                    CUSTOMER.get(&description.summary.search_attributes).unwrap().unwrap(),
+                    customer
+                );
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the upsert never showed: {stage:?} {memo:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if on_server {
+            let query = format!("{} = '{customer}' AND {} = 2", CUSTOMER.name(), STAGE.name());
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while client.count_workflows(&query).await.unwrap() != 1 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "visibility never listed the run"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        tracked.finish().await.unwrap();
+        assert_eq!(tracked.result().await.unwrap(), format!("{customer}: fragile, stage 2"));
+        shutdown.shutdown();
+        running.await.unwrap().unwrap();
+        tracked.fetch_history().await.unwrap()
+    }
+
+    let client = connect().await;
+    let history = run_on(&client, &unique("customer"), true).await;
+    replayer().replay(&history).unwrap();
+    record_history("search-attributes", &history);
+
+    let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
+    let here = run_on(env.client(), "ada", false).await;
+    assert_eq!(command_events(&here), command_events(&history));
 }

@@ -294,6 +294,10 @@ async fn describe(
                 status: e.status as i32,
                 history_length: e.history.len() as i64,
                 task_queue: e.task_queue.clone(),
+                search_attributes: Some(crate::client::proto::common::SearchAttributes {
+                    indexed_fields: e.search_attributes.clone(),
+                }),
+                memo: Some(crate::client::proto::common::Memo { fields: e.memo.clone() }),
                 ..Default::default()
             }),
             ..Default::default()

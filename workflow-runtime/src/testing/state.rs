@@ -122,6 +122,9 @@ pub(crate) struct Execution {
     pub(crate) continued_by: Option<String>,
     /// The parent, when this run is a child.
     parent: Option<ParentLink>,
+    /// Search attributes and memo, as set at start and upserted since.
+    pub(crate) search_attributes: HashMap<String, crate::client::proto::common::Payload>,
+    pub(crate) memo: HashMap<String, crate::client::proto::common::Payload>,
     /// Children started by this run, with what happens to them when it closes.
     children: Vec<(String, i32)>,
 }
@@ -216,6 +219,8 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::TimerFiredEventAttributes(_) => EventType::TimerFired,
         Ev::TimerCanceledEventAttributes(_) => EventType::TimerCanceled,
         Ev::MarkerRecordedEventAttributes(_) => EventType::MarkerRecorded,
+        Ev::UpsertWorkflowSearchAttributesEventAttributes(_) => EventType::UpsertWorkflowSearchAttributes,
+        Ev::WorkflowPropertiesModifiedEventAttributes(_) => EventType::WorkflowPropertiesModified,
         Ev::StartChildWorkflowExecutionInitiatedEventAttributes(_) => EventType::StartChildWorkflowExecutionInitiated,
         Ev::StartChildWorkflowExecutionFailedEventAttributes(_) => EventType::StartChildWorkflowExecutionFailed,
         Ev::ChildWorkflowExecutionStartedEventAttributes(_) => EventType::ChildWorkflowExecutionStarted,
@@ -369,6 +374,12 @@ impl State {
                 continued_by: None,
                 parent: None,
                 children: Vec::new(),
+                search_attributes: request
+                    .search_attributes
+                    .clone()
+                    .map(|s| s.indexed_fields)
+                    .unwrap_or_default(),
+                memo: request.memo.clone().map(|m| m.fields).unwrap_or_default(),
             },
         );
         self.latest.insert(request.workflow_id.clone(), run_id.clone());
@@ -948,6 +959,34 @@ impl State {
                     new_run.parent = parent;
                 }
                 self.executions.get_mut(run_id).expect("execution exists").continued_by = Some(next);
+            }
+            Cmd::UpsertWorkflowSearchAttributesCommandAttributes(a) => {
+                let fields = a.search_attributes.map(|s| s.indexed_fields).unwrap_or_default();
+                let execution = self.executions.get_mut(run_id).expect("execution exists");
+                execution.search_attributes.extend(fields.clone());
+                self.append(
+                    run_id,
+                    Ev::UpsertWorkflowSearchAttributesEventAttributes(
+                        h::UpsertWorkflowSearchAttributesEventAttributes {
+                            workflow_task_completed_event_id: completed_id,
+                            search_attributes: Some(crate::client::proto::common::SearchAttributes {
+                                indexed_fields: fields,
+                            }),
+                        },
+                    ),
+                );
+            }
+            Cmd::ModifyWorkflowPropertiesCommandAttributes(a) => {
+                let fields = a.upserted_memo.map(|m| m.fields).unwrap_or_default();
+                let execution = self.executions.get_mut(run_id).expect("execution exists");
+                execution.memo.extend(fields.clone());
+                self.append(
+                    run_id,
+                    Ev::WorkflowPropertiesModifiedEventAttributes(h::WorkflowPropertiesModifiedEventAttributes {
+                        workflow_task_completed_event_id: completed_id,
+                        upserted_memo: Some(crate::client::proto::common::Memo { fields }),
+                    }),
+                );
             }
             Cmd::StartChildWorkflowExecutionCommandAttributes(a) => {
                 let task_queue = a

@@ -23,7 +23,21 @@ pub(super) async fn decode_workflow_task(
     if let Some(history) = task.history.as_mut() {
         for event in &mut history.events {
             match event.attributes.as_mut() {
-                Some(Ev::WorkflowExecutionStartedEventAttributes(a)) => dc.decode_in_place(&mut a.input).await?,
+                Some(Ev::WorkflowExecutionStartedEventAttributes(a)) => {
+                    dc.decode_in_place(&mut a.input).await?;
+                    if let Some(memo) = a.memo.as_mut() {
+                        for value in memo.fields.values_mut() {
+                            *value = decode_one(dc, std::mem::take(value)).await?;
+                        }
+                    }
+                }
+                Some(Ev::WorkflowPropertiesModifiedEventAttributes(a)) => {
+                    if let Some(memo) = a.upserted_memo.as_mut() {
+                        for value in memo.fields.values_mut() {
+                            *value = decode_one(dc, std::mem::take(value)).await?;
+                        }
+                    }
+                }
                 Some(Ev::WorkflowExecutionSignaledEventAttributes(a)) => dc.decode_in_place(&mut a.input).await?,
                 Some(Ev::ActivityTaskCompletedEventAttributes(a)) => dc.decode_in_place(&mut a.result).await?,
                 Some(Ev::ActivityTaskFailedEventAttributes(a)) => decode_failure(dc, &mut a.failure).await?,
@@ -102,6 +116,13 @@ pub(super) async fn encode_completion(
             Some(Cmd::CancelWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.details).await?,
             Some(Cmd::ContinueAsNewWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
             Some(Cmd::StartChildWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
+            Some(Cmd::ModifyWorkflowPropertiesCommandAttributes(a)) => {
+                if let Some(memo) = a.upserted_memo.as_mut() {
+                    for value in memo.fields.values_mut() {
+                        *value = encode_one(dc, std::mem::take(value)).await?;
+                    }
+                }
+            }
             Some(Cmd::SignalExternalWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
             Some(Cmd::RecordMarkerCommandAttributes(a)) => {
                 for payloads in a.details.values_mut() {
@@ -149,6 +170,18 @@ pub(super) async fn encode_one(dc: &DataConverter, payload: Payload) -> Result<P
         .encode_raw(vec![payload])
         .await?
         .payloads
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
+/// Decodes a single payload (a memo field).
+async fn decode_one(dc: &DataConverter, payload: Payload) -> Result<Payload, ConvertError> {
+    Ok(dc
+        .decode_raw(Some(Payloads {
+            payloads: vec![payload],
+        }))
+        .await?
         .into_iter()
         .next()
         .unwrap_or_default())

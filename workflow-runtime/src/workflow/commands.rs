@@ -53,6 +53,14 @@ pub(crate) enum WorkflowCommand {
         seq: u32,
         value: crate::client::proto::common::Payload,
     },
+    /// Search attributes set or removed by workflow code.
+    UpsertSearchAttributes {
+        attributes: std::collections::HashMap<String, crate::client::proto::common::Payload>,
+    },
+    /// Memo fields set by workflow code.
+    UpsertMemo {
+        fields: std::collections::HashMap<String, crate::client::proto::common::Payload>,
+    },
     /// A version marker: `patched(id)` or `deprecate_patch(id)` ran live.
     Patch {
         id: String,
@@ -129,6 +137,16 @@ impl WorkflowCommand {
             WorkflowCommand::Cancel { .. } => "CancelWorkflowExecution".to_string(),
             WorkflowCommand::ContinueAsNew { .. } => "ContinueAsNewWorkflowExecution".to_string(),
             WorkflowCommand::SideEffect { seq, .. } => format!("RecordMarker(SideEffect, id {seq})"),
+            WorkflowCommand::UpsertSearchAttributes { attributes } => {
+                let mut names: Vec<&str> = attributes.keys().map(String::as_str).collect();
+                names.sort();
+                format!("UpsertWorkflowSearchAttributes({})", names.join(", "))
+            }
+            WorkflowCommand::UpsertMemo { fields } => {
+                let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                names.sort();
+                format!("ModifyWorkflowProperties(memo {})", names.join(", "))
+            }
             WorkflowCommand::Patch { id, deprecated } => format!(
                 "RecordMarker(patch {id}{})",
                 if *deprecated { ", deprecated" } else { "" }
@@ -199,6 +217,11 @@ impl WorkflowCommand {
             (WorkflowCommand::SideEffect { .. }, Some(EvAttr::MarkerRecordedEventAttributes(a))) => {
                 a.marker_name == SIDE_EFFECT_MARKER
             }
+            (
+                WorkflowCommand::UpsertSearchAttributes { .. },
+                Some(EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)),
+            ) => true,
+            (WorkflowCommand::UpsertMemo { .. }, Some(EvAttr::WorkflowPropertiesModifiedEventAttributes(_))) => true,
             (WorkflowCommand::Patch { id, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
                 patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
             }
@@ -297,6 +320,22 @@ impl WorkflowCommand {
                     }),
                 )
             }
+            WorkflowCommand::UpsertSearchAttributes { attributes } => (
+                CommandType::UpsertWorkflowSearchAttributes,
+                CmdAttr::UpsertWorkflowSearchAttributesCommandAttributes(
+                    pc::UpsertWorkflowSearchAttributesCommandAttributes {
+                        search_attributes: Some(crate::client::proto::common::SearchAttributes {
+                            indexed_fields: attributes,
+                        }),
+                    },
+                ),
+            ),
+            WorkflowCommand::UpsertMemo { fields } => (
+                CommandType::ModifyWorkflowProperties,
+                CmdAttr::ModifyWorkflowPropertiesCommandAttributes(pc::ModifyWorkflowPropertiesCommandAttributes {
+                    upserted_memo: Some(crate::client::proto::common::Memo { fields }),
+                }),
+            ),
             WorkflowCommand::Patch { id, deprecated } => {
                 let mut details = std::collections::HashMap::new();
                 let data = serde_json::json!({ "id": id, "deprecated": deprecated });

@@ -84,6 +84,9 @@ pub(crate) struct RunState {
     pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
     /// On replay: the patches the activation being replayed recorded.
     pub(crate) recorded_patches: std::collections::HashSet<String>,
+    /// The run's search attributes and memo: from the start, with the upserts since.
+    pub(crate) search_attributes: HashMap<String, Payload>,
+    pub(crate) memo: HashMap<String, Payload>,
     /// What `patched` answered for each id in this run (it answers the same every time).
     patches: HashMap<String, bool>,
     next_side_effect_seq: u32,
@@ -120,6 +123,8 @@ impl RunState {
             recorded_side_effects: Default::default(),
             recorded_patches: Default::default(),
             patches: HashMap::new(),
+            search_attributes: HashMap::new(),
+            memo: HashMap::new(),
             next_side_effect_seq: 1,
             next_child_seq: 1,
             children: HashMap::new(),
@@ -314,6 +319,66 @@ impl<W: 'static> WorkflowContext<W> {
         }
         run.patches.insert(id.to_string(), answer);
         answer || deprecated
+    }
+
+    /// Sets or removes search attributes of this run (typed by their keys); visibility
+    /// queries see the change once the workflow task completes.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// # use workflow_runtime::client::SearchAttributeKey;
+    /// const STAGE: SearchAttributeKey<String> = SearchAttributeKey::keyword("OrderStage");
+    /// # fn demo(ctx: WorkflowContext<()>) -> WorkflowResult<()> {
+    /// ctx.upsert_search_attributes([STAGE.set("packed".to_string())])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn upsert_search_attributes(
+        &self,
+        updates: impl IntoIterator<Item = crate::client::SearchAttributeUpdate>,
+    ) -> Result<(), WorkflowError> {
+        let mut attributes = HashMap::new();
+        for update in updates {
+            let (name, value) = update.into_parts();
+            let value = value
+                .map_err(|e| WorkflowError::non_retryable(format!("search attribute `{name}`: {e}"), "PayloadError"))?;
+            attributes.insert(name.to_string(), value);
+        }
+        if attributes.is_empty() {
+            return Ok(());
+        }
+        let mut run = self.run.borrow_mut();
+        run.search_attributes.extend(attributes.clone());
+        run.commands
+            .push_back(WorkflowCommand::UpsertSearchAttributes { attributes });
+        Ok(())
+    }
+
+    /// This run's value of a search attribute: set at start or upserted since.
+    pub fn search_attribute<T: Serialize + DeserializeOwned>(
+        &self,
+        key: crate::client::SearchAttributeKey<T>,
+    ) -> Option<T> {
+        key.get(&self.run.borrow().search_attributes).and_then(Result::ok)
+    }
+
+    /// Sets a memo field of this run (not indexed; shown by describe and list).
+    pub fn upsert_memo<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), WorkflowError> {
+        let value = payload::to_payload(value)
+            .map_err(|e| WorkflowError::non_retryable(format!("memo `{key}`: {e}"), "PayloadError"))?;
+        let mut run = self.run.borrow_mut();
+        run.memo.insert(key.to_string(), value.clone());
+        let fields = HashMap::from([(key.to_string(), value)]);
+        run.commands.push_back(WorkflowCommand::UpsertMemo { fields });
+        Ok(())
+    }
+
+    /// This run's memo field `key`: set at start or upserted since.
+    pub fn memo<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.run
+            .borrow()
+            .memo
+            .get(key)
+            .and_then(|p| payload::from_payload(p).ok())
     }
 
     /// Reads the workflow state.

@@ -438,6 +438,12 @@ impl Run {
                 {
                     let mut run = self.run.borrow_mut();
                     run.info.attempt = a.attempt.max(1) as u32;
+                    run.search_attributes = a
+                        .search_attributes
+                        .clone()
+                        .map(|s| s.indexed_fields)
+                        .unwrap_or_default();
+                    run.memo = a.memo.clone().map(|m| m.fields).unwrap_or_default();
                     if let Some(q) = &a.task_queue {
                         run.info.task_queue = q.name.clone();
                     }
