@@ -103,6 +103,8 @@ struct Inner {
     heartbeat_wake: Notify,
     cancel: watch::Sender<bool>,
     heartbeater_started: std::sync::Once,
+    /// Without a client (tests), every heartbeat's details are kept here.
+    local_heartbeats: Mutex<Vec<Vec<Payload>>>,
 }
 
 impl std::fmt::Debug for ActivityContext {
@@ -132,6 +134,7 @@ impl ActivityContext {
                 heartbeat_wake: Notify::new(),
                 cancel,
                 heartbeater_started: std::sync::Once::new(),
+                local_heartbeats: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -165,6 +168,13 @@ impl ActivityContext {
                 Vec::new()
             }
         };
+        if self.inner.client.is_none() {
+            self.inner
+                .local_heartbeats
+                .lock()
+                .expect("heartbeat lock")
+                .push(details.clone());
+        }
         *self.inner.pending_details.lock().expect("heartbeat lock") = Some(details);
         self.start_heartbeater();
         self.inner.heartbeat_wake.notify_one();
@@ -184,6 +194,11 @@ impl ActivityContext {
 
     pub(crate) fn cancel(&self) {
         self.inner.cancel.send_replace(true);
+    }
+
+    /// The details of every heartbeat so far, when the context has no client (tests).
+    pub(crate) fn local_heartbeats(&self) -> Vec<Vec<Payload>> {
+        self.inner.local_heartbeats.lock().expect("heartbeat lock").clone()
     }
 
     fn start_heartbeater(&self) {

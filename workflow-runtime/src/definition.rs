@@ -193,11 +193,22 @@ pub(crate) type ErasedActivity =
 
 pub(crate) fn erase_activity<A: Activity>(activity: A) -> ErasedActivity {
     let activity = Arc::new(activity);
+    erase_fn::<A, _, _>(move |ctx, input| activity.execute(ctx, input))
+}
+
+/// Type-erases a closure that runs activity `A` with typed arguments.
+pub(crate) fn erase_fn<A, F, Fut>(run: F) -> ErasedActivity
+where
+    A: ActivityDefinition,
+    F: Fn(ActivityContext, A::Input) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<A::Output, ActivityError>> + Send + 'static,
+{
+    let run = Arc::new(run);
     Arc::new(move |ctx, payloads| {
-        let activity = activity.clone();
+        let run = run.clone();
         Box::pin(async move {
             let input = A::Input::from_payloads(&payloads).map_err(ActivityError::bad_input)?;
-            let output = activity.execute(ctx, input).await?;
+            let output = run(ctx, input).await?;
             payload::to_payload(&output).map_err(ActivityError::bad_output)
         })
     })
@@ -225,15 +236,6 @@ impl ActivityRegistry {
         F: Fn(ActivityContext, A::Input) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<A::Output, ActivityError>> + Send + 'static,
     {
-        let run = Arc::new(run);
-        let erased: ErasedActivity = Arc::new(move |ctx, payloads| {
-            let run = run.clone();
-            Box::pin(async move {
-                let input = A::Input::from_payloads(&payloads).map_err(ActivityError::bad_input)?;
-                let output = run(ctx, input).await?;
-                payload::to_payload(&output).map_err(ActivityError::bad_output)
-            })
-        });
-        self.entries.push((A::NAME.to_string(), erased));
+        self.entries.push((A::NAME.to_string(), erase_fn::<A, F, Fut>(run)));
     }
 }

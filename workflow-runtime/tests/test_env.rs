@@ -6,7 +6,7 @@ use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
 use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
-use workflow_runtime::testing::TestEnv;
+use workflow_runtime::testing::{ActivityHarness, TestEnv};
 
 /// Fails until its third attempt.
 #[activity(
@@ -206,4 +206,57 @@ async fn continue_as_new_chains_and_describe_and_unknown_workflows() {
         other => panic!("expected a failure naming the type, got {other:?}"),
     }
     worker.stop().await;
+}
+
+#[tokio::test]
+async fn typed_mocks_stand_in_for_activities() {
+    let env = TestEnv::start().await.unwrap();
+    let worker = Worker::builder(env.client(), "mocked")
+        .workflow::<Subscription>()
+        .mock_activity(flaky, |ctx, (word,)| async move {
+            Ok(format!("mocked {word} on attempt {}", ctx.info().attempt))
+        })
+        .mock_activity(refuse, |_ctx, ()| async { Ok(()) })
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let sub = Subscription::start(env.client(), StartOptions::new("sub-mocked", "mocked"), "ada".into())
+        .await
+        .unwrap();
+    sub.unsubscribe().await.unwrap();
+    assert_eq!(
+        sub.result().await.unwrap(),
+        "mocked bye ada on attempt 1; 0 renewals; accepted"
+    );
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+/// Heartbeats, then waits for cancellation.
+#[activity(start_to_close_timeout = "1m", heartbeat_timeout = "5s")]
+async fn watch(ctx: ActivityContext) -> Result<(), ActivityError> {
+    let resumed = ctx.heartbeat_details::<u32>().ok().flatten().unwrap_or(0);
+    ctx.heartbeat(&(resumed + 1));
+    ctx.cancelled().await;
+    ctx.heartbeat(&(resumed + 2));
+    Err(ActivityError::Canceled)
+}
+
+#[tokio::test]
+async fn one_activity_attempt_alone_with_attempt_heartbeats_and_cancellation() {
+    let harness = ActivityHarness::new().attempt(4).previous_heartbeat(&10u32).unwrap();
+    let run = harness.run(watch, ());
+    let cancel = async {
+        // The attempt is waiting once its first heartbeat is in.
+        while harness.heartbeats::<u32>().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        harness.cancel();
+    };
+    let (result, ()) = tokio::join!(run, cancel);
+    assert_eq!(result, Err(ActivityError::Canceled));
+    assert_eq!(harness.heartbeats::<u32>().unwrap(), [11, 12]);
+    assert_eq!(harness.context().info().attempt, 4);
+    assert!(harness.context().is_cancelled());
 }

@@ -3,6 +3,8 @@
 //! - [`TestEnv`]: an in-process environment with virtual time. Workflows run on the real
 //!   worker and engine against it, are started and awaited through the same typed stubs as on
 //!   a server, and a workflow that sleeps for 30 days finishes in milliseconds.
+//! - [`ActivityHarness`]: one activity attempt, outside any workflow: its attempt number, the
+//!   previous attempt's heartbeat, cancellation, the heartbeats it sent.
 //! - [`DevServer`]: a real Temporal dev server for integration tests, shared by all tests of a
 //!   binary:
 //!
@@ -14,8 +16,11 @@
 //! # Ok(()) }
 //! ```
 
+mod activity_harness;
 mod server;
 mod state;
+
+pub use activity_harness::ActivityHarness;
 
 pub use workflow_client::dev_server::{DevServer, DevServerError, DevServerOptions, find_cli};
 

@@ -181,6 +181,37 @@ impl WorkerBuilder {
         self
     }
 
+    /// Registers activity `A` run by `run` instead of its own body: a typed mock for tests.
+    /// The closure takes the attempt's context and `A`'s arguments as a tuple (`(word,)` for
+    /// one, `()` for none) and returns `A`'s result type, so a mock that drifts from the
+    /// activity's signature does not compile.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// #[activity(start_to_close_timeout = "10s")]
+    /// async fn charge(customer: String, cents: u64) -> Result<String, ActivityError> {
+    ///     unimplemented!("talks to the payment provider")
+    /// }
+    /// # fn demo(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let worker = Worker::builder(client, "orders")
+    ///     .mock_activity(charge, |_ctx, (customer, cents)| async move { Ok(format!("test-{customer}-{cents}")) })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn mock_activity<A, F, Fut>(mut self, _activity: A, run: F) -> Self
+    where
+        A: crate::definition::ActivityDefinition,
+        F: Fn(ActivityContext, A::Input) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<A::Output, ActivityError>> + Send + 'static,
+    {
+        let erased = crate::definition::erase_fn::<A, F, Fut>(run);
+        if self.activities.insert(A::NAME.to_string(), erased).is_some() {
+            self.errors
+                .push(format!("activity type `{}` is registered twice", A::NAME));
+        }
+        self
+    }
+
     /// Sets all options.
     pub fn options(mut self, options: WorkerOptions) -> Self {
         self.options = options;
