@@ -260,3 +260,101 @@ async fn one_activity_attempt_alone_with_attempt_heartbeats_and_cancellation() {
     assert_eq!(harness.context().info().attempt, 4);
     assert!(harness.context().is_cancelled());
 }
+
+#[workflow]
+#[derive(Default)]
+pub struct Tally {
+    total: i64,
+    closed: bool,
+}
+
+#[workflow(name = "TallyWorkflow")]
+impl Tally {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<i64> {
+        ctx.wait_condition(|s| s.closed).await;
+        Ok(ctx.state(|s| s.total))
+    }
+
+    /// Adds a positive amount; answers the new total.
+    #[update(validator = "positive")]
+    fn add(&mut self, amount: i64) -> WorkflowResult<i64> {
+        if amount == 13 {
+            return Err(WorkflowError::application("13 is unlucky", "Unlucky"));
+        }
+        self.total += amount;
+        Ok(self.total)
+    }
+
+    fn positive(&self, amount: i64) -> Result<(), String> {
+        if amount <= 0 {
+            return Err(format!("{amount} is not positive"));
+        }
+        Ok(())
+    }
+
+    #[signal]
+    fn close(&mut self) {
+        self.closed = true;
+    }
+}
+
+#[tokio::test]
+async fn updates_are_validated_run_deduplicated_and_recorded() {
+    use workflow_runtime::client::UpdateWaitStage;
+    use workflow_runtime::client::payload::{from_payload, to_payload};
+    let env = TestEnv::start().await.unwrap();
+    let worker = Worker::builder(env.client(), "tallies")
+        .workflow::<Tally>()
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let tally = Tally::start(env.client(), StartOptions::new("tally", "tallies"))
+        .await
+        .unwrap();
+
+    assert_eq!(tally.add(5).await.unwrap(), 5);
+    match tally.add(-1).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => assert_eq!(failure.message, "-1 is not positive"),
+        other => panic!("expected the validator to reject, got {other:?}"),
+    }
+    match tally.add(13).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => assert_eq!(failure.application_type(), Some("Unlucky")),
+        other => panic!("expected the handler to fail, got {other:?}"),
+    }
+    // The same update id twice is one update.
+    for _ in 0..2 {
+        let handle = tally
+            .untyped()
+            .start_update(
+                "add",
+                vec![to_payload(&7i64).unwrap()],
+                Some("add-7".into()),
+                UpdateWaitStage::Completed,
+            )
+            .await
+            .unwrap();
+        let result = handle.result().await.unwrap();
+        assert_eq!(from_payload::<i64>(&result[0]).unwrap(), 12);
+    }
+    tally.close().await.unwrap();
+    assert_eq!(tally.result().await.unwrap(), 12);
+
+    let history = env.history("tally").unwrap();
+    let accepted = history
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(_))
+            )
+        })
+        .count();
+    // 5, 13 and the deduplicated 7 were accepted; the rejected -1 left no trace.
+    assert_eq!(accepted, 3);
+    Replayer::new().workflow::<Tally>().replay(&history).unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

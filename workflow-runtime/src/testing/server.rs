@@ -1,7 +1,7 @@
 //! The test environment's gRPC front: the subset of the Temporal `WorkflowService` that the
 //! client and the worker use, served on a loopback port, over [`State`].
 
-use super::state::{Refusal, State, Token};
+use super::state::{Refusal, State, Token, UpdateStage};
 use crate::client::proto::enums::QueryResultType;
 use crate::client::proto::history::History;
 use crate::client::proto::workflow::WorkflowExecutionInfo;
@@ -167,6 +167,8 @@ async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -
         "RespondActivityTaskCanceled" => unary!(shared, req, respond_activity_canceled),
         "RecordActivityTaskHeartbeat" => unary!(shared, req, record_heartbeat),
         "ShutdownWorker" => unary!(shared, req, shutdown_worker),
+        "UpdateWorkflowExecution" => unary!(shared, req, update_workflow_execution),
+        "PollWorkflowExecutionUpdate" => unary!(shared, req, poll_workflow_execution_update),
         other => Status::unimplemented(format!("the test environment does not implement {other} yet")).into_http(),
     }
 }
@@ -498,5 +500,100 @@ async fn record_heartbeat(
     Ok(ws::RecordActivityTaskHeartbeatResponse {
         cancel_requested,
         ..Default::default()
+    })
+}
+
+/// Waits (one long poll at most) for update `key` to reach `stage`; answers where it is.
+async fn update_answer(
+    shared: &Shared,
+    key: (String, String),
+    workflow_id: String,
+    stage: UpdateStage,
+) -> (
+    i32,
+    Option<crate::client::proto::update::Outcome>,
+    crate::client::proto::update::UpdateRef,
+) {
+    use crate::client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
+    shared
+        .wait_for(LONG_POLL, |s| {
+            s.updates.get(&key).filter(|u| u.stage >= stage).map(|_| ())
+        })
+        .await;
+    let (reached, outcome) = shared.read(|s| {
+        s.updates
+            .get(&key)
+            .map(|u| (u.stage, u.outcome.clone()))
+            .unwrap_or((UpdateStage::Admitted, None))
+    });
+    let stage = match reached {
+        UpdateStage::Admitted => Stage::Admitted,
+        UpdateStage::Accepted => Stage::Accepted,
+        UpdateStage::Completed => Stage::Completed,
+    };
+    let update_ref = crate::client::proto::update::UpdateRef {
+        workflow_execution: Some(crate::client::proto::common::WorkflowExecution {
+            workflow_id,
+            run_id: key.0.clone(),
+        }),
+        update_id: key.1.clone(),
+    };
+    (stage as i32, outcome, update_ref)
+}
+
+fn wanted_stage(policy: Option<&crate::client::proto::update::WaitPolicy>) -> UpdateStage {
+    use crate::client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
+    match policy.map(|p| p.lifecycle_stage) {
+        Some(s) if s == Stage::Accepted as i32 => UpdateStage::Accepted,
+        Some(s) if s == Stage::Admitted as i32 => UpdateStage::Admitted,
+        _ => UpdateStage::Completed,
+    }
+}
+
+async fn update_workflow_execution(
+    shared: &Shared,
+    request: ws::UpdateWorkflowExecutionRequest,
+) -> Result<ws::UpdateWorkflowExecutionResponse, Status> {
+    let workflow_id = request
+        .workflow_execution
+        .as_ref()
+        .map(|e| e.workflow_id.clone())
+        .unwrap_or_default();
+    let key = shared
+        .write(|s| s.request_update(request.workflow_execution.as_ref(), request.request.unwrap_or_default()))
+        .map_err(status)?;
+    let (stage, outcome, update_ref) =
+        update_answer(shared, key, workflow_id, wanted_stage(request.wait_policy.as_ref())).await;
+    Ok(ws::UpdateWorkflowExecutionResponse {
+        update_ref: Some(update_ref),
+        outcome,
+        stage,
+        ..Default::default()
+    })
+}
+
+async fn poll_workflow_execution_update(
+    shared: &Shared,
+    request: ws::PollWorkflowExecutionUpdateRequest,
+) -> Result<ws::PollWorkflowExecutionUpdateResponse, Status> {
+    let update_ref = request.update_ref.unwrap_or_default();
+    let workflow_id = update_ref
+        .workflow_execution
+        .as_ref()
+        .map(|e| e.workflow_id.clone())
+        .unwrap_or_default();
+    let run_id = shared
+        .read(|s| s.resolve(update_ref.workflow_execution.as_ref()))
+        .map_err(status)?;
+    let key = (run_id, update_ref.update_id);
+    if !shared.read(|s| s.updates.contains_key(&key)) {
+        return Err(Status::not_found(format!("no update `{}`", key.1)));
+    }
+    let (stage, outcome, update_ref) =
+        update_answer(shared, key, workflow_id, wanted_stage(request.wait_policy.as_ref())).await;
+    Ok(ws::PollWorkflowExecutionUpdateResponse {
+        outcome,
+        stage,
+        update_ref: Some(update_ref),
     })
 }

@@ -8,10 +8,13 @@ use crate::client::proto::common::{ActivityType, Payloads, RetryPolicy, Workflow
 use crate::client::proto::enums::{EventType, RetryState, WorkflowExecutionStatus};
 use crate::client::proto::failure::Failure as ProtoFailure;
 use crate::client::proto::history::{self as h, HistoryEvent, history_event::Attributes as Ev};
+use crate::client::proto::protocol::{Message, message::SequencingId};
 use crate::client::proto::query::WorkflowQuery;
 use crate::client::proto::taskqueue::TaskQueue;
+use crate::client::proto::update as pu;
 use crate::client::proto::workflowservice as ws;
 use crate::client::time::{from_proto_duration, to_timestamp};
+use prost::{Message as _, Name};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 use tokio::sync::oneshot;
@@ -168,6 +171,23 @@ enum Due {
     ActivityRetry { run_id: String, scheduled_event_id: i64 },
 }
 
+/// Where an update is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum UpdateStage {
+    Admitted,
+    Accepted,
+    Completed,
+}
+
+/// One update request and what became of it.
+pub(crate) struct UpdateState {
+    request: pu::Request,
+    delivered: bool,
+    pub(crate) stage: UpdateStage,
+    pub(crate) outcome: Option<pu::Outcome>,
+    accepted_event_id: i64,
+}
+
 /// A query waiting for the worker's answer.
 pub(crate) struct PendingQuery {
     pub(crate) run_id: String,
@@ -189,6 +209,8 @@ pub(crate) struct State {
     next_query: u64,
     due: BTreeMap<(SystemTime, u64), Due>,
     next_due: u64,
+    /// Updates by (run, update id).
+    pub(crate) updates: HashMap<(String, String), UpdateState>,
     /// Tasks handed to a worker and not answered yet.
     in_flight: usize,
     run_counter: u64,
@@ -220,6 +242,8 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::TimerCanceledEventAttributes(_) => EventType::TimerCanceled,
         Ev::MarkerRecordedEventAttributes(_) => EventType::MarkerRecorded,
         Ev::UpsertWorkflowSearchAttributesEventAttributes(_) => EventType::UpsertWorkflowSearchAttributes,
+        Ev::WorkflowExecutionUpdateAcceptedEventAttributes(_) => EventType::WorkflowExecutionUpdateAccepted,
+        Ev::WorkflowExecutionUpdateCompletedEventAttributes(_) => EventType::WorkflowExecutionUpdateCompleted,
         Ev::WorkflowPropertiesModifiedEventAttributes(_) => EventType::WorkflowPropertiesModified,
         Ev::StartChildWorkflowExecutionInitiatedEventAttributes(_) => EventType::StartChildWorkflowExecutionInitiated,
         Ev::StartChildWorkflowExecutionFailedEventAttributes(_) => EventType::StartChildWorkflowExecutionFailed,
@@ -276,6 +300,7 @@ impl State {
             next_query: 1,
             due: BTreeMap::new(),
             next_due: 0,
+            updates: HashMap::new(),
             in_flight: 0,
             run_counter: 0,
         }
@@ -627,8 +652,24 @@ impl State {
         } else {
             execution.history.clone()
         };
+        let mut messages = Vec::new();
+        for ((run, update_id), update) in self.updates.iter_mut() {
+            if run == &run_id && update.stage == UpdateStage::Admitted && !update.delivered {
+                update.delivered = true;
+                messages.push(Message {
+                    id: format!("{update_id}/request"),
+                    protocol_instance_id: update_id.clone(),
+                    sequencing_id: Some(SequencingId::EventId(started_event_id - 1)),
+                    body: Some(crate::client::proto::Any {
+                        type_url: pu::Request::type_url(),
+                        value: update.request.encode_to_vec(),
+                    }),
+                });
+            }
+        }
         self.in_flight += 1;
         Some(ws::PollWorkflowTaskQueueResponse {
+            messages,
             task_token: Token::Workflow {
                 run_id: run_id.clone(),
                 started_event_id,
@@ -733,11 +774,22 @@ impl State {
             }),
         );
         let mut after = Vec::new();
+        let mut messages: HashMap<String, Message> = request.messages.into_iter().map(|m| (m.id.clone(), m)).collect();
         for command in request.commands {
             if !self.executions[run_id].is_open() {
                 break;
             }
+            if let Some(Cmd::ProtocolMessageCommandAttributes(a)) = &command.attributes {
+                if let Some(message) = messages.remove(&a.message_id) {
+                    self.apply_update_message(run_id, message);
+                }
+                continue;
+            }
             self.apply_command(run_id, completed_id, command, &mut after)?;
+        }
+        // Messages no command placed in history: rejections.
+        for message in messages.into_values() {
+            self.apply_update_message(run_id, message);
         }
         for effect in after {
             self.apply_after_task(run_id, effect);
@@ -1084,6 +1136,93 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// Records an update's acceptance or completion as the server does, or its rejection
+    /// (which leaves no event).
+    fn apply_update_message(&mut self, run_id: &str, message: Message) {
+        let Some(body) = message.body else { return };
+        let key = (run_id.to_string(), message.protocol_instance_id.clone());
+        if body.type_url == pu::Acceptance::type_url() {
+            let Ok(acceptance) = pu::Acceptance::decode(body.value.as_slice()) else {
+                return;
+            };
+            let event = self.append(
+                run_id,
+                Ev::WorkflowExecutionUpdateAcceptedEventAttributes(h::WorkflowExecutionUpdateAcceptedEventAttributes {
+                    protocol_instance_id: message.protocol_instance_id.clone(),
+                    accepted_request_message_id: acceptance.accepted_request_message_id,
+                    accepted_request_sequencing_event_id: acceptance.accepted_request_sequencing_event_id,
+                    accepted_request: acceptance.accepted_request,
+                }),
+            );
+            if let Some(update) = self.updates.get_mut(&key) {
+                update.stage = UpdateStage::Accepted;
+                update.accepted_event_id = event;
+            }
+        } else if body.type_url == pu::Response::type_url() {
+            let Ok(response) = pu::Response::decode(body.value.as_slice()) else {
+                return;
+            };
+            let accepted_event_id = self.updates.get(&key).map(|u| u.accepted_event_id).unwrap_or_default();
+            self.append(
+                run_id,
+                Ev::WorkflowExecutionUpdateCompletedEventAttributes(
+                    h::WorkflowExecutionUpdateCompletedEventAttributes {
+                        meta: response.meta,
+                        accepted_event_id,
+                        outcome: response.outcome.clone(),
+                    },
+                ),
+            );
+            if let Some(update) = self.updates.get_mut(&key) {
+                update.stage = UpdateStage::Completed;
+                update.outcome = response.outcome;
+            }
+        } else if body.type_url == pu::Rejection::type_url() {
+            let Ok(rejection) = pu::Rejection::decode(body.value.as_slice()) else {
+                return;
+            };
+            if let Some(update) = self.updates.get_mut(&key) {
+                update.stage = UpdateStage::Completed;
+                update.outcome = Some(pu::Outcome {
+                    value: Some(pu::outcome::Value::Failure(rejection.failure.unwrap_or_default())),
+                });
+            }
+        }
+    }
+
+    /// Admits an update (the same id again is the same update) and asks for a workflow task
+    /// to deliver it. Returns the run and the update's key.
+    pub(crate) fn request_update(
+        &mut self,
+        execution: Option<&WorkflowExecution>,
+        request: pu::Request,
+    ) -> Result<(String, String), Refusal> {
+        let update_id = request.meta.as_ref().map(|m| m.update_id.clone()).unwrap_or_default();
+        if update_id.is_empty() {
+            return Err(Refusal::Invalid("an update id is required".into()));
+        }
+        let run_id = self.resolve(execution)?;
+        let key = (run_id.clone(), update_id.clone());
+        if self.updates.contains_key(&key) {
+            return Ok(key);
+        }
+        if !self.executions[&run_id].is_open() {
+            return Err(Refusal::NotFound("the workflow execution has already completed".into()));
+        }
+        self.updates.insert(
+            key.clone(),
+            UpdateState {
+                request,
+                delivered: false,
+                stage: UpdateStage::Admitted,
+                outcome: None,
+                accepted_event_id: 0,
+            },
+        );
+        self.schedule_task(&run_id);
+        Ok(key)
     }
 
     /// Starts a child, signals or cancels another run, and records the outcome in `run_id`.
