@@ -23,6 +23,15 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 /// The raw gRPC service client, with this client's headers applied.
 pub type WorkflowService = WorkflowServiceClient<InterceptedService<Channel, MetadataInterceptor>>;
 
+/// The conflict policy of the "…-with-start" calls: use the running run unless the caller chose.
+fn use_existing_unless_set(policy: crate::IdConflictPolicy) -> i32 {
+    if policy == crate::IdConflictPolicy::Fail {
+        enums::WorkflowIdConflictPolicy::UseExisting as i32
+    } else {
+        enums::WorkflowIdConflictPolicy::from(policy) as i32
+    }
+}
+
 /// Deadline of a long poll; the server answers empty before it (about 60 s) and refuses polls
 /// without a deadline.
 pub const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(70);
@@ -337,13 +346,13 @@ impl Client {
             .await
     }
 
-    async fn start_encoded(
+    /// The start request for `o`: checks the options and runs memo fields through the codec.
+    async fn start_request(
         &self,
         workflow_type: &str,
-        o: StartOptions,
+        o: &StartOptions,
         args: pc::Payloads,
-        signal: Option<(&str, pc::Payloads)>,
-    ) -> Result<UntypedWorkflowHandle, ClientError> {
+    ) -> Result<ws::StartWorkflowExecutionRequest, ClientError> {
         if o.workflow_id.is_empty() {
             return Err(ClientError::InvalidArgument(
                 "a workflow id is required to start a workflow".into(),
@@ -354,7 +363,6 @@ impl Client {
                 "a task queue is required to start a workflow".into(),
             ));
         }
-        let request_id = o.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         // Memo fields are user data: the codec protects them like arguments. Search attributes
         // stay plain: the server indexes them.
         let mut memo_fields = HashMap::new();
@@ -362,81 +370,76 @@ impl Client {
             let encoded = self.data_converter().encode_raw(vec![value.clone()]).await?;
             memo_fields.insert(key.clone(), encoded.payloads.into_iter().next().unwrap_or_default());
         }
-        let memo = (!memo_fields.is_empty()).then_some(pc::Memo { fields: memo_fields });
-        let search_attributes = (!o.search_attributes.is_empty()).then(|| pc::SearchAttributes {
-            indexed_fields: o.search_attributes.clone(),
-        });
-        let input = (!args.payloads.is_empty()).then_some(args);
-        let task_queue = Some(TaskQueue {
-            name: o.task_queue.clone(),
-            kind: enums::TaskQueueKind::Normal as i32,
+        Ok(ws::StartWorkflowExecutionRequest {
+            namespace: self.namespace().to_string(),
+            workflow_id: o.workflow_id.clone(),
+            workflow_type: Some(WorkflowType {
+                name: workflow_type.to_string(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: o.task_queue.clone(),
+                kind: enums::TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            input: (!args.payloads.is_empty()).then_some(args),
+            workflow_execution_timeout: o.execution_timeout.map(to_proto_duration),
+            workflow_run_timeout: o.run_timeout.map(to_proto_duration),
+            workflow_task_timeout: o.task_timeout.map(to_proto_duration),
+            identity: self.identity().to_string(),
+            request_id: o.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            workflow_id_reuse_policy: enums::WorkflowIdReusePolicy::from(o.id_reuse_policy) as i32,
+            // A conflict policy with a reuse policy of "terminate if running" is refused by the
+            // server; we never send that reuse policy.
+            workflow_id_conflict_policy: enums::WorkflowIdConflictPolicy::from(o.id_conflict_policy) as i32,
+            retry_policy: o.retry_policy.clone().map(Into::into),
+            cron_schedule: o.cron_schedule.clone().unwrap_or_default(),
+            memo: (!memo_fields.is_empty()).then_some(pc::Memo { fields: memo_fields }),
+            search_attributes: (!o.search_attributes.is_empty()).then(|| pc::SearchAttributes {
+                indexed_fields: o.search_attributes.clone(),
+            }),
+            workflow_start_delay: o.start_delay.map(to_proto_duration),
             ..Default::default()
-        });
-        let workflow_type = Some(WorkflowType {
-            name: workflow_type.to_string(),
-        });
-        let reuse = enums::WorkflowIdReusePolicy::from(o.id_reuse_policy) as i32;
-        let conflict = enums::WorkflowIdConflictPolicy::from(o.id_conflict_policy) as i32;
+        })
+    }
+
+    async fn start_encoded(
+        &self,
+        workflow_type: &str,
+        o: StartOptions,
+        args: pc::Payloads,
+        signal: Option<(&str, pc::Payloads)>,
+    ) -> Result<UntypedWorkflowHandle, ClientError> {
+        let r = self.start_request(workflow_type, &o, args).await?;
         let (run_id, started) = match signal {
             None => {
-                let request = ws::StartWorkflowExecutionRequest {
-                    namespace: self.namespace().to_string(),
-                    workflow_id: o.workflow_id.clone(),
-                    workflow_type,
-                    task_queue,
-                    input,
-                    workflow_execution_timeout: o.execution_timeout.map(to_proto_duration),
-                    workflow_run_timeout: o.run_timeout.map(to_proto_duration),
-                    workflow_task_timeout: o.task_timeout.map(to_proto_duration),
-                    identity: self.identity().to_string(),
-                    request_id,
-                    workflow_id_reuse_policy: reuse,
-                    // A conflict policy with a reuse policy of "terminate if running" is refused
-                    // by the server; we never send that reuse policy.
-                    workflow_id_conflict_policy: conflict,
-                    retry_policy: o.retry_policy.clone().map(Into::into),
-                    cron_schedule: o.cron_schedule.clone().unwrap_or_default(),
-                    memo,
-                    search_attributes,
-                    workflow_start_delay: o.start_delay.map(to_proto_duration),
-                    ..Default::default()
-                };
                 let resp = self
-                    .call(
-                        request,
-                        None,
-                        |mut s, r| async move { s.start_workflow_execution(r).await },
-                    )
+                    .call(r, None, |mut s, r| async move { s.start_workflow_execution(r).await })
                     .await
                     .map_err(|e| e.into_client_error(Some(&o.workflow_id)))?;
                 (resp.run_id, resp.started)
             }
             Some((signal_name, signal_args)) => {
                 let request = ws::SignalWithStartWorkflowExecutionRequest {
-                    namespace: self.namespace().to_string(),
-                    workflow_id: o.workflow_id.clone(),
-                    workflow_type,
-                    task_queue,
-                    input,
-                    workflow_execution_timeout: o.execution_timeout.map(to_proto_duration),
-                    workflow_run_timeout: o.run_timeout.map(to_proto_duration),
-                    workflow_task_timeout: o.task_timeout.map(to_proto_duration),
-                    identity: self.identity().to_string(),
-                    request_id,
-                    workflow_id_reuse_policy: reuse,
-                    workflow_id_conflict_policy: if o.id_conflict_policy == crate::IdConflictPolicy::Fail {
-                        // Signal-with-start signals the running run; "fail" is not meaningful.
-                        enums::WorkflowIdConflictPolicy::UseExisting as i32
-                    } else {
-                        conflict
-                    },
+                    namespace: r.namespace,
+                    workflow_id: r.workflow_id,
+                    workflow_type: r.workflow_type,
+                    task_queue: r.task_queue,
+                    input: r.input,
+                    workflow_execution_timeout: r.workflow_execution_timeout,
+                    workflow_run_timeout: r.workflow_run_timeout,
+                    workflow_task_timeout: r.workflow_task_timeout,
+                    identity: r.identity,
+                    request_id: r.request_id,
+                    workflow_id_reuse_policy: r.workflow_id_reuse_policy,
+                    // Signal-with-start signals the running run; "fail" is not meaningful.
+                    workflow_id_conflict_policy: use_existing_unless_set(o.id_conflict_policy),
                     signal_name: signal_name.to_string(),
                     signal_input: (!signal_args.payloads.is_empty()).then_some(signal_args),
-                    retry_policy: o.retry_policy.clone().map(Into::into),
-                    cron_schedule: o.cron_schedule.clone().unwrap_or_default(),
-                    memo,
-                    search_attributes,
-                    workflow_start_delay: o.start_delay.map(to_proto_duration),
+                    retry_policy: r.retry_policy,
+                    cron_schedule: r.cron_schedule,
+                    memo: r.memo,
+                    search_attributes: r.search_attributes,
+                    workflow_start_delay: r.workflow_start_delay,
                     ..Default::default()
                 };
                 let resp = self
@@ -450,6 +453,106 @@ impl Client {
         };
         tracing::debug!(workflow_id = %o.workflow_id, %run_id, started, "workflow started");
         Ok(UntypedWorkflowHandle::new(self.clone(), o.workflow_id, Some(run_id)))
+    }
+
+    /// Sends an update to workflow `W`, starting the workflow first when it is not running, in
+    /// one request; waits for the update's result. With the default conflict policy a running
+    /// run is used as it is. What the macros' `<update>_with_start` stubs call.
+    pub async fn update_with_start_by_name<W, A, R>(
+        &self,
+        options: StartOptions,
+        input: W::Input,
+        update_name: &str,
+        update_args: A,
+    ) -> Result<(WorkflowHandle<W>, R), ClientError>
+    where
+        W: WorkflowDefinition,
+        A: crate::payload::PayloadArgs,
+        R: serde::de::DeserializeOwned,
+    {
+        use crate::payload::PayloadArgs as _;
+        let args = input.to_payloads()?;
+        let update_args = update_args.to_payloads()?;
+        let (handle, result) = self
+            .update_with_start_untyped(W::NAME, options, args, update_name, update_args, None)
+            .await?;
+        let result = crate::payload::from_optional_payload(result.first())?;
+        Ok((WorkflowHandle::from_untyped(handle), result))
+    }
+
+    /// Update-with-start by names, with raw payloads (the codec still applies); `update_id`
+    /// deduplicates (random when `None`). Returns the handle and the update's result payloads.
+    pub async fn update_with_start_untyped(
+        &self,
+        workflow_type: &str,
+        options: StartOptions,
+        args: Vec<Payload>,
+        update_name: &str,
+        update_args: Vec<Payload>,
+        update_id: Option<String>,
+    ) -> Result<(UntypedWorkflowHandle, Vec<Payload>), ClientError> {
+        use crate::proto::update as pu;
+        use ws::execute_multi_operation_request::{Operation, operation};
+        use ws::execute_multi_operation_response::response;
+        let args = self.data_converter().encode_raw(args).await?;
+        let update_args = self.data_converter().encode_raw(update_args).await?;
+        let mut start = self.start_request(workflow_type, &options, args).await?;
+        start.workflow_id_conflict_policy = use_existing_unless_set(options.id_conflict_policy);
+        let update_id = update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let update = ws::UpdateWorkflowExecutionRequest {
+            namespace: self.namespace().to_string(),
+            workflow_execution: Some(pc::WorkflowExecution {
+                workflow_id: options.workflow_id.clone(),
+                run_id: String::new(),
+            }),
+            wait_policy: Some(pu::WaitPolicy {
+                lifecycle_stage: enums::UpdateWorkflowExecutionLifecycleStage::Completed as i32,
+            }),
+            request: Some(pu::Request {
+                meta: Some(pu::Meta {
+                    update_id: update_id.clone(),
+                    identity: self.identity().to_string(),
+                }),
+                input: Some(pu::Input {
+                    header: None,
+                    name: update_name.to_string(),
+                    args: (!update_args.payloads.is_empty()).then_some(update_args),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let request = ws::ExecuteMultiOperationRequest {
+            namespace: self.namespace().to_string(),
+            operations: vec![
+                Operation {
+                    operation: Some(operation::Operation::StartWorkflow(start)),
+                },
+                Operation {
+                    operation: Some(operation::Operation::UpdateWorkflow(update)),
+                },
+            ],
+            ..Default::default()
+        };
+        let resp = self
+            .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
+                s.execute_multi_operation(r).await
+            })
+            .await
+            .map_err(|e| e.into_client_error(Some(&options.workflow_id)))?;
+        let mut run_id = None;
+        let mut outcome = None;
+        for r in resp.responses {
+            match r.response {
+                Some(response::Response::StartWorkflow(s)) => run_id = Some(s.run_id),
+                Some(response::Response::UpdateWorkflow(u)) => outcome = u.outcome,
+                None => {}
+            }
+        }
+        let handle = UntypedWorkflowHandle::new(self.clone(), options.workflow_id, run_id);
+        let update = crate::handle::UntypedUpdateHandle::new(handle.clone(), update_name, update_id, outcome);
+        let result = update.result().await?;
+        Ok((handle, result))
     }
 
     /// A typed handle to an existing workflow; `run_id: None` means its latest run.

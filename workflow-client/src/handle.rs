@@ -435,6 +435,20 @@ pub struct UntypedUpdateHandle {
 }
 
 impl UntypedUpdateHandle {
+    pub(crate) fn new(
+        workflow: UntypedWorkflowHandle,
+        name: &str,
+        update_id: String,
+        outcome: Option<pu::Outcome>,
+    ) -> Self {
+        UntypedUpdateHandle {
+            workflow,
+            name: name.to_string(),
+            update_id,
+            outcome,
+        }
+    }
+
     /// The update id (pass it again to deduplicate).
     pub fn update_id(&self) -> &str {
         &self.update_id

@@ -54,6 +54,9 @@ fn workflow_impl() {
                 fn mark_paid(&mut self) { self.paid = true }
                 #[query]
                 fn items(&self) -> Vec<Item> { self.items.clone() }
+                #[update(validator = "valid_discount")]
+                fn discount(&mut self, percent: u64) -> WorkflowResult<u64> { Ok(percent) }
+                fn valid_discount(&self, percent: u64) -> Result<(), String> { Ok(()) }
                 fn helper(&self) -> usize { self.items.len() }
             }
         },

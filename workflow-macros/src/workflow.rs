@@ -559,6 +559,32 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         }
     });
 
+    let update_with_start_stubs = updates.iter().map(|h| {
+        let (method, name) = (&h.method, &h.wire_name);
+        let types = &h.arg_types;
+        let out = h.output.clone().expect("updates have an output");
+        let upd_names: Vec<syn::Ident> = (0..types.len()).map(|i| format_ident!("__update_arg{}", i)).collect();
+        let fn_name = format_ident!("{}_with_start", method);
+        let doc = format!(
+            "Runs the `{name}` update, starting the workflow first if it is not running; returns the handle and \
+             the update's result."
+        );
+        quote! {
+            #[doc = #doc]
+            pub async fn #fn_name(
+                client: &#private::Client,
+                options: #private::StartOptions,
+                #(#run_arg_names: #run_args,)*
+                #(#upd_names: #types,)*
+            ) -> ::core::result::Result<(#handle, #out), #private::ClientError> {
+                client
+                    .update_with_start_by_name::<Self, _, #out>(options, (#(#run_arg_names,)*), #name, (#(#upd_names,)*))
+                    .await
+                    .map(|(handle, result)| (#handle::from(handle), result))
+            }
+        }
+    });
+
     quote! {
         #lint_errors
 
@@ -617,6 +643,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             }
 
             #(#signal_with_start_stubs)*
+            #(#update_with_start_stubs)*
         }
 
         impl #handle {

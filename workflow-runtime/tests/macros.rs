@@ -332,6 +332,26 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         other => panic!("expected NotFound, got {other:?}"),
     }
 
+    // Update-with-start: the first call starts the cart, the second updates the running one.
+    let id3 = format!("cart-{}", uuid::Uuid::new_v4().simple());
+    let (cart3, discounted) = Cart::discount_with_start(&client, StartOptions::new(&id3, &tq), "Linus".into(), 10)
+        .await
+        .unwrap();
+    assert_eq!(discounted, 0);
+    cart3.add_item(item("pie", 500)).await.unwrap();
+    let (same, discounted) = Cart::discount_with_start(&client, StartOptions::new(&id3, &tq), "Linus".into(), 20)
+        .await
+        .unwrap();
+    assert_eq!(discounted, 400);
+    assert_eq!(same.run_id(), cart3.run_id());
+    // A rejected update-with-start still reports the validator's reason.
+    match Cart::discount_with_start(&client, StartOptions::new(&id3, &tq), "Linus".into(), 90).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => assert!(failure.message.contains("90%"), "{failure}"),
+        other => panic!("expected the validator to reject, got {other:?}"),
+    }
+    cart3.checkout().await.unwrap();
+    assert_eq!(cart3.result().await.unwrap(), "Linus paid 400 (attempt 1)");
+
     // Continue-as-new: four runs under one id, and the first run's handle returns the last
     // run's result.
     let countdown_id = format!("countdown-{}", uuid::Uuid::new_v4().simple());

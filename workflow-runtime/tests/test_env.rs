@@ -338,8 +338,20 @@ async fn updates_are_validated_run_deduplicated_and_recorded() {
         let result = handle.result().await.unwrap();
         assert_eq!(from_payload::<i64>(&result[0]).unwrap(), 12);
     }
+    // Update-with-start finds the running tally and updates it.
+    let (same, total) = Tally::add_with_start(env.client(), StartOptions::new("tally", "tallies"), 3)
+        .await
+        .unwrap();
+    assert_eq!((same.run_id(), total), (tally.run_id(), 15));
     tally.close().await.unwrap();
-    assert_eq!(tally.result().await.unwrap(), 12);
+    assert_eq!(tally.result().await.unwrap(), 15);
+    // …and starts one that is not running.
+    let (fresh, total) = Tally::add_with_start(env.client(), StartOptions::new("tally-2", "tallies"), 4)
+        .await
+        .unwrap();
+    assert_eq!(total, 4);
+    fresh.close().await.unwrap();
+    assert_eq!(fresh.result().await.unwrap(), 4);
 
     let history = env.history("tally").unwrap();
     let accepted = history
@@ -352,8 +364,8 @@ async fn updates_are_validated_run_deduplicated_and_recorded() {
             )
         })
         .count();
-    // 5, 13 and the deduplicated 7 were accepted; the rejected -1 left no trace.
-    assert_eq!(accepted, 3);
+    // 5, 13, the deduplicated 7 and 3 were accepted; the rejected -1 left no trace.
+    assert_eq!(accepted, 4);
     Replayer::new().workflow::<Tally>().replay(&history).unwrap();
     shutdown.shutdown();
     running.await.unwrap().unwrap();

@@ -168,6 +168,7 @@ async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -
         "RecordActivityTaskHeartbeat" => unary!(shared, req, record_heartbeat),
         "ShutdownWorker" => unary!(shared, req, shutdown_worker),
         "UpdateWorkflowExecution" => unary!(shared, req, update_workflow_execution),
+        "ExecuteMultiOperation" => unary!(shared, req, execute_multi_operation),
         "PollWorkflowExecutionUpdate" => unary!(shared, req, poll_workflow_execution_update),
         other => Status::unimplemented(format!("the test environment does not implement {other} yet")).into_http(),
     }
@@ -595,5 +596,65 @@ async fn poll_workflow_execution_update(
         outcome,
         stage,
         update_ref: Some(update_ref),
+    })
+}
+
+/// Update-with-start: starts the workflow unless it runs (the conflict policy "use existing"
+/// or "fail"), then runs the update.
+async fn execute_multi_operation(
+    shared: &Shared,
+    request: ws::ExecuteMultiOperationRequest,
+) -> Result<ws::ExecuteMultiOperationResponse, Status> {
+    use crate::client::proto::enums::WorkflowIdConflictPolicy;
+    use ws::execute_multi_operation_request::operation::Operation as Op;
+    use ws::execute_multi_operation_response::{Response, response::Response as R};
+    let mut ops = request.operations.into_iter().filter_map(|o| o.operation);
+    let (Some(Op::StartWorkflow(start)), Some(Op::UpdateWorkflow(update)), None) = (ops.next(), ops.next(), ops.next())
+    else {
+        return Err(Status::invalid_argument(
+            "the test environment runs one start and one update in a multi-operation",
+        ));
+    };
+    let workflow_id = start.workflow_id.clone();
+    let use_existing = start.workflow_id_conflict_policy == WorkflowIdConflictPolicy::UseExisting as i32;
+    let (run_id, started) = shared
+        .write(|s| {
+            let execution = crate::client::proto::common::WorkflowExecution {
+                workflow_id: workflow_id.clone(),
+                run_id: String::new(),
+            };
+            match s.resolve(Some(&execution)).ok().filter(|r| s.executions[r].is_open()) {
+                Some(run) if use_existing => Ok((run, false)),
+                _ => s.start(start, None).map(|run| (run, true)),
+            }
+        })
+        .map_err(status)?;
+    let execution = crate::client::proto::common::WorkflowExecution {
+        workflow_id: workflow_id.clone(),
+        run_id: run_id.clone(),
+    };
+    let key = shared
+        .write(|s| s.request_update(Some(&execution), update.request.unwrap_or_default()))
+        .map_err(status)?;
+    let (stage, outcome, update_ref) =
+        update_answer(shared, key, workflow_id, wanted_stage(update.wait_policy.as_ref())).await;
+    Ok(ws::ExecuteMultiOperationResponse {
+        responses: vec![
+            Response {
+                response: Some(R::StartWorkflow(ws::StartWorkflowExecutionResponse {
+                    run_id,
+                    started,
+                    ..Default::default()
+                })),
+            },
+            Response {
+                response: Some(R::UpdateWorkflow(ws::UpdateWorkflowExecutionResponse {
+                    update_ref: Some(update_ref),
+                    outcome,
+                    stage,
+                    ..Default::default()
+                })),
+            },
+        ],
     })
 }
