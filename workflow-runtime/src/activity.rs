@@ -186,7 +186,8 @@ impl ActivityContext {
     }
 
     /// Completes when cancellation is requested (learned through heartbeats, or at worker
-    /// shutdown).
+    /// shutdown), or when a heartbeat finds that the server no longer knows the attempt (its
+    /// workflow closed, or it timed out).
     pub async fn cancelled(&self) {
         let mut rx = self.inner.cancel.subscribe();
         let _ = rx.wait_for(|c| *c).await;
@@ -226,6 +227,12 @@ impl ActivityContext {
                                     strong.cancel.send_replace(true);
                                 }
                                 Ok(false) => {}
+                                // The server no longer knows the attempt (its workflow closed,
+                                // or it timed out): nobody wants the result, so cancel it.
+                                Err(crate::client::ClientError::NotFound(message)) => {
+                                    tracing::debug!(%message, "heartbeat target gone; cancelling the attempt");
+                                    strong.cancel.send_replace(true);
+                                }
                                 Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                             }
                             drop(strong);

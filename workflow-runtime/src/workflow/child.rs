@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+use super::cancellation::{CancellationScope, CancellationType};
 use super::commands::WorkflowCommand;
 use super::context::RunState;
 use super::error::WorkflowError;
@@ -180,6 +181,8 @@ pub struct ChildCall<C: WorkflowDefinition> {
     run: Rc<RefCell<RunState>>,
     input: C::Input,
     options: ChildOptions,
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
 }
 
 impl<C: WorkflowDefinition> ChildCall<C> {
@@ -188,7 +191,21 @@ impl<C: WorkflowDefinition> ChildCall<C> {
             run,
             input: input.into_args(),
             options: ChildOptions::default(),
+            scope: None,
+            cancellation_type: CancellationType::default(),
         }
+    }
+    /// When `scope` is cancelled while the child runs (awaited to its end), cancels it the
+    /// way [`cancellation_type`](Self::cancellation_type) says.
+    pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
+        self.scope = Some(scope.clone());
+        self
+    }
+    /// How a cancellation of its scope is carried out (default: ask the child to cancel and
+    /// stop waiting).
+    pub fn cancellation_type(mut self, t: CancellationType) -> Self {
+        self.cancellation_type = t;
+        self
     }
     /// Replaces all options.
     pub fn options(mut self, options: ChildOptions) -> Self {
@@ -253,6 +270,9 @@ struct PendingChild<C: WorkflowDefinition> {
     run: Rc<RefCell<RunState>>,
     call: Option<(C::Input, ChildOptions)>,
     seq: Option<u32>,
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
+    cancel_handled: bool,
 }
 
 impl<C: WorkflowDefinition> PendingChild<C> {
@@ -261,6 +281,9 @@ impl<C: WorkflowDefinition> PendingChild<C> {
             run: call.run,
             call: Some((call.input, call.options)),
             seq: None,
+            scope: call.scope,
+            cancellation_type: call.cancellation_type,
+            cancel_handled: false,
         }
     }
 
@@ -392,7 +415,56 @@ impl<C: WorkflowDefinition> Unpin for ChildFuture<C> {}
 impl<C: WorkflowDefinition> Future for ChildFuture<C> {
     type Output = Result<C::Output, WorkflowError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(scope) = self.0.scope.clone() {
+            if scope.is_cancelled() && !self.0.cancel_handled {
+                self.0.cancel_handled = true;
+                if let Some(done) = self.0.cancel() {
+                    return Poll::Ready(done);
+                }
+            }
+            self.0.run.borrow_mut().scope_wakers.push(cx.waker().clone());
+        }
         self.0.poll_with(cx, |_, _, slot| child_result::<C>(slot))
+    }
+}
+
+impl<C: WorkflowDefinition> PendingChild<C> {
+    /// Carries out a cancellation of the scope; `Some` when the future ends now.
+    fn cancel(&mut self) -> Option<Result<C::Output, WorkflowError>> {
+        let canceled = || Some(Err(WorkflowError::canceled("child workflow canceled")));
+        let Some(seq) = self.seq else {
+            self.call = None; // never started
+            return canceled();
+        };
+        let (initiated, workflow_id) = {
+            let run = self.run.borrow();
+            let slot = run.children.get(&seq)?;
+            if slot.outcome.is_some() {
+                return None; // already ended: its result stands
+            }
+            (slot.initiated_event_id.is_some(), slot.workflow_id.clone())
+        };
+        if !initiated {
+            let mut run = self.run.borrow_mut();
+            run.commands
+                .retain(|c| !matches!(c, WorkflowCommand::StartChild { seq: s, .. } if *s == seq));
+            run.children.remove(&seq);
+            self.seq = None;
+            return canceled();
+        }
+        if self.cancellation_type != CancellationType::Abandon {
+            let child = ExternalWorkflow {
+                run: self.run.clone(),
+                workflow_id,
+                run_id: String::new(),
+                child_only: true,
+            };
+            let _delivery = child.cancel();
+        }
+        match self.cancellation_type {
+            CancellationType::WaitCancellationCompleted => None,
+            _ => canceled(),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The workflow context: everything workflow code may touch — time, randomness, state,
 //! activities, timers, conditions — all fed by history so that replay gives the same answers.
 
+use super::cancellation::{CancellationScope, CancellationType};
 use super::child::{ChildCall, ChildSlot, ExternalSlot, ExternalWorkflow};
 use super::commands::{WorkflowCommand, activity_type_name};
 use crate::client::failure::{Failure, FailureKind};
@@ -79,6 +80,8 @@ pub(crate) struct RunState {
     /// Event id of each `ActivityTaskScheduled` → the activity's sequence number.
     pub(crate) activity_by_event: HashMap<i64, u32>,
     pub(crate) condition_wakers: Vec<Waker>,
+    /// Futures that watch a cancellation scope.
+    pub(crate) scope_wakers: Vec<Waker>,
     pub(crate) cancel_requested: bool,
     /// On replay: the values the side effects of the activation being replayed recorded.
     pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
@@ -119,6 +122,7 @@ impl RunState {
             timers: HashMap::new(),
             activity_by_event: HashMap::new(),
             condition_wakers: Vec::new(),
+            scope_wakers: Vec::new(),
             cancel_requested: false,
             recorded_side_effects: Default::default(),
             recorded_patches: Default::default(),
@@ -407,6 +411,12 @@ impl<W: 'static> WorkflowContext<W> {
         }
     }
 
+    /// A new cancellation scope, cancelled when this workflow's cancellation is requested or
+    /// by [`CancellationScope::cancel`]; put activities, timers and child workflows in it.
+    pub fn cancellation_scope(&self) -> CancellationScope {
+        CancellationScope::new(self.run.clone(), true)
+    }
+
     /// Waits until cancellation of the workflow is requested.
     pub fn cancelled(&self) -> Cancelled {
         Cancelled { run: self.run.clone() }
@@ -419,6 +429,7 @@ impl<W: 'static> WorkflowContext<W> {
             run: self.run.clone(),
             duration,
             seq: None,
+            scope: None,
         }
     }
 
@@ -434,6 +445,8 @@ impl<W: 'static> WorkflowContext<W> {
             run: self.run.clone(),
             input: input.into_args(),
             options: A::default_options(),
+            scope: None,
+            cancellation_type: CancellationType::default(),
             _activity: PhantomData,
         }
     }
@@ -513,6 +526,15 @@ pub struct Timer {
     run: Rc<RefCell<RunState>>,
     duration: Duration,
     seq: Option<u32>,
+    scope: Option<CancellationScope>,
+}
+
+impl Timer {
+    /// Cancels the timer when `scope` is cancelled; it then ends with a cancellation error.
+    pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
+        self.scope = Some(scope.clone());
+        self
+    }
 }
 
 impl Future for Timer {
@@ -521,8 +543,15 @@ impl Future for Timer {
         if self.duration.is_zero() {
             return Poll::Ready(Ok(()));
         }
+        if self.scope.as_ref().is_some_and(CancellationScope::is_cancelled) {
+            self.cancel();
+            return Poll::Ready(Err(Failure::canceled("timer canceled").into()));
+        }
         let run_rc = self.run.clone();
         let mut run = run_rc.borrow_mut();
+        if self.scope.is_some() {
+            run.scope_wakers.push(cx.waker().clone());
+        }
         let seq = match self.seq {
             Some(seq) => seq,
             None => {
@@ -560,6 +589,14 @@ impl Future for Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl Timer {
+    /// Cancels a pending timer: withdrawn if its start was not sent yet, else canceled on the
+    /// server.
+    fn cancel(&mut self) {
         let Some(seq) = self.seq else { return };
         let Ok(mut run) = self.run.try_borrow_mut() else { return };
         let Some(slot) = run.timers.get_mut(&seq) else { return };
@@ -608,10 +645,22 @@ pub struct ActivityCall<A: ActivityDefinition> {
     run: Rc<RefCell<RunState>>,
     input: A::Input,
     options: ActivityOptions,
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
     _activity: PhantomData<A>,
 }
 
 impl<A: ActivityDefinition> ActivityCall<A> {
+    /// Cancels the activity when `scope` is cancelled (see [`CancellationScope`]).
+    pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
+        self.scope = Some(scope.clone());
+        self
+    }
+    /// How a cancellation of its scope is carried out (default: try to cancel).
+    pub fn cancellation_type(mut self, t: CancellationType) -> Self {
+        self.cancellation_type = t;
+        self
+    }
     /// Replaces all options (the activity's defaults included).
     pub fn options(mut self, options: ActivityOptions) -> Self {
         self.options = options;
@@ -662,6 +711,9 @@ impl<A: ActivityDefinition> IntoFuture for ActivityCall<A> {
             run: self.run,
             call: Some((self.input, self.options)),
             seq: None,
+            scope: self.scope,
+            cancellation_type: self.cancellation_type,
+            cancel_requested: false,
             _activity: PhantomData,
         }
     }
@@ -672,6 +724,9 @@ pub struct ActivityFuture<A: ActivityDefinition> {
     run: Rc<RefCell<RunState>>,
     call: Option<(A::Input, ActivityOptions)>,
     seq: Option<u32>,
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
+    cancel_requested: bool,
     _activity: PhantomData<A>,
 }
 
@@ -744,7 +799,16 @@ impl<A: ActivityDefinition> Future for ActivityFuture<A> {
                 Err(failure) => return Poll::Ready(Err(failure)),
             },
         };
-        let mut run = self.run.borrow_mut();
+        let cancelled = self.scope.as_ref().is_some_and(CancellationScope::is_cancelled);
+        let run_rc = self.run.clone();
+        let mut run = run_rc.borrow_mut();
+        if cancelled && !self.cancel_requested {
+            self.cancel_requested = true;
+            cancel_activity(&mut run, seq, self.cancellation_type);
+        }
+        if self.scope.is_some() {
+            run.scope_wakers.push(cx.waker().clone());
+        }
         let slot = run
             .activities
             .get_mut(&seq)
@@ -764,28 +828,47 @@ impl<A: ActivityDefinition> Future for ActivityFuture<A> {
     }
 }
 
+/// Cancels a pending activity the way `how` says: stop waiting now or when the server
+/// reports the end, asking the server to cancel unless abandoned. An activity whose schedule
+/// command was not sent yet is simply withdrawn.
+fn cancel_activity(run: &mut RunState, seq: u32, how: CancellationType) {
+    let Some(slot) = run.activities.get_mut(&seq) else {
+        return;
+    };
+    if slot.outcome.is_some() {
+        return;
+    }
+    let Some(scheduled_event_id) = slot.scheduled_event_id else {
+        slot.outcome = Some(ActivityOutcome::Failed(Failure::canceled("activity canceled")));
+        run.commands
+            .retain(|c| !matches!(c, WorkflowCommand::ScheduleActivity { seq: s, .. } if *s == seq));
+        return;
+    };
+    match how {
+        CancellationType::Abandon => {
+            slot.outcome = Some(ActivityOutcome::Failed(Failure::canceled("activity abandoned")));
+        }
+        CancellationType::TryCancel => {
+            slot.outcome = Some(ActivityOutcome::Failed(Failure::canceled("activity canceled")));
+            run.commands.push_back(WorkflowCommand::RequestCancelActivity {
+                seq,
+                scheduled_event_id,
+            });
+        }
+        // The outcome comes from history: canceled, or the result if it finished first.
+        CancellationType::WaitCancellationCompleted => run.commands.push_back(WorkflowCommand::RequestCancelActivity {
+            seq,
+            scheduled_event_id,
+        }),
+    }
+}
+
 impl<A: ActivityDefinition> Drop for ActivityFuture<A> {
     fn drop(&mut self) {
         let Some(seq) = self.seq else { return };
         let Ok(mut run) = self.run.try_borrow_mut() else { return };
-        let Some(slot) = run.activities.get_mut(&seq) else {
-            return;
-        };
-        if slot.outcome.is_some() {
-            return;
-        }
-        // Try-cancel: the workflow stops waiting at once; the server is asked to cancel.
-        slot.outcome = Some(ActivityOutcome::Failed(Failure::canceled("activity canceled")));
-        match slot.scheduled_event_id {
-            Some(scheduled_event_id) => run.commands.push_back(WorkflowCommand::RequestCancelActivity {
-                seq,
-                scheduled_event_id,
-            }),
-            // Not recorded yet: the schedule command is still queued (this task); withdraw it.
-            None => run
-                .commands
-                .retain(|c| !matches!(c, WorkflowCommand::ScheduleActivity { seq: s, .. } if *s == seq)),
-        }
+        // Dropped: the workflow stops waiting at once; the server is asked to cancel.
+        cancel_activity(&mut run, seq, CancellationType::TryCancel);
     }
 }
 

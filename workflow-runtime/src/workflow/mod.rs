@@ -4,6 +4,7 @@
 //! drives: workflow futures are polled only by it and woken only by history events (activity
 //! results, timers, signals), and tokio never runs workflow code.
 
+pub mod cancellation;
 pub mod child;
 pub(crate) mod commands;
 pub(crate) mod context;
@@ -11,6 +12,7 @@ mod error;
 pub(crate) mod run;
 pub(crate) mod watchdog;
 
+pub use cancellation::{CancellationScope, CancellationType};
 pub use child::{ChildCall, ChildOptions, ChildWorkflow, ExternalRequest, ExternalWorkflow, ParentClosePolicy};
 pub use context::{
     ActivityCall, ActivityFuture, ActivityOptions, Cancelled, Timer, WaitCondition, WorkflowContext, WorkflowInfo,

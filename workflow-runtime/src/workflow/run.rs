@@ -468,6 +468,7 @@ impl Run {
                 let mut run = self.run.borrow_mut();
                 run.cancel_requested = true;
                 run.wake_conditions();
+                run.wake_scopes();
             }
             EvAttr::ActivityTaskCompletedEventAttributes(a) => {
                 let result = a.result.and_then(|p| p.payloads.into_iter().next());
