@@ -239,6 +239,63 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// How long to wait before attempt `attempt + 1` after attempt `attempt` failed with
+    /// `failure`, or `None` when there is no next attempt: the failure is non-retryable (by
+    /// its flag or its type name), or the attempts are used up. Unset fields take the server's
+    /// defaults (1 s, doubling, at most 100 × the first interval); a failure's own
+    /// `next_retry_delay` wins.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workflow_client::{Failure, RetryPolicy};
+    /// let policy = RetryPolicy { maximum_attempts: 3, ..Default::default() };
+    /// let oops = Failure::application("oops", "Oops");
+    /// assert_eq!(policy.retry_delay(1, &oops), Some(Duration::from_secs(1)));
+    /// assert_eq!(policy.retry_delay(2, &oops), Some(Duration::from_secs(2)));
+    /// assert_eq!(policy.retry_delay(3, &oops), None);
+    /// assert_eq!(policy.retry_delay(1, &oops.non_retryable()), None);
+    /// ```
+    pub fn retry_delay(&self, attempt: u32, failure: &crate::Failure) -> Option<Duration> {
+        if let crate::FailureKind::Application {
+            non_retryable,
+            type_name,
+            next_retry_delay,
+            ..
+        } = &*failure.kind
+        {
+            if *non_retryable || self.non_retryable_error_types.contains(type_name) {
+                return None;
+            }
+            if self.maximum_attempts > 0 && attempt >= self.maximum_attempts {
+                return None;
+            }
+            if let Some(d) = next_retry_delay {
+                return Some(*d);
+            }
+        } else if self.maximum_attempts > 0 && attempt >= self.maximum_attempts {
+            return None;
+        }
+        let initial = self.initial_interval.unwrap_or(Duration::from_secs(1));
+        let coefficient = self.backoff_coefficient.filter(|c| *c >= 1.0).unwrap_or(2.0);
+        let maximum = self.maximum_interval.unwrap_or(initial * 100);
+        let delay = initial.mul_f64(coefficient.powi(attempt.saturating_sub(1).min(60) as i32));
+        Some(delay.min(maximum))
+    }
+}
+
+impl From<&pc::RetryPolicy> for RetryPolicy {
+    fn from(p: &pc::RetryPolicy) -> Self {
+        RetryPolicy {
+            initial_interval: p.initial_interval.as_ref().map(crate::time::from_proto_duration),
+            backoff_coefficient: (p.backoff_coefficient > 0.0).then_some(p.backoff_coefficient),
+            maximum_interval: p.maximum_interval.as_ref().map(crate::time::from_proto_duration),
+            maximum_attempts: p.maximum_attempts.max(0) as u32,
+            non_retryable_error_types: p.non_retryable_error_types.clone(),
+        }
+    }
+}
+
 impl From<RetryPolicy> for pc::RetryPolicy {
     fn from(r: RetryPolicy) -> Self {
         pc::RetryPolicy {

@@ -370,3 +370,53 @@ async fn updates_are_validated_run_deduplicated_and_recorded() {
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }
+
+#[activity(start_to_close_timeout = "5s")]
+async fn shout(word: String) -> Result<String, ActivityError> {
+    Ok(word.to_uppercase())
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Shouter;
+
+#[workflow(name = "ShouterWorkflow")]
+impl Shouter {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, word: String) -> WorkflowResult<String> {
+        let loud = ctx.local_activity(shout, word).await?;
+        ctx.sleep(Duration::from_secs(7 * 86_400)).await?;
+        let refused = match ctx.local_activity(refuse, ()).await {
+            Err(e) => e.root_cause().message.clone(),
+            Ok(()) => "accepted".into(),
+        };
+        Ok(format!("{loud} a week later; {refused}"))
+    }
+}
+
+#[tokio::test]
+async fn local_activities_in_the_test_environment() {
+    let env = TestEnv::start().await.unwrap();
+    let worker = Worker::builder(env.client(), "shouts")
+        .workflow::<Shouter>()
+        .activity(shout)
+        .activity(refuse)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let shouter = Shouter::start(env.client(), StartOptions::new("shout", "shouts"), "hey".into())
+        .await
+        .unwrap();
+    assert_eq!(shouter.result().await.unwrap(), "HEY a week later; no, never");
+    let history = env.history("shout").unwrap();
+    let markers = history
+        .events
+        .iter()
+        .filter(|e| matches!(e.attributes, Some(Attributes::MarkerRecordedEventAttributes(_))))
+        .count();
+    assert_eq!(markers, 2);
+    Replayer::new().workflow::<Shouter>().replay(&history).unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

@@ -2,7 +2,7 @@
 //! virtual clock. Commands from the (real) worker become history events here exactly as the
 //! server would record them; workflow semantics stay in the worker's engine.
 
-use crate::client::failure::{Failure, FailureKind};
+use crate::client::failure::Failure;
 use crate::client::proto::command::{Command, command::Attributes as Cmd};
 use crate::client::proto::common::{ActivityType, Payloads, RetryPolicy, WorkflowExecution, WorkflowType};
 use crate::client::proto::enums::{EventType, RetryState, WorkflowExecutionStatus};
@@ -764,6 +764,7 @@ impl State {
             .and_then(|s| s.worker_task_queue.as_ref())
             .map(|q| q.name.clone())
             .filter(|name| !name.is_empty());
+        let force_new_task = request.force_create_new_workflow_task;
         let completed_id = self.append(
             run_id,
             Ev::WorkflowTaskCompletedEventAttributes(h::WorkflowTaskCompletedEventAttributes {
@@ -795,7 +796,7 @@ impl State {
             self.apply_after_task(run_id, effect);
         }
         let execution = self.executions.get_mut(run_id).expect("execution exists");
-        if std::mem::take(&mut execution.task_again) {
+        if std::mem::take(&mut execution.task_again) || force_new_task {
             self.schedule_task(run_id);
         }
         Ok(())
@@ -1502,21 +1503,18 @@ impl State {
             .activities
             .get_mut(&scheduled)
             .expect("current activity");
-        let non_retryable = match &*converted.kind {
-            FailureKind::Application {
-                non_retryable,
-                type_name,
-                ..
-            } => *non_retryable || activity.retry.non_retryable_error_types.contains(type_name),
-            _ => false,
+        let policy = crate::client::RetryPolicy::from(&activity.retry);
+        let delay = if activity.cancel_requested {
+            None
+        } else {
+            policy.retry_delay(activity.attempt.max(1) as u32, &converted)
         };
-        let max = activity.retry.maximum_attempts;
-        let exhausted = max > 0 && activity.attempt >= max;
-        if non_retryable || exhausted || activity.cancel_requested {
-            let retry_state = if non_retryable {
-                RetryState::NonRetryableFailure
-            } else {
+        let Some(delay) = delay else {
+            let exhausted = policy.maximum_attempts > 0 && activity.attempt as u32 >= policy.maximum_attempts;
+            let retry_state = if exhausted {
                 RetryState::MaximumAttemptsReached
+            } else {
+                RetryState::NonRetryableFailure
             };
             activity.last_failure = None;
             let started = self.started_event(&run_id, scheduled);
@@ -1537,18 +1535,7 @@ impl State {
             );
             self.schedule_task(&run_id);
             return Ok(());
-        }
-        let initial = from_proto_duration(activity.retry.initial_interval.as_ref().expect("defaulted"));
-        let maximum = from_proto_duration(activity.retry.maximum_interval.as_ref().expect("defaulted"));
-        let mut delay = initial.mul_f64(activity.retry.backoff_coefficient.powi(activity.attempt - 1));
-        if let FailureKind::Application {
-            next_retry_delay: Some(d),
-            ..
-        } = &*converted.kind
-        {
-            delay = *d;
-        }
-        let delay = delay.min(maximum);
+        };
         activity.attempt += 1;
         activity.started = false;
         activity.last_failure = Some(failure);

@@ -10,6 +10,7 @@ use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use crate::workflow::TaskError;
 use crate::workflow::WorkflowInfo;
+use crate::workflow::local_activity::{LocalActivityRequest, LocalActivityResult};
 use crate::workflow::run::{Run, WorkflowFactory};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,6 +26,11 @@ pub(crate) enum TaskOutcome {
         commands: Vec<Command>,
         messages: Vec<crate::client::proto::protocol::Message>,
         query_results: HashMap<String, WorkflowQueryResult>,
+        /// Local activities to run before the task is answered; each result goes back through
+        /// [`Engine::resolve_local`], which answers the task's commands anew.
+        local_activities: Vec<LocalActivityRequest>,
+        /// Whether the run still waits on local activities (started now or earlier).
+        locals_pending: bool,
     },
     /// Fail the workflow task; the server retries it.
     Failed {
@@ -41,6 +47,8 @@ pub(crate) enum TaskOutcome {
 pub(crate) struct Engine {
     factories: Factories,
     cache: LruCache<Run>,
+    /// Runs waiting on local activities, kept whatever the cache size.
+    awaiting_locals: HashMap<String, Run>,
     namespace: String,
 }
 
@@ -49,12 +57,14 @@ impl Engine {
         Engine {
             factories,
             cache: LruCache::new(cache_size),
+            awaiting_locals: HashMap::new(),
             namespace,
         }
     }
 
     pub(crate) fn evict(&mut self, run_id: &str) {
         self.cache.take(run_id);
+        self.awaiting_locals.remove(run_id);
     }
 
     pub(crate) fn cached_runs(&self) -> usize {
@@ -70,7 +80,10 @@ impl Engine {
 
         // A full history always replays from scratch: a cached run may hold commands of a
         // task whose answer the server never recorded.
-        let cached = self.cache.take(&execution.run_id);
+        let cached = self
+            .awaiting_locals
+            .remove(&execution.run_id)
+            .or_else(|| self.cache.take(&execution.run_id));
         let mut run = match cached {
             Some(run) if first_event.is_none_or(|id| id == run.last_event_id + 1) && first_event != Some(1) => run,
             _ if first_event == Some(1) => {
@@ -143,18 +156,62 @@ impl Engine {
                 (id.clone(), result)
             })
             .collect();
+        self.answer(execution.run_id, run, activation, query_results)
+    }
+
+    /// A local activity of run `run_id` finished: the run goes on, and the task's commands are
+    /// answered anew (with any further local activities to run).
+    pub(crate) fn resolve_local(&mut self, run_id: &str, result: LocalActivityResult) -> TaskOutcome {
+        let Some(mut run) = self.awaiting_locals.remove(run_id) else {
+            return TaskOutcome::Failed {
+                cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                failure: Failure::application(
+                    format!("run {run_id} is no longer waiting on local activities"),
+                    "WorkflowTaskError",
+                ),
+            };
+        };
+        let info = run.info();
+        let span = tracing::info_span!(
+            "workflow_task",
+            workflow_type = %info.workflow_type,
+            workflow_id = %info.workflow_id,
+            run_id = %run_id,
+            local_activity = result.seq,
+        );
+        let _enter = span.enter();
+        match run.resolve_local(result) {
+            Ok(activation) => self.answer(run_id.to_string(), run, activation, HashMap::new()),
+            Err(e) => failed(e),
+        }
+    }
+
+    fn answer(
+        &mut self,
+        run_id: String,
+        run: Run,
+        activation: crate::workflow::run::Activation,
+        query_results: HashMap<String, WorkflowQueryResult>,
+    ) -> TaskOutcome {
         let commands = activation.commands.iter().map(|c| c.to_proto()).collect();
-        if !run.finished {
-            self.keep(execution.run_id, run);
+        let locals_pending = run.has_pending_locals();
+        if locals_pending || !run.finished {
+            self.keep(run_id, run);
         }
         TaskOutcome::Completed {
             commands,
             messages: activation.messages,
             query_results,
+            local_activities: activation.local_activities,
+            locals_pending,
         }
     }
 
     fn keep(&mut self, run_id: String, run: Run) {
+        if run.has_pending_locals() {
+            self.awaiting_locals.insert(run_id, run);
+            return;
+        }
         if let Some(evicted) = self.cache.put(run_id, run) {
             tracing::debug!(run_id = %evicted, "evicted from the workflow cache");
         }

@@ -7,6 +7,7 @@ use crate::client::failure::Failure;
 use crate::client::proto::enums::WorkflowTaskFailedCause;
 use crate::client::proto::workflowservice as ws;
 use crate::workflow::TaskError;
+use crate::workflow::local_activity::LocalActivityResult;
 use crate::workflow::watchdog::PollClock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +18,7 @@ const WATCHDOG_TICK: Duration = Duration::from_millis(100);
 
 enum Job {
     Task(Box<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
+    ResolveLocal(String, LocalActivityResult, oneshot::Sender<TaskOutcome>),
     Evict(String),
 }
 
@@ -70,6 +72,9 @@ impl Executor {
                     match job {
                         Job::Task(task, reply) => {
                             let _ = reply.send(engine.process(&task));
+                        }
+                        Job::ResolveLocal(run_id, result, reply) => {
+                            let _ = reply.send(engine.resolve_local(&run_id, result));
                         }
                         Job::Evict(run_id) => engine.evict(&run_id),
                     }
@@ -142,6 +147,17 @@ impl Executor {
                 Err(e) => tracing::error!(error = %e, "could not replace the stuck workflow thread"),
             }
         }
+    }
+
+    /// Feeds a local activity's result to its run on the workflow thread.
+    pub(super) async fn resolve_local(&self, run_id: String, result: LocalActivityResult) -> Option<TaskOutcome> {
+        let jobs = {
+            let current = self.current.lock().expect("executor lock");
+            current.as_ref()?.jobs.clone()
+        };
+        let (tx, rx) = oneshot::channel();
+        jobs.send(Job::ResolveLocal(run_id, result, tx)).ok()?;
+        rx.await.ok()
     }
 
     pub(super) fn evict(&self, run_id: String) {

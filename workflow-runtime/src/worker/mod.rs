@@ -21,6 +21,7 @@ mod cache;
 mod codec;
 pub(crate) mod engine;
 mod executor;
+mod local_activities;
 mod polling;
 mod workflow_tasks;
 
@@ -364,7 +365,10 @@ impl Worker {
                 self.client.clone(),
                 self.task_queue.clone(),
                 self.identity.clone(),
-                self.workflows.clone(),
+                workflow_tasks::Registered {
+                    workflows: self.workflows.clone(),
+                    activities: self.activities.clone(),
+                },
                 &self.options,
                 activities.as_ref().map(|a| a.eager()),
                 shutdown.clone(),

@@ -6,6 +6,7 @@ use super::activity_tasks::EagerActivities;
 use super::codec;
 use super::engine::{Factories, TaskOutcome};
 use super::executor::Executor;
+use super::local_activities::{LocalActivities, RunFacts};
 use super::polling;
 use crate::client::proto::command::{Command, command::Attributes as CmdAttr};
 use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
@@ -34,6 +35,14 @@ struct Shared {
     /// The build id of this worker's code, recorded on each completed workflow task.
     build_id: String,
     slots: Arc<Semaphore>,
+    /// Local activities in flight and their results, by run.
+    locals: LocalActivities,
+}
+
+/// What the worker runs: workflow types, and the activities local activities call.
+pub(super) struct Registered {
+    pub(super) workflows: Factories,
+    pub(super) activities: Arc<std::collections::BTreeMap<String, crate::definition::ErasedActivity>>,
 }
 
 pub(super) struct WorkflowWorker {
@@ -47,7 +56,7 @@ impl WorkflowWorker {
         client: Client,
         task_queue: String,
         identity: String,
-        factories: Factories,
+        registered: Registered,
         options: &WorkerOptions,
         eager: Option<EagerActivities>,
         shutdown: watch::Receiver<bool>,
@@ -56,7 +65,7 @@ impl WorkflowWorker {
         let namespace = client.namespace().to_string();
         let executor = Executor::start(
             task_queue.clone(),
-            factories,
+            registered.workflows,
             cache_size,
             namespace,
             options.deadlock_detection_timeout,
@@ -72,6 +81,7 @@ impl WorkflowWorker {
             eager,
             build_id: options.build_id.clone().unwrap_or_default(),
             slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
+            locals: LocalActivities::new(registered.activities),
         });
         let mut pollers = Vec::new();
         for _ in 0..options.workflow_pollers {
@@ -206,13 +216,15 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             Err(e) => return tracing::warn!(error = %e, "could not fetch the full history"),
         }
     }
-    let Some(mut outcome) = outcome else { return };
+    let Some(outcome) = outcome else { return };
+    let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
     if dc.has_codec() {
         let encoded = match &mut outcome {
             TaskOutcome::Completed {
                 commands,
                 messages,
                 query_results,
+                ..
             } => codec::encode_completion(&dc, commands, messages, query_results).await,
             TaskOutcome::QueryAnswer(Ok(answer)) => match codec::encode_one(&dc, std::mem::take(answer)).await {
                 Ok(encoded) => {
@@ -233,6 +245,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             mut commands,
             messages,
             query_results,
+            ..
         } => {
             let sticky_attributes = shared.sticky_queue.as_ref().map(|name| StickyExecutionAttributes {
                 worker_task_queue: Some(TaskQueue {
@@ -255,6 +268,9 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                 query_results,
                 namespace,
                 binary_checksum: shared.build_id.clone(),
+                // Local activities still running: this answer keeps the task alive, and the
+                // server hands out the next task at once to carry on.
+                force_create_new_workflow_task: keep_alive,
                 ..Default::default()
             };
             shared
@@ -322,6 +338,88 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
         // run may be ahead of history, so replay it next time.
         tracing::warn!(error = %ClientError::from(e), %run_id, "workflow task answer refused");
         shared.executor.evict(run_id);
+    }
+}
+
+/// The workflow task timeout the server applies when the start does not set one.
+const DEFAULT_WORKFLOW_TASK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the local activities the task asked for and feeds each result back to the run, until
+/// none is pending. When they outlast 80% of the workflow task timeout, answers what the task
+/// has so far and asks for a new task (`true`): the activities keep running and their results
+/// wait for that task.
+async fn settle_local_activities(
+    shared: &Shared,
+    task: &ws::PollWorkflowTaskQueueResponse,
+    mut outcome: TaskOutcome,
+) -> (TaskOutcome, bool) {
+    let execution = task.workflow_execution.clone().unwrap_or_default();
+    let facts = RunFacts {
+        workflow_id: execution.workflow_id,
+        run_id: execution.run_id,
+        workflow_type: task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+        task_queue: shared.task_queue.clone(),
+    };
+    let timeout = task
+        .history
+        .as_ref()
+        .and_then(|h| h.events.first())
+        .and_then(|e| match &e.attributes {
+            Some(
+                crate::client::proto::history::history_event::Attributes::WorkflowExecutionStartedEventAttributes(a),
+            ) => a
+                .workflow_task_timeout
+                .as_ref()
+                .map(crate::client::time::from_proto_duration),
+            _ => None,
+        })
+        .filter(|d| !d.is_zero())
+        .unwrap_or(DEFAULT_WORKFLOW_TASK_TIMEOUT);
+    let deadline = tokio::time::Instant::now() + timeout.mul_f64(0.8);
+    loop {
+        let TaskOutcome::Completed {
+            local_activities,
+            locals_pending,
+            messages,
+            query_results,
+            ..
+        } = &mut outcome
+        else {
+            return (outcome, false);
+        };
+        for request in std::mem::take(local_activities) {
+            shared.locals.start(&facts, request);
+        }
+        if !*locals_pending {
+            shared.locals.forget(&facts.run_id);
+            return (outcome, false);
+        }
+        let queue = shared.locals.run(&facts.run_id);
+        let Ok(Some(result)) = tokio::time::timeout_at(deadline, queue.next()).await else {
+            tracing::debug!(run_id = %facts.run_id, "local activities outlast the workflow task; keeping it alive");
+            return (outcome, true);
+        };
+        let (earlier_messages, earlier_queries) = (std::mem::take(messages), std::mem::take(query_results));
+        let Some(mut next) = shared.executor.resolve_local(facts.run_id.clone(), result).await else {
+            return (outcome, false);
+        };
+        // The new answer replaces the commands; messages and query answers of this task add up.
+        if let TaskOutcome::Completed {
+            messages,
+            query_results,
+            ..
+        } = &mut next
+        {
+            let fresh = std::mem::take(messages);
+            *messages = earlier_messages;
+            for m in fresh {
+                if !messages.iter().any(|e| e.id == m.id) {
+                    messages.push(m);
+                }
+            }
+            query_results.extend(earlier_queries);
+        }
+        outcome = next;
     }
 }
 

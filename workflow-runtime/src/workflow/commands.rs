@@ -61,6 +61,11 @@ pub(crate) enum WorkflowCommand {
     UpsertMemo {
         fields: std::collections::HashMap<String, crate::client::proto::common::Payload>,
     },
+    /// A local activity's result, recorded so replay reads it instead of running it again.
+    LocalActivityMarker {
+        seq: u32,
+        attributes: Box<pc::RecordMarkerCommandAttributes>,
+    },
     /// A version marker: `patched(id)` or `deprecate_patch(id)` ran live.
     Patch {
         id: String,
@@ -147,6 +152,7 @@ impl WorkflowCommand {
                 names.sort();
                 format!("ModifyWorkflowProperties(memo {})", names.join(", "))
             }
+            WorkflowCommand::LocalActivityMarker { seq, .. } => format!("RecordMarker(local activity {seq})"),
             WorkflowCommand::Patch { id, deprecated } => format!(
                 "RecordMarker(patch {id}{})",
                 if *deprecated { ", deprecated" } else { "" }
@@ -222,6 +228,9 @@ impl WorkflowCommand {
                 Some(EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)),
             ) => true,
             (WorkflowCommand::UpsertMemo { .. }, Some(EvAttr::WorkflowPropertiesModifiedEventAttributes(_))) => true,
+            (WorkflowCommand::LocalActivityMarker { seq, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
+                super::local_activity::local_activity_marker(event).is_some_and(|r| r.seq == *seq)
+            }
             (WorkflowCommand::Patch { id, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
                 patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
             }
@@ -336,6 +345,10 @@ impl WorkflowCommand {
                     upserted_memo: Some(crate::client::proto::common::Memo { fields }),
                 }),
             ),
+            WorkflowCommand::LocalActivityMarker { attributes, .. } => (
+                CommandType::RecordMarker,
+                CmdAttr::RecordMarkerCommandAttributes(*attributes),
+            ),
             WorkflowCommand::Patch { id, deprecated } => {
                 let mut details = std::collections::HashMap::new();
                 let data = serde_json::json!({ "id": id, "deprecated": deprecated });
@@ -419,6 +432,12 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
         ),
         Some(EvAttr::TimerStartedEventAttributes(a)) => format!("TimerStarted(id {})", a.timer_id),
         Some(EvAttr::MarkerRecordedEventAttributes(a)) => match patch_marker(event) {
+            None if a.marker_name == super::local_activity::LOCAL_ACTIVITY_MARKER => {
+                let seq = super::local_activity::local_activity_marker(event)
+                    .map(|r| r.seq)
+                    .unwrap_or(0);
+                format!("MarkerRecorded(local activity {seq})")
+            }
             Some((id, deprecated)) => format!(
                 "MarkerRecorded(patch {id}{})",
                 if deprecated { ", deprecated" } else { "" }

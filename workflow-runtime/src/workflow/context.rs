@@ -93,6 +93,10 @@ pub(crate) struct RunState {
     /// What `patched` answered for each id in this run (it answers the same every time).
     patches: HashMap<String, bool>,
     next_side_effect_seq: u32,
+    pub(crate) next_local_seq: u32,
+    pub(crate) locals: HashMap<u32, super::local_activity::LocalSlot>,
+    /// Local activities to hand to the worker after this activation.
+    pub(crate) local_requests: Vec<super::local_activity::LocalActivityRequest>,
     pub(crate) next_child_seq: u32,
     pub(crate) children: HashMap<u32, ChildSlot>,
     /// Event id of each `StartChildWorkflowExecutionInitiated` → the child's sequence number.
@@ -130,6 +134,9 @@ impl RunState {
             search_attributes: HashMap::new(),
             memo: HashMap::new(),
             next_side_effect_seq: 1,
+            next_local_seq: 1,
+            locals: HashMap::new(),
+            local_requests: Vec::new(),
             next_child_seq: 1,
             children: HashMap::new(),
             child_by_event: HashMap::new(),
@@ -169,6 +176,13 @@ impl RunState {
         let activities: BTreeMap<_, _> = self.activities.iter().filter(|(_, s)| s.outcome.is_none()).collect();
         for (seq, slot) in activities {
             lines.push(format!("waiting on activity {} (id {seq})", slot.activity_type));
+        }
+        let locals: BTreeMap<_, _> = self.locals.iter().filter(|(_, s)| s.outcome.is_none()).collect();
+        for (seq, slot) in locals {
+            lines.push(format!(
+                "waiting on local activity {} (id {seq})",
+                slot.request.activity_type
+            ));
         }
         let timers: BTreeMap<_, _> = self.timers.iter().filter(|(_, t)| !t.fired && !t.canceled).collect();
         for (seq, t) in timers {
@@ -449,6 +463,18 @@ impl<W: 'static> WorkflowContext<W> {
             cancellation_type: CancellationType::default(),
             _activity: PhantomData,
         }
+    }
+
+    /// Runs activity `A` as a local activity: in this worker, inside the workflow task, its
+    /// result recorded in history as a marker. For short activities (milliseconds to a few
+    /// seconds) where a round trip through the server's queues would cost more than the work;
+    /// see [`crate::workflow::local_activity`].
+    pub fn local_activity<A: ActivityDefinition>(
+        &self,
+        _activity: A,
+        input: impl IntoArgs<A::Input>,
+    ) -> super::local_activity::LocalActivityCall<A> {
+        super::local_activity::LocalActivityCall::new(self.run.clone(), input)
     }
 
     /// Calls workflow `C` as a child of this one; set options on the returned call, then

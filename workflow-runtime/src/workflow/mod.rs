@@ -9,6 +9,7 @@ pub mod child;
 pub(crate) mod commands;
 pub(crate) mod context;
 mod error;
+pub mod local_activity;
 pub(crate) mod run;
 pub(crate) mod watchdog;
 
@@ -18,4 +19,5 @@ pub use context::{
     ActivityCall, ActivityFuture, ActivityOptions, Cancelled, Timer, WaitCondition, WorkflowContext, WorkflowInfo,
 };
 pub use error::{TaskError, WorkflowError, WorkflowResult};
+pub use local_activity::{LocalActivityCall, LocalActivityFuture};
 pub use run::STACK_TRACE_QUERY;

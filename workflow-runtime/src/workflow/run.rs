@@ -9,6 +9,7 @@ use super::child::{child_failure, external_failure, start_child_failure};
 use super::commands::{WorkflowCommand, describe_event, is_command_event};
 use super::context::{ActivityOutcome, RunState, WorkflowContext, WorkflowInfo, activity_failure};
 use super::error::{TaskError, WorkflowError};
+use super::local_activity::LocalActivityResult;
 use crate::client::failure::Failure;
 use crate::client::payload::{self, PayloadArgs, PayloadError};
 use crate::client::proto::common::{Payload, Payloads};
@@ -193,6 +194,8 @@ pub(crate) struct Activation {
     pub(crate) commands: Vec<WorkflowCommand>,
     /// Protocol messages to send with them (update acceptances, completions, rejections).
     pub(crate) messages: Vec<Message>,
+    /// Local activities the worker is to run (their results come back by `resolve_local`).
+    pub(crate) local_activities: Vec<super::local_activity::LocalActivityRequest>,
 }
 
 /// One run of a workflow, kept between tasks (sticky cache) or rebuilt by replay.
@@ -335,16 +338,26 @@ impl Run {
                             .filter_map(UpdateDelivery::from_accepted_event)
                             .collect()
                     };
+                    if is_current {
+                        // Local activities met on replay without a recorded result run now.
+                        self.run.borrow_mut().request_unresolved_locals();
+                    }
                     self.activate(updates)?;
                     if is_current {
-                        activation.commands = self.run.borrow().commands.iter().cloned().collect();
-                        activation.messages = std::mem::take(&mut self.rejections);
-                        activation
-                            .messages
-                            .extend(activation.commands.iter().filter_map(|c| match c {
-                                WorkflowCommand::Protocol { message, .. } => Some((**message).clone()),
-                                _ => None,
-                            }));
+                        activation = self.current_activation();
+                    } else {
+                        // Replay: local activities that finished during this task are recorded
+                        // after it; each is resolved and the code run on, as it happened live.
+                        let finished: Vec<_> = events[i + 1..]
+                            .iter()
+                            .take_while(|e| {
+                                !matches!(e.attributes, Some(EvAttr::WorkflowTaskStartedEventAttributes(_)))
+                            })
+                            .filter_map(super::local_activity::local_activity_marker)
+                            .collect();
+                        for result in finished {
+                            self.resume_with_local(result)?;
+                        }
                     }
                 }
                 Some(EvAttr::WorkflowTaskCompletedEventAttributes(_)) => self.matched_in_task.clear(),
@@ -364,6 +377,48 @@ impl Run {
             }
         }
         Ok(activation)
+    }
+
+    /// What the current task answers so far: every command not yet matched by history (all
+    /// issued during this task), the update messages, and local activities to run.
+    fn current_activation(&mut self) -> Activation {
+        let mut run = self.run.borrow_mut();
+        let commands: Vec<WorkflowCommand> = run.commands.iter().cloned().collect();
+        let mut messages = std::mem::take(&mut self.rejections);
+        messages.extend(commands.iter().filter_map(|c| match c {
+            WorkflowCommand::Protocol { message, .. } => Some((**message).clone()),
+            _ => None,
+        }));
+        Activation {
+            commands,
+            messages,
+            local_activities: std::mem::take(&mut run.local_requests),
+        }
+    }
+
+    /// Feeds one local activity result to the run and runs the code on.
+    fn resume_with_local(&mut self, result: LocalActivityResult) -> Result<(), TaskError> {
+        IN_ACTIVATION.with(|a| a.set(true));
+        self.run.borrow_mut().resolve_local(result);
+        let polled = self.poll_root();
+        IN_ACTIVATION.with(|a| a.set(false));
+        polled
+    }
+
+    /// A local activity of the current task finished: records it, runs the code on, and
+    /// answers the task's commands so far (the whole task's, not only the new ones).
+    pub(crate) fn resolve_local(&mut self, result: LocalActivityResult) -> Result<Activation, TaskError> {
+        self.resume_with_local(result)?;
+        Ok(self.current_activation())
+    }
+
+    /// Local activities asked of the worker and not finished.
+    pub(crate) fn has_pending_locals(&self) -> bool {
+        self.run
+            .borrow()
+            .locals
+            .values()
+            .any(|s| s.outcome.is_none() && s.state == super::local_activity::LocalState::Requested)
     }
 
     /// Pops the oldest unmatched command and checks it is the one `event` records.

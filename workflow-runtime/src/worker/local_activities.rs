@@ -1,0 +1,193 @@
+//! Local activities on the worker's side: each runs on tokio with its retry policy, and its
+//! result waits in its run's queue until a workflow task of that run feeds it to the engine.
+
+use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
+use crate::client::failure::Failure;
+use crate::client::proto::enums::TimeoutType;
+use crate::definition::ErasedActivity;
+use crate::workflow::local_activity::{LocalActivityRequest, LocalActivityResult};
+use futures::FutureExt;
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+/// The local activities of one run: results not yet fed to its workflow code.
+pub(super) struct RunLocals {
+    tx: mpsc::UnboundedSender<LocalActivityResult>,
+    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<LocalActivityResult>>,
+}
+
+impl RunLocals {
+    /// The next finished local activity of the run.
+    pub(super) async fn next(&self) -> Option<LocalActivityResult> {
+        self.rx.lock().await.recv().await
+    }
+}
+
+/// Whose local activities run, and where their results wait.
+pub(super) struct LocalActivities {
+    activities: Arc<BTreeMap<String, ErasedActivity>>,
+    runs: Mutex<HashMap<String, Arc<RunLocals>>>,
+}
+
+/// Facts about the run, for the attempt's [`ActivityInfo`].
+pub(super) struct RunFacts {
+    pub(super) workflow_id: String,
+    pub(super) run_id: String,
+    pub(super) workflow_type: String,
+    pub(super) task_queue: String,
+}
+
+impl LocalActivities {
+    pub(super) fn new(activities: Arc<BTreeMap<String, ErasedActivity>>) -> Self {
+        LocalActivities {
+            activities,
+            runs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The queue of run `run_id` (made on first use).
+    pub(super) fn run(&self, run_id: &str) -> Arc<RunLocals> {
+        let mut runs = self.runs.lock().expect("local activities lock");
+        runs.entry(run_id.to_string())
+            .or_insert_with(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                Arc::new(RunLocals {
+                    tx,
+                    rx: tokio::sync::Mutex::new(rx),
+                })
+            })
+            .clone()
+    }
+
+    /// Forgets a run that waits on nothing any more.
+    pub(super) fn forget(&self, run_id: &str) {
+        self.runs.lock().expect("local activities lock").remove(run_id);
+    }
+
+    /// Starts one local activity; its result goes to the run's queue.
+    pub(super) fn start(&self, facts: &RunFacts, request: LocalActivityRequest) {
+        let queue = self.run(&facts.run_id);
+        let activity = self.activities.get(&request.activity_type).cloned();
+        let info = ActivityInfo {
+            activity_id: request.seq.to_string(),
+            activity_type: request.activity_type.clone(),
+            attempt: 1,
+            workflow_id: facts.workflow_id.clone(),
+            run_id: facts.run_id.clone(),
+            workflow_type: facts.workflow_type.clone(),
+            task_queue: facts.task_queue.clone(),
+            scheduled_time: None,
+            heartbeat_timeout: None,
+            start_to_close_timeout: request.start_to_close_timeout,
+        };
+        let known: Vec<String> = self.activities.keys().cloned().collect();
+        tokio::spawn(async move {
+            let result = match activity {
+                Some(activity) => run_with_retries(activity, info, &request).await,
+                None => LocalActivityResult {
+                    seq: request.seq,
+                    attempt: 1,
+                    outcome: Err(Failure::application(
+                        format!(
+                            "activity type `{}` is not registered on this worker; registered: {}",
+                            request.activity_type,
+                            known.join(", ")
+                        ),
+                        "UnknownActivityType",
+                    )
+                    .non_retryable()),
+                },
+            };
+            let _ = queue.tx.send(result);
+        });
+    }
+}
+
+/// Runs the attempts of one local activity until one succeeds or the retry policy or the
+/// schedule-to-close timeout says stop.
+async fn run_with_retries(
+    activity: ErasedActivity,
+    mut info: ActivityInfo,
+    request: &LocalActivityRequest,
+) -> LocalActivityResult {
+    let started = tokio::time::Instant::now();
+    let deadline = request.schedule_to_close_timeout.map(|d| started + d);
+    let mut attempt = 1u32;
+    loop {
+        info.attempt = attempt;
+        let span = tracing::info_span!(
+            "local_activity",
+            activity_type = %info.activity_type,
+            seq = request.seq,
+            attempt,
+            workflow_id = %info.workflow_id,
+        );
+        let ctx = ActivityContext::new(info.clone(), Vec::new(), Vec::new(), None);
+        let limit = match (request.start_to_close_timeout, deadline) {
+            (Some(t), Some(d)) => Some(t.min(d.saturating_duration_since(tokio::time::Instant::now()))),
+            (Some(t), None) => Some(t),
+            (None, Some(d)) => Some(d.saturating_duration_since(tokio::time::Instant::now())),
+            (None, None) => None,
+        };
+        let attempt_run = AssertUnwindSafe(activity(ctx, request.input.clone())).catch_unwind();
+        let outcome = async {
+            match limit {
+                Some(limit) => tokio::time::timeout(limit, attempt_run).await.ok(),
+                None => Some(attempt_run.await),
+            }
+        }
+        .instrument(span)
+        .await;
+        let failure = match outcome {
+            None => Failure::timeout("local activity attempt timed out", TimeoutType::StartToClose),
+            Some(Err(panic)) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                Failure::application(format!("activity panicked: {message}"), "Panic")
+            }
+            Some(Ok(Ok(payload))) => {
+                return LocalActivityResult {
+                    seq: request.seq,
+                    attempt,
+                    outcome: Ok(Some(payload)),
+                };
+            }
+            Some(Ok(Err(ActivityError::Failed(f)))) => *f,
+            Some(Ok(Err(ActivityError::Canceled))) => {
+                return LocalActivityResult {
+                    seq: request.seq,
+                    attempt,
+                    outcome: Err(Failure::canceled("local activity canceled")),
+                };
+            }
+            Some(Ok(Err(ActivityError::WillCompleteAsync))) => Failure::application(
+                "a local activity cannot complete asynchronously",
+                "InvalidLocalActivity",
+            )
+            .non_retryable(),
+        };
+        let delay = request.retry_policy.retry_delay(attempt, &failure);
+        let too_late = |d: Duration| deadline.is_some_and(|end| tokio::time::Instant::now() + d >= end);
+        match delay {
+            Some(d) if !too_late(d) => {
+                tracing::debug!(seq = request.seq, attempt, error = %failure, ?d, "local activity attempt failed; retrying");
+                tokio::time::sleep(d).await;
+                attempt += 1;
+            }
+            _ => {
+                return LocalActivityResult {
+                    seq: request.seq,
+                    attempt,
+                    outcome: Err(failure),
+                };
+            }
+        }
+    }
+}
