@@ -4,8 +4,20 @@
 //! (default `default`), and has a `worker` subcommand that serves its task queue until Ctrl-C
 //! and a `start` subcommand that runs its starter and prints the result.
 
+pub mod approval;
+pub mod at_most_once;
+pub mod child_workflows;
+pub mod debugging;
+pub mod durable_timers;
+pub mod fanout;
 pub mod food_delivery;
+pub mod heartbeat;
+pub mod perpetual;
+pub mod routing;
 pub mod timeline;
+pub mod timeouts;
+pub mod unique_id;
+pub mod visibility;
 
 use workflow_runtime::{Client, ClientError, ClientOptions};
 
@@ -39,4 +51,53 @@ pub async fn serve(worker: workflow_runtime::worker::Worker) -> anyhow::Result<(
     });
     worker.run().await?;
     Ok(())
+}
+
+/// The command line every example shares: `worker` serves its task queue until Ctrl-C, `start
+/// [ARGS…]` runs its starter; `other` handles the example's own commands (it gets the command
+/// and its arguments, and answers `None` for an unknown one).
+pub async fn example_main<S, SF, O, OF>(
+    usage: &str,
+    worker: fn(&Client) -> Result<workflow_runtime::worker::Worker, workflow_runtime::worker::WorkerError>,
+    start: S,
+    other: O,
+) -> anyhow::Result<()>
+where
+    S: FnOnce(Client, Vec<String>) -> SF,
+    SF: std::future::Future<Output = anyhow::Result<()>>,
+    O: FnOnce(Client, String, Vec<String>) -> Option<OF>,
+    OF: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "worker" => {
+            let client = connect().await?;
+            return serve(worker(&client)?).await;
+        }
+        "start" => return start(connect().await?, rest).await,
+        "" => {}
+        _ => {
+            if let Some(run) = other(connect().await?, command, rest) {
+                return run.await;
+            }
+        }
+    }
+    eprintln!("{usage}");
+    std::process::exit(2);
+}
+
+/// For examples without commands of their own.
+pub fn no_other_commands(_: Client, _: String, _: Vec<String>) -> Option<std::future::Ready<anyhow::Result<()>>> {
+    None
+}
+
+/// A workflow id for a starter run: `prefix-<seconds since the epoch>`.
+pub fn fresh_id(prefix: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{prefix}-{secs}")
 }

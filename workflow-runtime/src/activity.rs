@@ -103,6 +103,8 @@ struct Inner {
     heartbeat_wake: Notify,
     cancel: watch::Sender<bool>,
     heartbeater_started: std::sync::Once,
+    /// The details of the latest heartbeat, sent or not.
+    latest: Mutex<Option<Vec<Payload>>>,
     /// Without a client (tests), every heartbeat's details are kept here.
     local_heartbeats: Mutex<Vec<Vec<Payload>>>,
 }
@@ -135,6 +137,7 @@ impl ActivityContext {
                 cancel,
                 heartbeater_started: std::sync::Once::new(),
                 local_heartbeats: Mutex::new(Vec::new()),
+                latest: Mutex::new(None),
             }),
         }
     }
@@ -175,6 +178,7 @@ impl ActivityContext {
                 .expect("heartbeat lock")
                 .push(details.clone());
         }
+        *self.inner.latest.lock().expect("heartbeat lock") = Some(details.clone());
         *self.inner.pending_details.lock().expect("heartbeat lock") = Some(details);
         self.start_heartbeater();
         self.inner.heartbeat_wake.notify_one();
@@ -195,6 +199,11 @@ impl ActivityContext {
 
     pub(crate) fn cancel(&self) {
         self.inner.cancel.send_replace(true);
+    }
+
+    /// The details of the latest heartbeat of this attempt, if it sent any.
+    pub(crate) fn latest_heartbeat(&self) -> Option<Vec<Payload>> {
+        self.inner.latest.lock().expect("heartbeat lock").clone()
     }
 
     /// The details of every heartbeat so far, when the context has no client (tests).

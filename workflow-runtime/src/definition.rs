@@ -222,6 +222,14 @@ pub trait ActivityGroup: Send + Sync + 'static {
     fn register(this: Arc<Self>, registry: &mut ActivityRegistry);
 }
 
+/// A group already shared (`Arc<Pool>`) registers as the group itself: the same state can
+/// serve several workers (say, one per task queue).
+impl<G: ActivityGroup> ActivityGroup for Arc<G> {
+    fn register(this: Arc<Self>, registry: &mut ActivityRegistry) {
+        G::register((*this).clone(), registry)
+    }
+}
+
 /// Where an [`ActivityGroup`] adds its activities.
 #[derive(Default)]
 pub struct ActivityRegistry {

@@ -166,6 +166,8 @@ async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -
         "RespondActivityTaskFailed" => unary!(shared, req, respond_activity_failed),
         "RespondActivityTaskCanceled" => unary!(shared, req, respond_activity_canceled),
         "RecordActivityTaskHeartbeat" => unary!(shared, req, record_heartbeat),
+        "RespondActivityTaskCompletedById" => unary!(shared, req, respond_activity_completed_by_id),
+        "RespondActivityTaskFailedById" => unary!(shared, req, respond_activity_failed_by_id),
         "ShutdownWorker" => unary!(shared, req, shutdown_worker),
         "UpdateWorkflowExecution" => unary!(shared, req, update_workflow_execution),
         "ExecuteMultiOperation" => unary!(shared, req, execute_multi_operation),
@@ -181,7 +183,11 @@ async fn get_system_info(_: &Shared, _: ws::GetSystemInfoRequest) -> Result<ws::
     })
 }
 
-async fn shutdown_worker(_: &Shared, _: ws::ShutdownWorkerRequest) -> Result<ws::ShutdownWorkerResponse, Status> {
+async fn shutdown_worker(
+    shared: &Shared,
+    request: ws::ShutdownWorkerRequest,
+) -> Result<ws::ShutdownWorkerResponse, Status> {
+    shared.write(|s| s.drop_sticky_queue(&request.sticky_task_queue));
     Ok(Default::default())
 }
 
@@ -476,7 +482,7 @@ async fn respond_activity_failed(
 ) -> Result<ws::RespondActivityTaskFailedResponse, Status> {
     let token = token(&request.task_token)?;
     shared
-        .write(|s| s.fail_activity(&token, request.failure))
+        .write(|s| s.fail_activity(&token, request.failure, request.last_heartbeat_details))
         .map_err(status)?;
     Ok(Default::default())
 }
@@ -657,4 +663,36 @@ async fn execute_multi_operation(
             },
         ],
     })
+}
+
+fn by_id(shared: &Shared, workflow_id: &str, run_id: &str, activity_id: &str) -> Result<Token, Status> {
+    let execution = crate::client::proto::common::WorkflowExecution {
+        workflow_id: workflow_id.to_string(),
+        run_id: run_id.to_string(),
+    };
+    shared
+        .read(|s| s.activity_token(Some(&execution), activity_id))
+        .map_err(status)
+}
+
+async fn respond_activity_completed_by_id(
+    shared: &Shared,
+    request: ws::RespondActivityTaskCompletedByIdRequest,
+) -> Result<ws::RespondActivityTaskCompletedByIdResponse, Status> {
+    let token = by_id(shared, &request.workflow_id, &request.run_id, &request.activity_id)?;
+    shared
+        .write(|s| s.complete_activity(&token, request.result))
+        .map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn respond_activity_failed_by_id(
+    shared: &Shared,
+    request: ws::RespondActivityTaskFailedByIdRequest,
+) -> Result<ws::RespondActivityTaskFailedByIdResponse, Status> {
+    let token = by_id(shared, &request.workflow_id, &request.run_id, &request.activity_id)?;
+    shared
+        .write(|s| s.fail_activity(&token, request.failure, request.last_heartbeat_details))
+        .map_err(status)?;
+    Ok(Default::default())
 }

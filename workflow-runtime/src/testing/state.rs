@@ -365,14 +365,25 @@ impl State {
         request: ws::StartWorkflowExecutionRequest,
         continued_from: Option<String>,
     ) -> Result<String, Refusal> {
-        if let Some(run_id) = self.latest.get(&request.workflow_id)
+        if let Some(previous) = self
+            .latest
+            .get(&request.workflow_id)
+            .and_then(|r| self.executions.get(r))
             && continued_from.is_none()
-            && self.executions.get(run_id).is_some_and(Execution::is_open)
         {
-            return Err(Refusal::AlreadyStarted(format!(
-                "workflow `{}` is already running",
-                request.workflow_id
-            )));
+            use crate::client::proto::enums::WorkflowIdReusePolicy as Reuse;
+            let refused = match Reuse::try_from(request.workflow_id_reuse_policy).unwrap_or(Reuse::AllowDuplicate) {
+                _ if previous.is_open() => true,
+                Reuse::RejectDuplicate => true,
+                Reuse::AllowDuplicateFailedOnly => previous.status == WorkflowExecutionStatus::Completed,
+                _ => false,
+            };
+            if refused {
+                return Err(Refusal::AlreadyStarted(format!(
+                    "workflow `{}` was already started",
+                    request.workflow_id
+                )));
+            }
         }
         let workflow_type = request.workflow_type.clone().unwrap_or_default().name;
         if workflow_type.is_empty() {
@@ -694,6 +705,21 @@ impl State {
             started_time: Some(to_timestamp(self.now)),
             ..Default::default()
         })
+    }
+
+    /// A worker stopped: its sticky queue goes away, and the tasks waiting there move to their
+    /// runs' normal queues (as the server does on `ShutdownWorker`).
+    pub(crate) fn drop_sticky_queue(&mut self, sticky: &str) {
+        let waiting = self.workflow_queues.remove(sticky).unwrap_or_default();
+        for execution in self.executions.values_mut() {
+            if execution.sticky_queue.as_deref() == Some(sticky) {
+                execution.sticky_queue = None;
+            }
+        }
+        for run_id in waiting {
+            let queue = self.executions[&run_id].task_queue.clone();
+            self.workflow_queues.entry(queue).or_default().push_back(run_id);
+        }
     }
 
     /// Hands out the next activity task of `queue`, if any.
@@ -1414,6 +1440,26 @@ impl State {
         );
     }
 
+    /// The task token of the current attempt of activity `activity_id` of a run (for the
+    /// `…ById` completions).
+    pub(crate) fn activity_token(
+        &self,
+        execution: Option<&WorkflowExecution>,
+        activity_id: &str,
+    ) -> Result<Token, Refusal> {
+        let run_id = self.resolve(execution)?;
+        let (scheduled_event_id, activity) = self.executions[&run_id]
+            .activities
+            .iter()
+            .find(|(_, a)| a.activity_id == activity_id)
+            .ok_or_else(|| Refusal::NotFound(format!("no pending activity `{activity_id}`")))?;
+        Ok(Token::Activity {
+            run_id,
+            scheduled_event_id: *scheduled_event_id,
+            attempt: activity.attempt,
+        })
+    }
+
     /// The running activity a token names, if it is still current.
     fn current_activity(&mut self, token: &Token) -> Option<(String, i64)> {
         let Token::Activity {
@@ -1491,7 +1537,12 @@ impl State {
 
     /// A failed attempt: retried per the retry policy (after a virtual-time backoff), or
     /// recorded as the activity's failure.
-    pub(crate) fn fail_activity(&mut self, token: &Token, failure: Option<ProtoFailure>) -> Result<(), Refusal> {
+    pub(crate) fn fail_activity(
+        &mut self,
+        token: &Token,
+        failure: Option<ProtoFailure>,
+        last_heartbeat: Option<Payloads>,
+    ) -> Result<(), Refusal> {
         let (run_id, scheduled) = self.finish_attempt(token)?;
         let failure = failure.unwrap_or_default();
         let converted = Failure::from(failure.clone());
@@ -1503,6 +1554,9 @@ impl State {
             .activities
             .get_mut(&scheduled)
             .expect("current activity");
+        if last_heartbeat.is_some() {
+            activity.heartbeat_details = last_heartbeat;
+        }
         let policy = crate::client::RetryPolicy::from(&activity.retry);
         let delay = if activity.cancel_requested {
             None

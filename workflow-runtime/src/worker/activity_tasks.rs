@@ -201,7 +201,7 @@ async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
             Ok(d) => d,
             Err(e) => {
                 let failure = ActivityError::non_retryable(format!("payload codec: {e}"), "CodecError");
-                return respond(shared, task.task_token, Err(failure)).await;
+                return respond(shared, task.task_token, Err(failure), None).await;
             }
         };
         let ctx = ActivityContext::new(
@@ -239,7 +239,10 @@ async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
             },
         };
         shared.running.lock().expect("running lock").remove(&id);
-        respond(shared, task.task_token, result).await;
+        // A failed attempt hands its latest progress to the next one, even a heartbeat the
+        // throttle had not sent yet.
+        let progress = ctx.latest_heartbeat();
+        respond(shared, task.task_token, result, progress).await;
     }
     .instrument(span)
     .await
@@ -249,10 +252,15 @@ async fn respond(
     shared: &Shared,
     task_token: Vec<u8>,
     result: Result<crate::client::proto::common::Payload, ActivityError>,
+    progress: Option<Vec<crate::client::proto::common::Payload>>,
 ) {
     let namespace = shared.client.namespace().to_string();
     let identity = shared.identity.clone();
     let dc = shared.client.data_converter();
+    let last_heartbeat_details = match progress {
+        Some(details) => dc.encode_raw(details).await.ok(),
+        None => None,
+    };
     let result = match result {
         Ok(payload) if dc.has_codec() => super::codec::encode_one(dc, payload)
             .await
@@ -293,6 +301,7 @@ async fn respond(
                 failure: Some((*failure).into()),
                 identity,
                 namespace,
+                last_heartbeat_details,
                 ..Default::default()
             };
             shared
