@@ -22,6 +22,11 @@ impl Errors {
         self.errors.is_empty()
     }
 
+    /// How many errors so far (to tell whether one item added any).
+    pub(crate) fn len(&self) -> usize {
+        self.errors.len()
+    }
+
     /// `compile_error!`s for every error (empty when there are none).
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
         self.errors.iter().map(syn::Error::to_compile_error).collect()

@@ -223,9 +223,13 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let mut signals = Vec::new();
     let mut queries = Vec::new();
     let mut updates: Vec<Handler> = Vec::new();
+    // Whether `#[run]` is sound: then the rest is generated even beside errors elsewhere.
+    let mut run_sound = true;
     for item in &mut imp.items {
         let syn::ImplItem::Fn(f) = item else { continue };
+        let errors_before = errors.len();
         if RESERVED.contains(&f.sig.ident.to_string().as_str()) {
+            run_sound = false; // the generated stub of that name would clash with it
             errors.push(syn::Error::new_spanned(
                 &f.sig.ident,
                 format!(
@@ -442,6 +446,16 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 });
             }
         }
+        // A handler with an error is left out of what is generated (its errors say why), so
+        // the rest of the workflow still compiles and one mistake does not cascade.
+        if errors.len() > errors_before {
+            match kind {
+                Kind::Run => run_sound = false,
+                Kind::Signal => drop(signals.pop()),
+                Kind::Query => drop(queries.pop()),
+                Kind::Update => drop(updates.pop()),
+            }
+        }
     }
     let Some(self_ident) = self_ident else {
         let compile_errors = errors.to_compile_errors();
@@ -464,13 +478,16 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             }
         }
     }
-    if !errors.is_empty() {
-        // The impl stays (handler attributes removed) beside the errors, so one mistake does
-        // not turn into a cascade of unrelated ones.
+    let run_usable = run_sound && run.as_ref().is_some_and(|(_, _, output)| output.is_some());
+    if !errors.is_empty() && !run_usable {
+        // Without a sound entry point nothing can be generated: the impl stays (handler
+        // attributes removed) beside the errors.
         let compile_errors = errors.to_compile_errors();
         let lint_errors = lint_errors.to_compile_errors();
         return quote!(#compile_errors #lint_errors #imp);
     }
+    // Errors in handlers or options: reported, and the sound part is generated beside them.
+    lint_errors.extend(errors);
     let lint_errors = lint_errors.to_compile_errors();
     let (run_method, run_args, output) = run.expect("checked above");
     let output = output.expect("checked above");
