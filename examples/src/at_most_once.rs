@@ -28,7 +28,7 @@ pub async fn send_money(transfer: Transfer) -> Result<String, ActivityError> {
         return Err(ActivityError::retryable("no payee", "NoPayee"));
     }
     if transfer.cents > 1_000_000 {
-        tokio::time::sleep(Duration::from_secs(5)).await; // the bank hangs: the timeout fires
+        tokio::time::sleep(Duration::from_secs(3)).await; // the bank hangs: the timeout fires
     }
     Ok(format!("sent {} to {}", transfer.cents, transfer.to))
 }

@@ -138,19 +138,26 @@ async fn at_most_once_in_env() {
     assert_eq!(attempts, 1);
 }
 
-#[tokio::test]
-async fn at_most_once_on_server() {
-    let client = server().await;
-    let id = unique("transfer");
+async fn check_hung_transfer(client: &Client, id: String) {
     // The bank hangs past the 2 s start-to-close timeout: not retried, handed to a person.
-    let outcome = with_worker(&client, at_most_once::worker, |c| {
-        let id = id.clone();
-        async move { at_most_once::start(&c, &id, "ada", 2_000_000).await }
+    let outcome = with_worker(client, at_most_once::worker, |c| async move {
+        at_most_once::start(&c, &id, "ada", 2_000_000).await
     })
     .await
     .unwrap();
     assert!(outcome.starts_with("check by hand: "), "{outcome}");
     assert!(outcome.contains("StartToClose timeout"), "{outcome}");
+}
+
+#[tokio::test]
+async fn at_most_once_hung_in_env() {
+    let env = TestEnv::start().await.unwrap();
+    check_hung_transfer(env.client(), "t-3".into()).await;
+}
+
+#[tokio::test]
+async fn at_most_once_on_server() {
+    check_hung_transfer(&server().await, unique("transfer")).await;
 }
 
 // Heartbeating with progress.
@@ -247,24 +254,33 @@ async fn approval_on_server() {
     check_approval(&server().await, &unique("expense")).await;
 }
 
-// Timeouts (activity timeouts are enforced by the server; the environment does not model them).
+// Timeouts.
 
-#[tokio::test]
-async fn timeouts_on_server() {
-    let client = server().await;
-    let (retried, timed_out) = with_worker(&client, timeouts::worker, |c| async move {
+async fn check_timeouts(client: &Client) {
+    let (retried, timed_out) = with_worker(client, timeouts::worker, |c| async move {
         let retried = timeouts::start(&c, &unique("slow"), 0).await;
-        let timed_out = timeouts::start(&c, &unique("slow"), 30).await;
+        let timed_out = timeouts::start(&c, &unique("slow"), 10).await;
         (retried, timed_out)
     })
     .await;
     // The first attempt hung past its 1 s start-to-close timeout; the second succeeded.
     assert_eq!(retried.unwrap(), "report (attempt 2)");
-    // The 20 s execution timeout ended the workflow waiting 30 s.
+    // The 5 s execution timeout ended the workflow waiting 10 s.
     assert!(
         matches!(timed_out, Err(workflow_runtime::ClientError::WorkflowTimedOut)),
         "{timed_out:?}"
     );
+}
+
+#[tokio::test]
+async fn timeouts_in_env() {
+    let env = TestEnv::start().await.unwrap();
+    check_timeouts(env.client()).await;
+}
+
+#[tokio::test]
+async fn timeouts_on_server() {
+    check_timeouts(&server().await).await;
 }
 
 // Task routing.

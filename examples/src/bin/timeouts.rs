@@ -1,5 +1,5 @@
 //! Timeouts (see `examples::timeouts`): `timeouts worker`, `timeouts start [HANG_SECS]`
-//! (over 20 the workflow's execution timeout ends it).
+//! (over 5 the workflow's execution timeout ends it).
 
 use examples::{example_main, fresh_id, no_other_commands, timeouts};
 

@@ -48,7 +48,9 @@ pub enum TestEnvError {
 /// (and its engine) runs the workflows and the typed client stubs drive them — no second
 /// implementation of workflow semantics. Time is virtual: it starts at 2026-01-01T00:00:00Z and
 /// moves only when told to ([`sleep`](Self::sleep)) or while a test awaits a workflow's result
-/// and nothing else can happen, when it jumps straight to the next timer (or activity retry).
+/// and nothing else can happen, when it jumps straight to the next timer (or activity retry,
+/// or workflow timeout). Activity timeouts (start-to-close, heartbeat, schedule-to-close) count
+/// in real time, as the activity's code runs in real time.
 ///
 /// ```
 /// use workflow_runtime::prelude::*;
@@ -87,6 +89,7 @@ pub struct TestEnv {
     shared: Arc<Shared>,
     client: Client,
     server: tokio::task::JoinHandle<()>,
+    ticker: tokio::task::JoinHandle<()>,
 }
 
 impl TestEnv {
@@ -96,8 +99,22 @@ impl TestEnv {
         let address = listener.local_addr()?.to_string();
         let shared = Shared::new("default".to_string());
         let server = server::serve(shared.clone(), listener);
+        // Activity code runs in real time, so its timeouts are checked against real time.
+        let ticking = shared.clone();
+        let ticker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ACTIVITY_TIMEOUT_TICK);
+            loop {
+                tick.tick().await;
+                ticking.expire_attempts();
+            }
+        });
         let client = Client::connect(ClientOptions::new(address)).await?;
-        Ok(TestEnv { shared, client, server })
+        Ok(TestEnv {
+            shared,
+            client,
+            server,
+            ticker,
+        })
     }
 
     /// The client connected to this environment: build workers with it and pass it to the
@@ -156,5 +173,9 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         self.server.abort();
+        self.ticker.abort();
     }
 }
+
+/// How often activity attempts are checked against their timeouts.
+const ACTIVITY_TIMEOUT_TICK: Duration = Duration::from_millis(20);

@@ -68,6 +68,14 @@ impl Shared {
         }
     }
 
+    /// Times out activity attempts past their (real-time) limits; wakes waiters if any.
+    pub(crate) fn expire_attempts(&self) {
+        let expired = self.lock().expire_attempts(std::time::Instant::now());
+        if expired {
+            self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        }
+    }
+
     /// While everything waits on time, jumps the clock to the next timer or retry. Returns
     /// whether it moved.
     pub(crate) fn skip_if_idle(&self) -> bool {

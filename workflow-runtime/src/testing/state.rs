@@ -103,6 +103,10 @@ struct ActivityState {
     last_failure: Option<ProtoFailure>,
     cancel_requested: bool,
     started: bool,
+    /// Real-time limits of the current attempt and of the whole activity.
+    deadline: Option<std::time::Instant>,
+    heartbeat_deadline: Option<std::time::Instant>,
+    schedule_deadline: Option<std::time::Instant>,
 }
 
 /// One run of a workflow.
@@ -168,6 +172,7 @@ impl Execution {
 
 enum Due {
     Timer { run_id: String, timer_id: String },
+    WorkflowTimeout { run_id: String },
     ActivityRetry { run_id: String, scheduled_event_id: i64 },
 }
 
@@ -223,6 +228,7 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::WorkflowExecutionFailedEventAttributes(_) => EventType::WorkflowExecutionFailed,
         Ev::WorkflowExecutionCanceledEventAttributes(_) => EventType::WorkflowExecutionCanceled,
         Ev::WorkflowExecutionTerminatedEventAttributes(_) => EventType::WorkflowExecutionTerminated,
+        Ev::WorkflowExecutionTimedOutEventAttributes(_) => EventType::WorkflowExecutionTimedOut,
         Ev::WorkflowExecutionContinuedAsNewEventAttributes(_) => EventType::WorkflowExecutionContinuedAsNew,
         Ev::WorkflowExecutionSignaledEventAttributes(_) => EventType::WorkflowExecutionSignaled,
         Ev::WorkflowExecutionCancelRequestedEventAttributes(_) => EventType::WorkflowExecutionCancelRequested,
@@ -419,6 +425,19 @@ impl State {
             },
         );
         self.latest.insert(request.workflow_id.clone(), run_id.clone());
+        let limit = [
+            request.workflow_run_timeout.as_ref(),
+            request.workflow_execution_timeout.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(from_proto_duration)
+        .filter(|d| !d.is_zero())
+        .min();
+        if let Some(limit) = limit {
+            let when = self.now + limit;
+            self.at(when, Due::WorkflowTimeout { run_id: run_id.clone() });
+        }
         self.append(
             &run_id,
             Ev::WorkflowExecutionStartedEventAttributes(h::WorkflowExecutionStartedEventAttributes {
@@ -522,7 +541,9 @@ impl State {
         let children = std::mem::take(&mut execution.children);
         let (workflow_id, workflow_type) = (execution.workflow_id.clone(), execution.workflow_type.clone());
         self.due.retain(|_, d| match d {
-            Due::Timer { run_id: r, .. } | Due::ActivityRetry { run_id: r, .. } => r != run_id,
+            Due::Timer { run_id: r, .. }
+            | Due::ActivityRetry { run_id: r, .. }
+            | Due::WorkflowTimeout { run_id: r } => r != run_id,
         });
         for queue in self.activity_queues.values_mut() {
             queue.retain(|(r, _)| r != run_id);
@@ -733,6 +754,9 @@ impl State {
                 continue;
             };
             activity.started = true;
+            let real_now = std::time::Instant::now();
+            activity.deadline = activity.start_to_close.map(|d| real_now + d);
+            activity.heartbeat_deadline = activity.heartbeat_timeout.map(|d| real_now + d);
             self.in_flight += 1;
             return Some(ws::PollActivityTaskQueueResponse {
                 task_token: Token::Activity {
@@ -857,12 +881,25 @@ impl State {
                         .start_to_close_timeout
                         .as_ref()
                         .or(a.schedule_to_close_timeout.as_ref())
-                        .map(from_proto_duration),
-                    heartbeat_timeout: a.heartbeat_timeout.as_ref().map(from_proto_duration),
+                        .map(from_proto_duration)
+                        .filter(|d| !d.is_zero()),
+                    heartbeat_timeout: a
+                        .heartbeat_timeout
+                        .as_ref()
+                        .map(from_proto_duration)
+                        .filter(|d| !d.is_zero()),
                     heartbeat_details: None,
                     last_failure: None,
                     cancel_requested: false,
                     started: false,
+                    deadline: None,
+                    heartbeat_deadline: None,
+                    schedule_deadline: a
+                        .schedule_to_close_timeout
+                        .as_ref()
+                        .map(from_proto_duration)
+                        .filter(|d| !d.is_zero())
+                        .map(|d| std::time::Instant::now() + d),
                 };
                 let scheduled = self.append(
                     run_id,
@@ -1544,63 +1581,132 @@ impl State {
         last_heartbeat: Option<Payloads>,
     ) -> Result<(), Refusal> {
         let (run_id, scheduled) = self.finish_attempt(token)?;
-        let failure = failure.unwrap_or_default();
+        self.fail_attempt(&run_id, scheduled, failure.unwrap_or_default(), last_heartbeat, false);
+        Ok(())
+    }
+
+    /// A failed or timed-out attempt: retried per the retry policy (after a virtual-time
+    /// backoff), or recorded as the activity's failure or timeout.
+    fn fail_attempt(
+        &mut self,
+        run_id: &str,
+        scheduled: i64,
+        failure: ProtoFailure,
+        last_heartbeat: Option<Payloads>,
+        timed_out: bool,
+    ) {
         let converted = Failure::from(failure.clone());
         let now = self.now;
-        let activity = self
+        let Some(activity) = self
             .executions
-            .get_mut(&run_id)
-            .expect("run")
-            .activities
-            .get_mut(&scheduled)
-            .expect("current activity");
+            .get_mut(run_id)
+            .and_then(|e| e.activities.get_mut(&scheduled))
+        else {
+            return;
+        };
         if last_heartbeat.is_some() {
             activity.heartbeat_details = last_heartbeat;
         }
         let policy = crate::client::RetryPolicy::from(&activity.retry);
-        let delay = if activity.cancel_requested {
+        let past_deadline = activity
+            .schedule_deadline
+            .is_some_and(|d| std::time::Instant::now() >= d);
+        let delay = if activity.cancel_requested || past_deadline {
             None
         } else {
             policy.retry_delay(activity.attempt.max(1) as u32, &converted)
         };
         let Some(delay) = delay else {
             let exhausted = policy.maximum_attempts > 0 && activity.attempt as u32 >= policy.maximum_attempts;
-            let retry_state = if exhausted {
+            let retry_state = if past_deadline {
+                RetryState::Timeout
+            } else if exhausted {
                 RetryState::MaximumAttemptsReached
             } else {
                 RetryState::NonRetryableFailure
             };
             activity.last_failure = None;
-            let started = self.started_event(&run_id, scheduled);
+            let started = self.started_event(run_id, scheduled);
             self.executions
-                .get_mut(&run_id)
+                .get_mut(run_id)
                 .expect("run")
                 .activities
                 .remove(&scheduled);
-            self.append(
-                &run_id,
+            let event = if timed_out {
+                Ev::ActivityTaskTimedOutEventAttributes(h::ActivityTaskTimedOutEventAttributes {
+                    failure: Some(failure),
+                    scheduled_event_id: scheduled,
+                    started_event_id: started,
+                    retry_state: retry_state as i32,
+                })
+            } else {
                 Ev::ActivityTaskFailedEventAttributes(h::ActivityTaskFailedEventAttributes {
                     failure: Some(failure),
                     scheduled_event_id: scheduled,
                     started_event_id: started,
                     retry_state: retry_state as i32,
                     ..Default::default()
-                }),
-            );
-            self.schedule_task(&run_id);
-            return Ok(());
+                })
+            };
+            self.append(run_id, event);
+            self.schedule_task(run_id);
+            return;
         };
         activity.attempt += 1;
         activity.started = false;
+        activity.deadline = None;
+        activity.heartbeat_deadline = None;
         activity.last_failure = Some(failure);
         self.at(
             now + delay,
             Due::ActivityRetry {
-                run_id,
+                run_id: run_id.to_string(),
                 scheduled_event_id: scheduled,
             },
         );
-        Ok(())
+    }
+
+    /// Times out the attempts whose start-to-close, heartbeat or schedule-to-close time (real
+    /// time: the activity's code runs in real time) has passed.
+    pub(crate) fn expire_attempts(&mut self, now: std::time::Instant) -> bool {
+        use crate::client::proto::enums::TimeoutType;
+        let mut expired = Vec::new();
+        for (run_id, execution) in &self.executions {
+            for (scheduled, a) in &execution.activities {
+                if !a.started {
+                    continue;
+                }
+                let kind = if a.schedule_deadline.is_some_and(|d| now >= d) {
+                    TimeoutType::ScheduleToClose
+                } else if a.deadline.is_some_and(|d| now >= d) {
+                    TimeoutType::StartToClose
+                } else if a.heartbeat_deadline.is_some_and(|d| now >= d) {
+                    TimeoutType::Heartbeat
+                } else {
+                    continue;
+                };
+                expired.push((run_id.clone(), *scheduled, kind, a.heartbeat_details.clone()));
+            }
+        }
+        let any = !expired.is_empty();
+        for (run_id, scheduled, kind, details) in expired {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            let name = match kind {
+                TimeoutType::ScheduleToClose => "ScheduleToClose",
+                TimeoutType::Heartbeat => "Heartbeat",
+                _ => "StartToClose",
+            };
+            // The words the server uses.
+            let mut failure = Failure::timeout(format!("activity {name} timeout"), kind);
+            if let crate::client::failure::FailureKind::Timeout {
+                last_heartbeat_details, ..
+            } = &mut *failure.kind
+            {
+                *last_heartbeat_details = details.map(|d| d.payloads).unwrap_or_default();
+            }
+            self.fail_attempt(&run_id, scheduled, failure.into(), None, true);
+        }
+        any
     }
 
     /// Keeps an attempt's details; answers whether cancellation was requested.
@@ -1618,6 +1724,7 @@ impl State {
         if details.is_some() {
             activity.heartbeat_details = details;
         }
+        activity.heartbeat_deadline = activity.heartbeat_timeout.map(|d| std::time::Instant::now() + d);
         Ok(activity.cancel_requested)
     }
 
@@ -1691,6 +1798,18 @@ impl State {
                         }),
                     );
                     self.schedule_task(&run_id);
+                }
+                Due::WorkflowTimeout { run_id } => {
+                    if self.executions.get(&run_id).is_some_and(Execution::is_open) {
+                        self.close(
+                            &run_id,
+                            WorkflowExecutionStatus::TimedOut,
+                            Ev::WorkflowExecutionTimedOutEventAttributes(h::WorkflowExecutionTimedOutEventAttributes {
+                                retry_state: RetryState::Timeout as i32,
+                                new_execution_run_id: String::new(),
+                            }),
+                        );
+                    }
                 }
                 Due::ActivityRetry {
                     run_id,
