@@ -24,6 +24,7 @@
 
 pub mod activity_completion;
 pub mod client;
+pub mod codecs;
 pub mod converter;
 pub mod definitions;
 pub mod dev_server;

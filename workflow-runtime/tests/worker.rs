@@ -793,3 +793,43 @@ async fn a_payload_codec_applies_to_everything_the_worker_and_client_exchange() 
     assert_eq!(found, 5);
     stop(worker).await;
 }
+
+/// AES-GCM encryption (after zlib compression): the workflow runs as usual, and what the
+/// server holds — as `temporal workflow show` prints it — is ciphertext only.
+#[tokio::test]
+async fn encrypted_payloads_leave_only_ciphertext_on_the_server() {
+    use workflow_runtime::client::codecs::{AesGcmCodec, CodecChain, ZlibCodec};
+    let codec = CodecChain::new()
+        .then(ZlibCodec::default())
+        .then(AesGcmCodec::new("test-key", [42; 32]));
+    let sealed = Client::connect(
+        ClientOptions::new(DevServer::shared_address())
+            .data_converter(workflow_runtime::client::DataConverter::with_codec(codec)),
+    )
+    .await
+    .unwrap();
+    let tq = unique("aes-tq");
+    let worker = spawn_worker(&sealed, &tq, 100);
+    let (result, workflow_id) = greeter_run(&sealed, &tq).await;
+    assert_eq!(result, "Hello, Ada + Grace,Barbara");
+    stop(worker).await;
+
+    let cli = workflow_runtime::testing::find_cli().unwrap();
+    let shown = std::process::Command::new(cli)
+        .args(["workflow", "show", "--output", "json", "--address"])
+        .arg(DevServer::shared_address())
+        .args(["--workflow-id", &workflow_id])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let json = String::from_utf8(shown.stdout).unwrap();
+    assert!(
+        json.contains("GreeterWorkflow") || json.contains("Greeter"),
+        "the history was shown"
+    );
+    for plain in ["Ada", "Grace", "Barbara", "Hello"] {
+        assert!(!json.contains(plain), "`{plain}` is readable in the stored history");
+    }
+    // The payloads say how they are sealed (base64 of "binary/encrypted"), not what they hold.
+    assert!(json.contains("YmluYXJ5L2VuY3J5cHRlZA=="), "{json}");
+}
