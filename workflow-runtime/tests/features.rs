@@ -332,6 +332,49 @@ impl Quote {
     }
 }
 
+/// Takes a name; has a query and an update validator that panic on a bad argument.
+#[workflow]
+#[derive(Default)]
+pub struct Fragile {
+    names: Vec<String>,
+    done: bool,
+}
+
+#[workflow(name = "FragileWorkflow")]
+impl Fragile {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        ctx.state_mut(|s| s.names.push(name));
+        ctx.wait_condition(|s| s.done).await;
+        Ok(ctx.state(|s| s.names.join(",")))
+    }
+
+    #[signal]
+    fn add(&mut self, name: String) {
+        self.names.push(name);
+    }
+
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+
+    #[query]
+    fn nth(&self, i: usize) -> String {
+        self.names[i].clone() // panics past the end: the query fails, the workflow does not
+    }
+
+    #[update(validator = "check")]
+    fn rename(&mut self, i: usize, name: String) -> String {
+        std::mem::replace(&mut self.names[i], name)
+    }
+
+    fn check(&self, i: usize, _name: String) -> Result<(), String> {
+        assert!(i < 100, "index {i} is absurd"); // a panicking validator rejects the update
+        Ok(())
+    }
+}
+
 async fn connect() -> Client {
     Client::connect(ClientOptions::new(DevServer::shared_address()))
         .await
@@ -964,4 +1007,90 @@ async fn local_activities_record_markers_retry_and_keep_the_task_alive() {
     assert_eq!(tasks_before_signal, 2, "{names:?}");
     replayer().replay(&history).unwrap();
     record_history("local-activities", &history);
+}
+
+/// Bad input of every kind gets a clear error and the worker keeps serving the same run.
+#[tokio::test]
+async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
+    use workflow_runtime::client::payload::to_payload;
+    use workflow_runtime::client::proto::common::Payload;
+    let client = connect().await;
+    let tq = unique("fragile");
+    let worker = Worker::builder(&client, &tq).workflow::<Fragile>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let fragile = Fragile::start(&client, StartOptions::new(unique("fragile"), &tq), "ada".into())
+        .await
+        .unwrap();
+    let raw = fragile.untyped();
+
+    // Unknown signal: dropped (logged); wrong argument count and non-UTF-8 text: dropped too.
+    raw.signal("no_such_signal", vec![to_payload("x").unwrap()])
+        .await
+        .unwrap();
+    raw.signal("add", vec![to_payload("a").unwrap(), to_payload("b").unwrap()])
+        .await
+        .unwrap();
+    let not_utf8 = Payload {
+        metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
+        data: vec![b'"', 0xff, 0xfe, b'"'],
+        ..Default::default()
+    };
+    raw.signal("add", vec![not_utf8.clone()]).await.unwrap();
+    fragile.add("grace".into()).await.unwrap();
+
+    // Unknown query and update: typed errors naming what exists.
+    match raw.query("no_such_query", vec![], Default::default()).await {
+        Err(ClientError::QueryFailed { message, .. }) => assert!(message.contains("known queries: nth"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    match raw.update("no_such_update", vec![]).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => {
+            assert!(failure.message.contains("known updates: rename"), "{failure}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A panicking query handler fails the query; a panicking validator rejects the update.
+    match fragile.nth(7).await {
+        Err(ClientError::QueryFailed { message, .. }) => assert!(message.contains("index out of bounds"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    match fragile.rename(1000, "x".into()).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => {
+            assert!(failure.message.contains("index 1000 is absurd"), "{failure}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A payload over the server's size limit is refused, and the error says so.
+    let huge = "x".repeat(3 * 1024 * 1024);
+    match fragile.add(huge).await {
+        Err(e) => assert!(e.to_string().to_lowercase().contains("size"), "{e}"),
+        Ok(()) => panic!("a 3 MiB signal was accepted"),
+    }
+    // The same run still works: the bad signals left no trace in its state.
+    assert_eq!(fragile.nth(1).await.unwrap(), "grace");
+    assert_eq!(fragile.rename(0, "ada lovelace".into()).await.unwrap(), "ada");
+    fragile.finish().await.unwrap();
+    assert_eq!(fragile.result().await.unwrap(), "ada lovelace,grace");
+
+    // Input that is not valid UTF-8 JSON, and the wrong number of arguments, fail the start
+    // with the reason (started by name, as another SDK or the CLI would).
+    for (what, args) in [
+        ("not UTF-8", vec![not_utf8]),
+        ("two arguments", vec![to_payload("a").unwrap(); 2]),
+    ] {
+        let handle = client
+            .start_untyped("FragileWorkflow", StartOptions::new(unique("bad"), &tq), args)
+            .await
+            .unwrap();
+        match handle.result().await {
+            Err(ClientError::WorkflowFailed(failure)) => {
+                assert!(failure.message.contains("FragileWorkflow"), "{what}: {failure}");
+                assert_eq!(failure.application_type(), Some("PayloadError"), "{what}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
 }

@@ -159,7 +159,10 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
             ));
         };
         let state = self.state.as_ref().ok_or("the workflow has not started yet")?;
-        handler(&state.borrow(), input).map_err(|e| format!("query `{name}`: {e}"))
+        // A panicking handler fails this query only: the run and the worker go on.
+        std::panic::catch_unwind(AssertUnwindSafe(|| handler(&state.borrow(), input)))
+            .map_err(|p| format!("query `{name}` panicked: {}", panic_message(p)))?
+            .map_err(|e| format!("query `{name}`: {e}"))
     }
 }
 
