@@ -145,5 +145,14 @@ fn already_started_run_id(status: &tonic::Status) -> Option<String> {
 
 /// Whether a status is worth retrying: the server is briefly away or shedding load.
 pub(crate) fn is_transient(status: &tonic::Status) -> bool {
-    matches!(status.code(), tonic::Code::Unavailable | tonic::Code::ResourceExhausted)
+    match status.code() {
+        tonic::Code::Unavailable | tonic::Code::ResourceExhausted => true,
+        // The connection broke under the request (tonic's own statuses, not the server's):
+        // every call this client makes is safe to repeat (task tokens, request ids), so it is
+        // sent again on a fresh connection rather than lost.
+        tonic::Code::Unknown | tonic::Code::Cancelled => {
+            status.metadata().is_empty() && matches!(status.message(), "transport error" | "operation was canceled")
+        }
+        _ => false,
+    }
 }

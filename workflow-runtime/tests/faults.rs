@@ -1,0 +1,189 @@
+//! Faults survived: the server restarting under running workflows, and the connection to it
+//! cut and restored. Nothing is lost; workers and clients reconnect on their own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use workflow_runtime::client::RpcRetry;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::{DevServer, DevServerOptions, find_cli};
+
+#[activity(start_to_close_timeout = "30s")]
+async fn stamp(n: u32) -> Result<u32, ActivityError> {
+    Ok(n * 10)
+}
+
+/// An activity, a timer, another activity.
+#[workflow]
+#[derive(Default)]
+pub struct Steady;
+
+#[workflow(name = "SteadyWorkflow")]
+impl Steady {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, n: u32, pause_ms: u64) -> WorkflowResult<u32> {
+        let a = ctx.activity(stamp, n).await?;
+        ctx.sleep(Duration::from_millis(pause_ms)).await?;
+        let b = ctx.activity(stamp, n + 1).await?;
+        Ok(a + b)
+    }
+}
+
+/// A client that keeps retrying while the server is away (up to a minute).
+async fn patient_client(address: &str) -> Client {
+    let retry = RpcRetry {
+        max_attempts: 120,
+        max_backoff: Duration::from_millis(500),
+        ..Default::default()
+    };
+    Client::connect(ClientOptions::new(address).retry(retry)).await.unwrap()
+}
+
+fn steady_worker(client: &Client, tq: &str) -> (workflow_runtime::worker::ShutdownHandle, tokio::task::JoinHandle<()>) {
+    let worker = Worker::builder(client, tq)
+        .workflow::<Steady>()
+        .activity(stamp)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    (shutdown, tokio::spawn(async move { worker.run().await.unwrap() }))
+}
+
+async fn start_all(client: &Client, tq: &str, pause_ms: u64) -> Vec<SteadyHandle> {
+    let mut handles = Vec::new();
+    for n in 0..10 {
+        let id = format!("steady-{n}-{}", uuid::Uuid::new_v4().simple());
+        // A short workflow task timeout: a task handed out as the connection broke is handed out
+        // again after it, instead of after the default 10 s.
+        let options = StartOptions::new(id, tq).task_timeout(Duration::from_secs(2));
+        handles.push(Steady::start(client, options, n, pause_ms).await.unwrap());
+    }
+    handles
+}
+
+async fn all_results(handles: &[SteadyHandle]) {
+    for (n, h) in handles.iter().enumerate() {
+        let n = n as u32;
+        let result = tokio::time::timeout(Duration::from_secs(90), h.result())
+            .await
+            .expect("the workflow finishes after the fault")
+            .unwrap();
+        assert_eq!(result, n * 10 + (n + 1) * 10);
+    }
+}
+
+/// The dev server stops while ten workflows sit on their timers, and comes back on the same
+/// database: the worker and the client reconnect and every workflow completes.
+#[tokio::test]
+async fn workflows_complete_across_a_server_restart() {
+    let cli = find_cli().unwrap();
+    let port = workflow_runtime::client::dev_server::free_port().unwrap();
+    let db = std::env::temp_dir().join(format!("faults-{}.db", uuid::Uuid::new_v4().simple()));
+    let options = DevServerOptions {
+        cli: Some(cli),
+        port: Some(port),
+        db_filename: Some(db.clone()),
+        ..Default::default()
+    };
+    let server = DevServer::start_with(options.clone()).unwrap();
+    let client = patient_client(server.address()).await;
+    let worker = steady_worker(&client, "steady");
+    let handles = start_all(&client, "steady", 3000).await;
+    // Every workflow reached its timer before the server goes.
+    for h in &handles {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !h
+            .fetch_history()
+            .await
+            .unwrap()
+            .events
+            .iter()
+            .any(|e| e.event_type == workflow_runtime::client::proto::enums::EventType::TimerStarted as i32)
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a workflow never reached its timer"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    server.stop();
+    // Down for a moment (the pollers see the connection refused and back off).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let restarted = DevServer::start_with(options).unwrap();
+    all_results(&handles).await;
+    worker.0.shutdown();
+    worker.1.await.unwrap();
+    restarted.stop();
+    let _ = std::fs::remove_file(db);
+}
+
+/// A loopback proxy in front of the server that can drop every connection and refuse new ones
+/// for a while.
+struct Proxy {
+    address: String,
+    cut: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let cut = Arc::new(AtomicBool::new(false));
+        let flag = cut.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                if flag.load(Ordering::SeqCst) {
+                    let _ = inbound.shutdown().await;
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let flag = flag.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    let watch = async {
+                        while !flag.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    };
+                    // The connection ends when either side closes or the cut comes.
+                    tokio::select! {
+                        _ = copy => {}
+                        _ = watch => {}
+                    }
+                });
+            }
+        });
+        Proxy { address, cut }
+    }
+}
+
+/// The connection to the server is cut for two seconds in the middle of ten workflows: the
+/// pollers recover and every workflow completes.
+#[tokio::test]
+async fn workflows_complete_across_a_cut_connection() {
+    // Warnings show with a failure's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
+    let proxy = Proxy::start(DevServer::shared_address()).await;
+    let client = patient_client(&proxy.address).await;
+    let tq = format!("cut-{}", uuid::Uuid::new_v4().simple());
+    let worker = steady_worker(&client, &tq);
+    let handles = start_all(&client, &tq, 1000).await;
+    proxy.cut.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.cut.store(false, Ordering::SeqCst);
+    all_results(&handles).await;
+    worker.0.shutdown();
+    worker.1.await.unwrap();
+}
