@@ -115,13 +115,54 @@ pub fn to_payload<T: Serialize + ?Sized>(value: &T) -> Result<Payload, PayloadEr
     Ok(payload_with(JSON_PLAIN, data))
 }
 
+/// A decoder's message without the payload's own content: serde quotes the offending value
+/// (`invalid type: string "4111 1111 1111 1111", expected u64`), and decode errors end up in
+/// logs and in failure messages stored unencrypted in history. What kind of value it was,
+/// what was expected, and where, stay.
+fn redact(reason: String) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut rest = reason.as_str();
+    while let Some(i) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[i] as char;
+        let before = &rest[..i];
+        out.push_str(before);
+        let value_follows = quote == '"'
+            || ["integer ", "floating point ", "variant ", "field ", "char ", "boolean "]
+                .iter()
+                .any(|w| before.ends_with(w));
+        let body = &rest[i + 1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (j, c) in body.char_indices() {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && quote == '"' {
+                escaped = true;
+            } else if c == quote {
+                end = Some(j);
+                break;
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        out.push(quote);
+        out.push_str(if value_follows { "…" } else { &body[..end] });
+        out.push(quote);
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Decodes one payload as a value of type `T`.
 pub fn from_payload<T: DeserializeOwned>(payload: &Payload) -> Result<T, PayloadError> {
     let encoding = encoding_of(payload);
     let fail = |reason: String| PayloadError::Decode {
         type_name: std::any::type_name::<T>(),
         encoding: encoding.to_string(),
-        reason,
+        reason: redact(reason),
     };
     match encoding {
         JSON_PLAIN => serde_json::from_slice(&payload.data).map_err(|e| fail(e.to_string())),
@@ -145,7 +186,7 @@ pub fn from_optional_payload<T: DeserializeOwned>(payload: Option<&Payload>) -> 
         None => T::deserialize(serde_json::Value::Null).map_err(|e| PayloadError::Decode {
             type_name: std::any::type_name::<T>(),
             encoding: "(no payload)".to_string(),
-            reason: e.to_string(),
+            reason: redact(e.to_string()),
         }),
     }
 }
@@ -437,6 +478,27 @@ mod tests {
         assert_eq!(from_payload::<Binary>(&p).unwrap(), Binary(vec![0, 159, 255]));
         // Vec<u8> is a JSON array, as serde defines it.
         assert_eq!(encoding_of(&to_payload(&vec![1u8]).unwrap()), JSON_PLAIN);
+    }
+
+    #[test]
+    fn decode_errors_never_repeat_the_payload() {
+        let card = to_payload("4111 1111 1111 1111").unwrap();
+        let e = from_payload::<u64>(&card).unwrap_err().to_string();
+        assert!(!e.contains("4111"), "{e}");
+        assert!(e.contains("invalid type: string") && e.contains("u64"), "{e}");
+        let pin = to_payload(&-1234i64).unwrap();
+        let e = from_payload::<u8>(&pin).unwrap_err().to_string();
+        assert!(!e.contains("1234"), "{e}");
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Tier {
+            Gold,
+            Silver,
+        }
+        let e = from_payload::<Tier>(&to_payload("secret-tier").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret-tier") && e.contains("Gold"), "{e}");
     }
 
     #[test]

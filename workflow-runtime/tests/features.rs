@@ -359,6 +359,12 @@ impl Fragile {
         self.done = true;
     }
 
+    /// Takes a number (a string sent here does not decode).
+    #[signal]
+    fn skip(&mut self, n: usize) {
+        self.names.truncate(self.names.len().saturating_sub(n));
+    }
+
     #[query]
     fn nth(&self, i: usize) -> String {
         self.names[i].clone() // panics past the end: the query fails, the workflow does not
@@ -1023,6 +1029,8 @@ async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
         .await
         .unwrap();
     let raw = fragile.untyped();
+    // Answered only once the run has started: the signals below come after its first line.
+    assert_eq!(fragile.nth(0).await.unwrap(), "ada");
 
     // Unknown signal: dropped (logged); wrong argument count and non-UTF-8 text: dropped too.
     raw.signal("no_such_signal", vec![to_payload("x").unwrap()])
@@ -1093,4 +1101,81 @@ async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
     }
     shutdown.shutdown();
     running.await.unwrap().unwrap();
+}
+
+/// A writer into a shared buffer, for reading what was logged.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// At the default log level, neither payload contents (even those that fail to decode) nor the
+/// API key reach the logs, and decode failures stored in history do not repeat the payload.
+#[tokio::test]
+async fn payload_contents_and_secrets_stay_out_of_logs_and_failure_messages() {
+    use workflow_runtime::client::payload::to_payload;
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("info")
+        .with_writer(move || writer.clone())
+        .try_init()
+        .expect("the only subscriber of this test binary");
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).api_key("sesame-api-key"))
+        .await
+        .unwrap();
+    let tq = unique("secrets");
+    let worker = Worker::builder(&client, &tq).workflow::<Fragile>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let fragile = Fragile::start(&client, StartOptions::new(unique("secret"), &tq), "sesame-start".into())
+        .await
+        .unwrap();
+    fragile.add("sesame-signal".into()).await.unwrap();
+    // Does not decode: logged as dropped, without the value.
+    fragile
+        .untyped()
+        .signal("skip", vec![to_payload("sesame-undecodable").unwrap()])
+        .await
+        .unwrap();
+    // (The signal may be handled before the run's first line: either order is right.)
+    let mut names = [fragile.nth(0).await.unwrap(), fragile.nth(1).await.unwrap()];
+    names.sort();
+    assert_eq!(names, ["sesame-signal", "sesame-start"]);
+    fragile.finish().await.unwrap();
+    fragile.result().await.unwrap();
+    // A start whose input does not decode: the failure in history names the type, not the value.
+    let bad = client
+        .start_untyped(
+            "FragileWorkflow",
+            StartOptions::new(unique("bad"), &tq),
+            vec![to_payload(&4111_1111_1111_1111u64).unwrap()],
+        )
+        .await
+        .unwrap();
+    match bad.result().await {
+        Err(ClientError::WorkflowFailed(failure)) => {
+            assert!(failure.message.contains("String"), "{failure}");
+            assert!(!failure.message.contains("4111"), "{failure}");
+        }
+        other => panic!("{other:?}"),
+    }
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("signal input does not decode"),
+        "the dropped signal was logged:\n{logged}"
+    );
+    for secret in ["sesame", "4111"] {
+        assert!(!logged.contains(secret), "`{secret}` was logged:\n{logged}");
+    }
 }
