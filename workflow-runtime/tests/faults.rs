@@ -187,3 +187,102 @@ async fn workflows_complete_across_a_cut_connection() {
     worker.0.shutdown();
     worker.1.await.unwrap();
 }
+
+static SLOW_STAMPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[activity(start_to_close_timeout = "30s")]
+async fn slow_stamp(n: u32) -> Result<u32, ActivityError> {
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    SLOW_STAMPS.fetch_add(1, Ordering::SeqCst);
+    Ok(n)
+}
+
+/// Three slow activities in a row.
+#[workflow]
+#[derive(Default)]
+pub struct Busy;
+
+#[workflow(name = "BusyWorkflow")]
+impl Busy {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, n: u32) -> WorkflowResult<u32> {
+        let mut total = 0;
+        for i in 0..3 {
+            total += ctx.activity(slow_stamp, n + i).await?;
+        }
+        Ok(total)
+    }
+}
+
+fn busy_worker(client: &Client, tq: &str) -> Worker {
+    Worker::builder(client, tq)
+        .workflow::<Busy>()
+        .activity(slow_stamp)
+        .build()
+        .unwrap()
+}
+
+/// A worker shut down gracefully in the middle of 40 busy workflows: it finishes what it
+/// holds, a second worker takes over, every workflow completes, no task failed, and no
+/// activity ran twice. (A workflow task the server had already routed to the stopped worker's
+/// sticky queue moves to the normal queue after the sticky schedule-to-start timeout: delayed,
+/// not failed.)
+#[tokio::test]
+async fn graceful_shutdown_under_load_loses_and_repeats_nothing() {
+    let client = patient_client(&DevServer::shared_address()).await;
+    let tq = format!("busy-{}", uuid::Uuid::new_v4().simple());
+    let first = busy_worker(&client, &tq);
+    let first_shutdown = first.shutdown_handle();
+    let first_run = tokio::spawn(first.run());
+    let before = SLOW_STAMPS.load(Ordering::SeqCst);
+    let mut handles = Vec::new();
+    for n in 0..40u32 {
+        let id = format!("busy-{n}-{}", uuid::Uuid::new_v4().simple());
+        handles.push(Busy::start(&client, StartOptions::new(id, &tq), n).await.unwrap());
+    }
+    // Mid-way (activities running, tasks in hand), the first worker is told to stop.
+    while SLOW_STAMPS.load(Ordering::SeqCst) - before < 20 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first_shutdown.shutdown();
+    let second = busy_worker(&client, &tq);
+    let second_shutdown = second.shutdown_handle();
+    let second_run = tokio::spawn(second.run());
+    tokio::time::timeout(Duration::from_secs(60), first_run)
+        .await
+        .expect("the first worker stops")
+        .unwrap()
+        .unwrap();
+    for (n, h) in handles.iter().enumerate() {
+        let n = n as u32;
+        let total = tokio::time::timeout(Duration::from_secs(60), h.result())
+            .await
+            .expect("every workflow completes")
+            .unwrap();
+        assert_eq!(total, 3 * n + 3);
+        let history = h.fetch_history().await.unwrap();
+        let failed = history.events.iter().any(|e| {
+            [
+                workflow_runtime::client::proto::enums::EventType::WorkflowTaskFailed as i32,
+                workflow_runtime::client::proto::enums::EventType::ActivityTaskFailed as i32,
+                workflow_runtime::client::proto::enums::EventType::ActivityTaskTimedOut as i32,
+            ]
+            .contains(&e.event_type)
+        });
+        assert!(!failed, "a task of workflow {n} failed");
+        let lost = history.events.iter().any(|e| match &e.attributes {
+            Some(workflow_runtime::client::proto::history::history_event::Attributes::WorkflowTaskTimedOutEventAttributes(a)) => {
+                a.timeout_type != workflow_runtime::client::proto::enums::TimeoutType::ScheduleToStart as i32
+            }
+            _ => false,
+        });
+        assert!(!lost, "a workflow task of workflow {n} was taken and never answered");
+    }
+    assert_eq!(
+        SLOW_STAMPS.load(Ordering::SeqCst) - before,
+        120,
+        "an activity ran twice"
+    );
+    second_shutdown.shutdown();
+    second_run.await.unwrap().unwrap();
+}

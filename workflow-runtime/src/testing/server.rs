@@ -195,7 +195,12 @@ async fn shutdown_worker(
     shared: &Shared,
     request: ws::ShutdownWorkerRequest,
 ) -> Result<ws::ShutdownWorkerResponse, Status> {
-    shared.write(|s| s.drop_sticky_queue(&request.sticky_task_queue));
+    shared.write(|s| {
+        s.drop_sticky_queue(&request.sticky_task_queue);
+        if !request.worker_instance_key.is_empty() {
+            s.stopped_workers.insert(request.worker_instance_key);
+        }
+    });
     Ok(Default::default())
 }
 
@@ -406,8 +411,15 @@ async fn poll_workflow_task_queue(
     request: ws::PollWorkflowTaskQueueRequest,
 ) -> Result<ws::PollWorkflowTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
+    let key = request.worker_instance_key;
+    // A worker that announced its shutdown gets no more tasks: its polls end empty at once.
     Ok(shared
-        .wait_for(LONG_POLL, |s| s.poll_workflow(&queue))
+        .wait_for(LONG_POLL, |s| {
+            if s.stopped_workers.contains(&key) {
+                return Some(Default::default());
+            }
+            s.poll_workflow(&queue)
+        })
         .await
         .unwrap_or_default())
 }
@@ -467,8 +479,14 @@ async fn poll_activity_task_queue(
     request: ws::PollActivityTaskQueueRequest,
 ) -> Result<ws::PollActivityTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
+    let key = request.worker_instance_key;
     Ok(shared
-        .wait_for(LONG_POLL, |s| s.poll_activity(&queue))
+        .wait_for(LONG_POLL, |s| {
+            if s.stopped_workers.contains(&key) {
+                return Some(Default::default());
+            }
+            s.poll_activity(&queue)
+        })
         .await
         .unwrap_or_default())
 }

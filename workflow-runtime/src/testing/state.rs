@@ -173,6 +173,8 @@ pub(crate) struct State {
     pub(crate) updates: HashMap<(String, String), UpdateState>,
     /// Tasks handed to a worker and not answered yet.
     in_flight: usize,
+    /// Workers that announced their shutdown (by instance key): their polls end at once.
+    pub(crate) stopped_workers: std::collections::HashSet<String>,
     run_counter: u64,
 }
 
@@ -247,6 +249,7 @@ impl State {
             next_due: 0,
             updates: HashMap::new(),
             in_flight: 0,
+            stopped_workers: Default::default(),
             run_counter: 0,
         }
     }

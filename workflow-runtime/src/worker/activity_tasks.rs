@@ -23,6 +23,8 @@ struct Shared {
     client: Client,
     task_queue: String,
     identity: String,
+    /// This worker's key on every poll (the server ends its polls when it shuts down).
+    instance_key: String,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
     slots: Arc<Semaphore>,
     running: Mutex<HashMap<u64, ActivityContext>>,
@@ -39,7 +41,7 @@ impl ActivityWorker {
     pub(super) fn start(
         client: Client,
         task_queue: String,
-        identity: String,
+        identity: super::WorkerIdentity,
         activities: Arc<BTreeMap<String, ErasedActivity>>,
         options: &WorkerOptions,
         shutdown: watch::Receiver<bool>,
@@ -47,7 +49,8 @@ impl ActivityWorker {
         let shared = Arc::new(Shared {
             client,
             task_queue,
-            identity,
+            identity: identity.name,
+            instance_key: identity.instance_key,
             activities,
             slots: Arc::new(Semaphore::new(options.max_concurrent_activities)),
             running: Mutex::new(HashMap::new()),
@@ -140,6 +143,7 @@ async fn poll_loop(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(queue.clone()),
             identity: shared.identity.clone(),
+            worker_instance_key: shared.instance_key.clone(),
             ..Default::default()
         };
         async {

@@ -86,7 +86,7 @@ impl Default for WorkerOptions {
             workflow_pollers: 2,
             activity_pollers: 2,
             sticky_cache_size: 1000,
-            sticky_schedule_to_start_timeout: Duration::from_secs(10),
+            sticky_schedule_to_start_timeout: Duration::from_secs(5),
             identity: None,
             build_id: None,
             graceful_shutdown_timeout: Duration::from_secs(30),
@@ -297,6 +297,14 @@ impl WorkerBuilder {
     }
 }
 
+/// Who a worker is to the server: its identity (shown in histories) and a key unique to this
+/// worker instance, sent with every poll and with `ShutdownWorker`.
+#[derive(Clone)]
+pub(super) struct WorkerIdentity {
+    pub(super) name: String,
+    pub(super) instance_key: String,
+}
+
 /// Polls one task queue and runs the workflows and activities registered on it.
 pub struct Worker {
     client: Client,
@@ -346,13 +354,17 @@ impl Worker {
     pub async fn run(self) -> Result<(), WorkerError> {
         let shutdown = self.shutdown.subscribe();
         tracing::info!(task_queue = %self.task_queue, identity = %self.identity, "worker started");
+        let identity = WorkerIdentity {
+            name: self.identity.clone(),
+            instance_key: uuid::Uuid::new_v4().simple().to_string(),
+        };
         let activities = if self.activities.is_empty() {
             None
         } else {
             Some(activity_tasks::ActivityWorker::start(
                 self.client.clone(),
                 self.task_queue.clone(),
-                self.identity.clone(),
+                identity.clone(),
                 self.activities.clone(),
                 &self.options,
                 shutdown.clone(),
@@ -364,7 +376,7 @@ impl Worker {
             Some(workflow_tasks::WorkflowWorker::start(
                 self.client.clone(),
                 self.task_queue.clone(),
-                self.identity.clone(),
+                identity.clone(),
                 workflow_tasks::Registered {
                     workflows: self.workflows.clone(),
                     activities: self.activities.clone(),
@@ -377,6 +389,8 @@ impl Worker {
         let mut shutdown_wait = shutdown.clone();
         let _ = shutdown_wait.wait_for(|s| *s).await;
         tracing::info!(task_queue = %self.task_queue, "worker shutting down");
+        self.announce_shutdown(&identity, workflows.as_ref().and_then(|w| w.sticky_queue()))
+            .await;
         let grace = self.options.graceful_shutdown_timeout;
         let (wf, act) = tokio::join!(
             async {
@@ -395,5 +409,38 @@ impl Worker {
         wf?;
         tracing::info!(task_queue = %self.task_queue, "worker stopped");
         Ok(())
+    }
+
+    /// Tells the server this worker is going away, before it waits for its tasks: the next
+    /// tasks of its cached runs go to the normal queue rather than its sticky queue, and a
+    /// server that supports it answers the worker's outstanding polls at once.
+    async fn announce_shutdown(&self, identity: &WorkerIdentity, sticky_queue: Option<String>) {
+        use crate::client::proto::enums::TaskQueueType;
+        let mut types = Vec::new();
+        if !self.workflows.is_empty() {
+            types.push(TaskQueueType::Workflow as i32);
+        }
+        if !self.activities.is_empty() {
+            types.push(TaskQueueType::Activity as i32);
+        }
+        let request = crate::client::proto::workflowservice::ShutdownWorkerRequest {
+            namespace: self.client.namespace().to_string(),
+            sticky_task_queue: sticky_queue.unwrap_or_default(),
+            identity: identity.name.clone(),
+            reason: "graceful shutdown".into(),
+            worker_instance_key: identity.instance_key.clone(),
+            task_queue: self.task_queue.clone(),
+            task_queue_types: types,
+            ..Default::default()
+        };
+        let result = self
+            .client
+            .call(request, Some(Duration::from_secs(5)), |mut s, r| async move {
+                s.shutdown_worker(r).await
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e.status.message(), "ShutdownWorker was not accepted");
+        }
     }
 }

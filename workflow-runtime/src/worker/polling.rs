@@ -9,6 +9,11 @@ use tokio::sync::{Semaphore, watch};
 /// Pause after a failed poll (the client already retried transient errors).
 const POLL_ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
+/// How long a poll in flight at shutdown may still deliver its task: the server may already
+/// have handed one to it (it would otherwise wait for its timeout), and a server that knows
+/// the worker is shutting down answers outstanding polls at once.
+const SHUTDOWN_POLL_DRAIN: Duration = Duration::from_secs(1);
+
 /// Polls until shutdown. `poll` returns `None` when the long poll ended without a task.
 pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
     what: &'static str,
@@ -28,10 +33,26 @@ pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
             _ = shutdown.wait_for(|s| *s) => return,
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
         };
-        let polled = tokio::select! {
+        let poll = poll();
+        tokio::pin!(poll);
+        let in_time = tokio::select! {
             biased;
-            _ = shutdown.wait_for(|s| *s) => return,
-            r = poll() => r,
+            r = &mut poll => Some(r),
+            _ = shutdown.wait_for(|s| *s) => None,
+        };
+        let polled = match in_time {
+            Some(r) => r,
+            None => {
+                if let Ok(Ok(Some(task))) = tokio::time::timeout(SHUTDOWN_POLL_DRAIN, poll).await {
+                    // Delivered as the worker stops: run it rather than lose it.
+                    let work = handle(task);
+                    tokio::spawn(async move {
+                        work.await;
+                        drop(permit);
+                    });
+                }
+                return;
+            }
         };
         match polled {
             Ok(None) => {}

@@ -37,6 +37,10 @@ struct Shared {
     slots: Arc<Semaphore>,
     /// Local activities in flight and their results, by run.
     locals: LocalActivities,
+    /// Set when the worker shuts down: answers stop asking for stickiness.
+    shutdown: watch::Receiver<bool>,
+    /// This worker's key on every poll (the server ends its polls when it shuts down).
+    instance_key: String,
 }
 
 /// What the worker runs: workflow types, and the activities local activities call.
@@ -55,7 +59,7 @@ impl WorkflowWorker {
     pub(super) fn start(
         client: Client,
         task_queue: String,
-        identity: String,
+        identity: super::WorkerIdentity,
         registered: Registered,
         options: &WorkerOptions,
         eager: Option<EagerActivities>,
@@ -70,18 +74,20 @@ impl WorkflowWorker {
             namespace,
             options.deadlock_detection_timeout,
         )?;
-        let sticky_queue = (cache_size > 0).then(|| format!("{identity}-{}-sticky", uuid::Uuid::new_v4().simple()));
+        let sticky_queue = (cache_size > 0).then(|| format!("{}-{}-sticky", identity.name, identity.instance_key));
         let shared = Arc::new(Shared {
             client,
             task_queue: task_queue.clone(),
             sticky_queue: sticky_queue.clone(),
             sticky_timeout: options.sticky_schedule_to_start_timeout,
-            identity,
+            identity: identity.name,
             executor,
             eager,
             build_id: options.build_id.clone().unwrap_or_default(),
             slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
             locals: LocalActivities::new(registered.activities),
+            shutdown: shutdown.clone(),
+            instance_key: identity.instance_key,
         });
         let mut pollers = Vec::new();
         for _ in 0..options.workflow_pollers {
@@ -107,7 +113,9 @@ impl WorkflowWorker {
         })
     }
 
-    /// Waits for the pollers to stop and in-flight tasks to finish, then stops the thread.
+    /// Tells the server this worker's sticky queue is going away (its runs' next tasks go to
+    /// the normal queue), waits for the pollers to stop and in-flight tasks to finish, then
+    /// stops the thread.
     pub(super) async fn finish(self, grace: Duration) -> Result<(), WorkerError> {
         for p in self.pollers {
             let _ = p.await;
@@ -116,24 +124,14 @@ impl WorkflowWorker {
         if tokio::time::timeout(grace, all).await.is_err() {
             tracing::warn!("workflow tasks still running after the shutdown grace period");
         }
-        if let Some(sticky) = &self.shared.sticky_queue {
-            let request = ws::ShutdownWorkerRequest {
-                namespace: self.shared.client.namespace().to_string(),
-                sticky_task_queue: sticky.clone(),
-                identity: self.shared.identity.clone(),
-                reason: "graceful shutdown".into(),
-                ..Default::default()
-            };
-            let result = self
-                .shared
-                .client
-                .call(request, None, |mut s, r| async move { s.shutdown_worker(r).await })
-                .await;
-            if let Err(e) = result {
-                tracing::debug!(error = %e.status.message(), "ShutdownWorker was not accepted");
-            }
-        }
         self.shared.executor.stop().await
+    }
+}
+
+impl WorkflowWorker {
+    /// The sticky queue of this worker, if it caches runs.
+    pub(super) fn sticky_queue(&self) -> Option<String> {
+        self.shared.sticky_queue.clone()
     }
 }
 
@@ -143,6 +141,7 @@ async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, shutdown: watch::Recei
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(queue.clone()),
             identity: shared.identity.clone(),
+            worker_instance_key: shared.instance_key.clone(),
             ..Default::default()
         };
         async {
@@ -247,14 +246,22 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             query_results,
             ..
         } => {
-            let sticky_attributes = shared.sticky_queue.as_ref().map(|name| StickyExecutionAttributes {
-                worker_task_queue: Some(TaskQueue {
-                    name: name.clone(),
-                    kind: TaskQueueKind::Sticky as i32,
-                    normal_name: shared.task_queue.clone(),
-                }),
-                schedule_to_start_timeout: Some(to_proto_duration(shared.sticky_timeout)),
-            });
+            // A worker shutting down does not ask for the run's next tasks: they go to the normal
+            // queue, where another worker finds them at once.
+            let stopping = *shared.shutdown.borrow();
+            let sticky_attributes =
+                shared
+                    .sticky_queue
+                    .as_ref()
+                    .filter(|_| !stopping)
+                    .map(|name| StickyExecutionAttributes {
+                        worker_task_queue: Some(TaskQueue {
+                            name: name.clone(),
+                            kind: TaskQueueKind::Sticky as i32,
+                            normal_name: shared.task_queue.clone(),
+                        }),
+                        schedule_to_start_timeout: Some(to_proto_duration(shared.sticky_timeout)),
+                    });
             let slots = reserve_eager_slots(shared, &mut commands);
             // `binary_checksum` is deprecated in favour of worker deployments (which also route
             // tasks by version); until versioning lands it is how a history records the build.
