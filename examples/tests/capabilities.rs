@@ -354,13 +354,10 @@ async fn durable_timers_on_server() {
     check_durable_timer(&server().await, &unique("reminder"), 2).await;
 }
 
-// Visibility (list and count need the server's visibility store).
+// Visibility.
 
-#[tokio::test]
-async fn visibility_on_server() {
-    let client = server().await;
-    let region = unique("north");
-    let found = with_worker(&client, visibility::worker, |c| {
+async fn check_visibility(client: &Client, region: String) {
+    let found = with_worker(client, visibility::worker, |c| {
         let region = region.clone();
         async move { visibility::start(&c, &region, 5).await }
     })
@@ -369,6 +366,17 @@ async fn visibility_on_server() {
     assert_eq!((found.running, found.completed), (2, 3));
     let expected: Vec<String> = [0, 2, 4].iter().map(|i| format!("{region}-shipment-{i}")).collect();
     assert_eq!(found.completed_ids, expected);
+}
+
+#[tokio::test]
+async fn visibility_in_env() {
+    let env = TestEnv::start().await.unwrap();
+    check_visibility(env.client(), "south".into()).await;
+}
+
+#[tokio::test]
+async fn visibility_on_server() {
+    check_visibility(&server().await, unique("north")).await;
 }
 
 // Debuggability.
@@ -421,4 +429,51 @@ async fn child_workflows_in_env() {
 #[tokio::test]
 async fn child_workflows_on_server() {
     check_children(&server().await, &unique("batch")).await;
+}
+
+// The test environment produces the commands the server does, for the examples' workflows.
+
+#[tokio::test]
+async fn example_workflows_issue_the_same_commands_in_env_and_on_server() {
+    use workflow_runtime::client::history::command_events;
+    let env = TestEnv::start().await.unwrap();
+    let client = server().await;
+    let here = env.client();
+    let id = unique("same");
+    let (fanout_env, fanout_server) = (format!("{id}-fanout-env"), format!("{id}-fanout"));
+    with_worker(here, fanout::worker, |c| async move {
+        fanout::start(&c, &fanout_env, 5).await
+    })
+    .await
+    .unwrap();
+    let server_id = fanout_server.clone();
+    with_worker(&client, fanout::worker, |c| async move {
+        fanout::start(&c, &server_id, 5).await
+    })
+    .await
+    .unwrap();
+    let (batch_env, batch_server) = (format!("{id}-batch-env"), format!("{id}-batch"));
+    with_worker(here, child_workflows::worker, |c| async move {
+        child_workflows::start(&c, &batch_env, (1..=14).collect()).await
+    })
+    .await
+    .unwrap();
+    let server_id = batch_server.clone();
+    with_worker(&client, child_workflows::worker, |c| async move {
+        child_workflows::start(&c, &server_id, (1..=14).collect()).await
+    })
+    .await
+    .unwrap();
+    for (in_env, on_server) in [
+        (format!("{id}-fanout-env"), fanout_server),
+        (format!("{id}-batch-env"), batch_server),
+    ] {
+        let recorded_here = env.history(&in_env).unwrap();
+        let recorded_there = client.untyped_handle(&on_server, None).fetch_history().await.unwrap();
+        assert_eq!(
+            command_events(&recorded_here),
+            command_events(&recorded_there),
+            "{on_server}"
+        );
+    }
 }

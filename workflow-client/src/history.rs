@@ -61,6 +61,41 @@ pub fn history_to_json(history: &History) -> Result<String, ClientError> {
     String::from_utf8(out).map_err(|e| ClientError::HistoryJson(e.to_string()))
 }
 
+/// The events a run's own commands produced, in order (scheduled activities, timers, markers,
+/// children, signals and cancel requests to other workflows, search attribute and memo
+/// changes, update outcomes, and how the run closed): what must be the same wherever and
+/// whenever the same code runs on the same input. Compare two runs with it, say one on a
+/// server and one in a test environment.
+pub fn command_events(history: &History) -> Vec<crate::proto::enums::EventType> {
+    use crate::proto::enums::EventType as E;
+    history
+        .events
+        .iter()
+        .filter_map(|e| E::try_from(e.event_type).ok())
+        .filter(|t| {
+            matches!(
+                t,
+                E::ActivityTaskScheduled
+                    | E::ActivityTaskCancelRequested
+                    | E::TimerStarted
+                    | E::TimerCanceled
+                    | E::MarkerRecorded
+                    | E::StartChildWorkflowExecutionInitiated
+                    | E::SignalExternalWorkflowExecutionInitiated
+                    | E::RequestCancelExternalWorkflowExecutionInitiated
+                    | E::UpsertWorkflowSearchAttributes
+                    | E::WorkflowPropertiesModified
+                    | E::WorkflowExecutionUpdateAccepted
+                    | E::WorkflowExecutionUpdateCompleted
+                    | E::WorkflowExecutionCompleted
+                    | E::WorkflowExecutionFailed
+                    | E::WorkflowExecutionCanceled
+                    | E::WorkflowExecutionContinuedAsNew
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

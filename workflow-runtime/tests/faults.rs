@@ -286,3 +286,116 @@ async fn graceful_shutdown_under_load_loses_and_repeats_nothing() {
     second_shutdown.shutdown();
     second_run.await.unwrap().unwrap();
 }
+
+/// Heartbeats once, then (on its first attempt) stops heartbeating for longer than its
+/// heartbeat timeout; the next attempt resumes from the detail it recorded.
+#[activity(
+    start_to_close_timeout = "30s",
+    heartbeat_timeout = "1s",
+    retry(initial_interval = "100ms", maximum_attempts = 3)
+)]
+async fn stalls(ctx: ActivityContext) -> Result<u32, ActivityError> {
+    if ctx.info().attempt == 1 {
+        ctx.heartbeat(&7u32);
+        tokio::time::sleep(Duration::from_secs(3)).await; // silent past the heartbeat timeout
+        return Ok(0);
+    }
+    Ok(ctx.heartbeat_details::<u32>().ok().flatten().unwrap_or(0) * 10 + ctx.info().attempt)
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Stalled;
+
+#[workflow(name = "StalledWorkflow")]
+impl Stalled {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
+        ctx.activity(stalls, ()).await
+    }
+}
+
+/// An activity that stops heartbeating is timed out by the server and retried; the next
+/// attempt sees the last heartbeat's details.
+#[tokio::test]
+async fn a_silent_activity_is_timed_out_and_the_retry_resumes_from_its_heartbeat() {
+    let client = patient_client(&DevServer::shared_address()).await;
+    let tq = format!("stalled-{}", uuid::Uuid::new_v4().simple());
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Stalled>()
+        .activity(stalls)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let stalled = Stalled::start(
+        &client,
+        StartOptions::new(format!("stalled-{}", uuid::Uuid::new_v4()), &tq),
+    )
+    .await
+    .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), stalled.result())
+        .await
+        .unwrap()
+        .unwrap();
+    // Detail 7 from attempt 1, read by attempt 2.
+    assert_eq!(result, 72);
+    let history = stalled.fetch_history().await.unwrap();
+    let last_failure = history.events.iter().find_map(|e| match &e.attributes {
+        Some(
+            workflow_runtime::client::proto::history::history_event::Attributes::ActivityTaskStartedEventAttributes(a),
+        ) => a.last_failure.clone(),
+        _ => None,
+    });
+    let last_failure = workflow_runtime::Failure::from(last_failure.expect("the retry records why"));
+    assert!(
+        matches!(&*last_failure.kind, workflow_runtime::FailureKind::Timeout { timeout_type, .. }
+            if *timeout_type == workflow_runtime::client::proto::enums::TimeoutType::Heartbeat),
+        "{last_failure:?}"
+    );
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+/// Input of the wrong shape started from the `temporal` CLI (which itself refuses text that is
+/// not JSON): the workflow fails at once with an error naming the type, and the worker goes on
+/// serving.
+#[tokio::test]
+async fn malformed_input_from_the_cli_fails_the_workflow_clearly() {
+    let client = patient_client(&DevServer::shared_address()).await;
+    let tq = format!("cli-{}", uuid::Uuid::new_v4().simple());
+    let worker = steady_worker(&client, &tq);
+    let id = format!("cli-{}", uuid::Uuid::new_v4().simple());
+    let started = std::process::Command::new(find_cli().unwrap())
+        .args([
+            "workflow",
+            "start",
+            "--type",
+            "SteadyWorkflow",
+            "--task-queue",
+            &tq,
+            "--workflow-id",
+            &id,
+        ])
+        .args(["--address", &DevServer::shared_address()])
+        // A string where the workflow takes a number.
+        .args(["--input", "\"seven\"", "--input", "10"])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    match tokio::time::timeout(Duration::from_secs(30), client.untyped_handle(&id, None).result())
+        .await
+        .unwrap()
+    {
+        Err(workflow_runtime::ClientError::WorkflowFailed(failure)) => {
+            assert!(failure.message.contains("SteadyWorkflow"), "{failure}");
+            assert_eq!(failure.application_type(), Some("PayloadError"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same worker still runs good workflows.
+    let fine = start_all(&client, &tq, 10).await;
+    all_results(&fine).await;
+    worker.0.shutdown();
+    worker.1.await.unwrap();
+}

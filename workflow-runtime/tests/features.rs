@@ -569,33 +569,6 @@ fn recorded_histories_replay() {
     );
 }
 
-/// The events a workflow's commands produced, in order, by type: what must be the same
-/// wherever the workflow runs.
-fn command_events(history: &workflow_runtime::client::proto::history::History) -> Vec<String> {
-    use workflow_runtime::client::proto::enums::EventType;
-    history
-        .events
-        .iter()
-        .filter_map(|e| EventType::try_from(e.event_type).ok())
-        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
-        .filter(|t| {
-            t.ends_with("_INITIATED")
-                || [
-                    "ACTIVITY_TASK_SCHEDULED",
-                    "ACTIVITY_TASK_CANCEL_REQUESTED",
-                    "TIMER_STARTED",
-                    "TIMER_CANCELED",
-                    "MARKER_RECORDED",
-                    "WORKFLOW_EXECUTION_COMPLETED",
-                    "WORKFLOW_EXECUTION_FAILED",
-                    "WORKFLOW_EXECUTION_CANCELED",
-                    "WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
-                ]
-                .contains(&t.as_str())
-        })
-        .collect()
-}
-
 /// The same parent and children in the in-process test environment: the same outcome, and the
 /// same commands as the run on the real server recorded in `tests/histories/children.json`.
 #[tokio::test]
@@ -644,7 +617,10 @@ async fn children_in_the_test_environment_match_the_server() {
     let recorded =
         std::fs::read_to_string(format!("{}/tests/histories/children.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let there = workflow_runtime::client::history::history_from_json(&recorded).unwrap();
-    assert_eq!(command_events(&here), command_events(&there));
+    assert_eq!(
+        workflow_runtime::client::history::command_events(&here),
+        workflow_runtime::client::history::command_events(&there)
+    );
 
     shutdown.shutdown();
     running.await.unwrap().unwrap();
@@ -825,7 +801,10 @@ async fn search_attributes_and_memo_set_read_upserted_and_listed() {
 
     let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
     let here = run_on(env.client(), "ada", false).await;
-    assert_eq!(command_events(&here), command_events(&history));
+    assert_eq!(
+        workflow_runtime::client::history::command_events(&here),
+        workflow_runtime::client::history::command_events(&history)
+    );
 }
 
 /// The event types of a history, in order, as short names.

@@ -286,6 +286,7 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     // JSON format; against the changed code it names the first divergent event.
     use workflow_runtime::replay::{ReplayError, Replayer};
     Replayer::new().workflow::<Cart>().replay(&history).unwrap();
+    record_history("updates-and-signals", &history);
     let json = workflow_runtime::client::history::history_to_json(&history).unwrap();
     Replayer::new().workflow::<Cart>().replay_json(&json).unwrap();
     match Replayer::new().workflow::<CartV2>().replay_json(&json) {
@@ -365,6 +366,7 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         Some(Attributes::WorkflowExecutionContinuedAsNewEventAttributes(_))
     ));
     Replayer::new().workflow::<Countdown>().replay(&first_run).unwrap();
+    record_history("continue-as-new", &first_run);
 
     // Activities bound to shared state, registered as a group.
     let taxed = Taxed::execute(&client, StartOptions::new(format!("taxed-{id}"), &tq), 1000)
@@ -400,6 +402,7 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         .collect();
     assert_eq!(recorded, [drawn]);
     Replayer::new().workflow::<Draw>().replay(&history).unwrap();
+    record_history("side-effect", &history);
     stop_uncached.shutdown();
     uncached_running.await.unwrap().unwrap();
 
@@ -408,4 +411,37 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
 
     shutdown.shutdown();
     running.await.unwrap().unwrap();
+}
+
+/// Keeps a history under `tests/histories/macros/` when `RECORD_HISTORIES` is set; the
+/// `recorded_histories_replay` test below reads them.
+fn record_history(name: &str, history: &workflow_runtime::client::proto::history::History) {
+    if std::env::var_os("RECORD_HISTORIES").is_some() {
+        let json = workflow_runtime::client::history::history_to_json(history).unwrap();
+        let dir = format!("{}/tests/histories/macros", env!("CARGO_MANIFEST_DIR"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.json"), json).unwrap();
+    }
+}
+
+/// Histories of updates, signals, continue-as-new and side effects, recorded from the server,
+/// replay against today's code without a server.
+#[test]
+fn recorded_histories_replay() {
+    let dir = format!("{}/tests/histories/macros", env!("CARGO_MANIFEST_DIR"));
+    let replayer = workflow_runtime::replay::Replayer::new()
+        .workflow::<Cart>()
+        .workflow::<Countdown>()
+        .workflow::<Draw>();
+    let mut replayed = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let json = std::fs::read_to_string(&path).unwrap();
+        if let Err(e) = replayer.replay_json(&json) {
+            panic!("{} does not replay: {e}", path.display());
+        }
+        replayed.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+    }
+    replayed.sort();
+    assert_eq!(replayed, ["continue-as-new", "side-effect", "updates-and-signals"]);
 }

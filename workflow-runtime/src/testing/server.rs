@@ -4,7 +4,6 @@
 use super::state::{Refusal, State, Token, UpdateStage};
 use crate::client::proto::enums::QueryResultType;
 use crate::client::proto::history::History;
-use crate::client::proto::workflow::WorkflowExecutionInfo;
 use crate::client::proto::workflowservice as ws;
 use futures::future::BoxFuture;
 use prost::Message;
@@ -163,6 +162,8 @@ async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -
         "RequestCancelWorkflowExecution" => unary!(shared, req, request_cancel),
         "TerminateWorkflowExecution" => unary!(shared, req, terminate),
         "DescribeWorkflowExecution" => unary!(shared, req, describe),
+        "ListWorkflowExecutions" => unary!(shared, req, list_workflows),
+        "CountWorkflowExecutions" => unary!(shared, req, count_workflows),
         "GetWorkflowExecutionHistory" => unary!(shared, req, get_history),
         "QueryWorkflow" => unary!(shared, req, query_workflow),
         "PollWorkflowTaskQueue" => unary!(shared, req, poll_workflow_task_queue),
@@ -300,30 +301,32 @@ async fn describe(
 ) -> Result<ws::DescribeWorkflowExecutionResponse, Status> {
     shared.read(|s| {
         let run_id = s.resolve(request.execution.as_ref()).map_err(status)?;
-        let e = &s.executions[&run_id];
-        let start_time = e.history.first().and_then(|ev| ev.event_time);
         Ok(ws::DescribeWorkflowExecutionResponse {
-            workflow_execution_info: Some(WorkflowExecutionInfo {
-                execution: Some(crate::client::proto::common::WorkflowExecution {
-                    workflow_id: e.workflow_id.clone(),
-                    run_id: e.run_id.clone(),
-                }),
-                r#type: Some(crate::client::proto::common::WorkflowType {
-                    name: e.workflow_type.clone(),
-                }),
-                start_time,
-                close_time: e.close_event().and_then(|ev| ev.event_time),
-                status: e.status as i32,
-                history_length: e.history.len() as i64,
-                task_queue: e.task_queue.clone(),
-                search_attributes: Some(crate::client::proto::common::SearchAttributes {
-                    indexed_fields: e.search_attributes.clone(),
-                }),
-                memo: Some(crate::client::proto::common::Memo { fields: e.memo.clone() }),
-                ..Default::default()
-            }),
+            workflow_execution_info: Some(s.execution_info(&run_id)),
             ..Default::default()
         })
+    })
+}
+
+async fn list_workflows(
+    shared: &Shared,
+    request: ws::ListWorkflowExecutionsRequest,
+) -> Result<ws::ListWorkflowExecutionsResponse, Status> {
+    let executions = shared.read(|s| s.list(&request.query)).map_err(status)?;
+    Ok(ws::ListWorkflowExecutionsResponse {
+        executions,
+        next_page_token: Vec::new(),
+    })
+}
+
+async fn count_workflows(
+    shared: &Shared,
+    request: ws::CountWorkflowExecutionsRequest,
+) -> Result<ws::CountWorkflowExecutionsResponse, Status> {
+    let count = shared.read(|s| s.list(&request.query)).map_err(status)?.len();
+    Ok(ws::CountWorkflowExecutionsResponse {
+        count: count as i64,
+        groups: Vec::new(),
     })
 }
 

@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 mod activities;
 mod commands;
 mod updates;
+mod visibility;
 
 use activities::{ActivityState, effective_retry};
 pub(crate) use updates::{UpdateStage, UpdateState};
