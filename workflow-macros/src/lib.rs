@@ -30,6 +30,63 @@ use proc_macro::TokenStream;
 /// method per signal and query on the handle).
 ///
 /// Options on the impl: `name = "WireName"` (default: the type's name), `crate = "path"`.
+///
+/// ```
+/// use workflow_runtime::prelude::*;
+///
+/// #[workflow]                       // the state: `Counter::default()` when a run starts
+/// #[derive(Default)]
+/// pub struct Counter {
+///     count: u64,
+///     closed: bool,
+/// }
+///
+/// #[workflow(name = "CounterWorkflow")]
+/// impl Counter {
+///     /// Counts until closed; returns the count.
+///     #[run]
+///     async fn run(ctx: WorkflowContext<Self>, start: u64) -> WorkflowResult<u64> {
+///         ctx.state_mut(|s| s.count = start);
+///         ctx.wait_condition(|s| s.closed).await;
+///         Ok(ctx.state(|s| s.count))
+///     }
+///
+///     #[signal]
+///     fn bump(&mut self, by: u64) {
+///         self.count += by;
+///     }
+///
+///     #[signal]
+///     fn close(&mut self) {
+///         self.closed = true;
+///     }
+///
+///     #[query]
+///     fn current(&self) -> u64 {
+///         self.count
+///     }
+///
+///     /// Sets the count; refused (with no trace in history) when it would go down.
+///     #[update(validator = "not_down")]
+///     fn set(&mut self, to: u64) -> WorkflowResult<u64> {
+///         Ok(std::mem::replace(&mut self.count, to))
+///     }
+///
+///     fn not_down(&self, to: u64) -> Result<(), String> {
+///         if to < self.count { Err(format!("{to} is below {}", self.count)) } else { Ok(()) }
+///     }
+/// }
+///
+/// // The typed stubs: a wrong argument type is a compile error at the call.
+/// async fn drive(client: &Client) -> Result<u64, ClientError> {
+///     let counter = Counter::start(client, StartOptions::new("counter-1", "counters"), 10).await?;
+///     counter.bump(5).await?;
+///     assert_eq!(counter.current().await?, 15);
+///     let before = counter.set(20).await?;
+///     counter.close().await?;
+///     counter.result().await
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand(args.into(), item.into()).into()
@@ -43,6 +100,32 @@ pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `task_queue = "…"`, `retry(maximum_attempts = 3, initial_interval = "1s",
 /// backoff_coefficient = 2.0, maximum_interval = "1m", non_retryable_error_types = ["…"])`,
 /// `crate = "path"`.
+///
+/// ```
+/// use workflow_runtime::prelude::*;
+///
+/// /// Charges a card; the defaults apply to every call, and a call can override them.
+/// #[activity(name = "charge-card", start_to_close_timeout = "30s", retry(maximum_attempts = 3))]
+/// async fn charge_card(ctx: ActivityContext, customer: String, cents: u64) -> Result<String, ActivityError> {
+///     if cents == 0 {
+///         return Err(ActivityError::non_retryable("nothing to charge", "ZeroAmount"));
+///     }
+///     Ok(format!("{customer}-{cents}-attempt-{}", ctx.info().attempt))
+/// }
+///
+/// // In workflow code: typed arguments, a builder for options, `.await` for the result.
+/// async fn pay(ctx: &WorkflowContext<()>) -> WorkflowResult<String> {
+///     ctx.activity(charge_card, ("ada".to_string(), 250))
+///         .start_to_close_timeout(Duration::from_secs(10))
+///         .await
+/// }
+///
+/// // The function stays callable directly (in unit tests, say):
+/// # async fn direct() {
+/// let receipt = charge_card::run(workflow_runtime::testing::ActivityHarness::new().context(), "ada".into(), 250).await;
+/// assert_eq!(receipt.unwrap(), "ada-250-attempt-1");
+/// # }
+/// ```
 #[proc_macro_attribute]
 pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
     activity::expand(args.into(), item.into()).into()
@@ -52,12 +135,50 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 /// activities: each method taking `&self` gets a marker type `{Type}{Method}` for workflow
 /// code (`ctx.activity(PaymentsCharge, order)`), and the worker registers them all with
 /// `.activities(instance)`.
+///
+/// ```
+/// use workflow_runtime::prelude::*;
+///
+/// pub struct Payments {
+///     fee_percent: u64, // shared state: a pool, a client, configuration
+/// }
+///
+/// #[activities]
+/// impl Payments {
+///     #[activity(start_to_close_timeout = "10s")]
+///     pub async fn charge(&self, cents: u64) -> Result<u64, ActivityError> {
+///         Ok(cents * (100 + self.fee_percent) / 100)
+///     }
+/// }
+///
+/// async fn pay(ctx: &WorkflowContext<()>) -> WorkflowResult<u64> {
+///     ctx.activity(PaymentsCharge, 1000).await
+/// }
+///
+/// fn worker(client: &Client) -> Result<Worker, Box<dyn std::error::Error>> {
+///     Ok(Worker::builder(client, "payments").activities(Payments { fee_percent: 3 }).build()?)
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
     activity::expand_group(args.into(), item.into()).into()
 }
 
 /// Applies the determinism lint to a helper function called from workflow code.
+///
+/// ```
+/// use workflow_runtime::prelude::*;
+///
+/// /// Called from workflow code, so checked like it: `SystemTime::now()` here would be a
+/// /// compile error naming `ctx.now()`.
+/// #[deterministic]
+/// fn deadline(ctx: &WorkflowContext<()>, days: u64) -> std::time::SystemTime {
+///     ctx.now() + Duration::from_secs(days * 86_400)
+/// }
+/// ```
+///
+/// An exception is visible and justified: `#[allow_nondeterministic(reason = "…")]` on the
+/// statement or the function (the reason is required).
 #[proc_macro_attribute]
 pub fn deterministic(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand_deterministic(args.into(), item.into()).into()
