@@ -414,17 +414,21 @@ async fn poll_workflow_task_queue(
     request: ws::PollWorkflowTaskQueueRequest,
 ) -> Result<ws::PollWorkflowTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
-    let key = request.worker_instance_key;
-    // A worker that announced its shutdown gets no more tasks: its polls end empty at once.
-    Ok(shared
+    Ok(long_poll(shared, &request.worker_instance_key, |s| s.poll_workflow(&queue)).await)
+}
+
+/// Waits (one long poll at most) for `take` to hand out a task; empty when none came. A worker
+/// that announced its shutdown gets no more tasks: its polls end empty at once.
+async fn long_poll<R: Default>(shared: &Shared, worker: &str, mut take: impl FnMut(&mut State) -> Option<R>) -> R {
+    shared
         .wait_for(LONG_POLL, |s| {
-            if s.stopped_workers.contains(&key) {
-                return Some(Default::default());
+            if s.stopped_workers.contains(worker) {
+                return Some(R::default());
             }
-            s.poll_workflow(&queue)
+            take(s)
         })
         .await
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 async fn respond_workflow_task_completed(
@@ -482,16 +486,7 @@ async fn poll_activity_task_queue(
     request: ws::PollActivityTaskQueueRequest,
 ) -> Result<ws::PollActivityTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
-    let key = request.worker_instance_key;
-    Ok(shared
-        .wait_for(LONG_POLL, |s| {
-            if s.stopped_workers.contains(&key) {
-                return Some(Default::default());
-            }
-            s.poll_activity(&queue)
-        })
-        .await
-        .unwrap_or_default())
+    Ok(long_poll(shared, &request.worker_instance_key, |s| s.poll_activity(&queue)).await)
 }
 
 async fn respond_activity_completed(

@@ -134,44 +134,39 @@ impl State {
 
     pub(crate) fn complete_activity(&mut self, token: &Token, result: Option<Payloads>) -> Result<(), Refusal> {
         let (run_id, scheduled) = self.finish_attempt(token)?;
-        let started = self.started_event(&run_id, scheduled);
-        self.executions
-            .get_mut(&run_id)
-            .expect("run")
-            .activities
-            .remove(&scheduled);
-        self.append(
-            &run_id,
+        self.close_activity(&run_id, scheduled, |started| {
             Ev::ActivityTaskCompletedEventAttributes(h::ActivityTaskCompletedEventAttributes {
                 result,
                 scheduled_event_id: scheduled,
                 started_event_id: started,
                 ..Default::default()
-            }),
-        );
-        self.schedule_task(&run_id);
+            })
+        });
         Ok(())
     }
 
     pub(crate) fn cancel_activity(&mut self, token: &Token, details: Option<Payloads>) -> Result<(), Refusal> {
         let (run_id, scheduled) = self.finish_attempt(token)?;
-        let started = self.started_event(&run_id, scheduled);
-        self.executions
-            .get_mut(&run_id)
-            .expect("run")
-            .activities
-            .remove(&scheduled);
-        self.append(
-            &run_id,
+        self.close_activity(&run_id, scheduled, |started| {
             Ev::ActivityTaskCanceledEventAttributes(h::ActivityTaskCanceledEventAttributes {
                 details,
                 scheduled_event_id: scheduled,
                 started_event_id: started,
                 ..Default::default()
-            }),
-        );
-        self.schedule_task(&run_id);
+            })
+        });
         Ok(())
+    }
+
+    /// The activity's last attempt ends it: its started event, then `event` (built with the
+    /// started event's id), and a workflow task to tell the code.
+    fn close_activity(&mut self, run_id: &str, scheduled: i64, event: impl FnOnce(i64) -> Ev) {
+        let started = self.started_event(run_id, scheduled);
+        if let Some(execution) = self.executions.get_mut(run_id) {
+            execution.activities.remove(&scheduled);
+        }
+        self.append(run_id, event(started));
+        self.schedule_task(run_id);
     }
 
     pub(super) fn finish_attempt(&mut self, token: &Token) -> Result<(String, i64), Refusal> {
@@ -236,30 +231,24 @@ impl State {
                 RetryState::NonRetryableFailure
             };
             activity.last_failure = None;
-            let started = self.started_event(run_id, scheduled);
-            self.executions
-                .get_mut(run_id)
-                .expect("run")
-                .activities
-                .remove(&scheduled);
-            let event = if timed_out {
-                Ev::ActivityTaskTimedOutEventAttributes(h::ActivityTaskTimedOutEventAttributes {
-                    failure: Some(failure),
-                    scheduled_event_id: scheduled,
-                    started_event_id: started,
-                    retry_state: retry_state as i32,
-                })
-            } else {
-                Ev::ActivityTaskFailedEventAttributes(h::ActivityTaskFailedEventAttributes {
-                    failure: Some(failure),
-                    scheduled_event_id: scheduled,
-                    started_event_id: started,
-                    retry_state: retry_state as i32,
-                    ..Default::default()
-                })
-            };
-            self.append(run_id, event);
-            self.schedule_task(run_id);
+            self.close_activity(run_id, scheduled, |started| {
+                if timed_out {
+                    Ev::ActivityTaskTimedOutEventAttributes(h::ActivityTaskTimedOutEventAttributes {
+                        failure: Some(failure),
+                        scheduled_event_id: scheduled,
+                        started_event_id: started,
+                        retry_state: retry_state as i32,
+                    })
+                } else {
+                    Ev::ActivityTaskFailedEventAttributes(h::ActivityTaskFailedEventAttributes {
+                        failure: Some(failure),
+                        scheduled_event_id: scheduled,
+                        started_event_id: started,
+                        retry_state: retry_state as i32,
+                        ..Default::default()
+                    })
+                }
+            });
             return;
         };
         activity.attempt += 1;
