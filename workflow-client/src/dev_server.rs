@@ -96,6 +96,9 @@ pub struct DevServerOptions {
     pub port: Option<u16>,
     /// The database file; a fresh temporary file (removed on drop) when `None`.
     pub db_filename: Option<PathBuf>,
+    /// Keep everything in memory (no `--db-filename`): nothing survives a restart, but the
+    /// server is no longer bound by SQLite writes. `db_filename` is ignored.
+    pub in_memory: bool,
     /// Serve the web UI (on gRPC port + 1000) instead of running headless.
     pub ui: bool,
     /// Search attributes to register at start, as `(name, type)` (e.g. `("CustomerId", "Keyword")`).
@@ -112,6 +115,7 @@ impl Default for DevServerOptions {
             cli: None,
             port: None,
             db_filename: None,
+            in_memory: false,
             ui: false,
             search_attributes: Vec::new(),
             namespaces: Vec::new(),
@@ -154,10 +158,11 @@ impl DevServer {
         let address = format!("127.0.0.1:{port}");
         let unique = format!("{}-{port}", std::process::id());
         let (db, db_to_remove) = match options.db_filename {
-            Some(db) => (db, None),
+            _ if options.in_memory => (None, None),
+            Some(db) => (Some(db), None),
             None => {
                 let db = std::env::temp_dir().join(format!("temporal-dev-{unique}.db"));
-                (db.clone(), Some(db))
+                (Some(db.clone()), Some(db))
             }
         };
         let log_path = std::env::temp_dir().join(format!("temporal-dev-{unique}.log"));
@@ -170,17 +175,22 @@ impl DevServer {
             "127.0.0.1".into(),
             "--port".into(),
             port.to_string(),
-            "--db-filename".into(),
-            db.display().to_string(),
             "--log-level".into(),
             "warn".into(),
-            // Without fsync on every commit the dev server is several times faster; the data
-            // still survives a crash of the server process (only an OS crash could lose it).
-            "--sqlite-pragma".into(),
-            "journal_mode=wal".into(),
-            "--sqlite-pragma".into(),
-            "synchronous=off".into(),
         ];
+        if let Some(db) = db {
+            args.extend([
+                "--db-filename".into(),
+                db.display().to_string(),
+                // Without fsync on every commit the dev server is several times faster; the
+                // data still survives a crash of the server process (only an OS crash could
+                // lose it).
+                "--sqlite-pragma".into(),
+                "journal_mode=wal".into(),
+                "--sqlite-pragma".into(),
+                "synchronous=off".into(),
+            ]);
+        }
         if options.ui {
             args.push("--ui-port".into());
             args.push((port as u32 + 1000).to_string());

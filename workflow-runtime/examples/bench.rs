@@ -1,21 +1,22 @@
-//! The benchmark program `cargo xtask bench` drives (it starts the server and the processes).
+//! This project's bench program for `cargo xtask bench`, following the contract in
+//! `bench/README.md` that every peer SDK's bench program follows too (same workflows, wire
+//! names and commands):
 //!
-//! - `bench worker TASK_QUEUE`: serves until a line arrives on stdin, then shuts down and
-//!   prints its own CPU seconds as JSON.
-//! - `bench drive TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES`: starts workflows of
-//!   ACTIVITIES sequential activities, CONCURRENCY at a time, and prints throughput and
-//!   start-to-result latencies as JSON.
-//! - `bench replay ACTIVITIES ROUNDS`: replays a synthetic history of that many activities
-//!   ROUNDS times in-process and prints events per second as JSON.
-//! - `bench testenv TIMERS`: in the in-process test environment, the wall time of a workflow
-//!   with one 30-day timer and of one with TIMERS sequential 1-second timers, as JSON.
+//! - `bench worker TASK_QUEUE`: serves until a line arrives on stdin (or stdin closes).
+//! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` history.
+//! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment.
+//!
+//! It is also the driver for every SDK (one client starts the work for all of them):
+//!
+//! - `bench drive TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES [ID_PREFIX]`: runs
+//!   `BenchSequential` workflows (ids `ID_PREFIX-0`, …), CONCURRENCY at a time, and prints
+//!   throughput and start-to-result latencies.
+//! - `bench idle TASK_QUEUE COUNT`: starts COUNT `BenchIdle` workflows and returns once the
+//!   worker has run the first task of every one (each then waits on its timer in the cache).
 
 use std::io::BufRead;
 use std::time::{Duration, Instant};
-use workflow_runtime::client::payload::to_payload;
-use workflow_runtime::client::proto::common::{ActivityType, Payloads, WorkflowType};
-use workflow_runtime::client::proto::enums::EventType;
-use workflow_runtime::client::proto::history::{self as ph, History, HistoryEvent, history_event::Attributes as Ev};
+use workflow_runtime::client::history::history_from_json;
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
 
@@ -37,6 +38,19 @@ impl Sequential {
             n = ctx.activity(step, n).await?;
         }
         Ok(n)
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Idle;
+
+#[workflow(name = "BenchIdle")]
+impl Idle {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.sleep(Duration::from_secs(86_400)).await?;
+        Ok(())
     }
 }
 
@@ -91,28 +105,6 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> T {
         .unwrap_or_else(|| panic!("argument {i} ({what}) is missing or invalid"))
 }
 
-/// User + system CPU seconds of this process, from /proc (Linux; 100 ticks per second).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 and 15 of the file (utime, stime) are the 12th and 13th after the name.
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak resident set size of this process in MiB, from /proc.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
 async fn connect() -> Client {
     let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
     Client::connect(ClientOptions::new(address))
@@ -122,9 +114,16 @@ async fn connect() -> Client {
 
 async fn worker(task_queue: &str) {
     let client = connect().await;
+    let cache = std::env::var("BENCH_MAX_CACHED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let worker = Worker::builder(&client, task_queue)
         .workflow::<Sequential>()
+        .workflow::<Idle>()
+        .workflow::<Timers>()
         .activity(step)
+        .sticky_cache_size(cache)
         .max_concurrent_activities(500)
         .max_concurrent_workflow_tasks(500)
         .build()
@@ -137,21 +136,16 @@ async fn worker(task_queue: &str) {
     });
     println!("ready");
     worker.run().await.expect("worker run");
-    println!(
-        "{{\"cpu_seconds\": {:.3}, \"peak_rss_mib\": {:.1}}}",
-        cpu_seconds(),
-        peak_rss_mib()
-    );
 }
 
-async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activities: u64) {
+async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activities: u64, id_prefix: String) {
     let client = connect().await;
     let started = Instant::now();
     let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut runs = Vec::with_capacity(workflows);
     for i in 0..workflows {
         let (client, gate) = (client.clone(), gate.clone());
-        let id = format!("bench-{}-{i}", std::process::id());
+        let id = format!("{id_prefix}-{i}");
         let task_queue = task_queue.to_string();
         runs.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await.expect("semaphore");
@@ -179,88 +173,58 @@ async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activitie
     );
 }
 
-/// The history a run of `Sequential` with `activities` steps records.
-fn synthetic_history(activities: u64) -> History {
-    let mut events: Vec<HistoryEvent> = Vec::new();
-    let mut add = |event_type: EventType, attributes: Ev| {
-        let event_id = events.len() as i64 + 1;
-        events.push(HistoryEvent {
-            event_id,
-            event_type: event_type as i32,
-            attributes: Some(attributes),
-            ..Default::default()
-        });
-        event_id
-    };
-    let payloads = |v: u64| {
-        Some(Payloads {
-            payloads: vec![to_payload(&v).expect("payload")],
-        })
-    };
-    add(
-        EventType::WorkflowExecutionStarted,
-        Ev::WorkflowExecutionStartedEventAttributes(ph::WorkflowExecutionStartedEventAttributes {
-            workflow_type: Some(WorkflowType {
-                name: "BenchSequential".into(),
-            }),
-            input: payloads(activities),
-            workflow_id: "bench-replay".into(),
-            original_execution_run_id: "run".into(),
-            ..Default::default()
-        }),
-    );
-    let task = |add: &mut dyn FnMut(EventType, Ev) -> i64| {
-        add(
-            EventType::WorkflowTaskScheduled,
-            Ev::WorkflowTaskScheduledEventAttributes(Default::default()),
-        );
-        add(
-            EventType::WorkflowTaskStarted,
-            Ev::WorkflowTaskStartedEventAttributes(Default::default()),
-        );
-        add(
-            EventType::WorkflowTaskCompleted,
-            Ev::WorkflowTaskCompletedEventAttributes(Default::default()),
-        );
-    };
-    task(&mut add);
-    for i in 0..activities {
-        let scheduled = add(
-            EventType::ActivityTaskScheduled,
-            Ev::ActivityTaskScheduledEventAttributes(ph::ActivityTaskScheduledEventAttributes {
-                activity_id: (i + 1).to_string(),
-                activity_type: Some(ActivityType { name: "step".into() }),
-                ..Default::default()
-            }),
-        );
-        add(
-            EventType::ActivityTaskStarted,
-            Ev::ActivityTaskStartedEventAttributes(Default::default()),
-        );
-        add(
-            EventType::ActivityTaskCompleted,
-            Ev::ActivityTaskCompletedEventAttributes(ph::ActivityTaskCompletedEventAttributes {
-                scheduled_event_id: scheduled,
-                result: payloads(i + 1),
-                ..Default::default()
-            }),
-        );
-        task(&mut add);
+async fn idle(task_queue: &str, count: usize) {
+    let client = connect().await;
+    let started = Instant::now();
+    let prefix = format!("idle-{}", std::process::id());
+    let ids: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+    // Start them 100 at a time.
+    for chunk in ids.chunks(100) {
+        let starts = chunk
+            .iter()
+            .map(|id| Idle::start(&client, StartOptions::new(id.clone(), task_queue.to_string())));
+        for started in futures::future::join_all(starts).await {
+            started.expect("start BenchIdle");
+        }
     }
-    add(
-        EventType::WorkflowExecutionCompleted,
-        Ev::WorkflowExecutionCompletedEventAttributes(ph::WorkflowExecutionCompletedEventAttributes {
-            result: payloads(activities),
-            ..Default::default()
-        }),
+    // Settled: the first workflow task ran (no task pending), so the run sits in the cache.
+    let mut waiting = ids;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !waiting.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} runs still have a pending first task",
+            waiting.len()
+        );
+        let mut still = Vec::new();
+        for chunk in waiting.chunks(100) {
+            let checks = chunk.iter().map(|id| async {
+                let described = client.handle::<Idle>(id.clone(), None).describe().await;
+                let pending = described.expect("describe").raw.pending_workflow_task.is_some();
+                (id.clone(), pending)
+            });
+            for (id, pending) in futures::future::join_all(checks).await {
+                if pending {
+                    still.push(id);
+                }
+            }
+        }
+        waiting = still;
+        if !waiting.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    println!(
+        "{{\"workflows\": {count}, \"seconds\": {:.3}}}",
+        started.elapsed().as_secs_f64()
     );
-    History { events }
 }
 
-fn replay(activities: u64, rounds: usize) {
-    let history = synthetic_history(activities);
+fn replay(file: &str, rounds: usize) {
+    let json = std::fs::read_to_string(file).expect("read the history file");
+    let history = history_from_json(&json).expect("parse the history");
     let replayer = Replayer::new().workflow::<Sequential>();
-    replayer.replay(&history).expect("the synthetic history replays");
+    replayer.replay(&history).expect("the recorded history replays");
     let started = Instant::now();
     for _ in 0..rounds {
         replayer.replay(&history).expect("replay");
@@ -286,13 +250,17 @@ async fn main() {
                 arg(&args, 3, "workflows"),
                 arg(&args, 4, "concurrency"),
                 arg(&args, 5, "activities"),
+                args.get(6)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{}-{}", args[2], std::process::id())),
             )
             .await
         }
-        Some("replay") => replay(arg(&args, 2, "activities"), arg(&args, 3, "rounds")),
+        Some("idle") => idle(&args[2], arg(&args, 3, "count")).await,
+        Some("replay") => replay(&args[2], arg(&args, 3, "rounds")),
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES | bench replay ACTIVITIES ROUNDS | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
         ),
     }
 }

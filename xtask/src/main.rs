@@ -8,6 +8,7 @@ mod demo;
 #[path = "../../workflow-client/src/dev_server.rs"]
 #[allow(dead_code)]
 mod dev_server;
+mod peers;
 
 use anyhow::{Context, Result, bail};
 use dev_server::{DevServer, DevServerOptions};

