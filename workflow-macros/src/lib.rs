@@ -3,7 +3,8 @@
 //! - `#[workflow]` on a workflow's state struct and on its `impl` block, with `#[run]`,
 //!   `#[signal]` and `#[query]` on the methods inside;
 //! - `#[activity]` on an `async fn`;
-//! - `#[deterministic]` on helper functions called from workflow code.
+//! - `#[deterministic]` on helper functions called from workflow code, or on an inline
+//!   module (its `use` items then resolve paths in everything inside).
 //!
 //! Workflow code is checked for calls that would differ on replay (the clock, randomness,
 //! threads, I/O, …): each is a compile error on the call, naming the replacement. A statement
@@ -164,7 +165,8 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
     activity::expand_group(args.into(), item.into()).into()
 }
 
-/// Applies the determinism lint to a helper function called from workflow code.
+/// Applies the determinism lint to a helper function called from workflow code, or to every
+/// function and method of an inline module.
 ///
 /// ```
 /// use workflow_runtime::prelude::*;
@@ -174,6 +176,31 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[deterministic]
 /// fn deadline(ctx: &WorkflowContext<()>, days: u64) -> std::time::SystemTime {
 ///     ctx.now() + Duration::from_secs(days * 86_400)
+/// }
+/// ```
+///
+/// A macro sees only the item it is on, so the lint resolves the `use` items inside that item.
+/// On a module it also sees the module's own `use` items: `use std::time::SystemTime as
+/// Clock;` at the top of a `#[deterministic]` module makes `Clock::now()` in any function, or
+/// in a `#[workflow]` impl, of that module an error. Activities (`#[activity]`,
+/// `#[activities]`) in the module are left alone: I/O is what they are for.
+///
+/// ```
+/// use workflow_runtime::prelude::*;
+///
+/// #[deterministic]
+/// mod pricing {
+///     use std::collections::BTreeMap as Table;
+///     use workflow_runtime::prelude::*;
+///
+///     pub fn price_list() -> Table<&'static str, u64> {
+///         Table::from([("tea", 250), ("cake", 400)])
+///     }
+///
+///     #[activity(start_to_close_timeout = "10s")]
+///     pub async fn exchange_rate(currency: String) -> Result<f64, ActivityError> {
+///         Ok(if currency == "EUR" { 1.0 } else { 1.1 }) // an activity may call out
+///     }
 /// }
 /// ```
 ///

@@ -219,52 +219,136 @@ fn shown(segments: &[String]) -> String {
     segments.join("::")
 }
 
-/// Checks a block of workflow code, adding one error per offending path.
-pub(crate) fn check_block(block: &syn::Block, errors: &mut Errors) {
-    let mut aliases = Aliases::default();
-    aliases.visit_block(block);
-    let mut visitor = Lint {
-        errors,
-        aliases: aliases.map,
-    };
+/// Checks a block of workflow code that sits in `outer` (a function's parameters, and a
+/// `#[deterministic]` module's `use` items), adding one error per offending path.
+pub(crate) fn check_block_in(block: &syn::Block, outer: &Scope, errors: &mut Errors) {
+    let mut scope = outer.clone();
+    scope.visit_block(block);
+    let mut visitor = Lint { errors, scope };
     visitor.visit_block(block);
 }
 
-/// What the `use` items of the checked code bring into scope: `use std::time::SystemTime as
-/// Clock;` maps `Clock` to `std::time::SystemTime`, `use std::fs;` maps `fs` to `std::fs`.
-#[derive(Default)]
-struct Aliases {
-    map: std::collections::BTreeMap<String, Vec<String>>,
+/// What the `use` items the macro can see bring into scope: `use std::time::SystemTime as
+/// Clock;` maps `Clock` to `std::time::SystemTime`, `use std::fs;` maps `fs` to `std::fs`, and
+/// `use std::thread::*;` makes `spawn(…)` a candidate for `std::thread::spawn`.
+#[derive(Default, Clone)]
+pub(crate) struct Scope {
+    aliases: std::collections::BTreeMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
+    /// Names the checked code defines itself (functions, bindings, parameters): a glob never
+    /// supplies them.
+    defined: std::collections::BTreeSet<String>,
 }
 
-impl Aliases {
+impl Scope {
+    /// The scope the `use` items among `items` (a module's) make.
+    pub(crate) fn of_items(items: &[syn::Item]) -> Scope {
+        let mut scope = Scope::default();
+        for item in items {
+            match item {
+                syn::Item::Use(u) => scope.add(&[], &u.tree),
+                syn::Item::Fn(f) => {
+                    scope.defined.insert(f.sig.ident.to_string());
+                }
+                _ => {}
+            }
+        }
+        scope
+    }
+
+    /// Adds a function's parameters to the names the code defines.
+    pub(crate) fn with_params(mut self, sig: &syn::Signature) -> Scope {
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(t) = input {
+                self.visit_pat(&t.pat);
+            }
+        }
+        self
+    }
+
     fn add(&mut self, prefix: &[String], tree: &syn::UseTree) {
+        let with = |last: &syn::Ident| {
+            let mut full = prefix.to_vec();
+            full.push(last.to_string());
+            full
+        };
         match tree {
-            syn::UseTree::Path(p) => {
-                let mut next = prefix.to_vec();
-                next.push(p.ident.to_string());
-                self.add(&next, &p.tree);
+            syn::UseTree::Path(p) => self.add(&with(&p.ident), &p.tree),
+            // `use std::fs::{self, File}`: `self` names the module itself.
+            syn::UseTree::Name(n) if n.ident == "self" => {
+                if let Some(last) = prefix.last() {
+                    self.aliases.insert(last.clone(), prefix.to_vec());
+                }
             }
             syn::UseTree::Name(n) => {
-                let mut full = prefix.to_vec();
-                full.push(n.ident.to_string());
-                self.map.insert(n.ident.to_string(), full);
+                self.aliases.insert(n.ident.to_string(), with(&n.ident));
+            }
+            syn::UseTree::Rename(r) if r.ident == "self" => {
+                self.aliases.insert(r.rename.to_string(), prefix.to_vec());
             }
             syn::UseTree::Rename(r) => {
-                let mut full = prefix.to_vec();
-                full.push(r.ident.to_string());
-                self.map.insert(r.rename.to_string(), full);
+                self.aliases.insert(r.rename.to_string(), with(&r.ident));
             }
             syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.add(prefix, t)),
-            // A glob brings names whose paths the rules match by their last segments anyway.
-            syn::UseTree::Glob(_) => {}
+            syn::UseTree::Glob(_) => self.globs.push(prefix.to_vec()),
         }
+    }
+
+    /// The rule `path` breaks, with the path it names: through an alias if its first segment
+    /// is one; else as written and, when `globs` is set, under each glob import.
+    ///
+    /// Which glob supplies a name is unknown to a macro, so under a glob only a rule that
+    /// names the item itself counts (`use std::thread::*; spawn(…)`), or a rule on a whole
+    /// module for a function name (`use tokio::time::*; sleep(…)`) — never for a type or a
+    /// variant (`Ok`, `Duration`), which far more often come from elsewhere.
+    fn rule_for(&self, path: &syn::Path, globs: Globs) -> Option<(Vec<String>, &'static Rule)> {
+        let segs = segments(path);
+        if let Some(full) = segs.first().and_then(|first| self.aliases.get(first)) {
+            let full: Vec<String> = full.iter().cloned().chain(segs.into_iter().skip(1)).collect();
+            return rule_for(&full).map(|rule| (full, rule));
+        }
+        if let Some(rule) = rule_for(&segs) {
+            return Some((segs, rule));
+        }
+        let first = segs.first()?;
+        if globs == Globs::No || path.leading_colon.is_some() || self.defined.contains(first) {
+            return None;
+        }
+        let function_name =
+            globs == Globs::ItemsAndFunctions && segs.len() == 1 && first.starts_with(|c: char| c.is_ascii_lowercase());
+        self.globs.iter().find_map(|glob| {
+            let full: Vec<String> = glob.iter().cloned().chain(segs.iter().cloned()).collect();
+            let rule = rule_for(&full)?;
+            let names_item = matches!(rule.matches, Match::Segments(s) if s.len() > 1);
+            (names_item || function_name).then_some((full, rule))
+        })
     }
 }
 
-impl<'ast> Visit<'ast> for Aliases {
+/// Which paths may be resolved under glob imports (see [`Scope::rule_for`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Globs {
+    /// A bare value: far more often a local binding than an import.
+    No,
+    /// A type, a struct literal, a path of several segments: rules naming the item itself.
+    ItemsOnly,
+    /// A callee: also a module-wide rule for a function name (`sleep(…)` under `tokio::time::*`).
+    ItemsAndFunctions,
+}
+
+impl<'ast> Visit<'ast> for Scope {
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         self.add(&[], &u.tree);
+    }
+
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.defined.insert(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.defined.insert(f.sig.ident.to_string());
+        syn::visit::visit_item_fn(self, f);
     }
 }
 
@@ -300,22 +384,13 @@ pub(crate) fn fn_escape_hatch(attrs: &mut Vec<syn::Attribute>, errors: &mut Erro
 
 struct Lint<'a> {
     errors: &'a mut Errors,
-    aliases: std::collections::BTreeMap<String, Vec<String>>,
+    scope: Scope,
 }
 
 impl Lint<'_> {
-    /// The path as written, with a leading alias replaced by what it names.
-    fn resolved(&self, path: &syn::Path) -> Vec<String> {
-        let segs = segments(path);
-        match segs.first().and_then(|first| self.aliases.get(first)) {
-            Some(full) => full.iter().cloned().chain(segs.into_iter().skip(1)).collect(),
-            None => segs,
-        }
-    }
-
-    fn check_path(&mut self, path: &syn::Path, span_of: &dyn quote::ToTokens) {
-        let segs = self.resolved(path);
-        if let Some(rule) = rule_for(&segs) {
+    /// Reports `path` if what it names breaks a rule.
+    fn check_path(&mut self, path: &syn::Path, span_of: &dyn quote::ToTokens, globs: Globs) {
+        if let Some((segs, rule)) = self.scope.rule_for(path, globs) {
             self.errors.push(syn::Error::new_spanned(
                 span_of,
                 format!(
@@ -355,15 +430,43 @@ impl<'ast> Visit<'ast> for Lint<'_> {
         syn::visit::visit_expr_method_call(self, call);
     }
 
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        match &*call.func {
+            syn::Expr::Path(callee) if callee.qself.is_none() => {
+                self.check_path(&callee.path, &callee.path, Globs::ItemsAndFunctions);
+                syn::visit::visit_path(self, &callee.path);
+            }
+            other => self.visit_expr(other),
+        }
+        for arg in &call.args {
+            self.visit_expr(arg);
+        }
+    }
+
     fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
-        self.check_path(&e.path, &e.path);
+        let globs = if e.path.segments.len() > 1 {
+            Globs::ItemsOnly
+        } else {
+            Globs::No
+        };
+        self.check_path(&e.path, &e.path, globs);
         syn::visit::visit_expr_path(self, e);
     }
 
     fn visit_expr_struct(&mut self, e: &'ast syn::ExprStruct) {
-        self.check_path(&e.path, &e.path);
+        self.check_path(&e.path, &e.path, Globs::ItemsOnly);
         syn::visit::visit_expr_struct(self, e);
     }
+
+    fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
+        if t.qself.is_none() {
+            self.check_path(&t.path, &t.path, Globs::ItemsOnly);
+        }
+        syn::visit::visit_type_path(self, t);
+    }
+
+    // `use` items are where names come from, not uses of them.
+    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let segs = segments(&m.path);
@@ -470,7 +573,7 @@ mod tests {
     fn lint(code: &str) -> Vec<String> {
         let block: syn::Block = syn::parse_str(code).unwrap();
         let mut errors = Errors::default();
-        check_block(&block, &mut errors);
+        check_block_in(&block, &Scope::default(), &mut errors);
         errors.messages()
     }
 
@@ -513,6 +616,14 @@ mod tests {
             ),
             ("{ use std::{fs, time::Instant}; let t = fs::read(p); }", "an activity"),
             ("{ use std::time::*; let t = SystemTime::now(); }", "ctx.now()"),
+            ("{ use std::thread::*; spawn(|| {}); }", "futures::join!"),
+            (
+                "{ use tokio::time::{self as clock}; clock::sleep(d).await; }",
+                "ctx.sleep",
+            ),
+            ("{ use std::fs::{self}; let t = fs::read(p); }", "an activity"),
+            ("{ use tokio::sync::Mutex; let m = Mutex::new(0); }", "signals"),
+            ("{ let m: tokio::sync::Mutex<u8> = make(); }", "signals"),
         ] {
             let messages = lint(code);
             assert_eq!(messages.len(), 1, "{code}: {messages:?}");
@@ -530,12 +641,31 @@ mod tests {
             "{ let x = my::time::now(); let s = self.sleep; let c = Command::new(order); }",
             "{ let id: u64 = ctx.side_effect(|| rand::random())?; }",
             "{ tokio::select! { biased; _ = a => {} } let j = tokio::join!(a, b); }",
+            // A glob never turns a local name into an import, nor supplies `Ok` or a type.
+            "{ use std::fs::*; let read = 1; let n = read + 1; }",
+            "{ use tokio::task::*; let f = || 1; let n = f(); fn step() {} step(); Ok(()) }",
+            "{ use tokio::time::*; let d = Duration::from_secs(1); let n = 1 as usize; }",
+            "{ use std::sync::Mutex as Lock; let m = Lock::new(0); let v: Vec<u8> = Vec::new(); }",
         ] {
             assert_eq!(lint(code), Vec::<String>::new(), "{code}");
         }
         let missing_reason = lint("{ #[allow_nondeterministic] let t = SystemTime::now(); }");
         assert_eq!(missing_reason.len(), 1);
         assert!(missing_reason[0].contains("needs a reason"), "{missing_reason:?}");
+    }
+
+    #[test]
+    fn a_modules_use_items_resolve_paths_in_its_functions() {
+        let module: syn::ItemMod =
+            syn::parse_str("mod m { use std::time::SystemTime as Clock; use tokio::time::*; fn f() {} }").unwrap();
+        let scope = Scope::of_items(&module.content.unwrap().1);
+        let block: syn::Block = syn::parse_str("{ let t = Clock::now(); sleep(d).await; }").unwrap();
+        let mut errors = Errors::default();
+        check_block_in(&block, &scope, &mut errors);
+        let messages = errors.messages();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("`std::time::SystemTime::now`"), "{}", messages[0]);
+        assert!(messages[1].contains("`tokio::time::sleep`"), "{}", messages[1]);
     }
 
     #[test]
