@@ -57,6 +57,10 @@ fn workflow_impl() {
                 #[update(validator = "valid_discount")]
                 fn discount(&mut self, percent: u64) -> WorkflowResult<u64> { Ok(percent) }
                 fn valid_discount(&self, percent: u64) -> Result<(), String> { Ok(()) }
+                #[update]
+                async fn reprice(ctx: WorkflowContext<Self>, currency: String) -> WorkflowResult<u64> {
+                    ctx.activity(convert, currency).await
+                }
                 fn helper(&self) -> usize { self.items.len() }
             }
         },

@@ -230,8 +230,15 @@ pub fn signal(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("signal", item)
 }
 
-/// Marks an update handler (inside a `#[workflow]` impl): `fn name(&mut self, args…) ->
-/// WorkflowResult<T>`, with an optional `validator = "method"` that can reject it first.
+/// Marks an update handler (inside a `#[workflow]` impl), with an optional
+/// `validator = "method"` (`fn(&self, args…) -> Result<(), E>`) that can reject it first:
+///
+/// - `fn name(&mut self, args…) -> WorkflowResult<T>` changes the state and answers within the
+///   workflow task that accepts it;
+/// - `async fn name(ctx: WorkflowContext<Self>, args…) -> WorkflowResult<T>` is workflow code
+///   that runs beside `#[run]` once accepted (activities, timers, waits) and answers when it
+///   returns, possibly much later. Let `#[run]` wait (`ctx.wait_condition`) until such
+///   handlers are done before it returns, or their callers get an error.
 #[proc_macro_attribute]
 pub fn update(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("update", item)

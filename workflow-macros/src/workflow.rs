@@ -114,6 +114,8 @@ struct Handler {
     /// Updates: whether the method returns a `Result` (else its value is the result).
     fallible: bool,
     validator: Option<syn::Ident>,
+    /// Updates: an `async fn` taking the context (runs as workflow code beside `run`).
+    is_async: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -172,6 +174,23 @@ fn typed_args(sig: &syn::Signature, skip: usize, errors: &mut Errors) -> Vec<syn
             syn::FnArg::Receiver(_) => None,
         })
         .collect()
+}
+
+/// Workflow code (`#[run]`, an async update) takes the context as its first parameter.
+fn require_context_first(sig: &syn::Signature, what: &str, errors: &mut Errors) {
+    let has_ctx = matches!(sig.inputs.first(),
+        Some(syn::FnArg::Typed(pt)) if type_named(&pt.ty, "WorkflowContext"));
+    if !has_ctx {
+        let span = sig
+            .inputs
+            .first()
+            .map(|a| a.span())
+            .unwrap_or(sig.paren_token.span.join());
+        errors.push(syn::Error::new(
+            span,
+            format!("{what} takes the workflow context first: `ctx: WorkflowContext<Self>`"),
+        ));
+    }
 }
 
 fn receiver(sig: &syn::Signature) -> Option<&syn::Receiver> {
@@ -294,18 +313,8 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                          the state with `ctx.state(|s| …)`, so no borrow is held across an `.await`",
                     ));
                 }
-                let has_ctx = matches!(sig.inputs.first(),
-                    Some(syn::FnArg::Typed(pt)) if type_named(&pt.ty, "WorkflowContext"));
-                if !has_ctx && receiver(sig).is_none() {
-                    let span = sig
-                        .inputs
-                        .first()
-                        .map(|a| a.span())
-                        .unwrap_or(sig.paren_token.span.join());
-                    errors.push(syn::Error::new(
-                        span,
-                        "`#[run]` takes the workflow context first: `ctx: WorkflowContext<Self>`",
-                    ));
+                if receiver(sig).is_none() {
+                    require_context_first(sig, "`#[run]`", &mut errors);
                 }
                 let output = result_output(
                     sig,
@@ -393,6 +402,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     output,
                     fallible: false,
                     validator: None,
+                    is_async: false,
                 };
                 if kind == Kind::Signal {
                     signals.push(handler);
@@ -401,22 +411,24 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 }
             }
             Kind::Update => {
-                if let Some(a) = &sig.asyncness {
-                    errors.push(syn::Error::new_spanned(
-                        a,
-                        "an update handler is synchronous here: it changes state and returns its result in the \
-                         task that accepts it; remove `async`",
-                    ));
-                }
+                let is_async = sig.asyncness.is_some();
                 match receiver(sig) {
+                    Some(r) if is_async => errors.push(syn::Error::new_spanned(
+                        r,
+                        "an async update handler is workflow code like `#[run]`: take the context, not `self` \
+                         (`ctx: WorkflowContext<Self>`), and reach the state with `ctx.state_mut(|s| …)`, so no \
+                         borrow is held across an `.await`",
+                    )),
                     Some(r) if r.reference.is_some() && r.mutability.is_some() => {}
                     Some(r) => errors.push(syn::Error::new_spanned(
                         r,
                         "an update handler changes the workflow's state: take `&mut self`",
                     )),
+                    None if is_async => require_context_first(sig, "an async update handler", &mut errors),
                     None => errors.push(syn::Error::new(
                         sig.paren_token.span.join(),
-                        "an update handler takes `&mut self` first",
+                        "an update handler takes `&mut self` first (or, as an `async fn`, \
+                         `ctx: WorkflowContext<Self>`)",
                     )),
                 }
                 let (output, fallible) = match &sig.output {
@@ -443,6 +455,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     output,
                     fallible,
                     validator: handler_options.validator.clone(),
+                    is_async,
                 });
             }
         }
@@ -536,6 +549,26 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 ::core::option::Option::None::<fn(&Self, (#(#types,)*)) -> ::core::result::Result<(), ::std::string::String>>
             },
         };
+        if h.is_async {
+            let result = if h.fallible {
+                quote!(::core::convert::Into::<#private::WorkflowError>::into)
+            } else {
+                quote!(::core::result::Result::Ok::<_, #private::WorkflowError>)
+            };
+            let ok = if h.fallible { quote!(.map_err(#result)) } else { quote!() };
+            let call = if h.fallible {
+                quote!(Self::#method(ctx, #(#names),*).await #ok)
+            } else {
+                quote!(#result(Self::#method(ctx, #(#names),*).await))
+            };
+            return quote! {
+                handlers.update_async_raw::<(#(#types,)*), _, _, _, _, _>(
+                    #name,
+                    |ctx, (#(#names,)*)| async move { #call },
+                    #validator,
+                );
+            };
+        }
         quote! {
             handlers.update_raw::<(#(#types,)*), _, _, _>(#name, |state, (#(#names,)*)| #call, #validator);
         }

@@ -60,11 +60,31 @@ type SignalFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<(), PayloadError>>;
 type QueryFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<Payload, PayloadError>>;
 type ValidateFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<(), Failure>>;
 type UpdateFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<Payload, Failure>>;
+/// Starts an async update: decodes its input, then returns the handler's future.
+type AsyncUpdateFn<W> =
+    Box<dyn Fn(WorkflowContext<W>, &[Payload]) -> Result<LocalBoxFuture<'static, Result<Payload, Failure>>, Failure>>;
 
 /// An update handler and its optional validator.
 pub(crate) struct UpdateHandler<W> {
     pub(crate) validate: Option<ValidateFn<W>>,
-    pub(crate) handle: UpdateFn<W>,
+    pub(crate) handle: UpdateBody<W>,
+}
+
+/// What an update runs once accepted.
+pub(crate) enum UpdateBody<W> {
+    /// Changes the state and answers within the task that accepts it.
+    Sync(UpdateFn<W>),
+    /// Runs as workflow code beside `run` (activities, timers, waits) and answers when done,
+    /// possibly tasks later.
+    Async(AsyncUpdateFn<W>),
+}
+
+fn bad_update_input(e: PayloadError) -> Failure {
+    Failure::application(format!("update input: {e}"), "PayloadError").non_retryable()
+}
+
+fn update_output<R: Serialize>(output: &R) -> Result<Payload, Failure> {
+    payload::to_payload(output).map_err(|e| Failure::application(e.to_string(), "PayloadError"))
 }
 
 /// The signal, query and update handlers of workflow `W`, by wire name.
@@ -138,18 +158,47 @@ impl<W: Workflow> Handlers<W> {
         E: Into<crate::workflow::WorkflowError>,
         V: Fn(&W, A) -> Result<(), String> + 'static,
     {
-        let bad_input =
-            |e: PayloadError| Failure::application(format!("update input: {e}"), "PayloadError").non_retryable();
+        let handle: UpdateFn<W> = Box::new(move |state, payloads| {
+            let args = A::from_payloads(payloads).map_err(bad_update_input)?;
+            let output = handler(state, args).map_err(|e| *e.into().failure)?;
+            update_output(&output)
+        });
+        self.add_update(name, UpdateBody::Sync(handle), validator);
+    }
+
+    /// Registers an async update handler by name: workflow code that runs beside `run` once
+    /// the update is accepted (it may call activities, sleep, wait on conditions) and answers
+    /// the caller when it returns. The validator, if any, still decides synchronously.
+    pub fn update_async_raw<A, R, E, V, F, Fut>(&mut self, name: &str, handler: F, validator: Option<V>)
+    where
+        A: PayloadArgs + 'static,
+        R: Serialize + 'static,
+        E: Into<crate::workflow::WorkflowError> + 'static,
+        V: Fn(&W, A) -> Result<(), String> + 'static,
+        F: Fn(WorkflowContext<W>, A) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<R, E>> + 'static,
+    {
+        let start: AsyncUpdateFn<W> = Box::new(move |ctx, payloads| {
+            let args = A::from_payloads(payloads).map_err(bad_update_input)?;
+            let running = handler(ctx, args);
+            Ok(Box::pin(async move {
+                let output = running.await.map_err(|e| *e.into().failure)?;
+                update_output(&output)
+            }))
+        });
+        self.add_update(name, UpdateBody::Async(start), validator);
+    }
+
+    fn add_update<A, V>(&mut self, name: &str, handle: UpdateBody<W>, validator: Option<V>)
+    where
+        A: PayloadArgs + 'static,
+        V: Fn(&W, A) -> Result<(), String> + 'static,
+    {
         let validate = validator.map(|v| -> ValidateFn<W> {
             Box::new(move |state, payloads| {
-                let args = A::from_payloads(payloads).map_err(bad_input)?;
+                let args = A::from_payloads(payloads).map_err(bad_update_input)?;
                 v(state, args).map_err(|m| Failure::application(m, "UpdateRejected"))
             })
-        });
-        let handle: UpdateFn<W> = Box::new(move |state, payloads| {
-            let args = A::from_payloads(payloads).map_err(bad_input)?;
-            let output = handler(state, args).map_err(|e| *e.into().failure)?;
-            payload::to_payload(&output).map_err(|e| Failure::application(e.to_string(), "PayloadError"))
         });
         self.updates
             .insert(name.to_string(), UpdateHandler { validate, handle });

@@ -183,6 +183,61 @@ impl Draw {
     }
 }
 
+/// Prices a seat by its name; an empty name is no seat.
+#[activity(start_to_close_timeout = "10s")]
+async fn seat_price(seat: String) -> Result<u64, ActivityError> {
+    if seat.is_empty() {
+        return Err(ActivityError::non_retryable("no such seat", "NoSeat"));
+    }
+    Ok(seat.len() as u64 * 100)
+}
+
+/// Seats held by async updates: each runs an activity and a timer before it answers.
+#[workflow]
+#[derive(Default)]
+pub struct Booking {
+    seats: Vec<String>,
+    holding: u32,
+    closed: bool,
+}
+
+#[workflow(name = "BookingWorkflow")]
+impl Booking {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Vec<String>> {
+        // Returning while a handler runs would leave its caller without an answer.
+        ctx.wait_condition(|s| s.closed && s.holding == 0).await;
+        Ok(ctx.state(|s| s.seats.clone()))
+    }
+
+    /// Prices the seat, keeps it a moment, books it; answers the price.
+    #[update(validator = "seat_free")]
+    async fn hold(ctx: WorkflowContext<Self>, seat: String) -> WorkflowResult<u64> {
+        ctx.state_mut(|s| s.holding += 1);
+        let price = ctx.activity(seat_price, seat.clone()).await;
+        if price.is_ok() {
+            ctx.sleep(Duration::from_millis(200)).await?;
+            ctx.state_mut(|s| s.seats.push(seat));
+        }
+        ctx.state_mut(|s| s.holding -= 1);
+        price
+    }
+
+    fn seat_free(&self, seat: String) -> Result<(), String> {
+        match self.seats.contains(&seat) {
+            true => Err(format!("seat {seat} is taken")),
+            false => Ok(()),
+        }
+    }
+
+    /// Closes the booking; answers how many seats were booked.
+    #[update]
+    async fn close(ctx: WorkflowContext<Self>) -> usize {
+        ctx.state_mut(|s| s.closed = true);
+        ctx.state(|s| s.seats.len())
+    }
+}
+
 fn item(name: &str, cents: u64) -> Item {
     Item {
         name: name.into(),
@@ -413,6 +468,73 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     running.await.unwrap().unwrap();
 }
 
+#[tokio::test]
+async fn async_updates_run_workflow_code_and_answer_when_done() {
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()))
+        .await
+        .unwrap();
+    let tq = format!("booking-{}", uuid::Uuid::new_v4().simple());
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Booking>()
+        .activity(seat_price)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let id = format!("booking-{}", uuid::Uuid::new_v4().simple());
+    let booking = Booking::start(&client, StartOptions::new(&id, &tq)).await.unwrap();
+    // Two holds at once: both run beside `run`, each through an activity and a timer.
+    let (a, b) = tokio::join!(booking.hold("12A".into()), booking.hold("7".into()));
+    assert_eq!((a.unwrap(), b.unwrap()), (300, 100));
+    // The validator sees the booked seat; a failing activity fails that update alone.
+    match booking.hold("7".into()).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => assert_eq!(failure.message, "seat 7 is taken"),
+        other => panic!("expected the validator to reject, got {other:?}"),
+    }
+    match booking.hold(String::new()).await {
+        Err(ClientError::UpdateFailed { failure, .. }) => {
+            assert!(failure.to_string().contains("no such seat"), "{failure}")
+        }
+        other => panic!("expected the update to fail, got {other:?}"),
+    }
+    assert_eq!(booking.close().await.unwrap(), 2);
+    let mut seats = tokio::time::timeout(Duration::from_secs(60), booking.result())
+        .await
+        .unwrap()
+        .unwrap();
+    seats.sort();
+    assert_eq!(seats, ["12A", "7"]);
+
+    // In history, an update is accepted when it arrives and completed after its activity and
+    // timer, in a later task.
+    let history = booking.fetch_history().await.unwrap();
+    let position = |want: &dyn Fn(&Attributes) -> bool| {
+        history
+            .events
+            .iter()
+            .position(|e| e.attributes.as_ref().is_some_and(want))
+            .unwrap()
+    };
+    let first_accepted = position(&|a| matches!(a, Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(_)));
+    let first_activity = position(&|a| matches!(a, Attributes::ActivityTaskScheduledEventAttributes(_)));
+    let first_timer = position(&|a| matches!(a, Attributes::TimerFiredEventAttributes(_)));
+    let first_completed = position(&|a| matches!(a, Attributes::WorkflowExecutionUpdateCompletedEventAttributes(_)));
+    assert!(
+        first_accepted < first_activity && first_timer < first_completed,
+        "{history:?}"
+    );
+    // The replay without a server issues the same commands at the same points.
+    workflow_runtime::replay::Replayer::new()
+        .workflow::<Booking>()
+        .replay(&history)
+        .unwrap();
+    record_history("async-updates", &history);
+
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
 /// Keeps a history under `tests/histories/macros/` when `RECORD_HISTORIES` is set; the
 /// `recorded_histories_replay` test below reads them.
 fn record_history(name: &str, history: &workflow_runtime::client::proto::history::History) {
@@ -432,7 +554,8 @@ fn recorded_histories_replay() {
     let replayer = workflow_runtime::replay::Replayer::new()
         .workflow::<Cart>()
         .workflow::<Countdown>()
-        .workflow::<Draw>();
+        .workflow::<Draw>()
+        .workflow::<Booking>();
     let mut replayed = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -443,5 +566,8 @@ fn recorded_histories_replay() {
         replayed.push(path.file_stem().unwrap().to_string_lossy().into_owned());
     }
     replayed.sort();
-    assert_eq!(replayed, ["continue-as-new", "side-effect", "updates-and-signals"]);
+    assert_eq!(
+        replayed,
+        ["async-updates", "continue-as-new", "side-effect", "updates-and-signals"]
+    );
 }

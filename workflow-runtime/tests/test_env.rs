@@ -293,10 +293,51 @@ impl Tally {
         Ok(())
     }
 
+    /// Adds an amount after a (durable) wait; answers the new total.
+    #[update]
+    async fn add_later(ctx: WorkflowContext<Self>, amount: i64, after_days: u64) -> WorkflowResult<i64> {
+        ctx.sleep(Duration::from_secs(after_days * 86_400)).await?;
+        Ok(ctx.state_mut(|s| {
+            s.total += amount;
+            s.total
+        }))
+    }
+
     #[signal]
     fn close(&mut self) {
         self.closed = true;
     }
+}
+
+#[tokio::test]
+async fn an_async_update_waits_in_virtual_time() {
+    let env = TestEnv::start().await.unwrap();
+    let worker = Worker::builder(env.client(), "tallies")
+        .workflow::<Tally>()
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let tally = Tally::start(env.client(), StartOptions::new("later", "tallies"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let virtual_start = env.now();
+    assert_eq!(tally.add_later(4, 30).await.unwrap(), 4);
+    assert!(env.now() >= virtual_start + Duration::from_secs(30 * 86_400));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "a month passed in {:?}",
+        started.elapsed()
+    );
+    tally.close().await.unwrap();
+    assert_eq!(tally.result().await.unwrap(), 4);
+    Replayer::new()
+        .workflow::<Tally>()
+        .replay(&env.history("later").unwrap())
+        .unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
 }
 
 #[tokio::test]

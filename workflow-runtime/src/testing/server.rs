@@ -330,6 +330,26 @@ async fn count_workflows(
     })
 }
 
+/// Waits (one long poll at most) until `done`, and while it waits, skips time ahead whenever
+/// nothing else can happen. Returns whether `done` came true.
+async fn wait_skipping_time(shared: &Shared, done: impl Fn(&State) -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + LONG_POLL;
+    loop {
+        if shared.read(&done) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        if !shared.skip_if_idle() {
+            // Something is running (a task in a worker's hands): wait for it to change.
+            shared
+                .wait_for(Duration::from_millis(50), |s| (done(s) || s.is_idle()).then_some(()))
+                .await;
+        }
+    }
+}
+
 /// The history of a run; with `wait_new_event` and the close-event filter, waits for the run
 /// to close — and while it waits, time skips ahead whenever nothing else can happen.
 async fn get_history(
@@ -340,27 +360,17 @@ async fn get_history(
     let close_only =
         request.history_event_filter_type == crate::client::proto::enums::HistoryEventFilterType::CloseEvent as i32;
     if close_only && request.wait_new_event {
-        let deadline = tokio::time::Instant::now() + LONG_POLL;
-        loop {
-            let closed = shared.read(|s| s.executions[&run_id].close_event().cloned());
-            if let Some(event) = closed {
-                return Ok(ws::GetWorkflowExecutionHistoryResponse {
-                    history: Some(History { events: vec![event] }),
-                    ..Default::default()
-                });
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Ok(Default::default());
-            }
-            if !shared.skip_if_idle() {
-                // Something is running (a task in a worker's hands): wait for it to change.
-                shared
-                    .wait_for(Duration::from_millis(50), |s| {
-                        (!s.executions[&run_id].is_open() || s.is_idle()).then_some(())
-                    })
-                    .await;
-            }
+        let closed = wait_skipping_time(shared, |s| !s.executions[&run_id].is_open()).await;
+        if !closed {
+            return Ok(Default::default());
         }
+        let event = shared.read(|s| s.executions[&run_id].close_event().cloned());
+        return Ok(ws::GetWorkflowExecutionHistoryResponse {
+            history: Some(History {
+                events: event.into_iter().collect(),
+            }),
+            ..Default::default()
+        });
     }
     let events = shared.read(|s| {
         let e = &s.executions[&run_id];
@@ -534,7 +544,8 @@ async fn record_heartbeat(
     })
 }
 
-/// Waits (one long poll at most) for update `key` to reach `stage`; answers where it is.
+/// Waits (one long poll at most) for update `key` to reach `stage`, skipping time while an
+/// async handler waits on a timer; answers where it is.
 async fn update_answer(
     shared: &Shared,
     key: (String, String),
@@ -546,11 +557,7 @@ async fn update_answer(
     crate::client::proto::update::UpdateRef,
 ) {
     use crate::client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
-    shared
-        .wait_for(LONG_POLL, |s| {
-            s.updates.get(&key).filter(|u| u.stage >= stage).map(|_| ())
-        })
-        .await;
+    wait_skipping_time(shared, |s| s.updates.get(&key).is_some_and(|u| u.stage >= stage)).await;
     let (reached, outcome) = shared.read(|s| {
         s.updates
             .get(&key)

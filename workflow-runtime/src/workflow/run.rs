@@ -17,7 +17,7 @@ use crate::client::proto::history::{HistoryEvent, history_event::Attributes as E
 use crate::client::proto::protocol::{self, Message};
 use crate::client::proto::update as pu;
 use crate::client::time::from_timestamp;
-use crate::definition::{Handlers, Workflow};
+use crate::definition::{Handlers, UpdateBody, Workflow};
 use futures::future::LocalBoxFuture;
 use prost::Message as _;
 use std::cell::RefCell;
@@ -57,6 +57,8 @@ pub(crate) enum UpdateOutcome {
     Rejected(Failure),
     /// Accepted and run: its result or failure.
     Completed(Result<Payload, Failure>),
+    /// Accepted; an async handler now runs beside the workflow and answers when done.
+    Started(LocalBoxFuture<'static, Result<Payload, Failure>>),
 }
 
 /// Why a signal was not handled.
@@ -77,12 +79,13 @@ impl<W: Workflow> WorkflowFactory for TypedFactory<W> {
     fn create(&self) -> Box<dyn WorkflowDriver> {
         let mut handlers = Handlers::default();
         W::handlers(&mut handlers);
-        Box::new(TypedDriver::<W> { state: None, handlers })
+        Box::new(TypedDriver::<W> { ctx: None, handlers })
     }
 }
 
 struct TypedDriver<W> {
-    state: Option<Rc<RefCell<W>>>,
+    /// The context `run` got (state and run), for async update handlers.
+    ctx: Option<WorkflowContext<W>>,
     handlers: Handlers<W>,
 }
 
@@ -100,8 +103,8 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
             }
         };
         let state = Rc::new(RefCell::new(W::init(&input)));
-        self.state = Some(state.clone());
         let ctx = WorkflowContext { run, state };
+        self.ctx = Some(ctx.clone());
         let fut = W::run(ctx, input);
         Box::pin(async move {
             let output = fut.await?;
@@ -111,8 +114,8 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
 
     fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError> {
         let handler = self.handlers.signals.get(name).ok_or(SignalError::Unknown)?;
-        let state = self.state.as_ref().ok_or(SignalError::Unknown)?;
-        handler(&mut state.borrow_mut(), input).map_err(SignalError::Decode)
+        let ctx = self.ctx.as_ref().ok_or(SignalError::Unknown)?;
+        handler(&mut ctx.state.borrow_mut(), input).map_err(SignalError::Decode)
     }
 
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome {
@@ -131,9 +134,10 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
                 "UnknownUpdate",
             ));
         };
-        let Some(state) = self.state.as_ref() else {
+        let Some(ctx) = self.ctx.as_ref() else {
             return UpdateOutcome::Rejected(Failure::application("the workflow has not started yet", "NotStarted"));
         };
+        let state = &ctx.state;
         let panicked =
             |what: &str, p| Failure::application(format!("update {what} panicked: {}", panic_message(p)), "Panic");
         if validate && let Some(v) = &handler.validate {
@@ -143,9 +147,20 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
                 return UpdateOutcome::Rejected(f);
             }
         }
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| (handler.handle)(&mut state.borrow_mut(), input)))
-            .unwrap_or_else(|p| Err(panicked("handler", p)));
-        UpdateOutcome::Completed(result)
+        match &handler.handle {
+            UpdateBody::Sync(handle) => {
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| handle(&mut state.borrow_mut(), input)))
+                    .unwrap_or_else(|p| Err(panicked("handler", p)));
+                UpdateOutcome::Completed(result)
+            }
+            UpdateBody::Async(start) => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| start(ctx.clone(), input))) {
+                    Ok(Ok(running)) => UpdateOutcome::Started(running),
+                    Ok(Err(failure)) => UpdateOutcome::Completed(Err(failure)),
+                    Err(p) => UpdateOutcome::Completed(Err(panicked("handler", p))),
+                }
+            }
+        }
     }
 
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
@@ -158,7 +173,7 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
                 known.join(", ")
             ));
         };
-        let state = self.state.as_ref().ok_or("the workflow has not started yet")?;
+        let state = &self.ctx.as_ref().ok_or("the workflow has not started yet")?.state;
         // A panicking handler fails this query only: the run and the worker go on.
         std::panic::catch_unwind(AssertUnwindSafe(|| handler(&state.borrow(), input)))
             .map_err(|p| format!("query `{name}` panicked: {}", panic_message(p)))?
@@ -215,6 +230,8 @@ pub(crate) struct Run {
     pub(crate) finished: bool,
     /// Updates accepted so far (a redelivered request is not run twice).
     accepted_updates: std::collections::BTreeSet<String>,
+    /// Async update handlers accepted and still running, in acceptance order.
+    running_updates: Vec<RunningUpdate>,
     /// Rejections to send with the current task (they leave no trace in history).
     rejections: Vec<Message>,
     /// Commands matched since the last `WorkflowTaskCompleted`, described (for divergence).
@@ -238,6 +255,7 @@ impl Run {
             pending: Vec::new(),
             finished: false,
             accepted_updates: Default::default(),
+            running_updates: Vec::new(),
             rejections: Vec::new(),
             matched_in_task: Vec::new(),
             divergence: None,
@@ -679,11 +697,13 @@ impl Run {
             polls += 1;
             super::watchdog::poll_started(&info.workflow_type, &info.workflow_id, &info.run_id);
             let polled = std::panic::catch_unwind(AssertUnwindSafe(|| root.as_mut().poll(&mut cx)));
+            // Async update handlers run beside `run`, polled after it in acceptance order.
+            let updates = poll_running_updates(&mut self.running_updates, &self.run, &mut cx);
             super::watchdog::poll_finished();
-            match polled {
-                Err(panic) => break Err(panic_message(panic)),
-                Ok(Poll::Ready(result)) => break Ok(Some(result)),
-                Ok(Poll::Pending) if self.waker.woken.load(Ordering::SeqCst) => {
+            match (polled, updates) {
+                (Err(panic), _) | (_, Err(panic)) => break Err(panic_message(panic)),
+                (Ok(Poll::Ready(result)), _) => break Ok(Some(result)),
+                (Ok(Poll::Pending), Ok(())) if self.waker.woken.load(Ordering::SeqCst) => {
                     if polls >= MAX_POLLS_PER_ACTIVATION {
                         return Err(TaskError::Busy {
                             workflow_type: info.workflow_type,
@@ -692,7 +712,7 @@ impl Run {
                         });
                     }
                 }
-                Ok(Poll::Pending) => break Ok(None),
+                (Ok(Poll::Pending), Ok(())) => break Ok(None),
             }
         };
         if self.waker.foreign.swap(false, Ordering::SeqCst) {
@@ -711,6 +731,14 @@ impl Run {
             Ok(Some(result)) => {
                 self.finished = true;
                 self.root = None;
+                for unfinished in self.running_updates.drain(..) {
+                    tracing::warn!(
+                        update = %unfinished.name,
+                        update_id = %unfinished.update_id,
+                        "the workflow finished while this update's handler was still running; its caller gets \
+                         an error (wait with `ctx.wait_condition` until handlers are done before returning)"
+                    );
+                }
                 let command = match result {
                     Ok(payload) => WorkflowCommand::Complete {
                         result: Some(Payloads {
@@ -772,7 +800,8 @@ impl Run {
                     format!("a rejection: {failure}"),
                 ));
             }
-            UpdateOutcome::Completed(result) => result,
+            UpdateOutcome::Completed(result) => Ok(result),
+            UpdateOutcome::Started(running) => Err(running),
         };
         self.accepted_updates.insert(update_id.clone());
         let acceptance = protocol_message(
@@ -784,33 +813,21 @@ impl Run {
                 accepted_request: Some(update.request),
             },
         );
-        let outcome = pu::Outcome {
-            value: Some(match result {
-                Ok(payload) => pu::outcome::Value::Success(Payloads {
-                    payloads: vec![payload],
-                }),
-                Err(failure) => pu::outcome::Value::Failure(failure.into()),
-            }),
-        };
-        let response = protocol_message(
-            &update_id,
-            "complete",
-            &pu::Response {
-                meta: Some(meta),
-                outcome: Some(outcome),
-            },
-        );
         let mut run = self.run.borrow_mut();
         run.commands.push_back(WorkflowCommand::Protocol {
             update_id: update_id.clone(),
             completed: false,
             message: Box::new(acceptance),
         });
-        run.commands.push_back(WorkflowCommand::Protocol {
-            update_id,
-            completed: true,
-            message: Box::new(response),
-        });
+        match result {
+            Ok(result) => run.commands.push_back(update_completion(update_id, meta, result)),
+            Err(future) => self.running_updates.push(RunningUpdate {
+                update_id,
+                meta,
+                name: input.name,
+                future,
+            }),
+        }
         run.wake_conditions();
         Ok(())
     }
@@ -863,6 +880,63 @@ impl Run {
             return payload::to_payload(&text).map_err(|e| e.to_string());
         }
         self.driver.query(name, input)
+    }
+}
+
+/// An async update handler accepted and still running.
+struct RunningUpdate {
+    update_id: String,
+    meta: pu::Meta,
+    name: String,
+    future: LocalBoxFuture<'static, Result<Payload, Failure>>,
+}
+
+/// Polls each running update once; a finished one issues its completion. A panic stops the
+/// activation like a panic in `run`.
+fn poll_running_updates(
+    running: &mut Vec<RunningUpdate>,
+    run: &Rc<RefCell<RunState>>,
+    cx: &mut Context<'_>,
+) -> Result<(), Box<dyn std::any::Any + Send>> {
+    let mut i = 0;
+    while i < running.len() {
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| running[i].future.as_mut().poll(cx)))?;
+        match polled {
+            Poll::Ready(result) => {
+                let done = running.remove(i);
+                let mut run = run.borrow_mut();
+                run.commands
+                    .push_back(update_completion(done.update_id, done.meta, result));
+                run.wake_conditions();
+            }
+            Poll::Pending => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// The protocol command that answers an update's caller with its result or failure.
+fn update_completion(update_id: String, meta: pu::Meta, result: Result<Payload, Failure>) -> WorkflowCommand {
+    let outcome = pu::Outcome {
+        value: Some(match result {
+            Ok(payload) => pu::outcome::Value::Success(Payloads {
+                payloads: vec![payload],
+            }),
+            Err(failure) => pu::outcome::Value::Failure(failure.into()),
+        }),
+    };
+    let response = protocol_message(
+        &update_id,
+        "complete",
+        &pu::Response {
+            meta: Some(meta),
+            outcome: Some(outcome),
+        },
+    );
+    WorkflowCommand::Protocol {
+        update_id,
+        completed: true,
+        message: Box::new(response),
     }
 }
 

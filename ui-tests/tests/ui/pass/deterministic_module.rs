@@ -53,6 +53,14 @@ pub mod orders {
         fn poke(&mut self) {
             self.seen += 1;
         }
+
+        /// An async update: workflow code beside `run`, answering when it is done.
+        #[update]
+        async fn recount(ctx: WorkflowContext<Self>, order: String) -> WorkflowResult<usize> {
+            let lines = ctx.activity(fetch_lines, order).await?;
+            ctx.state_mut(|s| s.seen += 1);
+            Ok(lines.len())
+        }
     }
 }
 
