@@ -5,6 +5,7 @@ use crate::errors::Errors;
 use crate::options::{ActivityArgs, parse_args, runtime_path};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 /// The success type of `Result<T, E>`, when the type is written that way.
 pub(crate) fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
@@ -20,6 +21,20 @@ pub(crate) fn result_ok_type(ty: &syn::Type) -> Option<&syn::Type> {
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
     })
+}
+
+/// Whether a return type may be a renamed `Result` (`Outcome<T>`): a generic path that is not
+/// one of the standard containers, which are never results.
+fn maybe_result_alias(ty: &syn::Type) -> bool {
+    const NOT_RESULTS: &[&str] = &[
+        "Option", "Vec", "Box", "Rc", "Arc", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque",
+    ];
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    matches!(last.arguments, syn::PathArguments::AngleBracketed(_))
+        && !NOT_RESULTS.contains(&last.ident.to_string().as_str())
 }
 
 /// `__arg0, __arg1, …`: names for arguments in generated code.
@@ -43,7 +58,12 @@ pub(crate) struct Analyzed {
 
 /// Checks an activity signature (async, not generic, optional context first, owned
 /// arguments, a `Result` return), adding one error per problem.
-pub(crate) fn analyze(sig: &syn::Signature, receiver: Receiver, errors: &mut Errors) -> Analyzed {
+pub(crate) fn analyze(
+    sig: &syn::Signature,
+    receiver: Receiver,
+    private: &TokenStream,
+    errors: &mut Errors,
+) -> Analyzed {
     if sig.asyncness.is_none() {
         errors.push(syn::Error::new_spanned(
             sig.fn_token,
@@ -97,6 +117,7 @@ pub(crate) fn analyze(sig: &syn::Signature, receiver: Receiver, errors: &mut Err
         "an activity returns `Result<T, ActivityError>` (or any error that converts into `ActivityError`), \
          so a failure can be retried or reported",
         "an activity returns `Result<T, ActivityError>`: add `-> Result<(), ActivityError>`",
+        private,
         errors,
     );
     Analyzed {
@@ -106,17 +127,22 @@ pub(crate) fn analyze(sig: &syn::Signature, receiver: Receiver, errors: &mut Err
     }
 }
 
-/// The `T` of a function returning `Result<T, E>` (or `WorkflowResult<T>`); otherwise an error
-/// on the return type (`not_result`) or where it is missing (`missing`).
+/// The `T` of a function returning `Result<T, E>` (or `WorkflowResult<T>`, or an alias of
+/// either such as `Outcome<T>`, whose `T` the compiler then finds); otherwise an error on the
+/// return type (`not_result`) or where it is missing (`missing`).
 pub(crate) fn result_output(
     sig: &syn::Signature,
     not_result: &str,
     missing: &str,
+    private: &TokenStream,
     errors: &mut Errors,
 ) -> Option<syn::Type> {
     match &sig.output {
         syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
             Some(ok) => Some(ok.clone()),
+            None if maybe_result_alias(ty) => {
+                Some(syn::parse_quote_spanned!(ty.span()=> <#ty as #private::ResultOk>::Ok))
+            }
             None => {
                 errors.push(syn::Error::new_spanned(ty, not_result));
                 None
@@ -149,7 +175,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let sig = &func.sig;
-    let analyzed = analyze(sig, Receiver::Forbidden, &mut errors);
+    let krate = runtime_path(&options.krate);
+    let private = quote!(#krate::__private);
+    let analyzed = analyze(sig, Receiver::Forbidden, &private, &mut errors);
     let ctx_param = analyzed.ctx_param;
     let arg_types = analyzed.arg_types;
     let output = analyzed.output;
@@ -160,8 +188,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let output = output.expect("checked above");
 
-    let krate = runtime_path(&options.krate);
-    let private = quote!(#krate::__private);
     let ident = &sig.ident;
     let vis = &func.vis;
     let wire_name = options.name.clone().unwrap_or_else(|| ident.to_string());
@@ -263,7 +289,7 @@ pub(crate) fn expand_group(args: TokenStream, item: TokenStream) -> TokenStream 
             _ => ActivityArgs::default(),
         };
         let mut method_errors = Errors::default();
-        let analyzed = analyze(&f.sig, Receiver::Required, &mut method_errors);
+        let analyzed = analyze(&f.sig, Receiver::Required, &private, &mut method_errors);
         if !method_errors.is_empty() {
             // Reported, and nothing generated for this method, so nothing cascades from it.
             errors.extend(method_errors);

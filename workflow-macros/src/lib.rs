@@ -239,6 +239,9 @@ pub fn signal(_args: TokenStream, item: TokenStream) -> TokenStream {
 ///   that runs beside `#[run]` once accepted (activities, timers, waits) and answers when it
 ///   returns, possibly much later. Let `#[run]` wait (`ctx.wait_condition`) until such
 ///   handlers are done before it returns, or their callers get an error.
+///
+/// The answer's type is read as written: a handler returning `Result<T, E>` or
+/// `WorkflowResult<T>` answers `T` or fails the update; any other type is the answer itself.
 #[proc_macro_attribute]
 pub fn update(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("update", item)

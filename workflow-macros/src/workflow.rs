@@ -176,10 +176,22 @@ fn typed_args(sig: &syn::Signature, skip: usize, errors: &mut Errors) -> Vec<syn
         .collect()
 }
 
+/// Whether a type is the workflow context: `WorkflowContext<…>`, or any `Name<Self>` (the
+/// context under another name: `use workflow_runtime::prelude::WorkflowContext as Ctx;`).
+fn is_context(ty: &syn::Type) -> bool {
+    if type_named(ty, "WorkflowContext") {
+        return true;
+    }
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(syn::PathArguments::AngleBracketed(args)) = p.path.segments.last().map(|s| &s.arguments) else {
+        return false;
+    };
+    matches!(args.args.first(), Some(syn::GenericArgument::Type(syn::Type::Path(t))) if t.path.is_ident("Self"))
+}
+
 /// Workflow code (`#[run]`, an async update) takes the context as its first parameter.
 fn require_context_first(sig: &syn::Signature, what: &str, errors: &mut Errors) {
-    let has_ctx = matches!(sig.inputs.first(),
-        Some(syn::FnArg::Typed(pt)) if type_named(&pt.ty, "WorkflowContext"));
+    let has_ctx = matches!(sig.inputs.first(), Some(syn::FnArg::Typed(pt)) if is_context(&pt.ty));
     if !has_ctx {
         let span = sig
             .inputs
@@ -203,6 +215,8 @@ fn receiver(sig: &syn::Signature) -> Option<&syn::Receiver> {
 fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let mut errors = Errors::default();
     let options: WorkflowArgs = parse_args(args, &mut errors);
+    let krate = runtime_path(&options.krate);
+    let private = quote!(#krate::__private);
     let self_ident = match &*imp.self_ty {
         syn::Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
             let seg = &p.path.segments[0];
@@ -320,6 +334,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     sig,
                     "`#[run]` returns `WorkflowResult<T>` (the result, or the failure the workflow ends with)",
                     "`#[run]` returns `WorkflowResult<T>`: add `-> WorkflowResult<()>`",
+                    &private,
                     &mut errors,
                 );
                 let args = typed_args(sig, 1, &mut errors);
@@ -505,8 +520,6 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let (run_method, run_args, output) = run.expect("checked above");
     let output = output.expect("checked above");
 
-    let krate = runtime_path(&options.krate);
-    let private = quote!(#krate::__private);
     let wire_name = options.name.clone().unwrap_or_else(|| self_ident.to_string());
     let handle = handle_ident(&self_ident);
     let run_arg_names = arg_names(run_args.len());

@@ -24,6 +24,21 @@ pub trait WorkflowStruct {}
 pub trait DefaultState {}
 impl<T: Default> DefaultState for T {}
 
+/// The success type of a `Result`, so a renamed result type (`type Outcome<T> =
+/// WorkflowResult<T>;`) works in a signature.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`",
+    label = "expected `WorkflowResult<T>` (for `#[run]`) or `Result<T, ActivityError>` (for an activity)",
+    note = "a renamed result type works too, as long as it is a `Result`"
+)]
+pub trait ResultOk {
+    /// `T` of `Result<T, E>`.
+    type Ok;
+}
+impl<T, E> ResultOk for Result<T, E> {
+    type Ok = T;
+}
+
 pub const fn assert_workflow_struct<T: WorkflowStruct>() {}
 pub const fn assert_default_state<T: DefaultState>() {}
 
