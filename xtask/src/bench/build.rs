@@ -30,7 +30,7 @@ pub(crate) fn clean_builds() -> Vec<Row> {
     let ours = crate::workspace_root().join("bench/minimal/Cargo.toml");
     [
         (THIS_PROJECT, ours),
-        ("Rust SDK (temporalio-sdk)", crate::peers::rust_sdk_minimal_manifest()),
+        ("Rust SDK (temporalio-sdk)", crate::peers::rust_sdk::minimal_manifest()),
     ]
     .into_iter()
     .map(|(sdk, manifest)| {

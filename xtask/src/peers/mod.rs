@@ -3,7 +3,7 @@
 //! use, under `target/bench/`, and says plainly when it cannot.
 
 mod python;
-mod rust_sdk;
+pub(crate) mod rust_sdk;
 mod typescript;
 
 use anyhow::Result;
@@ -73,9 +73,4 @@ pub(crate) fn peers_dir() -> PathBuf {
 /// The checked-in sources of a peer.
 pub(crate) fn source_dir(peer: &str) -> PathBuf {
     crate::workspace_root().join("bench/peers").join(peer)
-}
-
-/// The official Rust SDK's smallest worker program (the build workload).
-pub(crate) fn rust_sdk_minimal_manifest() -> PathBuf {
-    source_dir("rust-sdk-minimal").join("Cargo.toml")
 }
