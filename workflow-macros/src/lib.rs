@@ -179,6 +179,30 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
+/// # What the lint rejects
+///
+/// The same checks run on every `#[run]` and handler of a `#[workflow]` impl. Each offending
+/// call or type is a compile error on its own tokens, with a help line naming the replacement:
+///
+/// | rejected in workflow code | use instead |
+/// |---|---|
+/// | `SystemTime::now`, `Instant::now`, `chrono::{Utc, Local}::now`, `OffsetDateTime::now_utc` | `ctx.now()` |
+/// | `std::thread::sleep`, `tokio::time::*`, `futures_timer`, `async_std::task::sleep` | `ctx.sleep(duration)` |
+/// | `rand::{random, thread_rng, rng}`, `OsRng`, `getrandom`, `fastrand`, `RandomState` | `ctx.random()` |
+/// | `Uuid::new_v4`, `Uuid::now_v7` | `ctx.uuid()` |
+/// | `std::thread::spawn`, `tokio::spawn*`, `tokio::task::*`, `JoinSet`, unbiased `select!` | `futures::join!`, `join_all`, `select_biased!` |
+/// | `tokio::sync::*`, `std::sync::mpsc`, `crossbeam_channel` | signals and `ctx.wait_condition` |
+/// | `std::fs`, `tokio::fs`, `std::net`, `tokio::net`, `reqwest`, `std::process`, `stdin` | an activity |
+/// | `std::env::{var, var_os, vars, args, current_dir}` | workflow input, or an activity |
+/// | `HashMap`/`HashSet` built with the random hasher (`new`, `with_capacity`, `default`) | `BTreeMap`, `BTreeSet` |
+/// | `static mut`, `thread_local!` | the workflow's state |
+///
+/// Code inside `ctx.side_effect(|| …)` is not checked: it runs once and history records its
+/// value. The runtime backs the lint up: a replay that issues other commands than history
+/// recorded fails the workflow task with both sides shown.
+///
+/// # Imports
+///
 /// A macro sees only the item it is on, so the lint resolves the `use` items inside that item.
 /// On a module it also sees the module's own `use` items: `use std::time::SystemTime as
 /// Clock;` at the top of a `#[deterministic]` module makes `Clock::now()` in any function, or

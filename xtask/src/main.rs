@@ -28,8 +28,9 @@ commands:
                    workspace test suite against it (ARGS pass through to `cargo test`)
   dev-server       run a dev server in the foreground (with the web UI) until Ctrl-C
   install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path
-  bench [--smoke]  run the benchmarks against a fresh dev server (release build); --smoke runs
-                   tiny counts on the dev build so CI keeps the harness working";
+  bench [--smoke]  this project against the Rust, Python and TypeScript SDKs (installed under
+                   target/bench), on in-memory and SQLite dev servers (release build); --smoke
+                   runs tiny counts for this project only, so CI keeps the harness working";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -24,6 +24,18 @@ use std::process::{Command, ExitCode};
 
 const THIS_PROJECT: &str = "this project";
 
+/// A workload an SDK says it cannot run here (with its reason), as opposed to one that failed.
+#[derive(Debug)]
+struct Unavailable(String);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 struct Sizes {
     /// (workflows, concurrency, activities each)
     concurrent: (usize, usize, u64),
@@ -74,7 +86,10 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
             .map(|peer| match peer {
                 Peer::Ready(program) => {
                     eprintln!("xtask: … {}", program.sdk);
-                    let outcome = f(program).map_err(|e| format!("failed: {e:#}"));
+                    let outcome = f(program).map_err(|e| match e.downcast_ref::<Unavailable>() {
+                        Some(Unavailable(reason)) => format!("unavailable: {reason}"),
+                        None => format!("failed: {e:#}"),
+                    });
                     if let Err(e) = &outcome {
                         eprintln!("xtask: {}: {e}", program.sdk);
                     }
@@ -132,7 +147,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     let rows = each(&mut |sdk| {
         let report = json_line(&mut sdk.command(&["testenv", &timers]))?;
         match report.get("unavailable").and_then(Value::as_str) {
-            Some(reason) => anyhow::bail!("{reason}"),
+            Some(reason) => Err(Unavailable(reason.to_string()).into()),
             None => Ok(report),
         }
     });
