@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn a_peer_without_figures_says_why() {
         let t = table("t", &rows(), &[RATE, RSS]);
-        assert!(t.contains("| c | unavailable: no download |  |"), "{t}");
+        assert!(t.contains("| c | unavailable: no download | |"), "{t}");
         assert!(t.contains("**2.00×**"), "{t}");
     }
 }
