@@ -309,8 +309,15 @@ impl Tally {
     }
 }
 
-#[tokio::test]
-async fn an_async_update_waits_in_virtual_time() {
+/// A test environment with a tally worker on `tallies` and a running tally of id `id`.
+async fn running_tally(
+    id: &str,
+) -> (
+    TestEnv,
+    TallyHandle,
+    workflow_runtime::worker::ShutdownHandle,
+    tokio::task::JoinHandle<Result<(), workflow_runtime::worker::WorkerError>>,
+) {
     let env = TestEnv::start().await.unwrap();
     let worker = Worker::builder(env.client(), "tallies")
         .workflow::<Tally>()
@@ -318,9 +325,15 @@ async fn an_async_update_waits_in_virtual_time() {
         .unwrap();
     let shutdown = worker.shutdown_handle();
     let running = tokio::spawn(worker.run());
-    let tally = Tally::start(env.client(), StartOptions::new("later", "tallies"))
+    let tally = Tally::start(env.client(), StartOptions::new(id, "tallies"))
         .await
         .unwrap();
+    (env, tally, shutdown, running)
+}
+
+#[tokio::test]
+async fn an_async_update_waits_in_virtual_time() {
+    let (env, tally, shutdown, running) = running_tally("later").await;
     let started = Instant::now();
     let virtual_start = env.now();
     assert_eq!(tally.add_later(4, 30).await.unwrap(), 4);
@@ -344,16 +357,7 @@ async fn an_async_update_waits_in_virtual_time() {
 async fn updates_are_validated_run_deduplicated_and_recorded() {
     use workflow_runtime::client::UpdateWaitStage;
     use workflow_runtime::client::payload::{from_payload, to_payload};
-    let env = TestEnv::start().await.unwrap();
-    let worker = Worker::builder(env.client(), "tallies")
-        .workflow::<Tally>()
-        .build()
-        .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
-    let tally = Tally::start(env.client(), StartOptions::new("tally", "tallies"))
-        .await
-        .unwrap();
+    let (env, tally, shutdown, running) = running_tally("tally").await;
 
     assert_eq!(tally.add(5).await.unwrap(), 5);
     match tally.add(-1).await {
