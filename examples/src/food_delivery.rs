@@ -120,7 +120,10 @@ impl FoodOrder {
         let answer = ctx.wait_condition(|s| s.decision.is_some());
         let deadline = ctx.sleep(Duration::from_secs(order.restaurant_timeout_secs));
         let decision = match select(answer, deadline).await {
-            Either::Left(_) => ctx.state(|s| s.decision.clone()),
+            Either::Left((answered, _)) => {
+                answered?;
+                ctx.state(|s| s.decision.clone())
+            }
             Either::Right((timer, _)) => {
                 timer?;
                 None
@@ -136,7 +139,7 @@ impl FoodOrder {
         }
 
         set_status(&ctx, "open for changes until checkout");
-        ctx.wait_condition(|s| s.checked_out && !s.cart.is_empty()).await;
+        ctx.wait_condition(|s| s.checked_out && !s.cart.is_empty()).await?;
         let cart = ctx.state(|s| s.cart.clone());
 
         set_status(&ctx, "paying");

@@ -21,7 +21,7 @@ pub struct Invoice {
 impl Invoice {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, number: String) -> WorkflowResult<String> {
-        ctx.wait_condition(|s| s.approved).await;
+        ctx.wait_condition(|s| s.approved).await?;
         Ok(format!("invoice {number} sent"))
     }
 

@@ -25,7 +25,7 @@ pub struct Shipment {
 impl Shipment {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, region: String) -> WorkflowResult<String> {
-        ctx.wait_condition(|s| s.shipped).await;
+        ctx.wait_condition(|s| s.shipped).await?;
         Ok(format!("shipped in {region}"))
     }
 

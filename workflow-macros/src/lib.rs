@@ -48,7 +48,7 @@ use proc_macro::TokenStream;
 ///     #[run]
 ///     async fn run(ctx: WorkflowContext<Self>, start: u64) -> WorkflowResult<u64> {
 ///         ctx.state_mut(|s| s.count = start);
-///         ctx.wait_condition(|s| s.closed).await;
+///         ctx.wait_condition(|s| s.closed).await?;
 ///         Ok(ctx.state(|s| s.count))
 ///     }
 ///

@@ -36,7 +36,7 @@ use workflow_client::definitions::{QueryDefinition, SignalDefinition, WorkflowDe
 ///     fn init(_input: &Self::Input) -> Self { Counter::default() }
 ///     fn run(ctx: WorkflowContext<Self>, (target,): Self::Input) -> LocalBoxFuture<'static, WorkflowResult<u64>> {
 ///         async move {
-///             ctx.wait_condition(move |s| s.total >= target).await;
+///             ctx.wait_condition(move |s| s.total >= target).await?;
 ///             Ok(ctx.state(|s| s.total))
 ///         }
 ///         .boxed_local()
@@ -64,8 +64,12 @@ type UpdateFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<Payload, Failure>>;
 type AsyncUpdateFn<W> =
     Box<dyn Fn(WorkflowContext<W>, &[Payload]) -> Result<LocalBoxFuture<'static, Result<Payload, Failure>>, Failure>>;
 
+/// Checks that an update's input decodes, before anything else (a bad input is rejected).
+type DecodeFn = Box<dyn Fn(&[Payload]) -> Result<(), Failure>>;
+
 /// An update handler and its optional validator.
 pub(crate) struct UpdateHandler<W> {
+    pub(crate) decode: DecodeFn,
     pub(crate) validate: Option<ValidateFn<W>>,
     pub(crate) handle: UpdateBody<W>,
 }
@@ -144,9 +148,12 @@ impl<W: Workflow> Handlers<W> {
 }
 
 impl<W: Workflow> Handlers<W> {
-    /// Registers an update handler by name, with an optional validator. A validator that
-    /// refuses rejects the update: the caller gets the error and history keeps no trace of it.
-    /// A handler that fails completes the update with that failure; the workflow goes on.
+    /// Registers an update handler by name, with an optional validator. An input that does
+    /// not decode, and a validator that refuses (or panics), reject the update: the caller gets
+    /// the error and history keeps no trace of it. A handler that returns an error completes
+    /// the update with that failure and the workflow goes on; a handler that panics fails the
+    /// workflow task instead, so nothing is recorded and the retried task delivers the update
+    /// again.
     pub fn update_raw<A, R, E, V>(
         &mut self,
         name: &str,
@@ -194,14 +201,21 @@ impl<W: Workflow> Handlers<W> {
         A: PayloadArgs + 'static,
         V: Fn(&W, A) -> Result<(), String> + 'static,
     {
+        let decode: DecodeFn = Box::new(|payloads| A::from_payloads(payloads).map(|_| ()).map_err(bad_update_input));
         let validate = validator.map(|v| -> ValidateFn<W> {
             Box::new(move |state, payloads| {
                 let args = A::from_payloads(payloads).map_err(bad_update_input)?;
                 v(state, args).map_err(|m| Failure::application(m, "UpdateRejected"))
             })
         });
-        self.updates
-            .insert(name.to_string(), UpdateHandler { validate, handle });
+        self.updates.insert(
+            name.to_string(),
+            UpdateHandler {
+                decode,
+                validate,
+                handle,
+            },
+        );
     }
 }
 

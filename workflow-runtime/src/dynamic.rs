@@ -10,7 +10,7 @@
 //!     // Any workflow type named "Echo": returns its first argument once signaled "go".
 //!     .dynamic_workflow("Echo", |ctx: WorkflowContext<DynamicState>, args: Vec<Payload>| {
 //!         Box::pin(async move {
-//!             ctx.wait_condition(|s| s.signals.iter().any(|(name, _)| name == "go")).await;
+//!             ctx.wait_condition(|s| s.signals.iter().any(|(name, _)| name == "go")).await?;
 //!             Ok(args.into_iter().next().unwrap_or_default())
 //!         })
 //!     })

@@ -113,6 +113,7 @@ impl Replayer {
             namespace: String::new(),
             task_queue: started.task_queue.as_ref().map(|q| q.name.clone()).unwrap_or_default(),
             attempt: started.attempt.max(1) as u32,
+            ..Default::default()
         };
         let mut run = Run::new(factory.create(), info.clone());
         let activation = match run.apply(&history.events, 0, &[]) {

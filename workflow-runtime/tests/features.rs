@@ -6,7 +6,7 @@ use std::time::Duration;
 use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
 use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::client::{IdReusePolicy, SearchAttributeKey};
-use workflow_runtime::futures::future::{Either, select};
+use workflow_runtime::futures::future::select;
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
 use workflow_runtime::testing::DevServer;
@@ -25,10 +25,11 @@ impl Kitchen {
     async fn run(ctx: WorkflowContext<Self>, dish: String, minutes: u32) -> WorkflowResult<String> {
         match dish.as_str() {
             "burnt toast" => Err(WorkflowError::non_retryable("the toast burned", "Burnt")),
-            "slow stew" => match select(ctx.wait_condition(|s| s.hurried), ctx.cancelled()).await {
-                Either::Left(_) => Ok(format!("stew hurried after {minutes} min")),
-                Either::Right(_) => Err(WorkflowError::canceled("the stew was called off")),
-            },
+            // A cancel request ends the wait with a cancellation error, and so the run.
+            "slow stew" => {
+                ctx.wait_condition(|s| s.hurried).await?;
+                Ok(format!("stew hurried after {minutes} min"))
+            }
             _ => Ok(format!("{dish} ready in {minutes} min")),
         }
     }
@@ -145,7 +146,7 @@ macro_rules! shipping_version {
             #[run]
             async fn run($ctx: WorkflowContext<Self>, $order: String) -> WorkflowResult<String> {
                 let packed = $pack.await?;
-                $ctx.wait_condition(|s| s.go).await;
+                $ctx.wait_condition(|s| s.go).await?;
                 Ok(format!("{packed}, shipped"))
             }
 
@@ -190,7 +191,7 @@ impl Tracked {
         let note: String = ctx.memo("note").unwrap_or_default();
         ctx.upsert_search_attributes([STAGE.set(2)])?;
         ctx.upsert_memo("stage", "packed")?;
-        ctx.wait_condition(|s| s.done).await;
+        ctx.wait_condition(|s| s.done).await?;
         let stage = ctx.search_attribute(STAGE).unwrap_or(0);
         Ok(format!("{customer}: {note}, stage {stage}"))
     }
@@ -220,7 +221,7 @@ async fn tidy() -> Result<String, ActivityError> {
 }
 
 /// An activity and a timer in one cancellation scope, cancelled by a signal or by the
-/// workflow's own cancellation; cleanup runs an activity afterwards.
+/// workflow's own cancellation; cleanup runs an activity afterwards, in a detached scope.
 #[workflow]
 #[derive(Default)]
 pub struct Guarded {
@@ -258,7 +259,8 @@ impl Guarded {
         } else {
             "timer fired"
         };
-        let tidied = ctx.activity(tidy, ()).await?;
+        // Detached: runs even when the workflow itself was asked to cancel.
+        let tidied = ctx.detached_scope().run(ctx.activity(tidy, ())).await?;
         Ok(format!("{job}, {timer}, {tidied}"))
     }
 
@@ -322,7 +324,7 @@ impl Quote {
             Err(e) => e.root_cause().message.clone(),
             Ok(v) => v.to_string(),
         };
-        ctx.wait_condition(|s| s.go).await;
+        ctx.wait_condition(|s| s.go).await?;
         Ok(format!("{eur}+{usd}={sum} after {attempts} attempts; {refused}"))
     }
 
@@ -345,7 +347,7 @@ impl Fragile {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
         ctx.state_mut(|s| s.names.push(name));
-        ctx.wait_condition(|s| s.done).await;
+        ctx.wait_condition(|s| s.done).await?;
         Ok(ctx.state(|s| s.names.join(",")))
     }
 

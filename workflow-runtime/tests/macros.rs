@@ -36,7 +36,7 @@ pub struct Cart {
 impl Cart {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, customer: String) -> WorkflowResult<String> {
-        ctx.wait_condition(|s| s.checked_out).await;
+        ctx.wait_condition(|s| s.checked_out).await?;
         let items = ctx.state(|s| s.items.clone());
         let cents = ctx.activity(total, items).await?;
         let cents = cents * (100 - ctx.state(|s| s.discount)) / 100;
@@ -92,7 +92,7 @@ pub struct CartV2 {
 impl CartV2 {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, customer: String) -> WorkflowResult<String> {
-        ctx.wait_condition(|s| s.checked_out).await;
+        ctx.wait_condition(|s| s.checked_out).await?;
         let receipt = ctx.activity(format_receipt, (customer, 0)).await?;
         ctx.activity(total, Vec::new()).await?;
         Ok(receipt)
@@ -206,7 +206,7 @@ impl Booking {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Vec<String>> {
         // Returning while a handler runs would leave its caller without an answer.
-        ctx.wait_condition(|s| s.closed && s.holding == 0).await;
+        ctx.wait_condition(|s| s.closed && s.holding == 0).await?;
         Ok(ctx.state(|s| s.seats.clone()))
     }
 

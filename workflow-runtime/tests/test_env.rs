@@ -272,7 +272,7 @@ pub struct Tally {
 impl Tally {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<i64> {
-        ctx.wait_condition(|s| s.closed).await;
+        ctx.wait_condition(|s| s.closed).await?;
         Ok(ctx.state(|s| s.total))
     }
 

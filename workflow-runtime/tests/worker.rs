@@ -118,7 +118,7 @@ impl Workflow for Greeter {
                 .start_to_close_timeout(Duration::from_secs(10))
                 .await?;
             ctx.sleep(Duration::from_millis(sleep_ms)).await?;
-            ctx.wait_condition(|s| s.done).await;
+            ctx.wait_condition(|s| s.done).await?;
             let names = ctx.state(|s| s.names.join(","));
             Ok(format!("{greeting} + {names}"))
         }
@@ -701,7 +701,7 @@ async fn dynamic_workflows_and_activities_serve_types_by_name() {
                     .start_to_close_timeout(Duration::from_secs(10))
                     .await?;
                 ctx.wait_condition(|s| s.signals.iter().any(|(name, _)| name == "go"))
-                    .await;
+                    .await?;
                 let (_, go_args) = ctx.state_mut(|s| s.signals.pop_front()).expect("the go signal");
                 let when: String = from_payload(&go_args[0])?;
                 Ok(to_payload(&format!("{loud} {when}"))?)

@@ -105,6 +105,7 @@ impl Engine {
                     namespace: self.namespace.clone(),
                     task_queue: String::new(),
                     attempt: 1,
+                    ..Default::default()
                 };
                 Run::new(factory.create(), info)
             }

@@ -63,7 +63,7 @@ impl Workflow for Greeter {
                 .start_to_close_timeout(Duration::from_secs(10))
                 .await?;
             ctx.sleep(Duration::from_secs(60)).await?;
-            ctx.wait_condition(|s| s.done).await;
+            ctx.wait_condition(|s| s.done).await?;
             let names = ctx.state(|s| s.names.join(","));
             Ok(format!("{greeting} + {names}"))
         }

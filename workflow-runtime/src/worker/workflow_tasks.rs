@@ -295,6 +295,18 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                     }
                 })
         }
+        TaskOutcome::Failed { failure, .. } if task.attempt > 1 => {
+            // As the core-based SDKs do: a failure is reported on a task's first attempt only.
+            // Later attempts are left to the workflow task timeout, so a broken deploy retries
+            // at the server's pace instead of in a hot loop; history keeps the first report.
+            shared.executor.evict(run_id.clone());
+            tracing::warn!(
+                attempt = task.attempt,
+                %failure,
+                "workflow task failed again; not reported, the server retries it after its timeout"
+            );
+            Ok(())
+        }
         TaskOutcome::Failed { cause, failure } => {
             shared.executor.evict(run_id.clone());
             let request = ws::RespondWorkflowTaskFailedRequest {

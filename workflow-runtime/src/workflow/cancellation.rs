@@ -2,6 +2,18 @@
 //! by hand or when the workflow's own cancellation is requested, and choose per operation how
 //! a cancellation is carried out.
 //!
+//! Every run has a root scope, cancelled when the workflow's cancellation is requested (by a
+//! client, `temporal workflow cancel`, a parent or another workflow), as in every official
+//! SDK. An operation belongs to the scope it was given (`.cancellation_scope(&scope)`), or else
+//! to the scope its code runs in: the root, or the scope of an enclosing
+//! [`CancellationScope::run`]. So by default a cancel request ends pending timers, activities
+//! (each by its [`CancellationType`]), children run to their end and `wait_condition`s with a
+//! cancellation error, and an operation started afterwards in a cancelled scope ends with one
+//! at once; returned from `#[run]`, that error ends the run as canceled. Code that must go on
+//! after a cancellation (cleanup, compensation) runs in a
+//! [`detached_scope`](super::WorkflowContext::detached_scope), which the workflow's
+//! cancellation does not reach.
+//!
 //! ```no_run
 //! # use workflow_runtime::prelude::*;
 //! # use workflow_runtime::workflow::CancellationType;
@@ -20,8 +32,8 @@
 //! match transcoded {
 //!     Ok(path) => Ok(path),
 //!     Err(e) if e.is_canceled() => {
-//!         // Cleanup still runs activities: they are outside the cancelled scope.
-//!         ctx.activity(clean_up, "movie.mkv".to_string()).await?;
+//!         // Cleanup runs in a detached scope, which the workflow's cancellation leaves alone.
+//!         ctx.detached_scope().run(ctx.activity(clean_up, "movie.mkv".to_string())).await?;
 //!         Err(WorkflowError::canceled("transcoding called off"))
 //!     }
 //!     Err(e) => Err(e),
@@ -31,7 +43,7 @@
 
 use super::context::RunState;
 use std::cell::{Cell, RefCell};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -49,53 +61,123 @@ pub enum CancellationType {
     Abandon,
 }
 
+/// One node of the scope tree: cancelled by hand, or through its parent.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeNode {
+    cancelled: Cell<bool>,
+    parent: Option<Rc<ScopeNode>>,
+}
+
+impl ScopeNode {
+    /// A scope with no parent: the run's root, or a detached scope.
+    pub(crate) fn detached() -> Rc<Self> {
+        Rc::new(ScopeNode::default())
+    }
+
+    fn child_of(parent: &Rc<ScopeNode>) -> Rc<Self> {
+        Rc::new(ScopeNode {
+            cancelled: Cell::new(false),
+            parent: Some(parent.clone()),
+        })
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.cancelled.set(true);
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.get() || self.parent.as_ref().is_some_and(|p| p.is_cancelled())
+    }
+}
+
 /// A group of operations cancelled together; see the [module docs](self).
 #[derive(Clone)]
 pub struct CancellationScope {
     run: Rc<RefCell<RunState>>,
-    cancelled: Rc<Cell<bool>>,
-    parent: Option<Box<CancellationScope>>,
-    follows_workflow: bool,
+    node: Rc<ScopeNode>,
 }
 
 impl CancellationScope {
-    pub(crate) fn new(run: Rc<RefCell<RunState>>, follows_workflow: bool) -> Self {
+    /// The scope code runs in now: the innermost [`run`](Self::run), or the root.
+    pub(crate) fn current(run: &Rc<RefCell<RunState>>) -> Self {
+        let node = run.borrow().current_scope.clone();
+        CancellationScope { run: run.clone(), node }
+    }
+
+    /// A scope inside the current one.
+    pub(crate) fn nested(run: &Rc<RefCell<RunState>>) -> Self {
+        CancellationScope::current(run).child()
+    }
+
+    /// A scope outside the tree: only [`cancel`](Self::cancel) cancels it.
+    pub(crate) fn detached(run: &Rc<RefCell<RunState>>) -> Self {
         CancellationScope {
-            run,
-            cancelled: Rc::new(Cell::new(false)),
-            parent: None,
-            follows_workflow,
+            run: run.clone(),
+            node: ScopeNode::detached(),
         }
     }
 
     /// Cancels every operation in this scope and its children.
     pub fn cancel(&self) {
-        self.cancelled.set(true);
+        self.node.cancel();
         if let Ok(mut run) = self.run.try_borrow_mut() {
             run.wake_scopes();
         }
     }
 
-    /// Whether this scope (or a scope it is part of, or the workflow it follows) was cancelled.
+    /// Whether this scope (or a scope it is part of, up to the workflow's root) was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.get()
-            || (self.follows_workflow && self.run.try_borrow().is_ok_and(|r| r.cancel_requested))
-            || self.parent.as_ref().is_some_and(|p| p.is_cancelled())
+        self.node.is_cancelled()
     }
 
     /// A scope inside this one: cancelled with it, or on its own.
     pub fn child(&self) -> CancellationScope {
         CancellationScope {
             run: self.run.clone(),
-            cancelled: Rc::new(Cell::new(false)),
-            parent: Some(Box::new(self.clone())),
-            follows_workflow: false,
+            node: ScopeNode::child_of(&self.node),
         }
     }
 
     /// Completes when the scope is cancelled.
     pub fn cancelled(&self) -> ScopeCancelled {
         ScopeCancelled { scope: self.clone() }
+    }
+
+    /// Runs `work` inside this scope: every activity, timer, child and condition it starts
+    /// without a scope of its own belongs to this one.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// # #[activity(start_to_close_timeout = "1m")]
+    /// # async fn refund(order: String) -> Result<(), ActivityError> { Ok(()) }
+    /// # async fn demo(ctx: WorkflowContext<()>) -> WorkflowResult<()> {
+    /// // Runs even after the workflow was asked to cancel.
+    /// ctx.detached_scope()
+    ///     .run(async {
+    ///         ctx.activity(refund, "order-7".to_string()).await?;
+    ///         ctx.sleep(std::time::Duration::from_secs(5)).await
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn run<F: IntoFuture>(&self, work: F) -> InScope<F::IntoFuture> {
+        InScope {
+            scope: self.clone(),
+            work: Box::pin(work.into_future()),
+        }
+    }
+
+    /// Registers `cx` to be woken when a scope is cancelled.
+    pub(crate) fn watch(&self, cx: &Context<'_>) {
+        self.run.borrow_mut().watch_scopes(cx);
+    }
+}
+
+impl std::fmt::Debug for CancellationScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancellationScope")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
     }
 }
 
@@ -110,8 +192,34 @@ impl Future for ScopeCancelled {
         if self.scope.is_cancelled() {
             return Poll::Ready(());
         }
-        self.scope.run.borrow_mut().scope_wakers.push(cx.waker().clone());
+        self.scope.watch(cx);
         Poll::Pending
+    }
+}
+
+/// The future of [`CancellationScope::run`]: the work, run inside the scope.
+#[must_use = "the work runs only when awaited"]
+pub struct InScope<F> {
+    scope: CancellationScope,
+    work: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for InScope<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let run = self.scope.run.clone();
+        let outer = std::mem::replace(&mut run.borrow_mut().current_scope, self.scope.node.clone());
+        // Restored on the way out, a panic included.
+        struct Restore(Rc<RefCell<RunState>>, Option<Rc<ScopeNode>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                if let (Ok(mut run), Some(outer)) = (self.0.try_borrow_mut(), self.1.take()) {
+                    run.current_scope = outer;
+                }
+            }
+        }
+        let _restore = Restore(run, Some(outer));
+        self.work.as_mut().poll(cx)
     }
 }
 
@@ -121,5 +229,21 @@ impl RunState {
         for w in self.scope_wakers.drain(..) {
             w.wake();
         }
+    }
+
+    /// Registers `cx`'s waker for scope cancellations, once: every future of a run shares
+    /// the run's waker, so the list stays short however often futures are polled.
+    pub(crate) fn watch_scopes(&mut self, cx: &Context<'_>) {
+        if !self.scope_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            self.scope_wakers.push(cx.waker().clone());
+        }
+    }
+
+    /// The workflow's cancellation was requested: cancels the root scope.
+    pub(crate) fn request_cancel(&mut self) {
+        self.cancel_requested = true;
+        self.root_scope.cancel();
+        self.wake_conditions();
+        self.wake_scopes();
     }
 }

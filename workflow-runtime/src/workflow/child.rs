@@ -98,6 +98,8 @@ pub(crate) struct ChildSlot {
     /// The child's result once it closed.
     pub(crate) outcome: Option<Result<Option<Payload>, Failure>>,
     pub(crate) wakers: Vec<Waker>,
+    /// Whether a cancellation of the scope awaiting its handle's result asked it to cancel.
+    pub(crate) cancel_sent: bool,
 }
 
 /// The record of one signal or cancel request sent to another workflow.
@@ -192,17 +194,19 @@ impl<C: WorkflowDefinition> ChildCall<C> {
             input: input.into_args(),
             options: ChildOptions::default(),
             scope: None,
-            cancellation_type: CancellationType::default(),
+            // As in the Python, TypeScript and Java SDKs: the parent learns how its child ended.
+            cancellation_type: CancellationType::WaitCancellationCompleted,
         }
     }
     /// When `scope` is cancelled while the child runs (awaited to its end), cancels it the
-    /// way [`cancellation_type`](Self::cancellation_type) says.
+    /// way [`cancellation_type`](Self::cancellation_type) says. Default: the scope the code
+    /// runs in.
     pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
         self.scope = Some(scope.clone());
         self
     }
     /// How a cancellation of its scope is carried out (default: ask the child to cancel and
-    /// stop waiting).
+    /// wait until it has closed, so its end is what this call returns).
     pub fn cancellation_type(mut self, t: CancellationType) -> Self {
         self.cancellation_type = t;
         self
@@ -415,15 +419,15 @@ impl<C: WorkflowDefinition> Unpin for ChildFuture<C> {}
 impl<C: WorkflowDefinition> Future for ChildFuture<C> {
     type Output = Result<C::Output, WorkflowError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Some(scope) = self.0.scope.clone() {
-            if scope.is_cancelled() && !self.0.cancel_handled {
-                self.0.cancel_handled = true;
-                if let Some(done) = self.0.cancel() {
-                    return Poll::Ready(done);
-                }
+        let run = self.0.run.clone();
+        let scope = self.0.scope.get_or_insert_with(|| CancellationScope::current(&run));
+        if scope.is_cancelled() && !self.0.cancel_handled {
+            self.0.cancel_handled = true;
+            if let Some(done) = self.0.cancel() {
+                return Poll::Ready(done);
             }
-            self.0.run.borrow_mut().scope_wakers.push(cx.waker().clone());
         }
+        run.borrow_mut().watch_scopes(cx);
         self.0.poll_with(cx, |_, _, slot| child_result::<C>(slot))
     }
 }
@@ -502,19 +506,33 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
 
     /// Waits for the child to close: its result, or a child-workflow failure whose cause says
     /// why it failed, timed out, was canceled or terminated.
+    ///
+    /// When the scope the code runs in is cancelled while it waits (by default: the workflow
+    /// was asked to cancel), the child is asked to cancel, once, and the wait goes on until it
+    /// has closed, as the other SDKs' default for children does.
     pub async fn result(&self) -> Result<C::Output, WorkflowError> {
+        let mut scope: Option<CancellationScope> = None;
         std::future::poll_fn(|cx| {
-            let mut run = self.run.borrow_mut();
-            let Some(slot) = run.children.get_mut(&self.seq) else {
-                return Poll::Ready(Err(WorkflowError::non_retryable("child slot vanished", "Internal")));
-            };
-            match child_result::<C>(slot) {
-                Some(out) => Poll::Ready(out),
-                None => {
-                    slot.wakers.push(cx.waker().clone());
-                    Poll::Pending
+            let scope = scope.get_or_insert_with(|| CancellationScope::current(&self.run));
+            let ask_cancel = {
+                let mut run = self.run.borrow_mut();
+                run.watch_scopes(cx);
+                let Some(slot) = run.children.get_mut(&self.seq) else {
+                    return Poll::Ready(Err(WorkflowError::non_retryable("child slot vanished", "Internal")));
+                };
+                if let Some(out) = child_result::<C>(slot) {
+                    return Poll::Ready(out);
                 }
+                slot.wakers.push(cx.waker().clone());
+                let ask = scope.is_cancelled() && !slot.cancel_sent;
+                slot.cancel_sent |= ask;
+                ask
+            };
+            if ask_cancel {
+                // Its delivery shows in history; the child's end is what this waits for.
+                let _delivery = self.cancel();
             }
+            Poll::Pending
         })
         .await
     }

@@ -44,9 +44,7 @@ pub(crate) enum WorkflowCommand {
         details: Vec<crate::client::proto::common::Payload>,
     },
     ContinueAsNew {
-        workflow_type: String,
-        task_queue: String,
-        input: Vec<crate::client::proto::common::Payload>,
+        attributes: Box<pc::ContinueAsNewWorkflowExecutionCommandAttributes>,
     },
     /// A side effect's value, recorded so replay reads it instead of running the code again.
     SideEffect {
@@ -295,24 +293,9 @@ impl WorkflowCommand {
                     message_id: message.id,
                 }),
             ),
-            WorkflowCommand::ContinueAsNew {
-                workflow_type,
-                task_queue,
-                input,
-            } => (
+            WorkflowCommand::ContinueAsNew { attributes } => (
                 CommandType::ContinueAsNewWorkflowExecution,
-                CmdAttr::ContinueAsNewWorkflowExecutionCommandAttributes(
-                    pc::ContinueAsNewWorkflowExecutionCommandAttributes {
-                        workflow_type: Some(crate::client::proto::common::WorkflowType { name: workflow_type }),
-                        task_queue: Some(crate::client::proto::taskqueue::TaskQueue {
-                            name: task_queue,
-                            kind: crate::client::proto::enums::TaskQueueKind::Normal as i32,
-                            ..Default::default()
-                        }),
-                        input: (!input.is_empty()).then_some(Payloads { payloads: input }),
-                        ..Default::default()
-                    },
-                ),
+                CmdAttr::ContinueAsNewWorkflowExecutionCommandAttributes(*attributes),
             ),
             WorkflowCommand::SideEffect { seq, value } => {
                 let mut details = std::collections::HashMap::new();

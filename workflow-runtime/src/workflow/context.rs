@@ -1,9 +1,11 @@
 //! The workflow context: everything workflow code may touch — time, randomness, state,
 //! activities, timers, conditions — all fed by history so that replay gives the same answers.
 
-use super::cancellation::{CancellationScope, CancellationType};
+use super::cancellation::{CancellationScope, CancellationType, ScopeNode};
 use super::child::{ChildCall, ChildSlot, ExternalSlot, ExternalWorkflow};
 use super::commands::{WorkflowCommand, activity_type_name};
+use super::info::StartFacts;
+pub use super::info::{ParentInfo, WorkflowInfo};
 use crate::client::failure::{Failure, FailureKind};
 use crate::client::options::RetryPolicy;
 use crate::client::payload::{self, IntoArgs, PayloadArgs};
@@ -24,23 +26,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
-
-/// Facts about the running workflow.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkflowInfo {
-    /// The workflow type.
-    pub workflow_type: String,
-    /// The workflow id.
-    pub workflow_id: String,
-    /// The run id.
-    pub run_id: String,
-    /// The namespace.
-    pub namespace: String,
-    /// The task queue of the workflow.
-    pub task_queue: String,
-    /// The attempt of the run (retries of the whole workflow).
-    pub attempt: u32,
-}
 
 /// How an activity ended, as the workflow sees it.
 #[derive(Debug, Clone)]
@@ -83,6 +68,10 @@ pub(crate) struct RunState {
     /// Futures that watch a cancellation scope.
     pub(crate) scope_wakers: Vec<Waker>,
     pub(crate) cancel_requested: bool,
+    /// The run's root scope, cancelled when the workflow's cancellation is requested.
+    pub(crate) root_scope: Rc<ScopeNode>,
+    /// The scope code runs in now (the root, or that of the innermost `CancellationScope::run`).
+    pub(crate) current_scope: Rc<ScopeNode>,
     /// On replay: the values the side effects of the activation being replayed recorded.
     pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
     /// On replay: the patches the activation being replayed recorded.
@@ -90,6 +79,8 @@ pub(crate) struct RunState {
     /// The run's search attributes and memo: from the start, with the upserts since.
     pub(crate) search_attributes: HashMap<String, Payload>,
     pub(crate) memo: HashMap<String, Payload>,
+    /// What a continue-as-new carries over from the start event.
+    pub(crate) started: StartFacts,
     /// What `patched` answered for each id in this run (it answers the same every time).
     patches: HashMap<String, bool>,
     next_side_effect_seq: u32,
@@ -114,8 +105,11 @@ impl RunState {
         for b in info.run_id.bytes() {
             seed = (seed ^ b as u64).wrapping_mul(0x0100_0000_01b3);
         }
+        let root_scope = ScopeNode::detached();
         RunState {
             info,
+            current_scope: root_scope.clone(),
+            root_scope,
             now: SystemTime::UNIX_EPOCH,
             replaying: false,
             rng: seed | 1,
@@ -133,6 +127,7 @@ impl RunState {
             patches: HashMap::new(),
             search_attributes: HashMap::new(),
             memo: HashMap::new(),
+            started: StartFacts::default(),
             next_side_effect_seq: 1,
             next_local_seq: 1,
             locals: HashMap::new(),
@@ -417,18 +412,29 @@ impl<W: 'static> WorkflowContext<W> {
     }
 
     /// Waits until `predicate` holds on the state (checked after every signal, activity
-    /// result, timer and state change).
+    /// result, timer and state change). Ends with a cancellation error when its scope is
+    /// cancelled first (by default: when the workflow's cancellation is requested), so
+    /// `ctx.wait_condition(…).await?` in `#[run]` ends a cancelled run as canceled.
     pub fn wait_condition<F: Fn(&W) -> bool + 'static>(&self, predicate: F) -> WaitCondition<W, F> {
         WaitCondition {
             ctx: self.clone(),
             predicate,
+            scope: None,
         }
     }
 
-    /// A new cancellation scope, cancelled when this workflow's cancellation is requested or
-    /// by [`CancellationScope::cancel`]; put activities, timers and child workflows in it.
+    /// A new cancellation scope inside the current one (by default the run's root scope):
+    /// cancelled with it, when this workflow's cancellation is requested, or by
+    /// [`CancellationScope::cancel`]. Put activities, timers and child workflows in it.
     pub fn cancellation_scope(&self) -> CancellationScope {
-        CancellationScope::new(self.run.clone(), true)
+        CancellationScope::nested(&self.run)
+    }
+
+    /// A new scope that the workflow's cancellation does not reach (only its own
+    /// [`cancel`](CancellationScope::cancel) does): run cleanup in it with
+    /// [`CancellationScope::run`] after the workflow was asked to cancel.
+    pub fn detached_scope(&self) -> CancellationScope {
+        CancellationScope::detached(&self.run)
     }
 
     /// Waits until cancellation of the workflow is requested.
@@ -502,11 +508,25 @@ impl<W: crate::client::WorkflowDefinition> WorkflowContext<W> {
     /// `input`; return it as the run's error: `return Err(ctx.continue_as_new(next))`.
     /// Long-running workflows use it to keep their history short; the client's `result()`
     /// follows the chain to the last run.
+    ///
+    /// The next run keeps this run's memo, search attributes (upserts included), headers, task
+    /// queue, timeouts and retry policy; [`continue_as_new_with`](Self::continue_as_new_with)
+    /// changes any of them.
     pub fn continue_as_new(&self, input: impl IntoArgs<W::Input>) -> WorkflowError {
+        self.continue_as_new_with(input, super::ContinueAsNewOptions::new())
+    }
+
+    /// [`continue_as_new`](Self::continue_as_new) with options for the next run; see
+    /// [`crate::workflow::continue_as_new`].
+    pub fn continue_as_new_with(
+        &self,
+        input: impl IntoArgs<W::Input>,
+        options: super::ContinueAsNewOptions,
+    ) -> WorkflowError {
         match input.into_args().to_payloads() {
-            Ok(payloads) => WorkflowError {
+            Ok(input) => WorkflowError {
                 failure: Box::new(Failure::application("continued as new", "ContinueAsNew")),
-                continue_as_new: Some(payloads),
+                continue_as_new: Some(Box::new(super::continue_as_new::ContinueAsNew { input, options })),
             },
             Err(e) => WorkflowError::non_retryable(format!("continue-as-new input: {e}"), "PayloadError"),
         }
@@ -517,15 +537,25 @@ impl<W: crate::client::WorkflowDefinition> WorkflowContext<W> {
 pub struct WaitCondition<W, F> {
     ctx: WorkflowContext<W>,
     predicate: F,
+    /// The scope whose cancellation ends the wait, fixed at the first poll.
+    scope: Option<CancellationScope>,
 }
 
+impl<W, F> Unpin for WaitCondition<W, F> {}
+
 impl<W: 'static, F: Fn(&W) -> bool> Future for WaitCondition<W, F> {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    type Output = Result<(), WorkflowError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if (self.predicate)(&self.ctx.state.borrow()) {
-            return Poll::Ready(());
+            return Poll::Ready(Ok(()));
         }
-        self.ctx.run.borrow_mut().condition_wakers.push(cx.waker().clone());
+        let run = self.ctx.run.clone();
+        let scope = self.scope.get_or_insert_with(|| CancellationScope::current(&run));
+        if scope.is_cancelled() {
+            return Poll::Ready(Err(WorkflowError::canceled("wait canceled")));
+        }
+        scope.watch(cx);
+        run.borrow_mut().condition_wakers.push(cx.waker().clone());
         Poll::Pending
     }
 }
@@ -556,7 +586,8 @@ pub struct Timer {
 }
 
 impl Timer {
-    /// Cancels the timer when `scope` is cancelled; it then ends with a cancellation error.
+    /// Cancels the timer when `scope` is cancelled (default: the scope the code runs in); it
+    /// then ends with a cancellation error.
     pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
         self.scope = Some(scope.clone());
         self
@@ -569,15 +600,14 @@ impl Future for Timer {
         if self.duration.is_zero() {
             return Poll::Ready(Ok(()));
         }
-        if self.scope.as_ref().is_some_and(CancellationScope::is_cancelled) {
+        let run_rc = self.run.clone();
+        let scope = self.scope.get_or_insert_with(|| CancellationScope::current(&run_rc));
+        if scope.is_cancelled() {
             self.cancel();
             return Poll::Ready(Err(Failure::canceled("timer canceled").into()));
         }
-        let run_rc = self.run.clone();
         let mut run = run_rc.borrow_mut();
-        if self.scope.is_some() {
-            run.scope_wakers.push(cx.waker().clone());
-        }
+        run.watch_scopes(cx);
         let seq = match self.seq {
             Some(seq) => seq,
             None => {
@@ -677,7 +707,8 @@ pub struct ActivityCall<A: ActivityDefinition> {
 }
 
 impl<A: ActivityDefinition> ActivityCall<A> {
-    /// Cancels the activity when `scope` is cancelled (see [`CancellationScope`]).
+    /// Cancels the activity when `scope` is cancelled (default: the scope the code runs in;
+    /// see [`CancellationScope`]).
     pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
         self.scope = Some(scope.clone());
         self
@@ -825,16 +856,17 @@ impl<A: ActivityDefinition> Future for ActivityFuture<A> {
                 Err(failure) => return Poll::Ready(Err(failure)),
             },
         };
-        let cancelled = self.scope.as_ref().is_some_and(CancellationScope::is_cancelled);
         let run_rc = self.run.clone();
+        let cancelled = self
+            .scope
+            .get_or_insert_with(|| CancellationScope::current(&run_rc))
+            .is_cancelled();
         let mut run = run_rc.borrow_mut();
         if cancelled && !self.cancel_requested {
             self.cancel_requested = true;
             cancel_activity(&mut run, seq, self.cancellation_type);
         }
-        if self.scope.is_some() {
-            run.scope_wakers.push(cx.waker().clone());
-        }
+        run.watch_scopes(cx);
         let slot = run
             .activities
             .get_mut(&seq)

@@ -19,7 +19,7 @@ pub struct WorkflowError {
     pub failure: Box<Failure>,
     /// Set by [`crate::workflow::WorkflowContext::continue_as_new`]: the run ends by starting
     /// a new run of the same workflow with these arguments, instead of failing.
-    pub(crate) continue_as_new: Option<Vec<crate::client::proto::common::Payload>>,
+    pub(crate) continue_as_new: Option<Box<super::continue_as_new::ContinueAsNew>>,
 }
 
 impl std::ops::Deref for WorkflowError {

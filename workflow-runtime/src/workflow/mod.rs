@@ -8,7 +8,9 @@ pub mod cancellation;
 pub mod child;
 pub(crate) mod commands;
 pub(crate) mod context;
+pub mod continue_as_new;
 mod error;
+mod info;
 pub mod local_activity;
 pub(crate) mod run;
 pub(crate) mod watchdog;
@@ -16,8 +18,10 @@ pub(crate) mod watchdog;
 pub use cancellation::{CancellationScope, CancellationType};
 pub use child::{ChildCall, ChildOptions, ChildWorkflow, ExternalRequest, ExternalWorkflow, ParentClosePolicy};
 pub use context::{
-    ActivityCall, ActivityFuture, ActivityOptions, Cancelled, Timer, WaitCondition, WorkflowContext, WorkflowInfo,
+    ActivityCall, ActivityFuture, ActivityOptions, Cancelled, ParentInfo, Timer, WaitCondition, WorkflowContext,
+    WorkflowInfo,
 };
+pub use continue_as_new::ContinueAsNewOptions;
 pub use error::{TaskError, WorkflowError, WorkflowResult};
 pub use local_activity::{LocalActivityCall, LocalActivityFuture};
 pub use run::STACK_TRACE_QUERY;

@@ -59,12 +59,16 @@ pub(crate) enum UpdateOutcome {
     Completed(Result<Payload, Failure>),
     /// Accepted; an async handler now runs beside the workflow and answers when done.
     Started(LocalBoxFuture<'static, Result<Payload, Failure>>),
+    /// The handler panicked: the workflow task fails and nothing is recorded.
+    Panicked(String),
 }
 
 /// Why a signal was not handled.
 pub(crate) enum SignalError {
     Unknown,
     Decode(PayloadError),
+    /// The handler panicked: the workflow task fails and the signal is delivered again.
+    Panicked(String),
 }
 
 pub(crate) struct TypedFactory<W>(std::marker::PhantomData<fn() -> W>);
@@ -115,7 +119,9 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
     fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError> {
         let handler = self.handlers.signals.get(name).ok_or(SignalError::Unknown)?;
         let ctx = self.ctx.as_ref().ok_or(SignalError::Unknown)?;
-        handler(&mut ctx.state.borrow_mut(), input).map_err(SignalError::Decode)
+        std::panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx.state.borrow_mut(), input)))
+            .map_err(|p| SignalError::Panicked(panic_message(p)))?
+            .map_err(SignalError::Decode)
     }
 
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome {
@@ -138,26 +144,39 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
             return UpdateOutcome::Rejected(Failure::application("the workflow has not started yet", "NotStarted"));
         };
         let state = &ctx.state;
-        let panicked =
-            |what: &str, p| Failure::application(format!("update {what} panicked: {}", panic_message(p)), "Panic");
-        if validate && let Some(v) = &handler.validate {
-            let verdict = std::panic::catch_unwind(AssertUnwindSafe(|| v(&state.borrow(), input)))
-                .unwrap_or_else(|p| Err(panicked("validator", p)));
-            if let Err(f) = verdict {
+        if validate {
+            // Live delivery only: an input that does not decode is refused before acceptance.
+            if let Err(f) = (handler.decode)(input) {
                 return UpdateOutcome::Rejected(f);
             }
+            if let Some(v) = &handler.validate {
+                // A validator that panics refuses the update, as a throwing validator does in the
+                // other SDKs: nothing is recorded either way.
+                let verdict =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| v(&state.borrow(), input))).unwrap_or_else(|p| {
+                        Err(Failure::application(
+                            format!("update validator panicked: {}", panic_message(p)),
+                            "Panic",
+                        ))
+                    });
+                if let Err(f) = verdict {
+                    return UpdateOutcome::Rejected(f);
+                }
+            }
         }
+        let panicked = |p| UpdateOutcome::Panicked(format!("update `{name}` panicked: {}", panic_message(p)));
         match &handler.handle {
             UpdateBody::Sync(handle) => {
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| handle(&mut state.borrow_mut(), input)))
-                    .unwrap_or_else(|p| Err(panicked("handler", p)));
-                UpdateOutcome::Completed(result)
+                match std::panic::catch_unwind(AssertUnwindSafe(|| handle(&mut state.borrow_mut(), input))) {
+                    Ok(result) => UpdateOutcome::Completed(result),
+                    Err(p) => panicked(p),
+                }
             }
             UpdateBody::Async(start) => {
                 match std::panic::catch_unwind(AssertUnwindSafe(|| start(ctx.clone(), input))) {
                     Ok(Ok(running)) => UpdateOutcome::Started(running),
                     Ok(Err(failure)) => UpdateOutcome::Completed(Err(failure)),
-                    Err(p) => UpdateOutcome::Completed(Err(panicked("handler", p))),
+                    Err(p) => panicked(p),
                 }
             }
         }
@@ -323,6 +342,10 @@ impl Run {
                         let mut run = self.run.borrow_mut();
                         if let Some(t) = &event.event_time {
                             run.now = from_timestamp(t);
+                        }
+                        run.info.history_length = event.event_id as u32;
+                        if let Some(EvAttr::WorkflowTaskStartedEventAttributes(a)) = &event.attributes {
+                            run.info.continue_as_new_suggested = a.suggest_continue_as_new;
                         }
                         run.replaying = !is_current;
                     }
@@ -514,6 +537,7 @@ impl Run {
                 {
                     let mut run = self.run.borrow_mut();
                     run.info.attempt = a.attempt.max(1) as u32;
+                    run.set_start_facts(&a, event.event_time.as_ref());
                     run.search_attributes = a
                         .search_attributes
                         .clone()
@@ -537,15 +561,18 @@ impl Run {
                     Err(SignalError::Decode(e)) => {
                         tracing::warn!(signal = %a.signal_name, error = %e, "signal input does not decode; dropped")
                     }
+                    Err(SignalError::Panicked(message)) => {
+                        let info = self.info();
+                        return Err(TaskError::Panic {
+                            workflow_type: info.workflow_type,
+                            workflow_id: info.workflow_id,
+                            message: format!("signal `{}` panicked: {message}", a.signal_name),
+                        });
+                    }
                 }
                 self.run.borrow_mut().wake_conditions();
             }
-            EvAttr::WorkflowExecutionCancelRequestedEventAttributes(_) => {
-                let mut run = self.run.borrow_mut();
-                run.cancel_requested = true;
-                run.wake_conditions();
-                run.wake_scopes();
-            }
+            EvAttr::WorkflowExecutionCancelRequestedEventAttributes(_) => self.run.borrow_mut().request_cancel(),
             EvAttr::ActivityTaskCompletedEventAttributes(a) => {
                 let result = a.result.and_then(|p| p.payloads.into_iter().next());
                 self.resolve_activity(a.scheduled_event_id, |_, _| ActivityOutcome::Completed(result));
@@ -746,16 +773,14 @@ impl Run {
                         }),
                     },
                     Err(WorkflowError {
-                        continue_as_new: Some(input),
+                        continue_as_new: Some(next),
                         ..
-                    }) => {
-                        let run = self.run.borrow();
-                        WorkflowCommand::ContinueAsNew {
-                            workflow_type: run.info.workflow_type.clone(),
-                            task_queue: run.info.task_queue.clone(),
-                            input,
-                        }
-                    }
+                    }) => match next.attributes(&self.run.borrow()) {
+                        Ok(attributes) => WorkflowCommand::ContinueAsNew {
+                            attributes: Box::new(attributes),
+                        },
+                        Err(e) => WorkflowCommand::Fail { failure: *e.failure },
+                    },
                     Err(e) if e.is_canceled() && self.run.borrow().cancel_requested => WorkflowCommand::Cancel {
                         details: e.failure.detail_payloads().to_vec(),
                     },
@@ -802,6 +827,14 @@ impl Run {
             }
             UpdateOutcome::Completed(result) => Ok(result),
             UpdateOutcome::Started(running) => Err(running),
+            UpdateOutcome::Panicked(message) => {
+                let info = self.info();
+                return Err(TaskError::Panic {
+                    workflow_type: info.workflow_type,
+                    workflow_id: info.workflow_id,
+                    message,
+                });
+            }
         };
         self.accepted_updates.insert(update_id.clone());
         let acceptance = protocol_message(

@@ -12,7 +12,7 @@ pub struct Counter {
 impl Counter {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
-        ctx.wait_condition(|s| s.n > 2).await;
+        ctx.wait_condition(|s| s.n > 2).await?;
         Ok(ctx.state(|s| s.n))
     }
 

@@ -12,7 +12,7 @@ pub struct Inventory {
 impl Inventory {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
-        ctx.wait_condition(|s| s.stock == 0).await;
+        ctx.wait_condition(|s| s.stock == 0).await?;
         Ok(0)
     }
 

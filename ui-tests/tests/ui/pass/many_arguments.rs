@@ -43,7 +43,7 @@ pub struct Order {
 impl Order {
     #[run]
     async fn run(ctx: Ctx<Self>, customer: String, currency: String, express: bool) -> Outcome<u64> {
-        ctx.wait_condition(|s| !s.lines.is_empty()).await;
+        ctx.wait_condition(|s| !s.lines.is_empty()).await?;
         let line = ctx.state(|s| s.lines[0].clone());
         let reserved = ctx.activity(WarehouseReserve, (line.sku.clone(), line.quantity)).await?;
         let cents = ctx.activity(quote, (line.sku, line.quantity, currency)).await?;

@@ -1,0 +1,108 @@
+//! What a run knows about itself: [`WorkflowInfo`], filled from the start event and kept
+//! current as history arrives.
+
+use super::context::RunState;
+use crate::client::options::RetryPolicy;
+use crate::client::proto::history::WorkflowExecutionStartedEventAttributes;
+use crate::client::time::{from_proto_duration, from_timestamp};
+use std::time::{Duration, SystemTime};
+
+/// Facts about the running workflow, from its start event (the fields of the Go SDK's
+/// `workflow.Info`).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct WorkflowInfo {
+    /// The workflow type.
+    pub workflow_type: String,
+    /// The workflow id.
+    pub workflow_id: String,
+    /// The run id.
+    pub run_id: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The task queue of the workflow.
+    pub task_queue: String,
+    /// The attempt of the run (retries of the whole workflow), from 1.
+    pub attempt: u32,
+    /// The run this one continued (continue-as-new, a retry or a cron run), if any.
+    pub continued_from_run_id: Option<String>,
+    /// The first run of the chain this run belongs to (retries and continue-as-new).
+    pub first_execution_run_id: String,
+    /// The run id this run had when it started (differs from `run_id` after a reset).
+    pub original_run_id: String,
+    /// The parent workflow, when this is a child.
+    pub parent: Option<ParentInfo>,
+    /// The cron schedule, when the workflow was started with one.
+    pub cron_schedule: Option<String>,
+    /// Limit of the whole chain of runs, if set.
+    pub execution_timeout: Option<Duration>,
+    /// Limit of this run, if set.
+    pub run_timeout: Option<Duration>,
+    /// Limit of one workflow task.
+    pub task_timeout: Duration,
+    /// The workflow's retry policy, if it has one.
+    pub retry_policy: Option<RetryPolicy>,
+    /// When this run started.
+    pub start_time: Option<SystemTime>,
+    /// Events in history so far (as of the current workflow task).
+    pub history_length: u32,
+    /// Whether the server suggests continuing as new (the history grows large).
+    pub continue_as_new_suggested: bool,
+}
+
+/// The parent of a child workflow.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParentInfo {
+    /// The parent's namespace.
+    pub namespace: String,
+    /// The parent's workflow id.
+    pub workflow_id: String,
+    /// The parent's run id.
+    pub run_id: String,
+}
+
+/// What a continue-as-new carries over from the start event, beside memo and search
+/// attributes (which the run tracks as they change).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StartFacts {
+    pub(crate) header: Option<crate::client::proto::common::Header>,
+    pub(crate) workflow_run_timeout: Option<prost_wkt_types::Duration>,
+    pub(crate) workflow_task_timeout: Option<prost_wkt_types::Duration>,
+    pub(crate) retry_policy: Option<crate::client::proto::common::RetryPolicy>,
+}
+
+impl RunState {
+    /// Reads the start event: the info fields, and what a continue-as-new carries over.
+    pub(crate) fn set_start_facts(
+        &mut self,
+        started: &WorkflowExecutionStartedEventAttributes,
+        time: Option<&prost_wkt_types::Timestamp>,
+    ) {
+        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let info = &mut self.info;
+        info.continued_from_run_id = non_empty(&started.continued_execution_run_id);
+        info.first_execution_run_id = started.first_execution_run_id.clone();
+        info.original_run_id = started.original_execution_run_id.clone();
+        info.parent = started.parent_workflow_execution.as_ref().map(|p| ParentInfo {
+            namespace: started.parent_workflow_namespace.clone(),
+            workflow_id: p.workflow_id.clone(),
+            run_id: p.run_id.clone(),
+        });
+        info.cron_schedule = non_empty(&started.cron_schedule);
+        info.execution_timeout = started.workflow_execution_timeout.as_ref().map(from_proto_duration);
+        info.run_timeout = started.workflow_run_timeout.as_ref().map(from_proto_duration);
+        info.task_timeout = started
+            .workflow_task_timeout
+            .as_ref()
+            .map(from_proto_duration)
+            .unwrap_or(Duration::from_secs(10));
+        info.retry_policy = started.retry_policy.as_ref().map(RetryPolicy::from);
+        info.start_time = time.map(from_timestamp);
+        self.started = StartFacts {
+            header: started.header.clone(),
+            workflow_run_timeout: started.workflow_run_timeout,
+            workflow_task_timeout: started.workflow_task_timeout,
+            retry_policy: started.retry_policy.clone(),
+        };
+    }
+}

@@ -1,0 +1,598 @@
+//! Behaviour other SDKs, the `temporal` CLI and operators can see, checked on a real server:
+//! what a cancel request does, how failing workflow tasks are reported, what continue-as-new
+//! carries over, and how a panicking update handler is treated.
+
+use std::time::Duration;
+use workflow_runtime::client::ClientError;
+use workflow_runtime::client::proto::enums::{EventType, WorkflowExecutionStatus};
+use workflow_runtime::client::proto::history::History;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::{DevServer, find_cli};
+
+async fn connect() -> Client {
+    Client::connect(ClientOptions::new(DevServer::shared_address()))
+        .await
+        .unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The event types of a history, in order, as short names.
+fn event_names(history: &History) -> Vec<String> {
+    history
+        .events
+        .iter()
+        .filter_map(|e| EventType::try_from(e.event_type).ok())
+        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
+        .collect()
+}
+
+/// Polls `check` on the workflow's history until it holds, for at most 30 s.
+async fn wait_for_history(
+    client: &Client,
+    workflow_id: &str,
+    what: &str,
+    check: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let handle = client.untyped_handle(workflow_id.to_string(), None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let names = event_names(&handle.fetch_history().await.unwrap());
+        if check(&names) {
+            return names;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{workflow_id}: {what} never happened; history: {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs the `temporal` CLI against the test server; panics with its output when it fails.
+fn cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(find_cli().unwrap())
+        .args(args)
+        .args(["--address", &DevServer::shared_address()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "temporal {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn status(client: &Client, workflow_id: &str) -> WorkflowExecutionStatus {
+    let description = client
+        .untyped_handle(workflow_id.to_string(), None)
+        .describe()
+        .await
+        .unwrap();
+    description.summary.status
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. A cancel request cancels the run's root scope.
+
+/// Sleeps an hour; nothing in it looks at cancellation.
+#[workflow]
+#[derive(Default)]
+pub struct Napper;
+
+#[workflow(name = "NapperWorkflow")]
+impl Napper {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Ok("woke up".into())
+    }
+}
+
+/// Waits for a signal that never comes.
+#[workflow]
+#[derive(Default)]
+pub struct Waiter {
+    done: bool,
+}
+
+#[workflow(name = "WaiterWorkflow")]
+impl Waiter {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.done).await?;
+        Ok("done".into())
+    }
+
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+}
+
+/// Heartbeats until cancelled, for at most 20 s.
+#[activity(start_to_close_timeout = "1m", heartbeat_timeout = "2s", retry(maximum_attempts = 1))]
+async fn long_job(ctx: ActivityContext) -> Result<String, ActivityError> {
+    for _ in 0..400 {
+        ctx.heartbeat(&());
+        if ctx.is_cancelled() {
+            return Err(ActivityError::Canceled);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok("job finished".into())
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn tidy() -> Result<String, ActivityError> {
+    Ok("tidied".into())
+}
+
+/// Runs an activity; when cancelled, cleans up in a detached scope and ends as canceled. A
+/// timer started in the cancelled root scope afterwards ends at once.
+#[workflow]
+#[derive(Default)]
+pub struct Cleaner;
+
+#[workflow(name = "CleanerWorkflow")]
+impl Cleaner {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        match ctx.activity(long_job, ()).await {
+            Err(e) if e.is_canceled() => {
+                let tidied = ctx.detached_scope().run(ctx.activity(tidy, ())).await?;
+                let late = ctx.sleep(Duration::from_secs(5)).await;
+                assert!(late.is_err(), "a timer in the cancelled root scope ends at once");
+                Err(WorkflowError::canceled(tidied))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Runs a `Napper` child to its end.
+#[workflow]
+#[derive(Default)]
+pub struct NapParent;
+
+#[workflow(name = "NapParentWorkflow")]
+impl NapParent {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let id = format!("{}-child", ctx.info().workflow_id);
+        ctx.child::<Napper>(()).workflow_id(id).await
+    }
+}
+
+/// Starts a `Napper` child and awaits its handle.
+#[workflow]
+#[derive(Default)]
+pub struct NapHandleParent;
+
+#[workflow(name = "NapHandleParentWorkflow")]
+impl NapHandleParent {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let id = format!("{}-child", ctx.info().workflow_id);
+        let child = ctx.child::<Napper>(()).workflow_id(id).start().await?;
+        child.result().await
+    }
+}
+
+/// `temporal workflow cancel` on workflows that never look at cancellation: a timer, a
+/// condition, an activity, a child run to its end and a child's handle each end with a
+/// cancellation error, and the runs end CANCELED; cleanup in a detached scope still runs.
+#[tokio::test]
+async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
+    let client = connect().await;
+    let tq = unique("cancel");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Napper>()
+        .workflow::<Waiter>()
+        .workflow::<Cleaner>()
+        .workflow::<NapParent>()
+        .workflow::<NapHandleParent>()
+        .activity(long_job)
+        .activity(tidy)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let napper = Napper::start(&client, StartOptions::new(unique("napper"), &tq))
+        .await
+        .unwrap();
+    let waiter = Waiter::start(&client, StartOptions::new(unique("waiter"), &tq))
+        .await
+        .unwrap();
+    let cleaner = Cleaner::start(&client, StartOptions::new(unique("cleaner"), &tq))
+        .await
+        .unwrap();
+    let parent = NapParent::start(&client, StartOptions::new(unique("nap-parent"), &tq))
+        .await
+        .unwrap();
+    let handle_parent = NapHandleParent::start(&client, StartOptions::new(unique("nap-handle"), &tq))
+        .await
+        .unwrap();
+    let has = |name: &'static str| move |names: &[String]| names.iter().any(|n| n == name);
+    wait_for_history(&client, napper.workflow_id(), "the timer", has("TIMER_STARTED")).await;
+    wait_for_history(
+        &client,
+        waiter.workflow_id(),
+        "the first task",
+        has("WORKFLOW_TASK_COMPLETED"),
+    )
+    .await;
+    // An activity's started event reaches history only when it ends: ask describe instead.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !cleaner
+        .describe()
+        .await
+        .unwrap()
+        .raw
+        .pending_activities
+        .iter()
+        .any(|a| a.state == workflow_runtime::client::proto::enums::PendingActivityState::Started as i32)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the activity never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for p in [parent.workflow_id(), handle_parent.workflow_id()] {
+        let child = format!("{p}-child");
+        wait_for_history(&client, &child, "the child's timer", has("TIMER_STARTED")).await;
+    }
+
+    for id in [
+        napper.workflow_id(),
+        waiter.workflow_id(),
+        cleaner.workflow_id(),
+        parent.workflow_id(),
+        handle_parent.workflow_id(),
+    ] {
+        cli(&["workflow", "cancel", "--workflow-id", id]);
+    }
+    let canceled = |r: Result<String, ClientError>| matches!(r, Err(ClientError::WorkflowCanceled { .. }));
+    let within = Duration::from_secs(30);
+    assert!(canceled(tokio::time::timeout(within, napper.result()).await.unwrap()));
+    assert!(canceled(tokio::time::timeout(within, waiter.result()).await.unwrap()));
+    let cleaned = tokio::time::timeout(within, cleaner.result()).await.unwrap();
+    assert!(
+        matches!(cleaned, Err(ClientError::WorkflowCanceled { .. })),
+        "{cleaned:?}"
+    );
+    assert!(canceled(tokio::time::timeout(within, parent.result()).await.unwrap()));
+    assert!(canceled(
+        tokio::time::timeout(within, handle_parent.result()).await.unwrap()
+    ));
+
+    // The timer was cancelled on the server, not left to fire.
+    let names = event_names(&napper.fetch_history().await.unwrap());
+    let at = |name: &str| names.iter().position(|n| n == name);
+    assert!(
+        at("TIMER_CANCELED").unwrap() < at("WORKFLOW_EXECUTION_CANCELED").unwrap(),
+        "{names:?}"
+    );
+    // The activity was asked to cancel; the cleanup activity ran after that; the late timer
+    // never reached the server.
+    let names = event_names(&cleaner.fetch_history().await.unwrap());
+    let at = |name: &str| names.iter().position(|n| n == name);
+    let scheduled: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i] == "ACTIVITY_TASK_SCHEDULED")
+        .collect();
+    assert_eq!(scheduled.len(), 2, "{names:?}");
+    assert!(
+        at("ACTIVITY_TASK_CANCEL_REQUESTED").unwrap() < scheduled[1],
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "ACTIVITY_TASK_COMPLETED"), "{names:?}");
+    assert!(at("TIMER_STARTED").is_none(), "{names:?}");
+    // Both children were asked to cancel and ended canceled.
+    for p in [parent.workflow_id(), handle_parent.workflow_id()] {
+        let child = format!("{p}-child");
+        let names = wait_for_history(&client, &child, "the child's end", has("WORKFLOW_EXECUTION_CANCELED")).await;
+        assert!(
+            names.iter().any(|n| n == "WORKFLOW_EXECUTION_CANCEL_REQUESTED"),
+            "{names:?}"
+        );
+        assert_eq!(status(&client, &child).await, WorkflowExecutionStatus::Canceled);
+    }
+    // A workflow that finished normally is unaffected by the new default.
+    let done = Waiter::start(&client, StartOptions::new(unique("waiter"), &tq))
+        .await
+        .unwrap();
+    done.finish().await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(within, done.result()).await.unwrap().unwrap(),
+        "done"
+    );
+
+    let replayer = workflow_runtime::replay::Replayer::new()
+        .workflow::<Napper>()
+        .workflow::<Waiter>()
+        .workflow::<Cleaner>()
+        .workflow::<NapParent>()
+        .workflow::<NapHandleParent>();
+    for id in [napper.workflow_id(), cleaner.workflow_id(), handle_parent.workflow_id()] {
+        let history = client
+            .untyped_handle(id.to_string(), None)
+            .fetch_history()
+            .await
+            .unwrap();
+        replayer.replay(&history).unwrap();
+    }
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. A workflow task that keeps failing is reported once, not retried in a hot loop.
+
+/// A workflow type the worker does not have: its first task fails and is reported; the retry
+/// the server schedules at once is held by the worker without an answer, so the next attempt
+/// waits for the workflow task timeout (10 s by default) instead of following at once.
+#[tokio::test]
+async fn a_failing_workflow_task_is_reported_once_and_not_retried_in_a_hot_loop() {
+    use workflow_runtime::client::proto::enums::PendingWorkflowTaskState;
+    let client = connect().await;
+    let tq = unique("unregistered");
+    let worker = Worker::builder(&client, &tq).workflow::<Napper>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let id = unique("orphan");
+    let orphan = client
+        .start_untyped("NotRegisteredHere", StartOptions::new(&id, &tq), Vec::new())
+        .await
+        .unwrap();
+    // The second attempt reached the worker: it holds it without answering.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let held = loop {
+        let pending = orphan.describe().await.unwrap().raw.pending_workflow_task;
+        if let Some(task) = pending.filter(|t| t.attempt == 2 && t.state == PendingWorkflowTaskState::Started as i32) {
+            break task;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second attempt never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Within the task timeout no third attempt follows (a hot loop made dozens a second).
+    let window = tokio::time::Instant::now() + Duration::from_secs(2);
+    while tokio::time::Instant::now() < window {
+        let task = orphan.describe().await.unwrap().raw.pending_workflow_task.unwrap();
+        assert_eq!(
+            (task.attempt, task.state),
+            (held.attempt, held.state),
+            "a new attempt within the timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // History keeps the first report, with the cause named.
+    let history = orphan.fetch_history().await.unwrap();
+    let failures: Vec<String> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(
+                workflow_runtime::client::proto::history::history_event::Attributes::WorkflowTaskFailedEventAttributes(
+                    a,
+                ),
+            ) => Some(a.failure.as_ref().map(|f| f.message.clone()).unwrap_or_default()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("NotRegisteredHere") && failures[0].contains("NapperWorkflow"),
+        "{}",
+        failures[0]
+    );
+    orphan.terminate("test over", Vec::new()).await.unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. A panicking update handler fails the workflow task; a bad update input is rejected.
+
+/// Whether `Tally::add(13)` has panicked yet (it does once).
+static UNLUCKY_PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Adds numbers by update until closed; adding 13 panics the first time.
+#[workflow]
+#[derive(Default)]
+pub struct Tally {
+    total: u32,
+    closed: bool,
+}
+
+#[workflow(name = "TallyWorkflow")]
+impl Tally {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
+        ctx.wait_condition(|s| s.closed).await?;
+        Ok(ctx.state(|s| s.total))
+    }
+
+    #[update]
+    fn add(&mut self, n: u32) -> u32 {
+        if n == 13 && !UNLUCKY_PANICKED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            panic!("unlucky number");
+        }
+        self.total += n;
+        self.total
+    }
+
+    #[signal]
+    fn close(&mut self) {
+        self.closed = true;
+    }
+}
+
+/// The panic fails the task (reported, nothing recorded); the retried task runs the update
+/// again and it completes once. An input of the wrong type is rejected without a trace.
+#[tokio::test]
+async fn a_panicking_update_handler_fails_the_task_and_the_update_is_delivered_again() {
+    use workflow_runtime::client::proto::history::history_event::Attributes;
+    let client = connect().await;
+    let tq = unique("tally");
+    let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
+        .await
+        .unwrap();
+    let within = Duration::from_secs(30);
+    assert_eq!(tokio::time::timeout(within, tally.add(13)).await.unwrap().unwrap(), 13);
+    let untyped = client.untyped_handle(tally.workflow_id().to_string(), None);
+    let wrong = workflow_runtime::client::payload::to_payload(&"seven").unwrap();
+    let refused = tokio::time::timeout(within, untyped.update("add", vec![wrong]))
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "{refused:?}");
+    tally.close().await.unwrap();
+    assert_eq!(tokio::time::timeout(within, tally.result()).await.unwrap().unwrap(), 13);
+
+    let history = tally.fetch_history().await.unwrap();
+    let names = event_names(&history);
+    let count = |name: &str| names.iter().filter(|n| *n == name).count();
+    assert_eq!(count("WORKFLOW_TASK_FAILED"), 1, "{names:?}");
+    assert_eq!(count("WORKFLOW_EXECUTION_UPDATE_ACCEPTED"), 1, "{names:?}");
+    assert_eq!(count("WORKFLOW_EXECUTION_UPDATE_COMPLETED"), 1, "{names:?}");
+    for event in &history.events {
+        match &event.attributes {
+            Some(Attributes::WorkflowTaskFailedEventAttributes(a)) => {
+                let message = &a.failure.as_ref().unwrap().message;
+                assert!(message.contains("unlucky number"), "{message}");
+            }
+            Some(Attributes::WorkflowExecutionUpdateCompletedEventAttributes(a)) => {
+                let outcome = a.outcome.as_ref().and_then(|o| o.value.as_ref());
+                assert!(
+                    matches!(
+                        outcome,
+                        Some(workflow_runtime::client::proto::update::outcome::Value::Success(_))
+                    ),
+                    "{outcome:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    workflow_runtime::replay::Replayer::new()
+        .workflow::<Tally>()
+        .replay(&history)
+        .unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Continue-as-new carries memo, search attributes, timeouts and retry policy over.
+
+const RUNNER: workflow_runtime::client::SearchAttributeKey<String> =
+    workflow_runtime::client::SearchAttributeKey::keyword("CustomKeywordField");
+const LEG: workflow_runtime::client::SearchAttributeKey<i64> =
+    workflow_runtime::client::SearchAttributeKey::int("CustomIntField");
+
+/// Three legs: the first upserts and continues with defaults, the second continues with a
+/// changed memo field and search attribute, the third reports what it got.
+#[workflow]
+#[derive(Default)]
+pub struct Relay;
+
+#[workflow(name = "RelayWorkflow")]
+impl Relay {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, leg: u32) -> WorkflowResult<String> {
+        match leg {
+            1 => {
+                ctx.upsert_search_attributes([LEG.set(1)])?;
+                ctx.upsert_memo("baton", "red")?;
+                Err(ctx.continue_as_new(2))
+            }
+            2 => {
+                let options = workflow_runtime::workflow::ContinueAsNewOptions::new()
+                    .memo("baton", "blue")
+                    .search_attributes([LEG.set(3)]);
+                Err(ctx.continue_as_new_with(3, options))
+            }
+            _ => {
+                let info = ctx.info();
+                let baton: String = ctx.memo("baton").unwrap_or_default();
+                let origin: String = ctx.memo("origin").unwrap_or_default();
+                Ok(format!(
+                    "{origin} {baton} {} {:?} first={} from={} run_timeout={:?} task_timeout={:?} retries={:?}",
+                    ctx.search_attribute(RUNNER).unwrap_or_default(),
+                    ctx.search_attribute(LEG),
+                    info.first_execution_run_id,
+                    info.continued_from_run_id.unwrap_or_default(),
+                    info.run_timeout,
+                    info.task_timeout,
+                    info.retry_policy.map(|p| p.maximum_attempts),
+                ))
+            }
+        }
+    }
+}
+
+/// The memo and search attributes of the start and the upserts reach the last run, changed
+/// only where the second leg said so; timeouts and the retry policy are kept; the info says
+/// which runs came before.
+#[tokio::test]
+async fn continue_as_new_carries_memo_search_attributes_and_options() {
+    let client = connect().await;
+    let tq = unique("relay");
+    let worker = Worker::builder(&client, &tq).workflow::<Relay>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let options = StartOptions::new(unique("relay"), &tq)
+        .memo("origin", "start")
+        .unwrap()
+        .search_attribute(RUNNER, "ada".to_string())
+        .run_timeout(Duration::from_secs(3600))
+        .task_timeout(Duration::from_secs(7))
+        .retry_policy(RetryPolicy {
+            maximum_attempts: 4,
+            ..Default::default()
+        });
+    let relay = Relay::start(&client, options, 1).await.unwrap();
+    let first_run = relay.run_id().unwrap().to_string();
+    let report = tokio::time::timeout(Duration::from_secs(30), relay.result())
+        .await
+        .unwrap()
+        .unwrap();
+    // The last run's start event, and the run before it.
+    let last = client.untyped_handle(relay.workflow_id().to_string(), None);
+    let history = last.fetch_history().await.unwrap();
+    let Some(
+        workflow_runtime::client::proto::history::history_event::Attributes::WorkflowExecutionStartedEventAttributes(
+            started,
+        ),
+    ) = &history.events[0].attributes
+    else {
+        panic!("no start event");
+    };
+    assert_eq!(
+        report,
+        format!(
+            "start blue ada Some(3) first={first_run} from={} run_timeout=Some(3600s) task_timeout=7s retries=Some(4)",
+            started.continued_execution_run_id
+        )
+    );
+    assert_ne!(started.continued_execution_run_id, first_run, "three runs, not two");
+    let memo = started.memo.as_ref().unwrap();
+    assert_eq!(memo.fields.len(), 2, "{memo:?}");
+    workflow_runtime::replay::Replayer::new()
+        .workflow::<Relay>()
+        .replay(&history)
+        .unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
