@@ -19,16 +19,31 @@ use std::sync::OnceLock;
 
 static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
 
-fn history_descriptor() -> Result<MessageDescriptor, ClientError> {
+fn descriptor(full_name: &str) -> Result<MessageDescriptor, ClientError> {
     static POOL: OnceLock<Result<DescriptorPool, String>> = OnceLock::new();
     let pool = POOL
         .get_or_init(|| DescriptorPool::decode(DESCRIPTORS).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| ClientError::HistoryJson(format!("the Temporal descriptor set is unreadable: {e}")))?;
-    pool.get_message_by_name("temporal.api.history.v1.History")
-        .ok_or_else(|| {
-            ClientError::HistoryJson("temporal.api.history.v1.History is missing from the descriptor set".into())
-        })
+    pool.get_message_by_name(full_name)
+        .ok_or_else(|| ClientError::HistoryJson(format!("{full_name} is missing from the descriptor set")))
+}
+
+fn history_descriptor() -> Result<MessageDescriptor, ClientError> {
+    descriptor("temporal.api.history.v1.History")
+}
+
+/// Writes any Temporal API message as compact proto3 JSON (camelCase names, enums as names),
+/// as the other SDKs' `json/protobuf` payloads carry it.
+pub fn message_to_json<M: Message + prost::Name>(message: &M) -> Result<String, ClientError> {
+    let dynamic = DynamicMessage::decode(descriptor(&M::full_name())?, message.encode_to_vec().as_slice())
+        .map_err(|e| ClientError::HistoryJson(format!("{} does not decode: {e}", M::full_name())))?;
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    dynamic
+        .serialize_with_options(&mut serializer, &SerializeOptions::new())
+        .map_err(|e| ClientError::HistoryJson(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| ClientError::HistoryJson(e.to_string()))
 }
 
 /// Reads a history from proto3 JSON (`{"events": [...]}`), as the CLI and web UI write it.

@@ -65,6 +65,7 @@ pub mod proto {
     pub use temporalio_protos::temporal::api::history::v1 as history;
     pub use temporalio_protos::temporal::api::protocol::v1 as protocol;
     pub use temporalio_protos::temporal::api::query::v1 as query;
+    pub use temporalio_protos::temporal::api::sdk::v1 as sdk;
     pub use temporalio_protos::temporal::api::taskqueue::v1 as taskqueue;
     pub use temporalio_protos::temporal::api::update::v1 as update;
     pub use temporalio_protos::temporal::api::workflow::v1 as workflow;

@@ -29,6 +29,10 @@ pub const JSON_PLAIN: &str = "json/plain";
 pub const BINARY_NULL: &str = "binary/null";
 /// Raw bytes.
 pub const BINARY_PLAIN: &str = "binary/plain";
+/// The encoding of a protobuf message as proto3 JSON (its type under `messageType`).
+pub const JSON_PROTOBUF: &str = "json/protobuf";
+/// The metadata key naming a protobuf payload's message type.
+pub const MESSAGE_TYPE_KEY: &str = "messageType";
 
 /// Why a value could not become a payload or a payload a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -198,6 +202,20 @@ pub fn encoding_of(payload: &Payload) -> &str {
         .get(ENCODING_KEY)
         .and_then(|e| std::str::from_utf8(e).ok())
         .unwrap_or("")
+}
+
+/// A Temporal API message as a `json/protobuf` payload, the way the other SDKs' default
+/// converters write protobuf values (the message type named in `messageType`).
+pub fn to_proto_json_payload<M: prost::Message + prost::Name>(message: &M) -> Result<Payload, PayloadError> {
+    let json = crate::history::message_to_json(message).map_err(|e| PayloadError::Encode {
+        type_name: std::any::type_name::<M>(),
+        reason: e.to_string(),
+    })?;
+    let mut payload = payload_with(JSON_PROTOBUF, json.into_bytes());
+    payload
+        .metadata
+        .insert(MESSAGE_TYPE_KEY.to_string(), M::full_name().into_bytes());
+    Ok(payload)
 }
 
 fn payload_with(encoding: &str, data: Vec<u8>) -> Payload {

@@ -116,6 +116,8 @@ struct Handler {
     validator: Option<syn::Ident>,
     /// Updates: an `async fn` taking the context (runs as workflow code beside `run`).
     is_async: bool,
+    /// The method's doc comment: the handler's description in the workflow's metadata.
+    description: String,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -418,6 +420,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     fallible: false,
                     validator: None,
                     is_async: false,
+                    description: doc_text(&f.attrs),
                 };
                 if kind == Kind::Signal {
                     signals.push(handler);
@@ -471,6 +474,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     fallible,
                     validator: handler_options.validator.clone(),
                     is_async,
+                    description: doc_text(&f.attrs),
                 });
             }
         }
@@ -534,13 +538,15 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         let (method, name) = (&h.method, &h.wire_name);
         let types = &h.arg_types;
         let names = arg_names(types.len());
-        quote!(handlers.signal_raw::<(#(#types,)*)>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
+        let describe = describe_handler(h, "Signal", &private);
+        quote!(handlers.signal_raw::<(#(#types,)*)>(#name, |state, (#(#names,)*)| state.#method(#(#names),*)); #describe)
     });
     let query_registrations = queries.iter().map(|h| {
         let (method, name) = (&h.method, &h.wire_name);
         let types = &h.arg_types;
         let names = arg_names(types.len());
-        quote!(handlers.query_raw::<(#(#types,)*), _>(#name, |state, (#(#names,)*)| state.#method(#(#names),*));)
+        let describe = describe_handler(h, "Query", &private);
+        quote!(handlers.query_raw::<(#(#types,)*), _>(#name, |state, (#(#names,)*)| state.#method(#(#names),*)); #describe)
     });
 
     let update_registrations = updates.iter().map(|h| {
@@ -562,6 +568,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 ::core::option::Option::None::<fn(&Self, (#(#types,)*)) -> ::core::result::Result<(), ::std::string::String>>
             },
         };
+        let describe = describe_handler(h, "Update", &private);
         if h.is_async {
             let result = if h.fallible {
                 quote!(::core::convert::Into::<#private::WorkflowError>::into)
@@ -580,10 +587,12 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     |ctx, (#(#names,)*)| async move { #call },
                     #validator,
                 );
+                #describe
             };
         }
         quote! {
             handlers.update_raw::<(#(#types,)*), _, _, _>(#name, |state, (#(#names,)*)| #call, #validator);
+            #describe
         }
     });
     let update_stubs = updates.iter().map(|h| {
@@ -813,4 +822,32 @@ fn check_module(module: &mut syn::ItemMod, errors: &mut Errors) {
             _ => {}
         }
     }
+}
+
+/// A method's doc comment as plain text: its lines trimmed and joined.
+fn doc_text(attrs: &[syn::Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value: syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s), ..
+                }),
+                ..
+            }) => Some(s.value().trim().to_string()),
+            _ => None,
+        })
+        .collect();
+    lines.join("\n").trim().to_string()
+}
+
+/// Registers a handler's description, when its method has a doc comment.
+fn describe_handler(h: &Handler, kind: &str, private: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if h.description.is_empty() {
+        return quote!();
+    }
+    let kind = syn::Ident::new(kind, proc_macro2::Span::call_site());
+    let (name, description) = (&h.wire_name, &h.description);
+    quote!(handlers.describe(#private::HandlerKind::#kind, #name, #description);)
 }

@@ -91,11 +91,25 @@ fn update_output<R: Serialize>(output: &R) -> Result<Payload, Failure> {
     payload::to_payload(output).map_err(|e| Failure::application(e.to_string(), "PayloadError"))
 }
 
+/// The kinds of handler a workflow has besides `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HandlerKind {
+    /// A signal handler.
+    Signal,
+    /// A query handler.
+    Query,
+    /// An update handler.
+    Update,
+}
+
 /// The signal, query and update handlers of workflow `W`, by wire name.
 pub struct Handlers<W> {
     pub(crate) signals: BTreeMap<String, SignalFn<W>>,
     pub(crate) queries: BTreeMap<String, QueryFn<W>>,
     pub(crate) updates: BTreeMap<String, UpdateHandler<W>>,
+    /// What each handler does, for the workflow's metadata (the web UI and
+    /// `temporal workflow metadata` show it).
+    pub(crate) descriptions: BTreeMap<(HandlerKind, String), String>,
 }
 
 impl<W> Default for Handlers<W> {
@@ -104,7 +118,17 @@ impl<W> Default for Handlers<W> {
             signals: BTreeMap::new(),
             queries: BTreeMap::new(),
             updates: BTreeMap::new(),
+            descriptions: BTreeMap::new(),
         }
+    }
+}
+
+impl<W> Handlers<W> {
+    /// Describes a handler for the workflow's metadata; `#[workflow]` passes each handler's doc
+    /// comment.
+    pub fn describe(&mut self, kind: HandlerKind, name: &str, description: &str) {
+        self.descriptions
+            .insert((kind, name.to_string()), description.to_string());
     }
 }
 

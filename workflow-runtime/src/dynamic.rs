@@ -101,6 +101,17 @@ impl WorkflowDriver for DynamicDriver {
         ))
     }
 
+    fn definition(&self) -> crate::client::proto::sdk::WorkflowDefinition {
+        crate::client::proto::sdk::WorkflowDefinition {
+            r#type: self.name.clone(),
+            query_definitions: vec![crate::client::proto::sdk::WorkflowInteractionDefinition {
+                name: "__pending_signals".to_string(),
+                description: "The names of the signals received and not yet taken.".to_string(),
+            }],
+            ..Default::default()
+        }
+    }
+
     fn update(&mut self, name: &str, _input: &[Payload], _validate: bool) -> UpdateOutcome {
         UpdateOutcome::Rejected(Failure::application(
             format!("dynamic workflow `{}` has no update `{name}`", self.name),

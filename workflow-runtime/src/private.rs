@@ -3,7 +3,9 @@
 
 pub use crate::activity::{ActivityContext, ActivityError};
 pub use crate::client::{Client, ClientError, RetryPolicy, StartOptions, WorkflowDefinition, WorkflowHandle};
-pub use crate::definition::{Activity, ActivityDefinition, ActivityGroup, ActivityRegistry, Handlers, Workflow};
+pub use crate::definition::{
+    Activity, ActivityDefinition, ActivityGroup, ActivityRegistry, HandlerKind, Handlers, Workflow,
+};
 pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
 pub use futures::future::{BoxFuture, LocalBoxFuture};
 

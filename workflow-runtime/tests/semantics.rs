@@ -39,7 +39,12 @@ async fn wait_for_history(
     let handle = client.untyped_handle(workflow_id.to_string(), None);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let names = event_names(&handle.fetch_history().await.unwrap());
+        // A child may not exist yet: an empty history until it does.
+        let names = match handle.fetch_history().await {
+            Ok(history) => event_names(&history),
+            Err(ClientError::NotFound(_)) => Vec::new(),
+            Err(e) => panic!("{workflow_id}: {e}"),
+        };
         if check(&names) {
             return names;
         }
@@ -51,20 +56,26 @@ async fn wait_for_history(
     }
 }
 
-/// Runs the `temporal` CLI against the test server; panics with its output when it fails.
-fn cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(find_cli().unwrap())
-        .args(args)
-        .args(["--address", &DevServer::shared_address()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "temporal {args:?} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+/// Runs the `temporal` CLI against the test server, off the test's thread (the worker runs
+/// there); panics with its output when it fails.
+async fn cli(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(find_cli().unwrap())
+            .args(&args)
+            .args(["--address", &DevServer::shared_address()])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "temporal {args:?} failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    })
+    .await
+    .unwrap()
 }
 
 async fn status(client: &Client, workflow_id: &str) -> WorkflowExecutionStatus {
@@ -253,7 +264,7 @@ async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
         parent.workflow_id(),
         handle_parent.workflow_id(),
     ] {
-        cli(&["workflow", "cancel", "--workflow-id", id]);
+        cli(&["workflow", "cancel", "--workflow-id", id]).await;
     }
     let canceled = |r: Result<String, ClientError>| matches!(r, Err(ClientError::WorkflowCanceled { .. }));
     let within = Duration::from_secs(30);
@@ -593,6 +604,130 @@ async fn continue_as_new_carries_memo_search_attributes_and_options() {
         .workflow::<Relay>()
         .replay(&history)
         .unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. The built-in metadata query: handlers with their doc comments, and current details.
+
+/// A to-do list whose handlers are documented.
+#[workflow]
+#[derive(Default)]
+pub struct Todo {
+    items: Vec<String>,
+    done: bool,
+}
+
+#[workflow(name = "TodoWorkflow")]
+impl Todo {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<usize> {
+        ctx.set_current_details("collecting items until **done**");
+        ctx.wait_condition(|s| s.done).await?;
+        Ok(ctx.state(|s| s.items.len()))
+    }
+
+    /// Adds an item to the list.
+    #[signal]
+    fn add(&mut self, item: String) {
+        self.items.push(item);
+    }
+
+    /// Closes the list.
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+
+    /// The items so far.
+    #[query]
+    fn items(&self) -> Vec<String> {
+        self.items.clone()
+    }
+
+    /// Removes every item;
+    /// answers how many were removed.
+    #[update]
+    fn clear(&mut self) -> usize {
+        std::mem::take(&mut self.items).len()
+    }
+}
+
+/// `temporal workflow metadata` (the CLI decodes the answer with the Go SDK's converter) shows
+/// the handlers with their doc comments and the current details; the payload is the
+/// `json/protobuf` encoding of `WorkflowMetadata` as the other SDKs send it.
+#[tokio::test]
+async fn the_metadata_query_lists_documented_handlers_and_current_details() {
+    let client = connect().await;
+    let tq = unique("todo");
+    let worker = Worker::builder(&client, &tq).workflow::<Todo>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let todo = Todo::start(&client, StartOptions::new(unique("todo"), &tq))
+        .await
+        .unwrap();
+    todo.add("milk".into()).await.unwrap();
+    assert_eq!(todo.items().await.unwrap(), vec!["milk".to_string()]);
+
+    let raw = client
+        .untyped_handle(todo.workflow_id().to_string(), None)
+        .query(
+            "__temporal_workflow_metadata",
+            Vec::new(),
+            workflow_runtime::client::handle::QueryRejectCondition::None,
+        )
+        .await
+        .unwrap();
+    let encoding = |key: &str| String::from_utf8_lossy(&raw[0].metadata[key]).to_string();
+    assert_eq!(
+        (encoding("encoding"), encoding("messageType")),
+        (
+            "json/protobuf".to_string(),
+            "temporal.api.sdk.v1.WorkflowMetadata".to_string()
+        )
+    );
+    let shown = cli(&[
+        "workflow",
+        "metadata",
+        "--workflow-id",
+        todo.workflow_id(),
+        "--output",
+        "json",
+    ])
+    .await;
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap_or_else(|e| panic!("{e}: {shown}"));
+    // The CLI decoded the answer as the proto message it names.
+    let shown = &shown["queryResult"][0];
+    assert_eq!(
+        shown["_protoMessageType"], "temporal.api.sdk.v1.WorkflowMetadata",
+        "{shown}"
+    );
+    let definition = &shown["definition"];
+    assert_eq!(definition["type"], "TodoWorkflow", "{shown}");
+    let described = |list: &str, name: &str| -> String {
+        definition[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {list}: {shown}"))
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {list}: {shown}"))["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(described("signalDefinitions", "add"), "Adds an item to the list.");
+    assert_eq!(described("signalDefinitions", "finish"), "Closes the list.");
+    assert_eq!(described("queryDefinitions", "items"), "The items so far.");
+    assert_eq!(
+        described("updateDefinitions", "clear"),
+        "Removes every item;\nanswers how many were removed."
+    );
+    assert!(!described("queryDefinitions", "__stack_trace").is_empty());
+    assert_eq!(shown["currentDetails"], "collecting items until **done**", "{shown}");
+
+    todo.finish().await.unwrap();
+    assert_eq!(todo.result().await.unwrap(), 1);
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }

@@ -81,6 +81,8 @@ pub(crate) struct RunState {
     pub(crate) memo: HashMap<String, Payload>,
     /// What a continue-as-new carries over from the start event.
     pub(crate) started: StartFacts,
+    /// What the workflow says it is doing, for the metadata query (the web UI shows it).
+    pub(crate) current_details: String,
     /// What `patched` answered for each id in this run (it answers the same every time).
     patches: HashMap<String, bool>,
     next_side_effect_seq: u32,
@@ -128,6 +130,7 @@ impl RunState {
             search_attributes: HashMap::new(),
             memo: HashMap::new(),
             started: StartFacts::default(),
+            current_details: String::new(),
             next_side_effect_seq: 1,
             next_local_seq: 1,
             locals: HashMap::new(),
@@ -231,6 +234,13 @@ impl<W: 'static> WorkflowContext<W> {
     /// Facts about this run.
     pub fn info(&self) -> WorkflowInfo {
         self.run.borrow().info.clone()
+    }
+
+    /// Sets what the workflow is doing now, in a line or a few (Markdown is fine): the web UI
+    /// and `temporal workflow metadata` show it. Kept in memory only; set it again after a
+    /// replay as the code runs.
+    pub fn set_current_details(&self, details: impl Into<String>) {
+        self.run.borrow_mut().current_details = details.into();
     }
 
     /// Whether the code is replaying history (handy to skip logging).

@@ -15,9 +15,10 @@ use crate::client::payload::{self, PayloadArgs, PayloadError};
 use crate::client::proto::common::{Payload, Payloads};
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::client::proto::protocol::{self, Message};
+use crate::client::proto::sdk;
 use crate::client::proto::update as pu;
 use crate::client::time::from_timestamp;
-use crate::definition::{Handlers, UpdateBody, Workflow};
+use crate::definition::{HandlerKind, Handlers, UpdateBody, Workflow};
 use futures::future::LocalBoxFuture;
 use prost::Message as _;
 use std::cell::RefCell;
@@ -29,6 +30,10 @@ use std::task::{Context, Poll, Wake, Waker};
 
 /// The name of the built-in query that describes what the workflow waits on.
 pub const STACK_TRACE_QUERY: &str = "__stack_trace";
+
+/// The name of the built-in query that lists a workflow's handlers and current details (the
+/// web UI and `temporal workflow metadata` ask it).
+pub const METADATA_QUERY: &str = "__temporal_workflow_metadata";
 
 /// Most polls of the workflow future in one activation before it counts as never yielding.
 const MAX_POLLS_PER_ACTIVATION: usize = 10_000;
@@ -49,6 +54,8 @@ pub(crate) trait WorkflowDriver {
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String>;
     /// Runs an update: its validator first when `validate` (live delivery; never on replay).
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome;
+    /// The workflow's type and handlers, with their descriptions.
+    fn definition(&self) -> sdk::WorkflowDefinition;
 }
 
 /// What became of an update request.
@@ -182,10 +189,33 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
         }
     }
 
+    fn definition(&self) -> sdk::WorkflowDefinition {
+        let describe = |kind: HandlerKind, names: Vec<&String>| -> Vec<sdk::WorkflowInteractionDefinition> {
+            names
+                .into_iter()
+                .map(|name| sdk::WorkflowInteractionDefinition {
+                    name: name.clone(),
+                    description: self
+                        .handlers
+                        .descriptions
+                        .get(&(kind, name.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+                .collect()
+        };
+        sdk::WorkflowDefinition {
+            r#type: W::NAME.to_string(),
+            query_definitions: describe(HandlerKind::Query, self.handlers.queries.keys().collect()),
+            signal_definitions: describe(HandlerKind::Signal, self.handlers.signals.keys().collect()),
+            update_definitions: describe(HandlerKind::Update, self.handlers.updates.keys().collect()),
+        }
+    }
+
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
         let Some(handler) = self.handlers.queries.get(name) else {
             let mut known: Vec<&str> = self.handlers.queries.keys().map(String::as_str).collect();
-            known.push(STACK_TRACE_QUERY);
+            known.extend([STACK_TRACE_QUERY, METADATA_QUERY]);
             return Err(format!(
                 "workflow `{}` has no query `{name}`; known queries: {}",
                 W::NAME,
@@ -911,6 +941,23 @@ impl Run {
         if name == STACK_TRACE_QUERY {
             let text = self.run.borrow().describe_pending();
             return payload::to_payload(&text).map_err(|e| e.to_string());
+        }
+        if name == METADATA_QUERY {
+            let mut definition = self.driver.definition();
+            for (name, description) in [
+                (STACK_TRACE_QUERY, "What the workflow is waiting on now."),
+                (METADATA_QUERY, "The workflow's type, handlers and current details."),
+            ] {
+                definition.query_definitions.push(sdk::WorkflowInteractionDefinition {
+                    name: name.to_string(),
+                    description: description.to_string(),
+                });
+            }
+            let metadata = sdk::WorkflowMetadata {
+                definition: Some(definition),
+                current_details: self.run.borrow().current_details.clone(),
+            };
+            return payload::to_proto_json_payload(&metadata).map_err(|e| e.to_string());
         }
         self.driver.query(name, input)
     }
