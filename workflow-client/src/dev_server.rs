@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 pub const ADDRESS_ENV: &str = "TEMPORAL_ADDRESS";
 /// Environment variable naming the `temporal` CLI executable.
 pub const CLI_ENV: &str = "TEMPORAL_CLI";
+/// The python (with PyPI `temporalio`) that cross-SDK tests run; `cargo xtask test` sets it.
+pub const PYTHON_ENV: &str = "TEMPORAL_TEST_PYTHON";
 /// The folder, under the workspace `target/` folder, where `cargo xtask` installs the CLI.
 pub const TOOLS_DIR: &str = "tools/temporal-cli";
 

@@ -731,3 +731,177 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5, 6, 7. Histories the Python SDK and this worker write replay in each other: patch markers
+// and their `TemporalChangeVersion` upserts, local activity markers, activity ids, SDK flags.
+
+/// Runs `tests/python/interop.py` with the python `cargo xtask test` prepared (PyPI
+/// `temporalio`), off the test's thread; panics with its output when it fails.
+async fn python(args: &[&str]) -> String {
+    let python = std::env::var(workflow_runtime::client::dev_server::PYTHON_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{} is not set: run `cargo xtask test`, which installs the Python SDK for the cross-SDK tests",
+            workflow_runtime::client::dev_server::PYTHON_ENV
+        )
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/interop.py");
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(python)
+            .arg(script)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "interop.py {args:?} failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    })
+    .await
+    .unwrap()
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn weigh(order: String) -> Result<u64, ActivityError> {
+    Ok(order.len() as u64 * 100)
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn weigh_v2(order: String) -> Result<u64, ActivityError> {
+    Ok(order.len() as u64 * 100)
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn pack(order: String) -> Result<String, ActivityError> {
+    Ok(format!("{order} packed"))
+}
+
+/// The Rust port of the Python SDK's `InteropParcel` (tests/python/interop.py).
+#[workflow]
+#[derive(Default)]
+pub struct InteropParcel;
+
+#[workflow(name = "InteropParcel")]
+impl InteropParcel {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, order: String) -> WorkflowResult<String> {
+        let carrier = if ctx.patched("fast-carrier") {
+            "fast"
+        } else {
+            "standard"
+        };
+        let grams = ctx.local_activity(weigh, order.clone()).await?;
+        let packed = ctx.activity(pack, order).await?;
+        ctx.sleep(Duration::from_millis(100)).await?;
+        ctx.deprecate_patch("old-box");
+        Ok(format!("{packed} via {carrier}, {grams} g"))
+    }
+}
+
+/// The same port after someone changed the local activity it calls.
+#[workflow]
+#[derive(Default)]
+pub struct InteropParcelReweighed;
+
+#[workflow(name = "InteropParcel")]
+impl InteropParcelReweighed {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, order: String) -> WorkflowResult<String> {
+        let carrier = if ctx.patched("fast-carrier") {
+            "fast"
+        } else {
+            "standard"
+        };
+        let grams = ctx.local_activity(weigh_v2, order.clone()).await?;
+        let packed = ctx.activity(pack, order).await?;
+        ctx.sleep(Duration::from_millis(100)).await?;
+        ctx.deprecate_patch("old-box");
+        Ok(format!("{packed} via {carrier}, {grams} g"))
+    }
+}
+
+/// A history the Python SDK recorded replays here with the ported workflow; a port whose
+/// local activity type changed is reported as nondeterministic.
+#[tokio::test]
+async fn a_python_history_with_patches_and_local_activities_replays_here() {
+    let id = unique("py-parcel");
+    let out = python(&["record", &DevServer::shared_address(), &unique("py-parcel"), &id]).await;
+    // The SDK logs to stdout too: the history is the last line.
+    let json = out.lines().last().unwrap_or_default();
+    let history = workflow_runtime::client::history::history_from_json(json).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let names = event_names(&history);
+    assert!(
+        names.iter().any(|n| n == "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"),
+        "{names:?}"
+    );
+    workflow_runtime::replay::Replayer::new()
+        .workflow::<InteropParcel>()
+        .replay(&history)
+        .unwrap_or_else(|e| panic!("the port does not replay Python's history: {e}"));
+    let changed = workflow_runtime::replay::Replayer::new()
+        .workflow::<InteropParcelReweighed>()
+        .replay(&history);
+    let error = changed
+        .expect_err("a changed local activity type must not replay")
+        .to_string();
+    assert!(error.contains("weigh"), "{error}");
+}
+
+/// A history this worker recorded replays in the Python SDK; with the activity type renamed
+/// the Python replayer reports nondeterminism, because the history carries this SDK's name
+/// and sdk-core's flags (id and type checks, the patch upsert, terminal commands last).
+#[tokio::test]
+async fn a_rust_history_replays_in_python_with_its_checks() {
+    use workflow_runtime::client::proto::history::history_event::Attributes;
+    let client = connect().await;
+    let tq = unique("rs-parcel");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<InteropParcel>()
+        .activity(weigh)
+        .activity(pack)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let parcel = InteropParcel::start(&client, StartOptions::new(unique("rs-parcel"), &tq), "book".into())
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), parcel.result())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result, "book packed via fast, 400 g");
+    let history = parcel.fetch_history().await.unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+
+    let metadata = history
+        .events
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) => a.sdk_metadata.clone(),
+            _ => None,
+        })
+        .expect("the first completed task records the SDK");
+    assert_eq!(metadata.sdk_name, workflow_runtime::workflow::sdk_flags::SDK_NAME);
+    assert_eq!(metadata.core_used_flags, vec![1, 2, 3]);
+
+    let file = std::env::temp_dir().join(format!("{}.json", unique("rust-history")));
+    std::fs::write(
+        &file,
+        workflow_runtime::client::history::history_to_json(&history).unwrap(),
+    )
+    .unwrap();
+    let outcome = python(&["replay", file.to_str().unwrap()]).await;
+    let _ = std::fs::remove_file(&file);
+    // The SDK logs to stdout too: the answer is the last line.
+    let last = outcome.lines().last().unwrap_or_default();
+    let outcome: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {outcome}"));
+    assert_eq!(outcome["same"], "ok", "{outcome}");
+    let renamed = outcome["renamed"].as_str().unwrap_or_default();
+    assert!(renamed.starts_with("nondeterminism"), "{outcome}");
+}

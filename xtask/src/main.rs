@@ -121,8 +121,12 @@ fn test_search_attributes() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The Python SDK the cross-SDK tests drive (as client, worker and replayer).
+const PYTHON_REQUIREMENTS: &str = "workflow-runtime/tests/python/requirements.txt";
+
 fn test(args: &[String]) -> Result<ExitCode> {
     let cli = ensure_cli()?;
+    let python = peers::python::install_requirements(&workspace_root().join(PYTHON_REQUIREMENTS))?;
     let server = DevServer::start_with(DevServerOptions {
         cli: Some(cli.clone()),
         search_attributes: test_search_attributes(),
@@ -139,6 +143,7 @@ fn test(args: &[String]) -> Result<ExitCode> {
         .args(args)
         .env(dev_server::ADDRESS_ENV, server.address())
         .env(dev_server::CLI_ENV, &cli)
+        .env(dev_server::PYTHON_ENV, &python)
         .status()
         .context("could not run cargo test")?;
     server.stop();

@@ -31,6 +31,8 @@ pub(crate) enum TaskOutcome {
         local_activities: Vec<LocalActivityRequest>,
         /// Whether the run still waits on local activities (started now or earlier).
         locals_pending: bool,
+        /// SDK name, version and flags to record in history with the answer.
+        sdk_metadata: Option<crate::client::proto::sdk::WorkflowTaskCompletedMetadata>,
     },
     /// Fail the workflow task; the server retries it.
     Failed {
@@ -205,6 +207,7 @@ impl Engine {
             query_results,
             local_activities: activation.local_activities,
             locals_pending,
+            sdk_metadata: activation.sdk_metadata,
         }
     }
 

@@ -86,10 +86,13 @@ impl LocalActivities {
         };
         let known: Vec<String> = self.activities.keys().cloned().collect();
         tokio::spawn(async move {
-            let result = match activity {
+            let scheduled = std::time::SystemTime::now();
+            let mut result = match activity {
                 Some(activity) => run_with_retries(activity, info, &request).await,
                 None => LocalActivityResult {
                     seq: request.seq,
+                    times: Default::default(),
+                    recorded_type: None,
                     attempt: 1,
                     outcome: Err(Failure::application(
                         format!(
@@ -101,6 +104,10 @@ impl LocalActivities {
                     )
                     .non_retryable()),
                 },
+            };
+            result.times = crate::workflow::local_activity::MarkerTimes {
+                original_schedule: Some(scheduled),
+                complete: Some(std::time::SystemTime::now()),
             };
             let _ = queue.tx.send(result);
         });
@@ -155,6 +162,8 @@ async fn run_with_retries(
             Some(Ok(Ok(payload))) => {
                 return LocalActivityResult {
                     seq: request.seq,
+                    times: Default::default(),
+                    recorded_type: None,
                     attempt,
                     outcome: Ok(Some(payload)),
                 };
@@ -163,6 +172,8 @@ async fn run_with_retries(
             Some(Ok(Err(ActivityError::Canceled))) => {
                 return LocalActivityResult {
                     seq: request.seq,
+                    times: Default::default(),
+                    recorded_type: None,
                     attempt,
                     outcome: Err(Failure::canceled("local activity canceled")),
                 };
@@ -184,6 +195,8 @@ async fn run_with_retries(
             _ => {
                 return LocalActivityResult {
                     seq: request.seq,
+                    times: Default::default(),
+                    recorded_type: None,
                     attempt,
                     outcome: Err(failure),
                 };

@@ -244,6 +244,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
             mut commands,
             messages,
             query_results,
+            sdk_metadata,
             ..
         } => {
             // A worker shutting down does not ask for the run's next tasks: they go to the normal
@@ -278,6 +279,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
                 // Local activities still running: this answer keeps the task alive, and the
                 // server hands out the next task at once to carry on.
                 force_create_new_workflow_task: keep_alive,
+                sdk_metadata,
                 ..Default::default()
             };
             shared

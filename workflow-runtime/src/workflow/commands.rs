@@ -97,13 +97,43 @@ pub(crate) fn patch_marker(event: &HistoryEvent) -> Option<(String, bool)> {
     if a.marker_name != PATCH_MARKER {
         return None;
     }
-    let data = a.details.get("patch_data")?.payloads.first()?;
-    let value: serde_json::Value = crate::client::payload::from_payload(data).ok()?;
-    Some((
-        value.get("id")?.as_str()?.to_string(),
-        value.get("deprecated").and_then(|d| d.as_bool()).unwrap_or(false),
-    ))
+    let json = a
+        .details
+        .get(PATCH_DETAILS_KEY)
+        .or_else(|| a.details.get(OLD_PATCH_DETAILS_KEY))
+        .and_then(|p| p.payloads.first());
+    if let Some(data) = json {
+        let value: serde_json::Value = crate::client::payload::from_payload(data).ok()?;
+        return Some((
+            value.get("id")?.as_str()?.to_string(),
+            value.get("deprecated").and_then(|d| d.as_bool()).unwrap_or(false),
+        ));
+    }
+    // sdk-core's first layout: the id as raw bytes, `deprecated` as one byte.
+    let id = std::str::from_utf8(&a.details.get("patch_id")?.payloads.first()?.data).ok()?;
+    let deprecated = a
+        .details
+        .get("deprecated")
+        .and_then(|p| p.payloads.first())
+        .and_then(|p| p.data.first())
+        .is_some_and(|b| *b != 0);
+    Some((id.to_string(), deprecated))
 }
+
+/// Whether `event` upserts only `TemporalChangeVersion` (what follows a patch marker).
+pub(crate) fn is_change_version_upsert(event: &HistoryEvent) -> bool {
+    let Some(EvAttr::UpsertWorkflowSearchAttributesEventAttributes(a)) = &event.attributes else {
+        return false;
+    };
+    a.search_attributes.as_ref().is_some_and(|s| {
+        s.indexed_fields.len() == 1 && s.indexed_fields.contains_key(super::context::CHANGE_VERSION_ATTRIBUTE)
+    })
+}
+
+/// The details key of a patch marker's `{id, deprecated}` JSON, as sdk-core writes it.
+const PATCH_DETAILS_KEY: &str = "patch-data";
+/// The key this engine wrote before it matched sdk-core; still read.
+const OLD_PATCH_DETAILS_KEY: &str = "patch_data";
 
 /// The value a `SideEffect` marker recorded.
 pub(crate) fn side_effect_value(event: &HistoryEvent) -> Option<crate::client::proto::common::Payload> {
@@ -150,7 +180,10 @@ impl WorkflowCommand {
                 names.sort();
                 format!("ModifyWorkflowProperties(memo {})", names.join(", "))
             }
-            WorkflowCommand::LocalActivityMarker { seq, .. } => format!("RecordMarker(local activity {seq})"),
+            WorkflowCommand::LocalActivityMarker { seq, attributes } => format!(
+                "RecordMarker(local activity {seq}, type {})",
+                super::local_activity::marker_activity_type(&attributes.details).unwrap_or_default()
+            ),
             WorkflowCommand::Patch { id, deprecated } => format!(
                 "RecordMarker(patch {id}{})",
                 if *deprecated { ", deprecated" } else { "" }
@@ -226,9 +259,15 @@ impl WorkflowCommand {
                 Some(EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)),
             ) => true,
             (WorkflowCommand::UpsertMemo { .. }, Some(EvAttr::WorkflowPropertiesModifiedEventAttributes(_))) => true,
-            (WorkflowCommand::LocalActivityMarker { seq, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
-                super::local_activity::local_activity_marker(event).is_some_and(|r| r.seq == *seq)
-            }
+            (
+                WorkflowCommand::LocalActivityMarker { seq, attributes },
+                Some(EvAttr::MarkerRecordedEventAttributes(_)),
+            ) => super::local_activity::local_activity_marker(event).is_some_and(|r| {
+                // The type is checked where history recorded one (sdk-core's id and type checks).
+                r.seq == *seq
+                    && (r.recorded_type.is_none()
+                        || r.recorded_type == super::local_activity::marker_activity_type(&attributes.details))
+            }),
             (WorkflowCommand::Patch { id, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
                 patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
             }
@@ -336,7 +375,7 @@ impl WorkflowCommand {
                 let mut details = std::collections::HashMap::new();
                 let data = serde_json::json!({ "id": id, "deprecated": deprecated });
                 if let Ok(p) = crate::client::payload::to_payload(&data) {
-                    details.insert("patch_data".to_string(), Payloads { payloads: vec![p] });
+                    details.insert(PATCH_DETAILS_KEY.to_string(), Payloads { payloads: vec![p] });
                 }
                 (
                     CommandType::RecordMarker,
@@ -419,7 +458,8 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
                 let seq = super::local_activity::local_activity_marker(event)
                     .map(|r| r.seq)
                     .unwrap_or(0);
-                format!("MarkerRecorded(local activity {seq})")
+                let ty = super::local_activity::marker_activity_type(&a.details).unwrap_or_default();
+                format!("MarkerRecorded(local activity {seq}, type {ty})")
             }
             Some((id, deprecated)) => format!(
                 "MarkerRecorded(patch {id}{})",

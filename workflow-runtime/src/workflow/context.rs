@@ -83,10 +83,13 @@ pub(crate) struct RunState {
     pub(crate) started: StartFacts,
     /// What the workflow says it is doing, for the metadata query (the web UI shows it).
     pub(crate) current_details: String,
+    /// The SDK flags of this run's history, and those the current task adds.
+    pub(crate) flags: super::sdk_flags::SdkFlags,
+    /// The patch ids this run recorded markers for, in order (`TemporalChangeVersion`).
+    marked_patches: std::collections::BTreeSet<String>,
     /// What `patched` answered for each id in this run (it answers the same every time).
     patches: HashMap<String, bool>,
     next_side_effect_seq: u32,
-    pub(crate) next_local_seq: u32,
     pub(crate) locals: HashMap<u32, super::local_activity::LocalSlot>,
     /// Local activities to hand to the worker after this activation.
     pub(crate) local_requests: Vec<super::local_activity::LocalActivityRequest>,
@@ -131,8 +134,9 @@ impl RunState {
             memo: HashMap::new(),
             started: StartFacts::default(),
             current_details: String::new(),
+            flags: Default::default(),
+            marked_patches: Default::default(),
             next_side_effect_seq: 1,
-            next_local_seq: 1,
             locals: HashMap::new(),
             local_requests: Vec::new(),
             next_child_seq: 1,
@@ -152,6 +156,14 @@ impl RunState {
         x ^= x >> 27;
         self.rng = x;
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// The next activity's sequence number (remote and local activities share it; a remote
+    /// activity's default id is its number).
+    pub(crate) fn next_activity_seq(&mut self) -> u32 {
+        let seq = self.next_activity_seq;
+        self.next_activity_seq += 1;
+        seq
     }
 
     /// A v4 UUID from the run's deterministic randomness.
@@ -206,6 +218,9 @@ impl RunState {
         lines.join("\n")
     }
 }
+
+/// The search attribute that lists a run's patch ids (as every official SDK sets it).
+pub(crate) const CHANGE_VERSION_ATTRIBUTE: &str = "TemporalChangeVersion";
 
 /// The handle workflow code uses for everything nondeterministic or durable.
 ///
@@ -339,6 +354,21 @@ impl<W: 'static> WorkflowContext<W> {
                 id: id.to_string(),
                 deprecated,
             });
+            run.marked_patches.insert(id.to_string());
+            // As the core-based SDKs do: the run's patch ids become searchable.
+            let replaying = run.replaying;
+            if run
+                .flags
+                .try_use(super::sdk_flags::CoreFlag::UpsertChangeVersionOnPatch, replaying)
+            {
+                let ids: Vec<&String> = run.marked_patches.iter().collect();
+                if let Ok(mut value) = payload::to_payload(&ids) {
+                    value.metadata.insert("type".to_string(), b"KeywordList".to_vec());
+                    let attributes = HashMap::from([(CHANGE_VERSION_ATTRIBUTE.to_string(), value)]);
+                    run.commands
+                        .push_back(WorkflowCommand::UpsertSearchAttributes { attributes });
+                }
+            }
         }
         run.patches.insert(id.to_string(), answer);
         answer || deprecated
@@ -817,8 +847,7 @@ impl<A: ActivityDefinition> ActivityFuture<A> {
             .to_payloads()
             .map_err(|e| invalid_call(format!("arguments of activity `{}`: {e}", A::NAME)))?;
         let mut run = self.run.borrow_mut();
-        let seq = run.next_activity_seq;
-        run.next_activity_seq += 1;
+        let seq = run.next_activity_seq();
         let task_queue = options.task_queue.unwrap_or_else(|| run.info.task_queue.clone());
         let attributes = pc::ScheduleActivityTaskCommandAttributes {
             activity_id: options.activity_id.unwrap_or_else(|| seq.to_string()),

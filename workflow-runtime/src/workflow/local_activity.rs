@@ -56,6 +56,32 @@ pub(crate) struct LocalActivityResult {
     pub(crate) seq: u32,
     pub(crate) attempt: u32,
     pub(crate) outcome: Result<Option<Payload>, Failure>,
+    /// When it was first scheduled and when it completed (worker time, recorded in the marker).
+    pub(crate) times: MarkerTimes,
+    /// The type a marker recorded (replay checks it against the code's).
+    pub(crate) recorded_type: Option<String>,
+}
+
+/// The times a local activity marker records, as sdk-core writes them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct MarkerTimes {
+    pub(crate) original_schedule: Option<std::time::SystemTime>,
+    pub(crate) complete: Option<std::time::SystemTime>,
+}
+
+/// A time as the marker's JSON holds it: `{"seconds": …, "nanos": …}`.
+fn marker_time(t: Option<std::time::SystemTime>) -> serde_json::Value {
+    match t.map(crate::client::time::to_timestamp) {
+        Some(ts) => serde_json::json!({ "seconds": ts.seconds, "nanos": ts.nanos }),
+        None => serde_json::Value::Null,
+    }
+}
+
+/// The activity type in a local activity marker's `data` details.
+pub(crate) fn marker_activity_type(details: &std::collections::HashMap<String, Payloads>) -> Option<String> {
+    let data = details.get("data")?.payloads.first()?;
+    let data: serde_json::Value = payload::from_payload(data).ok()?;
+    Some(data.get("activity_type")?.as_str()?.to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,17 +116,27 @@ pub(crate) fn local_activity_marker(event: &HistoryEvent) -> Option<LocalActivit
         Some(f) => Err(Failure::from(f.clone())),
         None => Ok(a.details.get("result").and_then(|p| p.payloads.first().cloned())),
     };
-    Some(LocalActivityResult { seq, attempt, outcome })
+    Some(LocalActivityResult {
+        seq,
+        attempt,
+        outcome,
+        times: MarkerTimes::default(),
+        recorded_type: marker_activity_type(&a.details),
+    })
 }
 
 /// The marker command recording `result` of local activity `activity_type`.
 pub(crate) fn marker_command(activity_type: &str, result: &LocalActivityResult) -> WorkflowCommand {
     let mut details = std::collections::HashMap::new();
+    // sdk-core's `LocalActivityMarkerData`: core-based SDKs refuse a marker without its fields.
     let data = serde_json::json!({
         "seq": result.seq,
         "attempt": result.attempt,
         "activity_id": result.seq.to_string(),
         "activity_type": activity_type,
+        "complete_time": marker_time(result.times.complete),
+        "backoff": null,
+        "original_schedule_time": marker_time(result.times.original_schedule),
     });
     if let Ok(p) = payload::to_payload(&data) {
         details.insert("data".to_string(), Payloads { payloads: vec![p] });
@@ -254,8 +290,8 @@ impl<A: ActivityDefinition> LocalActivityFuture<A> {
             WorkflowError::non_retryable(format!("arguments of activity `{}`: {e}", A::NAME), "PayloadError")
         })?;
         let mut run = call.run.borrow_mut();
-        let seq = run.next_local_seq;
-        run.next_local_seq += 1;
+        // One sequence for remote and local activities, as the core-based SDKs number them.
+        let seq = run.next_activity_seq();
         let request = LocalActivityRequest {
             seq,
             activity_type: A::NAME.to_string(),

@@ -13,6 +13,7 @@ mod error;
 mod info;
 pub mod local_activity;
 pub(crate) mod run;
+pub mod sdk_flags;
 pub(crate) mod watchdog;
 
 pub use cancellation::{CancellationScope, CancellationType};

@@ -263,6 +263,8 @@ pub(crate) struct Activation {
     pub(crate) messages: Vec<Message>,
     /// Local activities the worker is to run (their results come back by `resolve_local`).
     pub(crate) local_activities: Vec<super::local_activity::LocalActivityRequest>,
+    /// The SDK name, version and flags to record with the answer, when there is news.
+    pub(crate) sdk_metadata: Option<crate::client::proto::sdk::WorkflowTaskCompletedMetadata>,
 }
 
 /// One run of a workflow, kept between tasks (sticky cache) or rebuilt by replay.
@@ -287,6 +289,8 @@ pub(crate) struct Run {
     matched_in_task: Vec<String>,
     /// Where replay and code parted, as a side-by-side table, once it happened.
     divergence: Option<String>,
+    /// Whether the last event matched was a deprecated patch marker the code no longer issues.
+    skipped_deprecated_patch: bool,
 }
 
 impl Run {
@@ -308,6 +312,7 @@ impl Run {
             rejections: Vec::new(),
             matched_in_task: Vec::new(),
             divergence: None,
+            skipped_deprecated_patch: false,
         }
     }
 
@@ -379,6 +384,18 @@ impl Run {
                         }
                         run.replaying = !is_current;
                     }
+                    if is_current {
+                        // Live: the checks and command order of these flags hold for this task.
+                        let mut run = self.run.borrow_mut();
+                        run.flags.try_use(super::sdk_flags::CoreFlag::IdAndTypeChecks, false);
+                        run.flags
+                            .try_use(super::sdk_flags::CoreFlag::TerminalCommandsLast, false);
+                    } else if let Some(Some(EvAttr::WorkflowTaskCompletedEventAttributes(done))) =
+                        events.get(i + 1).map(|e| &e.attributes)
+                    {
+                        // Replay: the flags this task ran with are recorded when it completed.
+                        self.run.borrow_mut().flags.add_from_history(done.sdk_metadata.as_ref());
+                    }
                     if !is_current {
                         // Replay: the side effects this task ran are recorded after it.
                         let recorded = events[i + 1..]
@@ -434,7 +451,10 @@ impl Run {
                         }
                     }
                 }
-                Some(EvAttr::WorkflowTaskCompletedEventAttributes(_)) => self.matched_in_task.clear(),
+                Some(EvAttr::WorkflowTaskCompletedEventAttributes(done)) => {
+                    self.matched_in_task.clear();
+                    self.run.borrow_mut().flags.add_from_history(done.sdk_metadata.as_ref());
+                }
                 Some(
                     EvAttr::WorkflowTaskScheduledEventAttributes(_)
                     | EvAttr::WorkflowTaskFailedEventAttributes(_)
@@ -467,6 +487,7 @@ impl Run {
             commands,
             messages,
             local_activities: std::mem::take(&mut run.local_requests),
+            sdk_metadata: run.flags.for_answer(),
         }
     }
 
@@ -497,19 +518,24 @@ impl Run {
 
     /// Pops the oldest unmatched command and checks it is the one `event` records.
     fn match_command(&mut self, event: &HistoryEvent) -> Result<(), TaskError> {
-        let command = self.run.borrow().commands.front().cloned();
-        let Some(command) = command else {
+        // A deprecated patch the code no longer mentions is skipped, with the upsert of the
+        // run's patch ids that followed it.
+        let after_skipped_patch = std::mem::take(&mut self.skipped_deprecated_patch);
+        let skippable = |event: &HistoryEvent| {
             if matches!(super::commands::patch_marker(event), Some((_, true))) {
-                return Ok(()); // a deprecated patch the code no longer mentions
+                return Some(true);
             }
-            return Err(self.nondeterminism(event.event_id, describe_event(event), "nothing".to_string()));
+            (after_skipped_patch && super::commands::is_change_version_upsert(event)).then_some(false)
         };
-        if !command.matches(event) {
-            if matches!(super::commands::patch_marker(event), Some((_, true))) {
-                return Ok(()); // a deprecated patch the code no longer mentions
+        let front = self.run.borrow().commands.front().cloned();
+        let Some(command) = front.clone().filter(|c| c.matches(event)) else {
+            if let Some(patch) = skippable(event) {
+                self.skipped_deprecated_patch = patch;
+                return Ok(());
             }
-            return Err(self.nondeterminism(event.event_id, describe_event(event), command.describe()));
-        }
+            let produced = front.map_or_else(|| "nothing".to_string(), |c| c.describe());
+            return Err(self.nondeterminism(event.event_id, describe_event(event), produced));
+        };
         self.run.borrow_mut().commands.pop_front();
         self.matched_in_task.push(command.describe());
         let mut run = self.run.borrow_mut();
