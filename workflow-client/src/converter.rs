@@ -45,12 +45,19 @@ pub trait PayloadCodec: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct DataConverter {
     codec: Option<Arc<dyn PayloadCodec>>,
+    /// Whether failures sent carry their message and stack trace in `encoded_attributes`.
+    encode_failure_attributes: bool,
 }
+
+/// The message a failure carries in the clear once its text moved to `encoded_attributes`
+/// (the official SDKs write the same).
+pub const ENCODED_FAILURE_MESSAGE: &str = "Encoded failure";
 
 impl std::fmt::Debug for DataConverter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataConverter")
             .field("codec", &self.codec.as_ref().map(|_| "…"))
+            .field("encode_failure_attributes", &self.encode_failure_attributes)
             .finish()
     }
 }
@@ -76,12 +83,36 @@ impl DataConverter {
     pub fn with_codec(codec: impl PayloadCodec) -> Self {
         DataConverter {
             codec: Some(Arc::new(codec)),
+            encode_failure_attributes: false,
         }
+    }
+
+    /// Moves the message and stack trace of every failure this side sends into the failure's
+    /// `encoded_attributes` (a JSON payload that goes through the codec, so an encrypting codec
+    /// hides them too); the failure keeps only the message `"Encoded failure"` in the clear.
+    /// Failures that arrive that way are decoded whatever this setting, as in every official
+    /// SDK, so the other side's setting is what matters.
+    ///
+    /// ```
+    /// # use workflow_client::DataConverter;
+    /// # use workflow_client::codecs::ZlibCodec;
+    /// let converter = DataConverter::with_codec(ZlibCodec::default()).encode_failure_attributes(true);
+    /// assert!(converter.encodes_outgoing());
+    /// ```
+    pub fn encode_failure_attributes(mut self, on: bool) -> Self {
+        self.encode_failure_attributes = on;
+        self
     }
 
     /// Whether a codec is configured (without one, payloads pass through untouched).
     pub fn has_codec(&self) -> bool {
         self.codec.is_some()
+    }
+
+    /// Whether anything this side sends is changed on its way out (a codec, or failure
+    /// attributes to encode).
+    pub fn encodes_outgoing(&self) -> bool {
+        self.codec.is_some() || self.encode_failure_attributes
     }
 
     /// Applies the codec's encode to an optional payload list in place.
@@ -155,11 +186,35 @@ impl DataConverter {
     }
 
     async fn transform_failure(&self, failure: &mut ProtoFailure, encode: bool) -> Result<(), ConvertError> {
-        if self.codec.is_none() {
-            return Ok(());
-        }
         let mut current = Some(failure);
         while let Some(f) = current {
+            if encode && self.encode_failure_attributes {
+                let text = serde_json::json!({ "message": f.message, "stack_trace": f.stack_trace });
+                let attributes = payload::to_payload(&text)?;
+                f.encoded_attributes = self.encode_raw(vec![attributes]).await?.payloads.pop();
+                f.message = ENCODED_FAILURE_MESSAGE.to_string();
+                f.stack_trace.clear();
+            } else if !encode && let Some(attributes) = f.encoded_attributes.take() {
+                let decoded = self
+                    .decode_raw(Some(Payloads {
+                        payloads: vec![attributes],
+                    }))
+                    .await?;
+                let text: serde_json::Value = match decoded.first() {
+                    Some(p) => payload::from_payload(p)?,
+                    None => serde_json::Value::Null,
+                };
+                if let Some(message) = text.get("message").and_then(|m| m.as_str()) {
+                    f.message = message.to_string();
+                }
+                if let Some(trace) = text.get("stack_trace").and_then(|m| m.as_str()) {
+                    f.stack_trace = trace.to_string();
+                }
+            }
+            if self.codec.is_none() {
+                current = f.cause.as_deref_mut();
+                continue;
+            }
             let slot = match f.failure_info.as_mut() {
                 Some(FailureInfo::ApplicationFailureInfo(i)) => i.details.as_mut(),
                 Some(FailureInfo::CanceledFailureInfo(i)) => i.details.as_mut(),

@@ -72,6 +72,13 @@ impl UntypedWorkflowHandle {
         &self.workflow_id
     }
 
+    /// A handle to an update sent earlier (by this process or another, in any SDK), known by
+    /// its id: its [`result`](UntypedUpdateHandle::result) waits for the outcome. `name` is
+    /// the update's wire name, used in errors only.
+    pub fn update_handle(&self, name: &str, update_id: impl Into<String>) -> UntypedUpdateHandle {
+        UntypedUpdateHandle::new(self.clone(), name, update_id.into(), None)
+    }
+
     /// The run this handle targets (`None`: the latest run).
     pub fn run_id(&self) -> Option<&str> {
         self.run_id.as_deref()
@@ -539,6 +546,15 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// The untyped handle underneath.
     pub fn untyped(&self) -> &UntypedWorkflowHandle {
         &self.raw
+    }
+
+    /// A typed handle to update `U` sent earlier with `update_id` (by this process or another):
+    /// its [`result`](UpdateHandle::result) waits for the outcome.
+    pub fn update_handle<U: UpdateDefinition<Workflow = W>>(&self, update_id: impl Into<String>) -> UpdateHandle<U> {
+        UpdateHandle {
+            raw: self.raw.update_handle(U::NAME, update_id),
+            _update: PhantomData,
+        }
     }
 
     /// The workflow id.

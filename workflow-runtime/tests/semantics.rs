@@ -905,3 +905,180 @@ async fn a_rust_history_replays_in_python_with_its_checks() {
     let renamed = outcome["renamed"].as_str().unwrap_or_default();
     assert!(renamed.starts_with("nondeterminism"), "{outcome}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. A failure's message and stack trace can travel encoded, through the codec.
+
+#[activity(start_to_close_timeout = "10s", retry(maximum_attempts = 1))]
+async fn charge(card: String) -> Result<(), ActivityError> {
+    Err(ActivityError::non_retryable(
+        format!("card {card} declined"),
+        "Declined",
+    ))
+}
+
+/// Charges a card; the activity's failure ends the run.
+#[workflow]
+#[derive(Default)]
+pub struct Checkout;
+
+#[workflow(name = "CheckoutWorkflow")]
+impl Checkout {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, card: String) -> WorkflowResult<()> {
+        ctx.activity(charge, card).await
+    }
+}
+
+/// With `encode_failure_attributes`, history shows only "Encoded failure" and ciphertext for
+/// every failure in the chain (the activity's and the workflow's); the client reads the
+/// original messages back.
+#[tokio::test]
+async fn failure_messages_are_encoded_through_the_codec_when_asked() {
+    use workflow_runtime::client::DataConverter;
+    use workflow_runtime::client::codecs::AesGcmCodec;
+    use workflow_runtime::client::proto::history::history_event::Attributes;
+    let converter = DataConverter::with_codec(AesGcmCodec::new("k1", [7; 32])).encode_failure_attributes(true);
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).data_converter(converter))
+        .await
+        .unwrap();
+    let tq = unique("checkout");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Checkout>()
+        .activity(charge)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let checkout = Checkout::start(&client, StartOptions::new(unique("checkout"), &tq), "4242-9999".into())
+        .await
+        .unwrap();
+    let error = tokio::time::timeout(Duration::from_secs(30), checkout.result())
+        .await
+        .unwrap()
+        .expect_err("the charge fails");
+    let ClientError::WorkflowFailed(failure) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(failure.root_cause().message, "card 4242-9999 declined");
+
+    let history = checkout.fetch_history().await.unwrap();
+    let mut seen = 0;
+    for event in &history.events {
+        let failure = match &event.attributes {
+            Some(Attributes::ActivityTaskFailedEventAttributes(a)) => a.failure.as_ref(),
+            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => a.failure.as_ref(),
+            _ => None,
+        };
+        let mut level = failure;
+        while let Some(f) = level {
+            seen += 1;
+            assert_eq!(f.message, "Encoded failure");
+            let attributes = f.encoded_attributes.as_ref().expect("encoded attributes");
+            assert!(
+                !String::from_utf8_lossy(&attributes.data).contains("4242"),
+                "{attributes:?}"
+            );
+            level = f.cause.as_deref();
+        }
+    }
+    // The activity's failure, and the workflow's failure with its cause chain.
+    assert!(seen >= 3, "{seen}");
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting on a condition with a timeout.
+
+/// Waits up to 2 s for approval (given at once when `already`).
+#[workflow]
+#[derive(Default)]
+pub struct Approval {
+    approved: bool,
+}
+
+#[workflow(name = "ApprovalWorkflow")]
+impl Approval {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, already: bool) -> WorkflowResult<bool> {
+        if already {
+            ctx.state_mut(|s| s.approved = true);
+        }
+        ctx.wait_condition(|s| s.approved).timeout(Duration::from_secs(2)).await
+    }
+
+    #[signal]
+    fn approve(&mut self) {
+        self.approved = true;
+    }
+}
+
+/// The condition already true: no timer. Met in time: the timer is cancelled. Not met: the
+/// timer fires and the wait answers `false`.
+#[tokio::test]
+async fn wait_condition_with_a_timeout_records_a_timer_only_when_needed() {
+    let client = connect().await;
+    let tq = unique("approval");
+    let worker = Worker::builder(&client, &tq).workflow::<Approval>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let within = Duration::from_secs(30);
+
+    let at_once = Approval::start(&client, StartOptions::new(unique("approval"), &tq), true)
+        .await
+        .unwrap();
+    let in_time = Approval::start(&client, StartOptions::new(unique("approval"), &tq), false)
+        .await
+        .unwrap();
+    let too_late = Approval::start(&client, StartOptions::new(unique("approval"), &tq), false)
+        .await
+        .unwrap();
+    let started = |names: &[String]| names.iter().any(|n| n == "TIMER_STARTED");
+    wait_for_history(&client, in_time.workflow_id(), "the timer", started).await;
+    in_time.approve().await.unwrap();
+
+    assert!(tokio::time::timeout(within, at_once.result()).await.unwrap().unwrap());
+    assert!(tokio::time::timeout(within, in_time.result()).await.unwrap().unwrap());
+    assert!(!tokio::time::timeout(within, too_late.result()).await.unwrap().unwrap());
+    let names = event_names(&at_once.fetch_history().await.unwrap());
+    assert!(!names.iter().any(|n| n.starts_with("TIMER_")), "{names:?}");
+    let names = event_names(&in_time.fetch_history().await.unwrap());
+    assert!(names.iter().any(|n| n == "TIMER_CANCELED"), "{names:?}");
+    let names = event_names(&too_late.fetch_history().await.unwrap());
+    assert!(names.iter().any(|n| n == "TIMER_FIRED"), "{names:?}");
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
+
+/// An update sent by one handle is awaited through another, built from the workflow id and
+/// the update id alone (as another process would).
+#[tokio::test]
+async fn an_update_handle_is_rebuilt_from_the_workflow_id_and_update_id() {
+    use workflow_runtime::client::handle::UpdateWaitStage;
+    let client = connect().await;
+    let tq = unique("tally");
+    let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
+        .await
+        .unwrap();
+    let five = workflow_runtime::client::payload::to_payload(&5u32).unwrap();
+    let sent = tally
+        .untyped()
+        .start_update("add", vec![five], Some("add-five".into()), UpdateWaitStage::Accepted)
+        .await
+        .unwrap();
+    assert_eq!(sent.update_id(), "add-five");
+
+    let elsewhere = client.untyped_handle(tally.workflow_id().to_string(), None);
+    let answer = elsewhere.update_handle("add", "add-five").result().await.unwrap();
+    let total: u32 = workflow_runtime::client::payload::from_payload(&answer[0]).unwrap();
+    assert_eq!(total, 5);
+    let unknown = elsewhere.update_handle("add", "never-sent").result().await;
+    assert!(unknown.is_err(), "{unknown:?}");
+    tally.close().await.unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

@@ -269,14 +269,6 @@ async fn respond(
         Ok(payload) if dc.has_codec() => super::codec::encode_one(dc, payload)
             .await
             .map_err(|e| ActivityError::non_retryable(format!("payload codec: {e}"), "CodecError")),
-        Err(ActivityError::Failed(mut failure)) if dc.has_codec() => {
-            let mut proto = crate::client::proto::failure::Failure::from(*failure);
-            if let Err(e) = dc.encode_failure(&mut proto).await {
-                tracing::warn!(error = %e, "the codec refused a failure's details; sent without them");
-            }
-            failure = Box::new(proto.into());
-            Err(ActivityError::Failed(failure))
-        }
         other => other,
     };
     let outcome = match result {
@@ -300,9 +292,13 @@ async fn respond(
         }
         Err(ActivityError::Failed(failure)) => {
             tracing::debug!(%failure, "activity attempt failed");
+            let mut failure = crate::client::proto::failure::Failure::from(*failure);
+            if let Err(e) = dc.encode_failure(&mut failure).await {
+                tracing::warn!(error = %e, "the codec refused a failure's details; sent without them");
+            }
             let request = ws::RespondActivityTaskFailedRequest {
                 task_token,
-                failure: Some((*failure).into()),
+                failure: Some(failure),
                 identity,
                 namespace,
                 last_heartbeat_details,

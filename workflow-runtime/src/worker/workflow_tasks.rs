@@ -217,7 +217,7 @@ async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueRespons
     }
     let Some(outcome) = outcome else { return };
     let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
-    if dc.has_codec() {
+    if dc.encodes_outgoing() {
         let encoded = match &mut outcome {
             TaskOutcome::Completed {
                 commands,

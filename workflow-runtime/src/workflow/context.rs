@@ -583,6 +583,32 @@ pub struct WaitCondition<W, F> {
 
 impl<W, F> Unpin for WaitCondition<W, F> {}
 
+impl<W: 'static, F: Fn(&W) -> bool + 'static> WaitCondition<W, F> {
+    /// Waits at most `timeout`: `Ok(true)` when the predicate held in time, `Ok(false)` when
+    /// the time ran out. A durable timer is recorded only when the predicate does not already
+    /// hold, and it is cancelled when the predicate wins.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// # #[derive(Default)] struct Approval { approved: bool }
+    /// # async fn demo(ctx: WorkflowContext<Approval>) -> WorkflowResult<()> {
+    /// let approved = ctx.wait_condition(|s| s.approved).timeout(Duration::from_secs(86_400)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(self, timeout: Duration) -> futures::future::LocalBoxFuture<'static, Result<bool, WorkflowError>> {
+        Box::pin(async move {
+            if (self.predicate)(&self.ctx.state.borrow()) {
+                return Ok(true);
+            }
+            let timer = self.ctx.sleep(timeout);
+            match futures::future::select(self, timer).await {
+                futures::future::Either::Left((met, _timer)) => met.map(|()| true),
+                futures::future::Either::Right((fired, _wait)) => fired.map(|()| false),
+            }
+        })
+    }
+}
+
 impl<W: 'static, F: Fn(&W) -> bool> Future for WaitCondition<W, F> {
     type Output = Result<(), WorkflowError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
