@@ -2,7 +2,8 @@
 //!
 //! 1. The order is placed (the workflow starts) and waits for the restaurant to accept or
 //!    reject it (signals), for at most `restaurant_timeout_secs`.
-//! 2. The customer changes the cart with signals until checkout; a query reads it.
+//! 2. The customer changes the cart with signals until checkout; a query reads it; an update
+//!    changes the delivery address (its validator refuses once the courier is on the way).
 //! 3. An activity prices the cart; another charges the card, with retries (the demo's
 //!    payment gateway times out on the first attempt).
 //! 4. The kitchen prepares the dishes in a child workflow, one activity per dish in parallel.
@@ -110,6 +111,9 @@ pub struct FoodOrder {
     decision: Option<Decision>,
     cart: Vec<Item>,
     checked_out: bool,
+    /// A new delivery address, set by the `change_address` update before dispatch.
+    address: Option<String>,
+    dispatched: bool,
 }
 
 #[workflow(name = "FoodOrderWorkflow")]
@@ -164,7 +168,11 @@ impl FoodOrder {
         set_status(&ctx, "waiting for the delivery slot");
         ctx.sleep(Duration::from_secs(order.delivery_slot_secs)).await?;
         set_status(&ctx, "out for delivery");
-        match ctx.activity(dispatch_courier, order.address.clone()).await {
+        let address = ctx.state_mut(|s| {
+            s.dispatched = true;
+            s.address.clone().unwrap_or(order.address)
+        });
+        match ctx.activity(dispatch_courier, address).await {
             Ok(courier) => {
                 set_status(&ctx, "delivered");
                 Ok(OrderOutcome::Delivered {
@@ -215,6 +223,24 @@ impl FoodOrder {
         self.checked_out = true;
     }
 
+    /// Sends the order to another address; refused once the courier is dispatched.
+    /// Answers the address the order will go to.
+    #[update(validator = "before_dispatch")]
+    fn change_address(&mut self, address: String) -> String {
+        self.address = Some(address.clone());
+        address
+    }
+
+    fn before_dispatch(&self, address: String) -> Result<(), String> {
+        if address.trim().is_empty() {
+            return Err("the new address is empty".to_string());
+        }
+        if self.dispatched {
+            return Err("the courier is already on the way".to_string());
+        }
+        Ok(())
+    }
+
     /// The cart as it is now.
     #[query]
     fn cart(&self) -> Vec<Item> {
@@ -228,8 +254,10 @@ impl FoodOrder {
     }
 }
 
+/// Sets the `status` query's answer and the details the web UI shows for the order.
 fn set_status(ctx: &WorkflowContext<FoodOrder>, status: &str) {
     ctx.state_mut(|s| s.status = status.to_string());
+    ctx.set_current_details(format!("Order status: **{status}**"));
 }
 
 /// Compensation: refunds the payment and reports why.

@@ -23,9 +23,21 @@ use workflow_runtime::{Client, ClientError, ClientOptions};
 
 /// Connects to the server named by `TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE`.
 pub async fn connect() -> Result<Client, ClientError> {
+    init_logging();
     let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
     let namespace = std::env::var("TEMPORAL_NAMESPACE").unwrap_or_else(|_| "default".into());
     Client::connect(ClientOptions::new(address).namespace(namespace)).await
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings and errors, so a dropped signal
+/// or a failing workflow task shows; `RUST_LOG=workflow_runtime=debug` shows every task).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs `worker` until Ctrl-C (or SIGTERM), then shuts it down gracefully: polling stops and

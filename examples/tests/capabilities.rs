@@ -477,3 +477,77 @@ async fn example_workflows_issue_the_same_commands_in_env_and_on_server() {
         );
     }
 }
+
+// The wire names in examples/README.md.
+
+/// The README's text about one example: its own section for `food_delivery`, its table row
+/// for the others.
+fn readme_part<'a>(readme: &'a str, example: &str) -> &'a str {
+    if example == "food_delivery" {
+        let start = readme.find("## `food_delivery`").expect("the food_delivery section");
+        let end = readme[start + 3..]
+            .find("\n## ")
+            .map_or(readme.len(), |e| start + 3 + e);
+        return &readme[start..end];
+    }
+    let row = format!("| `{example}` |");
+    let start = readme
+        .find(&row)
+        .unwrap_or_else(|| panic!("no table row for `{example}`"));
+    let end = readme[start..].find('\n').map_or(readme.len(), |e| start + e);
+    &readme[start..end]
+}
+
+/// Every workflow type, signal, query, update and activity the examples' workers register is
+/// named in the README where that example is described, in backticks (the names the CLI and
+/// other SDKs use), so the page cannot drift from the code.
+#[tokio::test]
+async fn the_readme_names_every_registered_wire_name() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let client = server().await;
+    let (routing_worker, host_worker) = routing::workers(&client, "readme").unwrap();
+    let workers = [
+        ("food_delivery", vec![food_delivery::worker(&client).unwrap()]),
+        ("fanout", vec![fanout::worker(&client).unwrap()]),
+        ("child_workflows", vec![child_workflows::worker(&client).unwrap()]),
+        ("durable_timers", vec![durable_timers::worker(&client).unwrap()]),
+        ("routing", vec![routing_worker, host_worker]),
+        ("unique_id", vec![unique_id::worker(&client).unwrap()]),
+        ("perpetual", vec![perpetual::worker(&client).unwrap()]),
+        ("at_most_once", vec![at_most_once::worker(&client).unwrap()]),
+        ("approval", vec![approval::worker(&client).unwrap()]),
+        ("heartbeat", vec![heartbeat::worker(&client).unwrap()]),
+        ("timeouts", vec![timeouts::worker(&client).unwrap()]),
+        ("visibility", vec![visibility::worker(&client).unwrap()]),
+        ("debugging", vec![debugging::worker(&client).unwrap()]),
+    ];
+    let mut missing = Vec::new();
+    for (example, workers) in &workers {
+        let part = readme_part(&readme, example);
+        let mut names: Vec<String> = Vec::new();
+        for worker in workers {
+            names.extend(worker.activity_types().into_iter().map(String::from));
+            for definition in worker.workflow_definitions() {
+                names.push(definition.r#type.clone());
+                for handler in definition
+                    .signal_definitions
+                    .iter()
+                    .chain(&definition.query_definitions)
+                    .chain(&definition.update_definitions)
+                {
+                    names.push(handler.name.clone());
+                }
+            }
+        }
+        assert!(!names.is_empty(), "{example} registers nothing?");
+        for name in names {
+            if !part.contains(&format!("`{name}")) {
+                missing.push(format!("{example}: `{name}`"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "registered but not in examples/README.md: {missing:#?}"
+    );
+}

@@ -16,7 +16,9 @@ use crate::proto::query::WorkflowQuery;
 use crate::proto::update::{self as pu, outcome};
 use crate::proto::workflowservice as ws;
 use crate::visibility::WorkflowDescription;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 /// When a query is refused instead of answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +58,8 @@ pub struct UntypedWorkflowHandle {
     client: Client,
     workflow_id: String,
     run_id: Option<String>,
+    /// Bound of each query, update and result wait made through this handle.
+    deadline: Option<Duration>,
 }
 
 impl UntypedWorkflowHandle {
@@ -64,7 +68,34 @@ impl UntypedWorkflowHandle {
             client,
             workflow_id,
             run_id,
+            deadline: None,
         }
+    }
+
+    /// Bounds every query, update (until its answer) and result wait made through this handle
+    /// by `deadline`; past it the call ends with [`ClientError::DeadlineExceeded`], which names
+    /// the call and the deadline. Without one, such calls wait as long as the server does.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Runs `call` within the handle's deadline, if it has one.
+    async fn within_deadline<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        call: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        let Some(deadline) = self.deadline else {
+            return call.await;
+        };
+        tokio::time::timeout(deadline, call).await.unwrap_or_else(|_| {
+            Err(ClientError::DeadlineExceeded(format!(
+                "{} on workflow `{}` did not finish within the handle's deadline of {deadline:?}",
+                what(),
+                self.workflow_id
+            )))
+        })
     }
 
     /// The workflow id.
@@ -139,7 +170,9 @@ impl UntypedWorkflowHandle {
         reject: QueryRejectCondition,
     ) -> Result<Vec<Payload>, ClientError> {
         let args = self.client.data_converter().encode_raw(args).await?;
-        let answer = self.query_encoded(name, args, reject).await?;
+        let answer = self
+            .within_deadline(|| format!("query `{name}`"), self.query_encoded(name, args, reject))
+            .await?;
         Ok(self.client.data_converter().decode_raw(answer).await?)
     }
 
@@ -210,6 +243,17 @@ impl UntypedWorkflowHandle {
     }
 
     async fn start_update_encoded(
+        &self,
+        name: &str,
+        args: Payloads,
+        update_id: Option<String>,
+        wait_for: UpdateWaitStage,
+    ) -> Result<UntypedUpdateHandle, ClientError> {
+        let call = self.start_update_unbounded(name, args, update_id, wait_for);
+        self.within_deadline(|| format!("update `{name}`"), call).await
+    }
+
+    async fn start_update_unbounded(
         &self,
         name: &str,
         args: Payloads,
@@ -367,6 +411,11 @@ impl UntypedWorkflowHandle {
     }
 
     async fn result_encoded(&self) -> Result<Option<Payloads>, ClientError> {
+        self.within_deadline(|| "waiting for the result".to_string(), self.result_unbounded())
+            .await
+    }
+
+    async fn result_unbounded(&self) -> Result<Option<Payloads>, ClientError> {
         let mut run_id = self.run_id.clone().unwrap_or_default();
         let mut token = Vec::new();
         loop {
@@ -468,6 +517,11 @@ impl UntypedUpdateHandle {
     }
 
     async fn outcome_encoded(&self) -> Result<Option<Payloads>, ClientError> {
+        let what = || format!("update `{}` ({})", self.name, self.update_id);
+        self.workflow.within_deadline(what, self.outcome_unbounded()).await
+    }
+
+    async fn outcome_unbounded(&self) -> Result<Option<Payloads>, ClientError> {
         let mut outcome = self.outcome.clone();
         while outcome.is_none() {
             let request = ws::PollWorkflowExecutionUpdateRequest {
@@ -546,6 +600,16 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// The untyped handle underneath.
     pub fn untyped(&self) -> &UntypedWorkflowHandle {
         &self.raw
+    }
+
+    /// A copy of this handle whose queries, updates and result waits end with
+    /// [`ClientError::DeadlineExceeded`] past `deadline`. A macro-generated handle keeps its
+    /// typed stubs through `From`: `CartHandle::from(cart.with_deadline(d))`.
+    pub fn with_deadline(&self, deadline: Duration) -> Self {
+        WorkflowHandle {
+            raw: self.raw.clone().with_deadline(deadline),
+            _workflow: PhantomData,
+        }
     }
 
     /// A typed handle to update `U` sent earlier with `update_id` (by this process or another):

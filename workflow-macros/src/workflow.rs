@@ -27,6 +27,8 @@ const HANDLE_METHODS: &[&str] = &[
     "query_with",
     "update",
     "start_update",
+    "update_handle",
+    "with_deadline",
     "untyped",
     "workflow_id",
     "run_id",

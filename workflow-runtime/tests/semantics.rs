@@ -1082,3 +1082,36 @@ async fn an_update_handle_is_rebuilt_from_the_workflow_id_and_update_id() {
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }
+
+/// A handle with a deadline: a query, an update and a result wait on a workflow nobody runs
+/// end after the deadline with an error that names the call and the deadline.
+#[tokio::test]
+async fn queries_updates_and_results_honour_the_handle_deadline() {
+    let client = connect().await;
+    // No worker polls this queue: nothing will ever answer.
+    let tally = Tally::start(&client, StartOptions::new(unique("unserved"), unique("nobody")))
+        .await
+        .unwrap();
+    let bounded = TallyHandle::from(tally.with_deadline(Duration::from_millis(300)));
+    let within = Duration::from_secs(10);
+    let query = tokio::time::timeout(within, bounded.untyped().query("items", Vec::new(), Default::default()))
+        .await
+        .expect("the deadline ends the query");
+    let update = tokio::time::timeout(within, bounded.add(1))
+        .await
+        .expect("the deadline ends the update");
+    let result = tokio::time::timeout(within, bounded.result())
+        .await
+        .expect("the deadline ends the wait");
+    for (what, error) in [
+        ("query `items`", query.map(|_| ()).unwrap_err()),
+        ("update `add`", update.map(|_| ()).unwrap_err()),
+        ("waiting for the result", result.map(|_| ()).unwrap_err()),
+    ] {
+        let ClientError::DeadlineExceeded(message) = &error else {
+            panic!("{what}: {error:?}")
+        };
+        assert!(message.contains(what) && message.contains("300ms"), "{message}");
+    }
+    tally.terminate("test over").await.unwrap();
+}

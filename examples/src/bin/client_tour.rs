@@ -8,6 +8,7 @@ use workflow_runtime::{Client, ClientError, ClientOptions, StartOptions};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    examples::init_logging();
     let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
     let namespace = std::env::var("TEMPORAL_NAMESPACE").unwrap_or_else(|_| "default".into());
     let client = Client::connect(ClientOptions::new(&address).namespace(namespace)).await?;

@@ -22,7 +22,7 @@ impl Scenario {
     /// The story, in a few words.
     pub fn describe(self) -> &'static str {
         match self {
-            Scenario::Delivered => "accepted, changed, paid after a retry, cooked, delivered",
+            Scenario::Delivered => "accepted, changed, readdressed, paid after a retry, cooked, delivered",
             Scenario::Refunded => "paid, then the kitchen runs out: refunded",
             Scenario::Rejected => "the restaurant says no",
         }
@@ -92,6 +92,11 @@ pub async fn place_order(
     let lines: Vec<String> = cart.iter().map(|i| format!("{} × {}", i.quantity, i.name)).collect();
     say(format!("query cart: {}", lines.join(", ")));
     say(format!("query status: {}", handle.status().await?));
+    if scenario == Scenario::Delivered {
+        // An update: the workflow validates it, changes its state and answers.
+        let address = handle.change_address("7 Difference Engine Row".to_string()).await?;
+        say(format!("update change_address: delivering to {address}"));
+    }
     handle.checkout().await?;
     say("customer: checkout".to_string());
     let outcome = handle.result().await?;

@@ -343,6 +343,22 @@ impl Worker {
         }
     }
 
+    /// The task queue this worker polls.
+    pub fn task_queue(&self) -> &str {
+        &self.task_queue
+    }
+
+    /// What this worker serves, by wire name: each workflow type with its signals, queries and
+    /// updates (and their doc comments), as the `__temporal_workflow_metadata` query answers.
+    pub fn workflow_definitions(&self) -> Vec<crate::client::proto::sdk::WorkflowDefinition> {
+        self.workflows.values().map(|f| f.create().definition()).collect()
+    }
+
+    /// The activity types this worker runs, by wire name, sorted.
+    pub fn activity_types(&self) -> Vec<&str> {
+        self.activities.keys().map(String::as_str).collect()
+    }
+
     /// A handle that stops this worker.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
