@@ -102,6 +102,8 @@ struct Inner {
     pending_details: Mutex<Option<Vec<Payload>>>,
     heartbeat_wake: Notify,
     cancel: watch::Sender<bool>,
+    /// Turns true when the worker running the attempt starts shutting down.
+    worker_shutdown: Option<watch::Receiver<bool>>,
     heartbeater_started: std::sync::Once,
     /// The details of the latest heartbeat, sent or not.
     latest: Mutex<Option<Vec<Payload>>>,
@@ -124,6 +126,7 @@ impl ActivityContext {
         task_token: Vec<u8>,
         previous_details: Vec<Payload>,
         client: Option<Client>,
+        worker_shutdown: Option<watch::Receiver<bool>>,
     ) -> Self {
         let (cancel, _) = watch::channel(false);
         ActivityContext {
@@ -135,6 +138,7 @@ impl ActivityContext {
                 pending_details: Mutex::new(None),
                 heartbeat_wake: Notify::new(),
                 cancel,
+                worker_shutdown,
                 heartbeater_started: std::sync::Once::new(),
                 local_heartbeats: Mutex::new(Vec::new()),
                 latest: Mutex::new(None),
@@ -195,6 +199,45 @@ impl ActivityContext {
     pub async fn cancelled(&self) {
         let mut rx = self.inner.cancel.subscribe();
         let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Whether the worker running this attempt has started shutting down. Unlike a cancel,
+    /// nobody asked the activity to stop: a long attempt may save its progress (heartbeat) and
+    /// return a retryable error so that another worker's attempt goes on from there.
+    pub fn is_worker_shutting_down(&self) -> bool {
+        self.inner.worker_shutdown.as_ref().is_some_and(|s| *s.borrow())
+    }
+
+    /// Completes when the worker running this attempt starts shutting down (never, for a
+    /// worker that does not). The worker then waits for running attempts up to its graceful
+    /// shutdown timeout, and cancels those still running.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// #[activity(start_to_close_timeout = "1h", heartbeat_timeout = "30s")]
+    /// async fn import(ctx: ActivityContext, rows: u64) -> Result<u64, ActivityError> {
+    ///     let mut done: u64 = ctx.heartbeat_details().ok().flatten().unwrap_or(0);
+    ///     while done < rows {
+    ///         tokio::select! {
+    ///             _ = ctx.worker_shutdown() => {
+    ///                 ctx.heartbeat(&done);
+    ///                 return Err(ActivityError::retryable("worker stopping", "WorkerShutdown"));
+    ///             }
+    ///             _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => done += 1,
+    ///         }
+    ///     }
+    ///     Ok(done)
+    /// }
+    /// ```
+    pub async fn worker_shutdown(&self) {
+        match self.inner.worker_shutdown.clone() {
+            Some(mut rx) => {
+                if rx.wait_for(|s| *s).await.is_err() {
+                    std::future::pending::<()>().await
+                }
+            }
+            None => std::future::pending().await,
+        }
     }
 
     pub(crate) fn cancel(&self) {

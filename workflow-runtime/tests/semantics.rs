@@ -1115,3 +1115,88 @@ async fn queries_updates_and_results_honour_the_handle_deadline() {
     }
     tally.terminate("test over").await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// An activity can tell a worker shutdown from a cancel.
+
+/// Works until its worker shuts down, then reports whether it had been cancelled.
+#[activity(start_to_close_timeout = "1m", heartbeat_timeout = "5s", retry(maximum_attempts = 1))]
+async fn until_shutdown(ctx: ActivityContext) -> Result<(), ActivityError> {
+    loop {
+        ctx.heartbeat(&());
+        tokio::select! {
+            _ = ctx.worker_shutdown() => {
+                return Err(ActivityError::retryable(
+                    format!("worker stopping (cancelled: {})", ctx.is_cancelled()),
+                    "WorkerShutdown",
+                ));
+            }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+}
+
+/// Runs `until_shutdown`.
+#[workflow]
+#[derive(Default)]
+pub struct Shift;
+
+#[workflow(name = "ShiftWorkflow")]
+impl Shift {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.activity(until_shutdown, ()).await
+    }
+}
+
+/// The shutdown notice reaches a running attempt when shutdown starts (not after the grace
+/// period), and it is not a cancellation: the attempt saw `is_cancelled() == false`.
+#[tokio::test]
+async fn a_running_activity_learns_of_the_worker_shutdown_when_it_starts() {
+    use workflow_runtime::client::proto::history::history_event::Attributes;
+    let client = connect().await;
+    let tq = unique("shift");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Shift>()
+        .activity(until_shutdown)
+        .graceful_shutdown_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let shift = Shift::start(&client, StartOptions::new(unique("shift"), &tq))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while shift
+        .describe()
+        .await
+        .unwrap()
+        .raw
+        .pending_activities
+        .iter()
+        .all(|a| a.state != workflow_runtime::client::proto::enums::PendingActivityState::Started as i32)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the activity never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.shutdown();
+    // Well within the 60 s grace period: the attempt stopped on the notice.
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the worker stops once the attempt has")
+        .unwrap()
+        .unwrap();
+    let history = shift.fetch_history().await.unwrap();
+    let message = history
+        .events
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskFailedEventAttributes(a)) => a.failure.as_ref().map(|f| f.message.clone()),
+            _ => None,
+        })
+        .expect("the attempt reported its stop");
+    assert_eq!(message, "worker stopping (cancelled: false)");
+    // The failed attempt may already have failed the run (its last task ran before the stop).
+    let _ = shift.terminate("test over").await;
+}

@@ -34,6 +34,7 @@ pub struct ActivityHarness {
     info: ActivityInfo,
     previous: Vec<crate::client::proto::common::Payload>,
     ctx: ActivityContext,
+    worker_shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for ActivityHarness {
@@ -57,11 +58,19 @@ impl ActivityHarness {
             heartbeat_timeout: None,
             start_to_close_timeout: None,
         };
-        let ctx = ActivityContext::new(info.clone(), b"test-task-token".to_vec(), Vec::new(), None);
+        let (worker_shutdown, watching) = tokio::sync::watch::channel(false);
+        let ctx = ActivityContext::new(
+            info.clone(),
+            b"test-task-token".to_vec(),
+            Vec::new(),
+            None,
+            Some(watching),
+        );
         ActivityHarness {
             info,
             previous: Vec::new(),
             ctx,
+            worker_shutdown,
         }
     }
 
@@ -71,6 +80,7 @@ impl ActivityHarness {
             b"test-task-token".to_vec(),
             self.previous.clone(),
             None,
+            Some(self.worker_shutdown.subscribe()),
         );
         self
     }
@@ -110,6 +120,12 @@ impl ActivityHarness {
     /// Requests cancellation: `ctx.cancelled()` completes and `ctx.is_cancelled()` turns true.
     pub fn cancel(&self) {
         self.ctx.cancel();
+    }
+
+    /// Starts the shutdown of the (simulated) worker: `ctx.worker_shutdown()` completes and
+    /// `ctx.is_worker_shutting_down()` turns true, while `ctx.is_cancelled()` stays false.
+    pub fn shut_down_worker(&self) {
+        self.worker_shutdown.send_replace(true);
     }
 
     /// The details of every heartbeat the attempt sent so far, in order.

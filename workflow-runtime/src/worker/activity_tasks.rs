@@ -29,6 +29,8 @@ struct Shared {
     slots: Arc<Semaphore>,
     running: Mutex<HashMap<u64, ActivityContext>>,
     next_id: std::sync::atomic::AtomicU64,
+    /// The worker's shutdown signal, which every attempt's context watches.
+    shutdown: watch::Receiver<bool>,
 }
 
 pub(super) struct ActivityWorker {
@@ -55,6 +57,7 @@ impl ActivityWorker {
             slots: Arc::new(Semaphore::new(options.max_concurrent_activities)),
             running: Mutex::new(HashMap::new()),
             next_id: Default::default(),
+            shutdown: shutdown.clone(),
         });
         let pollers = (0..options.activity_pollers)
             .map(|_| tokio::spawn(poll_loop(shared.clone(), shutdown.clone())))
@@ -213,6 +216,7 @@ async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
             task.task_token.clone(),
             previous_details,
             Some(shared.client.clone()),
+            Some(shared.shutdown.clone()),
         );
         let id = shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         shared.running.lock().expect("running lock").insert(id, ctx.clone());

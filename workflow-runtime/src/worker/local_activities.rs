@@ -133,7 +133,7 @@ async fn run_with_retries(
             attempt,
             workflow_id = %info.workflow_id,
         );
-        let ctx = ActivityContext::new(info.clone(), Vec::new(), Vec::new(), None);
+        let ctx = ActivityContext::new(info.clone(), Vec::new(), Vec::new(), None, None);
         let limit = match (request.start_to_close_timeout, deadline) {
             (Some(t), Some(d)) => Some(t.min(d.saturating_duration_since(tokio::time::Instant::now()))),
             (Some(t), None) => Some(t),
