@@ -398,8 +398,34 @@ impl Client {
                 indexed_fields: o.search_attributes.clone(),
             }),
             workflow_start_delay: o.start_delay.map(to_proto_duration),
+            user_metadata: self.user_metadata(o).await?,
             ..Default::default()
         })
+    }
+
+    /// The start's summary and details as the web UI reads them: JSON strings, through the
+    /// codec like every payload.
+    async fn user_metadata(&self, o: &StartOptions) -> Result<Option<crate::proto::sdk::UserMetadata>, ClientError> {
+        if o.summary.is_none() && o.details.is_none() {
+            return Ok(None);
+        }
+        let text = |t: &Option<String>| -> Result<Option<Payload>, ClientError> {
+            t.as_deref()
+                .map(crate::payload::to_payload)
+                .transpose()
+                .map_err(ClientError::from)
+        };
+        let (summary, details) = (text(&o.summary)?, text(&o.details)?);
+        let encode = |p: Option<Payload>| async move {
+            match p {
+                Some(p) => Ok::<_, ClientError>(self.data_converter().encode_raw(vec![p]).await?.payloads.pop()),
+                None => Ok(None),
+            }
+        };
+        Ok(Some(crate::proto::sdk::UserMetadata {
+            summary: encode(summary).await?,
+            details: encode(details).await?,
+        }))
     }
 
     async fn start_encoded(
@@ -440,6 +466,7 @@ impl Client {
                     memo: r.memo,
                     search_attributes: r.search_attributes,
                     workflow_start_delay: r.workflow_start_delay,
+                    user_metadata: r.user_metadata,
                     ..Default::default()
                 };
                 let resp = self

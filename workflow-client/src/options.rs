@@ -391,6 +391,10 @@ pub struct StartOptions {
     pub start_delay: Option<Duration>,
     /// Idempotency key of the start request (random when `None`).
     pub request_id: Option<String>,
+    /// A one-line summary of the workflow, shown by the web UI and `temporal workflow describe`.
+    pub summary: Option<String>,
+    /// Longer details of the workflow (Markdown), shown by the web UI.
+    pub details: Option<String>,
 }
 
 impl StartOptions {
@@ -452,6 +456,16 @@ impl StartOptions {
             .to_payload(&value)
             .expect("search attribute values (strings, numbers, booleans) always encode as JSON");
         self.search_attributes.insert(key.name().to_string(), payload);
+        self
+    }
+    /// A one-line summary of the workflow, shown by the web UI and `temporal workflow describe`.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
+        self
+    }
+    /// Longer details of the workflow (Markdown), shown by the web UI.
+    pub fn details(mut self, details: impl Into<String>) -> Self {
+        self.details = Some(details.into());
         self
     }
     /// Delays the first workflow task.

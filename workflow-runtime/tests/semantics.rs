@@ -1200,3 +1200,85 @@ async fn a_running_activity_learns_of_the_worker_shutdown_when_it_starts() {
     // The failed attempt may already have failed the run (its last task ran before the stop).
     let _ = shift.terminate("test over").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// User metadata: what the web UI shows for a workflow and for the steps in its history.
+
+/// An activity, a timer and a child, each with a summary.
+#[workflow]
+#[derive(Default)]
+pub struct Described;
+
+#[workflow(name = "DescribedWorkflow")]
+impl Described {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.activity(weigh, "box".to_string()).summary("weigh the box").await?;
+        ctx.sleep(Duration::from_millis(10)).summary("let the glue dry").await?;
+        let id = format!("{}-child", ctx.info().workflow_id);
+        ctx.child::<Approval>(true)
+            .workflow_id(id)
+            .summary("approve at once")
+            .await?;
+        Ok(())
+    }
+}
+
+/// The start's summary and details reach the run's description; the steps' summaries reach
+/// their history events (all as JSON strings, through the codec).
+#[tokio::test]
+async fn summaries_and_details_reach_the_description_and_history() {
+    use workflow_runtime::client::proto::history::history_event::Attributes;
+    let client = connect().await;
+    let tq = unique("described");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Described>()
+        .workflow::<Approval>()
+        .activity(weigh)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let options = StartOptions::new(unique("described"), &tq)
+        .summary("a parcel for Ada")
+        .details("**Fragile**: handle with care");
+    let described = Described::start(&client, options).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), described.result())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let text = |p: Option<&workflow_runtime::client::proto::common::Payload>| -> String {
+        workflow_runtime::client::payload::from_payload(p.expect("a summary")).unwrap()
+    };
+    let description = described.describe().await.unwrap().raw;
+    let metadata = description
+        .execution_config
+        .and_then(|c| c.user_metadata)
+        .expect("the start's user metadata");
+    assert_eq!(text(metadata.summary.as_ref()), "a parcel for Ada");
+    assert_eq!(text(metadata.details.as_ref()), "**Fragile**: handle with care");
+
+    let history = described.fetch_history().await.unwrap();
+    let mut summaries = Vec::new();
+    for event in &history.events {
+        let step = match &event.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(_)) => "activity",
+            Some(Attributes::TimerStartedEventAttributes(_)) => "timer",
+            Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(_)) => "child",
+            _ => continue,
+        };
+        let summary = event.user_metadata.as_ref().and_then(|m| m.summary.as_ref());
+        summaries.push(format!("{step}: {}", text(summary)));
+    }
+    assert_eq!(
+        summaries,
+        [
+            "activity: weigh the box",
+            "timer: let the glue dry",
+            "child: approve at once"
+        ]
+    );
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

@@ -109,6 +109,13 @@ pub(super) async fn encode_completion(
     query_results: &mut HashMap<String, WorkflowQueryResult>,
 ) -> Result<(), ConvertError> {
     for command in commands {
+        if let Some(metadata) = command.user_metadata.as_mut() {
+            for slot in [&mut metadata.summary, &mut metadata.details] {
+                if let Some(p) = slot.take() {
+                    *slot = Some(encode_one(dc, p).await?);
+                }
+            }
+        }
         match command.attributes.as_mut() {
             Some(Cmd::ScheduleActivityTaskCommandAttributes(a)) => dc.encode_in_place(&mut a.input).await?,
             Some(Cmd::CompleteWorkflowExecutionCommandAttributes(a)) => dc.encode_in_place(&mut a.result).await?,

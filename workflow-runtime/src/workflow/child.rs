@@ -84,6 +84,8 @@ pub struct ChildOptions {
     pub id_reuse_policy: Option<IdReusePolicy>,
     /// What happens to the child when the parent closes.
     pub parent_close_policy: ParentClosePolicy,
+    /// A one-line summary shown in the web UI's history of the parent.
+    pub summary: Option<String>,
 }
 
 /// The record of one child in the run's state.
@@ -251,6 +253,11 @@ impl<C: WorkflowDefinition> ChildCall<C> {
         self.options.id_reuse_policy = Some(p);
         self
     }
+    /// A one-line summary of this child, shown in the web UI's history of the parent.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.options.summary = Some(summary.into());
+        self
+    }
 
     /// Starts the child; resolves once the server started it (or refused to).
     pub fn start(self) -> StartChildFuture<C> {
@@ -339,6 +346,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
         run.commands.push_back(WorkflowCommand::StartChild {
             seq,
             attributes: Box::new(attributes),
+            summary: options.summary,
         });
         Ok(seq)
     }

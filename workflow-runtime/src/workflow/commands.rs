@@ -15,6 +15,8 @@ pub(crate) enum WorkflowCommand {
     ScheduleActivity {
         seq: u32,
         attributes: Box<pc::ScheduleActivityTaskCommandAttributes>,
+        /// A one-line summary the web UI shows for the activity.
+        summary: Option<String>,
     },
     RequestCancelActivity {
         seq: u32,
@@ -23,6 +25,8 @@ pub(crate) enum WorkflowCommand {
     StartTimer {
         seq: u32,
         duration: Duration,
+        /// A one-line summary the web UI shows for the timer.
+        summary: Option<String>,
     },
     CancelTimer {
         seq: u32,
@@ -72,6 +76,8 @@ pub(crate) enum WorkflowCommand {
     StartChild {
         seq: u32,
         attributes: Box<pc::StartChildWorkflowExecutionCommandAttributes>,
+        /// A one-line summary the web UI shows for the child.
+        summary: Option<String>,
     },
     SignalExternal {
         seq: u32,
@@ -157,7 +163,7 @@ impl WorkflowCommand {
             WorkflowCommand::RequestCancelActivity { scheduled_event_id, .. } => {
                 format!("RequestCancelActivityTask(scheduled event {scheduled_event_id})")
             }
-            WorkflowCommand::StartTimer { seq, duration } => format!("StartTimer(id {seq}, {duration:?})"),
+            WorkflowCommand::StartTimer { seq, duration, .. } => format!("StartTimer(id {seq}, {duration:?})"),
             WorkflowCommand::CancelTimer { seq } => format!("CancelTimer(id {seq})"),
             WorkflowCommand::Complete { .. } => "CompleteWorkflowExecution".to_string(),
             WorkflowCommand::Protocol {
@@ -307,7 +313,7 @@ impl WorkflowCommand {
                     scheduled_event_id,
                 }),
             ),
-            WorkflowCommand::StartTimer { seq, duration } => (
+            WorkflowCommand::StartTimer { seq, duration, .. } => (
                 CommandType::StartTimer,
                 CmdAttr::StartTimerCommandAttributes(pc::StartTimerCommandAttributes {
                     timer_id: seq.to_string(),
@@ -411,12 +417,28 @@ impl WorkflowCommand {
                 }),
             ),
         };
+        let summary = match self {
+            WorkflowCommand::ScheduleActivity { summary, .. }
+            | WorkflowCommand::StartTimer { summary, .. }
+            | WorkflowCommand::StartChild { summary, .. } => summary.as_deref(),
+            _ => None,
+        };
         pc::Command {
             command_type: command_type as i32,
             attributes: Some(attributes),
+            user_metadata: summary.and_then(user_metadata),
             ..Default::default()
         }
     }
+}
+
+/// A summary as the UI reads it: a JSON string payload (the codec applies on the way out).
+fn user_metadata(summary: &str) -> Option<crate::client::proto::sdk::UserMetadata> {
+    let summary = crate::client::payload::to_payload(summary).ok()?;
+    Some(crate::client::proto::sdk::UserMetadata {
+        summary: Some(summary),
+        details: None,
+    })
 }
 
 /// Whether an event is the record of a command (and must be matched against one).

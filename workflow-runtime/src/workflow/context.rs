@@ -490,6 +490,7 @@ impl<W: 'static> WorkflowContext<W> {
             duration,
             seq: None,
             scope: None,
+            summary: None,
         }
     }
 
@@ -649,6 +650,7 @@ pub struct Timer {
     duration: Duration,
     seq: Option<u32>,
     scope: Option<CancellationScope>,
+    summary: Option<String>,
 }
 
 impl Timer {
@@ -656,6 +658,13 @@ impl Timer {
     /// then ends with a cancellation error.
     pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
         self.scope = Some(scope.clone());
+        self
+    }
+
+    /// A one-line summary of this timer, shown in the web UI's history
+    /// (`ctx.sleep(d).summary("cool-down before retrying the card")`).
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
         self
     }
 }
@@ -689,6 +698,7 @@ impl Future for Timer {
                 run.commands.push_back(WorkflowCommand::StartTimer {
                     seq,
                     duration: self.duration,
+                    summary: self.summary.take(),
                 });
                 self.seq = Some(seq);
                 seq
@@ -759,6 +769,8 @@ pub struct ActivityOptions {
     pub heartbeat_timeout: Option<Duration>,
     /// Retries (server default: unlimited, exponential).
     pub retry_policy: Option<RetryPolicy>,
+    /// A one-line summary shown in the web UI's history.
+    pub summary: Option<String>,
 }
 
 /// An activity call being configured; `.await` it to run the activity.
@@ -822,6 +834,11 @@ impl<A: ActivityDefinition> ActivityCall<A> {
     /// Sets the activity id.
     pub fn activity_id(mut self, id: impl Into<String>) -> Self {
         self.options.activity_id = Some(id.into());
+        self
+    }
+    /// A one-line summary of this call, shown in the web UI's history.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.options.summary = Some(summary.into());
         self
     }
 }
@@ -903,6 +920,7 @@ impl<A: ActivityDefinition> ActivityFuture<A> {
         run.commands.push_back(WorkflowCommand::ScheduleActivity {
             seq,
             attributes: Box::new(attributes),
+            summary: options.summary,
         });
         Ok(seq)
     }
