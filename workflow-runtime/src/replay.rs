@@ -43,6 +43,7 @@ pub enum ReplayError {
 #[derive(Default)]
 pub struct Replayer {
     factories: BTreeMap<String, Arc<dyn WorkflowFactory>>,
+    data_converter: Option<crate::client::DataConverter>,
 }
 
 impl Replayer {
@@ -55,6 +56,15 @@ impl Replayer {
     pub fn workflow<W: Workflow>(mut self) -> Self {
         self.factories
             .insert(W::NAME.to_string(), Arc::new(TypedFactory::<W>::new()));
+        self
+    }
+
+    /// Decodes the history's payloads with `converter` before replaying, as the worker does:
+    /// a history written through a codec (encryption, compression) replays as exported. The
+    /// codec runs on a blocking executor inside the replay call, so it must not need the
+    /// tokio runtime of the calling thread (the ready-made codecs do not).
+    pub fn data_converter(mut self, converter: crate::client::DataConverter) -> Self {
+        self.data_converter = Some(converter);
         self
     }
 
@@ -89,6 +99,20 @@ impl Replayer {
         let bad = |detail: &str| TaskError::BadHistory {
             workflow_id: String::new(),
             detail: detail.to_string(),
+        };
+        let decoded;
+        let history = match &self.data_converter {
+            Some(converter) => {
+                let mut task = crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse {
+                    history: Some(history.clone()),
+                    ..Default::default()
+                };
+                futures::executor::block_on(crate::worker::codec::decode_workflow_task(converter, &mut task))
+                    .map_err(|e| bad(&format!("the data converter could not decode the history: {e}")))?;
+                decoded = task.history.unwrap_or_default();
+                &decoded
+            }
+            None => history,
         };
         let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
             history.events.first().and_then(|e| e.attributes.as_ref())

@@ -724,8 +724,29 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
         "Removes every item;\nanswers how many were removed."
     );
     assert!(!described("queryDefinitions", "__stack_trace").is_empty());
+    assert!(!described("queryDefinitions", "__enhanced_stack_trace").is_empty());
     assert_eq!(shown["currentDetails"], "collecting items until **done**", "{shown}");
 
+    // The web UI's stack trace view: one stack per wait, and the SDK named.
+    let trace = client
+        .untyped_handle(todo.workflow_id().to_string(), None)
+        .query(
+            "__enhanced_stack_trace",
+            Vec::new(),
+            workflow_runtime::client::handle::QueryRejectCondition::None,
+        )
+        .await
+        .unwrap();
+    let trace: serde_json::Value = workflow_runtime::client::payload::from_payload(&trace[0]).unwrap();
+    assert_eq!(
+        trace["sdk"]["name"],
+        workflow_runtime::workflow::sdk_flags::SDK_NAME,
+        "{trace}"
+    );
+    let frame = trace["stacks"][0]["locations"][0]["functionName"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(frame.contains("condition"), "{trace}");
     todo.finish().await.unwrap();
     assert_eq!(todo.result().await.unwrap(), 1);
     shutdown.shutdown();
@@ -984,6 +1005,15 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
     }
     // The activity's failure, and the workflow's failure with its cause chain.
     assert!(seen >= 3, "{seen}");
+    // The history replays as exported with the same converter, and not without it.
+    let json = workflow_runtime::client::history::history_to_json(&history).unwrap();
+    let replayer = workflow_runtime::replay::Replayer::new().workflow::<Checkout>();
+    assert!(replayer.replay_json(&json).is_err(), "encrypted input cannot replay");
+    workflow_runtime::replay::Replayer::new()
+        .workflow::<Checkout>()
+        .data_converter(DataConverter::with_codec(AesGcmCodec::new("k1", [7; 32])))
+        .replay_json(&json)
+        .unwrap();
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }

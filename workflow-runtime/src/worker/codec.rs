@@ -16,7 +16,7 @@ use prost::{Message as _, Name};
 use std::collections::HashMap;
 
 /// Decodes the payloads of a workflow task: history events, update requests, queries.
-pub(super) async fn decode_workflow_task(
+pub(crate) async fn decode_workflow_task(
     dc: &DataConverter,
     task: &mut PollWorkflowTaskQueueResponse,
 ) -> Result<(), ConvertError> {

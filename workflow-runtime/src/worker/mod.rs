@@ -18,7 +18,7 @@
 
 mod activity_tasks;
 mod cache;
-mod codec;
+pub(crate) mod codec;
 pub(crate) mod engine;
 mod executor;
 mod local_activities;

@@ -25,4 +25,4 @@ pub use context::{
 pub use continue_as_new::ContinueAsNewOptions;
 pub use error::{TaskError, WorkflowError, WorkflowResult};
 pub use local_activity::{LocalActivityCall, LocalActivityFuture};
-pub use run::{METADATA_QUERY, STACK_TRACE_QUERY};
+pub use run::{ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY, STACK_TRACE_QUERY};

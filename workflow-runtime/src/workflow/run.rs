@@ -31,6 +31,10 @@ use std::task::{Context, Poll, Wake, Waker};
 /// The name of the built-in query that describes what the workflow waits on.
 pub const STACK_TRACE_QUERY: &str = "__stack_trace";
 
+/// The name of the built-in query the web UI's stack trace view asks: what the workflow waits
+/// on, in the structured shape of the TypeScript and Python SDKs (one stack per wait).
+pub const ENHANCED_STACK_TRACE_QUERY: &str = "__enhanced_stack_trace";
+
 /// The name of the built-in query that lists a workflow's handlers and current details (the
 /// web UI and `temporal workflow metadata` ask it).
 pub const METADATA_QUERY: &str = "__temporal_workflow_metadata";
@@ -215,7 +219,7 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
         let Some(handler) = self.handlers.queries.get(name) else {
             let mut known: Vec<&str> = self.handlers.queries.keys().map(String::as_str).collect();
-            known.extend([STACK_TRACE_QUERY, METADATA_QUERY]);
+            known.extend([STACK_TRACE_QUERY, ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY]);
             return Err(format!(
                 "workflow `{}` has no query `{name}`; known queries: {}",
                 W::NAME,
@@ -968,10 +972,28 @@ impl Run {
             let text = self.run.borrow().describe_pending();
             return payload::to_payload(&text).map_err(|e| e.to_string());
         }
+        if name == ENHANCED_STACK_TRACE_QUERY {
+            // Workflow code has no source positions to show: each wait is a stack of one frame.
+            let text = self.run.borrow().describe_pending();
+            let stacks: Vec<serde_json::Value> = text
+                .lines()
+                .map(|wait| serde_json::json!({ "locations": [{ "functionName": wait, "internalCode": false }] }))
+                .collect();
+            let trace = serde_json::json!({
+                "sdk": { "name": super::sdk_flags::SDK_NAME, "version": super::sdk_flags::SDK_VERSION },
+                "sources": {},
+                "stacks": stacks,
+            });
+            return payload::to_payload(&trace).map_err(|e| e.to_string());
+        }
         if name == METADATA_QUERY {
             let mut definition = self.driver.definition();
             for (name, description) in [
                 (STACK_TRACE_QUERY, "What the workflow is waiting on now."),
+                (
+                    ENHANCED_STACK_TRACE_QUERY,
+                    "What the workflow is waiting on now, one stack per wait.",
+                ),
                 (METADATA_QUERY, "The workflow's type, handlers and current details."),
             ] {
                 definition.query_definitions.push(sdk::WorkflowInteractionDefinition {
