@@ -1312,3 +1312,70 @@ async fn summaries_and_details_reach_the_description_and_history() {
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Started now, awaited later.
+
+/// Starts `weigh` then `pack`, awaits them in the other order.
+#[workflow]
+#[derive(Default)]
+pub struct Errands;
+
+#[workflow(name = "ErrandsWorkflow")]
+impl Errands {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let weighed = ctx.activity(weigh, "box".to_string()).start();
+        let packed = ctx.activity(pack, "box".to_string()).start();
+        let child = ctx.child::<Approval>(true).start();
+        let packed = packed.await?;
+        let grams = weighed.await?;
+        let approved = child.await?.result().await?;
+        Ok(format!("{packed}, {grams} g, approved: {approved}"))
+    }
+}
+
+/// `.start()` issues the commands in call order, in the first task, whatever order the
+/// futures are awaited in.
+#[tokio::test]
+async fn activities_and_children_started_now_are_awaited_later() {
+    use workflow_runtime::client::proto::history::history_event::Attributes;
+    let client = connect().await;
+    let tq = unique("errands");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Errands>()
+        .workflow::<Approval>()
+        .activity(weigh)
+        .activity(pack)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let errands = Errands::start(&client, StartOptions::new(unique("errands"), &tq))
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), errands.result())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result, "box packed, 300 g, approved: true");
+    let history = errands.fetch_history().await.unwrap();
+    let first_task: Vec<String> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) if a.workflow_task_completed_event_id == 4 => {
+                Some(format!("{} {}", a.activity_id, a.activity_type.as_ref().unwrap().name))
+            }
+            Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a))
+                if a.workflow_task_completed_event_id == 4 =>
+            {
+                Some("child".to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(first_task, ["1 weigh", "2 pack", "child"]);
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

@@ -259,9 +259,15 @@ impl<C: WorkflowDefinition> ChildCall<C> {
         self
     }
 
-    /// Starts the child; resolves once the server started it (or refused to).
+    /// Starts the child now, in call order (its start command is issued at once), and returns
+    /// a future that resolves once the server started it (or refused to): to await later.
     pub fn start(self) -> StartChildFuture<C> {
-        StartChildFuture(PendingChild::new(self))
+        let mut pending = PendingChild::new(self);
+        match pending.issue() {
+            Ok(seq) => pending.seq = Some(seq),
+            Err(e) => pending.early_error = Some(e),
+        }
+        StartChildFuture(pending)
     }
 }
 
@@ -284,6 +290,8 @@ struct PendingChild<C: WorkflowDefinition> {
     scope: Option<CancellationScope>,
     cancellation_type: CancellationType,
     cancel_handled: bool,
+    /// Why issuing the start at [`ChildCall::start`] failed, reported at the first poll.
+    early_error: Option<WorkflowError>,
 }
 
 impl<C: WorkflowDefinition> PendingChild<C> {
@@ -295,6 +303,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
             scope: call.scope,
             cancellation_type: call.cancellation_type,
             cancel_handled: false,
+            early_error: None,
         }
     }
 
@@ -357,6 +366,9 @@ impl<C: WorkflowDefinition> PendingChild<C> {
         cx: &mut Context<'_>,
         read: impl FnOnce(&Rc<RefCell<RunState>>, u32, &ChildSlot) -> Option<Result<T, WorkflowError>>,
     ) -> Poll<Result<T, WorkflowError>> {
+        if let Some(e) = self.early_error.take() {
+            return Poll::Ready(Err(e));
+        }
         let seq = match self.seq {
             Some(seq) => seq,
             None => match self.issue() {

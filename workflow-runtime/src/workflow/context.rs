@@ -843,6 +843,35 @@ impl<A: ActivityDefinition> ActivityCall<A> {
     }
 }
 
+impl<A: ActivityDefinition> ActivityCall<A> {
+    /// Schedules the activity now, in call order, and returns its future to await later (as
+    /// Go's `ExecuteActivity` does); a plain `.await` schedules it when first polled. Its scope
+    /// is the one the code runs in now, unless one was given.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// # #[activity(start_to_close_timeout = "1m")]
+    /// # async fn quote(carrier: String) -> Result<u64, ActivityError> { Ok(1) }
+    /// # async fn demo(ctx: WorkflowContext<()>) -> WorkflowResult<u64> {
+    /// let fast = ctx.activity(quote, "fast".to_string()).start();
+    /// let cheap = ctx.activity(quote, "cheap".to_string()).start();
+    /// // Both are scheduled, fast first, whichever is awaited first.
+    /// Ok(cheap.await?.min(fast.await?))
+    /// # }
+    /// ```
+    pub fn start(self) -> ActivityFuture<A> {
+        let mut future = self.into_future();
+        if future.scope.is_none() {
+            future.scope = Some(CancellationScope::current(&future.run));
+        }
+        match future.schedule() {
+            Ok(seq) => future.seq = Some(seq),
+            Err(e) => future.early_error = Some(e),
+        }
+        future
+    }
+}
+
 impl<A: ActivityDefinition> IntoFuture for ActivityCall<A> {
     type Output = Result<A::Output, WorkflowError>;
     type IntoFuture = ActivityFuture<A>;
@@ -854,6 +883,7 @@ impl<A: ActivityDefinition> IntoFuture for ActivityCall<A> {
             scope: self.scope,
             cancellation_type: self.cancellation_type,
             cancel_requested: false,
+            early_error: None,
             _activity: PhantomData,
         }
     }
@@ -867,6 +897,8 @@ pub struct ActivityFuture<A: ActivityDefinition> {
     scope: Option<CancellationScope>,
     cancellation_type: CancellationType,
     cancel_requested: bool,
+    /// Why scheduling at [`ActivityCall::start`] failed, reported at the first poll.
+    early_error: Option<WorkflowError>,
     _activity: PhantomData<A>,
 }
 
@@ -929,6 +961,9 @@ impl<A: ActivityDefinition> ActivityFuture<A> {
 impl<A: ActivityDefinition> Future for ActivityFuture<A> {
     type Output = Result<A::Output, WorkflowError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(e) = self.early_error.take() {
+            return Poll::Ready(Err(e));
+        }
         let seq = match self.seq {
             Some(seq) => seq,
             None => match self.schedule() {
