@@ -56,7 +56,8 @@ pub trait Workflow: WorkflowDefinition + Sized {
     fn handlers(_handlers: &mut Handlers<Self>) {}
 }
 
-type SignalFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<(), PayloadError>>;
+/// Runs a signal handler; answers how many trailing payloads it ignored.
+type SignalFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<usize, PayloadError>>;
 type QueryFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<Payload, PayloadError>>;
 type ValidateFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<(), Failure>>;
 type UpdateFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<Payload, Failure>>;
@@ -64,8 +65,16 @@ type UpdateFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<Payload, Failure>>;
 type AsyncUpdateFn<W> =
     Box<dyn Fn(WorkflowContext<W>, &[Payload]) -> Result<LocalBoxFuture<'static, Result<Payload, Failure>>, Failure>>;
 
-/// Checks that an update's input decodes, before anything else (a bad input is rejected).
-type DecodeFn = Box<dyn Fn(&[Payload]) -> Result<(), Failure>>;
+/// Checks that an update's input decodes, before anything else (a bad input is rejected);
+/// answers how many trailing payloads the handler ignores.
+type DecodeFn = Box<dyn Fn(&[Payload]) -> Result<usize, Failure>>;
+
+/// Decodes the arguments of a signal or update handler as the Go and TypeScript SDKs do:
+/// payloads beyond the handler's parameters are ignored (the caller logs it, once, live),
+/// fewer payloads than parameters is an error.
+fn handler_args<A: PayloadArgs>(payloads: &[Payload]) -> Result<A, PayloadError> {
+    A::from_payloads(&payloads[..payloads.len().min(A::COUNT)])
+}
 
 /// An update handler and its optional validator.
 pub(crate) struct UpdateHandler<W> {
@@ -143,9 +152,9 @@ impl<W: Workflow> Handlers<W> {
         self.signals.insert(
             name.to_string(),
             Box::new(move |state, payloads| {
-                let args = A::from_payloads(payloads)?;
+                let args = handler_args::<A>(payloads)?;
                 handler(state, args);
-                Ok(())
+                Ok(payloads.len().saturating_sub(A::COUNT))
             }),
         );
     }
@@ -190,7 +199,7 @@ impl<W: Workflow> Handlers<W> {
         V: Fn(&W, A) -> Result<(), String> + 'static,
     {
         let handle: UpdateFn<W> = Box::new(move |state, payloads| {
-            let args = A::from_payloads(payloads).map_err(bad_update_input)?;
+            let args = handler_args::<A>(payloads).map_err(bad_update_input)?;
             let output = handler(state, args).map_err(|e| *e.into().failure)?;
             update_output(&output)
         });
@@ -210,7 +219,7 @@ impl<W: Workflow> Handlers<W> {
         Fut: std::future::Future<Output = Result<R, E>> + 'static,
     {
         let start: AsyncUpdateFn<W> = Box::new(move |ctx, payloads| {
-            let args = A::from_payloads(payloads).map_err(bad_update_input)?;
+            let args = handler_args::<A>(payloads).map_err(bad_update_input)?;
             let running = handler(ctx, args);
             Ok(Box::pin(async move {
                 let output = running.await.map_err(|e| *e.into().failure)?;
@@ -225,10 +234,14 @@ impl<W: Workflow> Handlers<W> {
         A: PayloadArgs + 'static,
         V: Fn(&W, A) -> Result<(), String> + 'static,
     {
-        let decode: DecodeFn = Box::new(|payloads| A::from_payloads(payloads).map(|_| ()).map_err(bad_update_input));
+        let decode: DecodeFn = Box::new(|payloads| {
+            handler_args::<A>(payloads)
+                .map(|_| payloads.len().saturating_sub(A::COUNT))
+                .map_err(bad_update_input)
+        });
         let validate = validator.map(|v| -> ValidateFn<W> {
             Box::new(move |state, payloads| {
-                let args = A::from_payloads(payloads).map_err(bad_update_input)?;
+                let args = handler_args::<A>(payloads).map_err(bad_update_input)?;
                 v(state, args).map_err(|m| Failure::application(m, "UpdateRejected"))
             })
         });

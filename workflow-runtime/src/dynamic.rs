@@ -80,10 +80,10 @@ impl WorkflowDriver for DynamicDriver {
         (self.run)(WorkflowContext { run, state }, input)
     }
 
-    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError> {
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<usize, SignalError> {
         let state = self.state.as_ref().ok_or(SignalError::Unknown)?;
         state.borrow_mut().signals.push_back((name.to_string(), input.to_vec()));
-        Ok(())
+        Ok(0)
     }
 
     fn query(&self, name: &str, _input: &[Payload]) -> Result<Payload, String> {

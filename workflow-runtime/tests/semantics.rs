@@ -1379,3 +1379,90 @@ async fn activities_and_children_started_now_are_awaited_later() {
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The arity rule of signals and updates.
+
+/// Log lines written by this test binary (a global subscriber; tests filter by workflow id).
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("workflow_runtime=warn")
+        .with_ansi(false)
+        .with_writer(|| LogWriter)
+        .try_init();
+}
+
+/// As in the Go and TypeScript SDKs: arguments beyond a handler's parameters are ignored (and
+/// said once, not again when a worker without a cache replays the signal); too few drop a
+/// signal and reject an update.
+#[tokio::test]
+async fn extra_signal_and_update_arguments_are_ignored_and_said_once() {
+    use workflow_runtime::client::payload::to_payload;
+    capture_logs();
+    let client = connect().await;
+    let tq = unique("arity");
+    // No cache: every task replays the history, signals included.
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Todo>()
+        .workflow::<Tally>()
+        .sticky_cache_size(0)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+
+    let todo = Todo::start(&client, StartOptions::new(unique("arity-todo"), &tq))
+        .await
+        .unwrap();
+    let raw = todo.untyped();
+    raw.signal("add", vec![to_payload("milk").unwrap(), to_payload("extra").unwrap()])
+        .await
+        .unwrap();
+    raw.signal("add", Vec::new()).await.unwrap();
+    todo.add("bread".into()).await.unwrap();
+    assert_eq!(todo.items().await.unwrap(), ["milk", "bread"]);
+    todo.finish().await.unwrap();
+    assert_eq!(todo.result().await.unwrap(), 2);
+
+    let tally = Tally::start(&client, StartOptions::new(unique("arity-tally"), &tq))
+        .await
+        .unwrap();
+    let raw = tally.untyped();
+    let answer = raw
+        .update("add", vec![to_payload(&5u32).unwrap(), to_payload(&6u32).unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        workflow_runtime::client::payload::from_payload::<u32>(&answer[0]).unwrap(),
+        5
+    );
+    assert!(
+        raw.update("add", Vec::new()).await.is_err(),
+        "too few arguments are refused"
+    );
+    tally.close().await.unwrap();
+    assert_eq!(tally.result().await.unwrap(), 5);
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+
+    let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).to_string();
+    let said = |id: &str, what: &str| logs.lines().filter(|l| l.contains(id) && l.contains(what)).count();
+    let ignored = "beyond the handler's parameters were ignored";
+    assert_eq!(said(todo.workflow_id(), ignored), 1, "{logs}");
+    assert_eq!(said(todo.workflow_id(), "does not decode; dropped"), 1, "{logs}");
+    assert_eq!(said(tally.workflow_id(), ignored), 1, "{logs}");
+}

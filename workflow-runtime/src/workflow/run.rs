@@ -54,7 +54,8 @@ pub(crate) trait WorkflowDriver {
         run: Rc<RefCell<RunState>>,
         input: Vec<Payload>,
     ) -> LocalBoxFuture<'static, Result<Payload, WorkflowError>>;
-    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError>;
+    /// Runs a signal handler; answers how many trailing payloads it ignored.
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<usize, SignalError>;
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String>;
     /// Runs an update: its validator first when `validate` (live delivery; never on replay).
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome;
@@ -127,7 +128,7 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
         })
     }
 
-    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<(), SignalError> {
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<usize, SignalError> {
         let handler = self.handlers.signals.get(name).ok_or(SignalError::Unknown)?;
         let ctx = self.ctx.as_ref().ok_or(SignalError::Unknown)?;
         std::panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx.state.borrow_mut(), input)))
@@ -157,8 +158,15 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
         let state = &ctx.state;
         if validate {
             // Live delivery only: an input that does not decode is refused before acceptance.
-            if let Err(f) = (handler.decode)(input) {
-                return UpdateOutcome::Rejected(f);
+            match (handler.decode)(input) {
+                Err(f) => return UpdateOutcome::Rejected(f),
+                Ok(0) => {}
+                Ok(extra) => tracing::warn!(
+                    workflow_id = %ctx.run.borrow().info.workflow_id,
+                    update = %name,
+                    extra,
+                    "update arguments beyond the handler's parameters were ignored"
+                ),
             }
             if let Some(v) = &handler.validate {
                 // A validator that panics refuses the update, as a throwing validator does in the
@@ -613,14 +621,28 @@ impl Run {
             }
             EvAttr::WorkflowExecutionSignaledEventAttributes(a) => {
                 let input = a.input.map(|p| p.payloads).unwrap_or_default();
+                // Said once: live, not again on every replay.
+                let live = !self.run.borrow().replaying;
+                let workflow_id = self.run.borrow().info.workflow_id.clone();
                 match self.driver.signal(&a.signal_name, &input) {
-                    Ok(()) => {}
-                    Err(SignalError::Unknown) => {
-                        tracing::warn!(signal = %a.signal_name, "signal has no handler; dropped")
+                    Ok(0) => {}
+                    Ok(extra) if live => tracing::warn!(
+                        %workflow_id,
+                        signal = %a.signal_name,
+                        extra,
+                        "signal arguments beyond the handler's parameters were ignored"
+                    ),
+                    Ok(_) => {}
+                    Err(SignalError::Unknown) if live => {
+                        tracing::warn!(%workflow_id, signal = %a.signal_name, "signal has no handler; dropped")
                     }
-                    Err(SignalError::Decode(e)) => {
-                        tracing::warn!(signal = %a.signal_name, error = %e, "signal input does not decode; dropped")
-                    }
+                    Err(SignalError::Decode(e)) if live => tracing::warn!(
+                        %workflow_id,
+                        signal = %a.signal_name,
+                        error = %e,
+                        "signal input does not decode; dropped"
+                    ),
+                    Err(SignalError::Unknown | SignalError::Decode(_)) => {}
                     Err(SignalError::Panicked(message)) => {
                         let info = self.info();
                         return Err(TaskError::Panic {
