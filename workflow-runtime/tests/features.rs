@@ -1013,7 +1013,8 @@ async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
     // Answered only once the run has started: the signals below come after its first line.
     assert_eq!(fragile.nth(0).await.unwrap(), "ada");
 
-    // Unknown signal: dropped (logged); wrong argument count and non-UTF-8 text: dropped too.
+    // Unknown signal: dropped (logged); non-UTF-8 text: dropped too. An extra argument is
+    // ignored (the arity rule of the Go and TypeScript SDKs): "a" is added.
     raw.signal("no_such_signal", vec![to_payload("x").unwrap()])
         .await
         .unwrap();
@@ -1057,10 +1058,11 @@ async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
         Ok(()) => panic!("a 3 MiB signal was accepted"),
     }
     // The same run still works: the bad signals left no trace in its state.
-    assert_eq!(fragile.nth(1).await.unwrap(), "grace");
+    assert_eq!(fragile.nth(1).await.unwrap(), "a");
+    assert_eq!(fragile.nth(2).await.unwrap(), "grace");
     assert_eq!(fragile.rename(0, "ada lovelace".into()).await.unwrap(), "ada");
     fragile.finish().await.unwrap();
-    assert_eq!(fragile.result().await.unwrap(), "ada lovelace,grace");
+    assert_eq!(fragile.result().await.unwrap(), "ada lovelace,a,grace");
 
     // Input that is not valid UTF-8 JSON, and the wrong number of arguments, fail the start
     // with the reason (started by name, as another SDK or the CLI would).
