@@ -248,7 +248,11 @@ pub fn run(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("run", item)
 }
 
-/// Marks a signal handler (inside a `#[workflow]` impl): `fn name(&mut self, args…)`.
+/// Marks a signal handler (inside a `#[workflow]` impl): `fn name(&mut self, args…)` changes
+/// the state when the signal is applied; `async fn name(ctx: WorkflowContext<Self>, args…)`
+/// (returning nothing or `WorkflowResult<()>`) starts workflow code beside `#[run]` that may
+/// call activities and wait; an error it returns fails the workflow. Arguments beyond the
+/// handler's parameters are ignored; the doc comment describes the signal in the web UI.
 #[proc_macro_attribute]
 pub fn signal(_args: TokenStream, item: TokenStream) -> TokenStream {
     misplaced("signal", item)

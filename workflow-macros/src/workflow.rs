@@ -344,6 +344,51 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 let args = typed_args(sig, 1, &mut errors);
                 run = Some((sig.ident.clone(), args, output));
             }
+            Kind::Signal if sig.asyncness.is_some() => {
+                match receiver(sig) {
+                    Some(r) => errors.push(syn::Error::new_spanned(
+                        r,
+                        "an async signal handler is workflow code like `#[run]`: take the context, not `self` \
+                         (`ctx: WorkflowContext<Self>`), and reach the state with `ctx.state_mut(|s| …)`, so no \
+                         borrow is held across an `.await`",
+                    )),
+                    None => require_context_first(sig, "an async signal handler", &mut errors),
+                }
+                let fallible = match &sig.output {
+                    syn::ReturnType::Default => false,
+                    syn::ReturnType::Type(_, ty) => match result_ok_type(ty) {
+                        Some(syn::Type::Tuple(unit)) if unit.elems.is_empty() => true,
+                        _ => {
+                            errors.push(syn::Error::new_spanned(
+                                ty,
+                                "an async signal handler returns nothing or `WorkflowResult<()>`: signals have no \
+                                 reply, and an error it returns fails the workflow",
+                            ));
+                            false
+                        }
+                    },
+                };
+                if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
+                    errors.push(syn::Error::new_spanned(
+                        &sig.ident,
+                        format!(
+                            "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the \
+                             method (keep the wire name with `name = \"{}\"`)",
+                            sig.ident, sig.ident, wire_name
+                        ),
+                    ));
+                }
+                signals.push(Handler {
+                    method: sig.ident.clone(),
+                    wire_name,
+                    arg_types: typed_args(sig, 1, &mut errors),
+                    output: None,
+                    fallible,
+                    validator: None,
+                    is_async: true,
+                    description: doc_text(&f.attrs),
+                });
+            }
             Kind::Signal | Kind::Query => {
                 let (what, want_mut) = if kind == Kind::Signal {
                     ("a signal", true)
@@ -353,12 +398,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                 if let Some(a) = &sig.asyncness {
                     errors.push(syn::Error::new_spanned(
                         a,
-                        if kind == Kind::Signal {
-                            "a signal handler is synchronous: it changes state in history order; start work from \
-                             `#[run]` with `ctx.wait_condition`"
-                        } else {
-                            "a query answers at once from the state: remove `async`"
-                        },
+                        "a query answers at once from the state: remove `async`",
                     ));
                 }
                 match receiver(sig) {
@@ -541,6 +581,20 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         let types = &h.arg_types;
         let names = arg_names(types.len());
         let describe = describe_handler(h, "Signal", &private);
+        if h.is_async {
+            let call = if h.fallible {
+                quote!(Self::#method(ctx, #(#names),*).await)
+            } else {
+                quote!({
+                    Self::#method(ctx, #(#names),*).await;
+                    ::core::result::Result::Ok::<(), #private::WorkflowError>(())
+                })
+            };
+            return quote! {
+                handlers.signal_async_raw::<(#(#types,)*), _, _, _>(#name, |ctx, (#(#names,)*)| async move { #call });
+                #describe
+            };
+        }
         quote!(handlers.signal_raw::<(#(#types,)*)>(#name, |state, (#(#names,)*)| state.#method(#(#names),*)); #describe)
     });
     let query_registrations = queries.iter().map(|h| {

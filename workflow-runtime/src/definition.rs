@@ -58,6 +58,19 @@ pub trait Workflow: WorkflowDefinition + Sized {
 
 /// Runs a signal handler; answers how many trailing payloads it ignored.
 type SignalFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<usize, PayloadError>>;
+/// A running async signal handler: workflow code beside `run`.
+pub(crate) type RunningSignal = LocalBoxFuture<'static, Result<(), crate::workflow::WorkflowError>>;
+/// Starts an async signal handler: decodes its input, then returns its future (and how many
+/// trailing payloads it ignored).
+type AsyncSignalFn<W> = Box<dyn Fn(WorkflowContext<W>, &[Payload]) -> Result<(RunningSignal, usize), PayloadError>>;
+
+/// What a signal runs.
+pub(crate) enum SignalBody<W> {
+    /// Changes the state at once, in history order.
+    Sync(SignalFn<W>),
+    /// Runs as workflow code beside `run` (activities, timers, waits).
+    Async(AsyncSignalFn<W>),
+}
 type QueryFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<Payload, PayloadError>>;
 type ValidateFn<W> = Box<dyn Fn(&W, &[Payload]) -> Result<(), Failure>>;
 type UpdateFn<W> = Box<dyn Fn(&mut W, &[Payload]) -> Result<Payload, Failure>>;
@@ -113,7 +126,7 @@ pub enum HandlerKind {
 
 /// The signal, query and update handlers of workflow `W`, by wire name.
 pub struct Handlers<W> {
-    pub(crate) signals: BTreeMap<String, SignalFn<W>>,
+    pub(crate) signals: BTreeMap<String, SignalBody<W>>,
     pub(crate) queries: BTreeMap<String, QueryFn<W>>,
     pub(crate) updates: BTreeMap<String, UpdateHandler<W>>,
     /// What each handler does, for the workflow's metadata (the web UI and
@@ -151,11 +164,32 @@ impl<W: Workflow> Handlers<W> {
     pub fn signal_raw<A: PayloadArgs + 'static>(&mut self, name: &str, handler: impl Fn(&mut W, A) + 'static) {
         self.signals.insert(
             name.to_string(),
-            Box::new(move |state, payloads| {
+            SignalBody::Sync(Box::new(move |state, payloads| {
                 let args = handler_args::<A>(payloads)?;
                 handler(state, args);
                 Ok(payloads.len().saturating_sub(A::COUNT))
-            }),
+            })),
+        );
+    }
+
+    /// Registers an async signal handler by name: workflow code that starts when the signal
+    /// is delivered and runs beside `run` (it may call activities, sleep, wait on conditions).
+    /// An error it returns fails the workflow, as one returned from `run` does.
+    pub fn signal_async_raw<A, E, F, Fut>(&mut self, name: &str, handler: F)
+    where
+        A: PayloadArgs + 'static,
+        E: Into<crate::workflow::WorkflowError> + 'static,
+        F: Fn(WorkflowContext<W>, A) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), E>> + 'static,
+    {
+        self.signals.insert(
+            name.to_string(),
+            SignalBody::Async(Box::new(move |ctx, payloads| {
+                let args = handler_args::<A>(payloads)?;
+                let running = handler(ctx, args);
+                let future: RunningSignal = Box::pin(async move { running.await.map_err(Into::into) });
+                Ok((future, payloads.len().saturating_sub(A::COUNT)))
+            })),
         );
     }
 

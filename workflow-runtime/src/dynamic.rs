@@ -25,7 +25,9 @@ use crate::client::failure::Failure;
 use crate::client::payload;
 use crate::client::proto::common::Payload;
 use crate::workflow::context::RunState;
-use crate::workflow::run::{STACK_TRACE_QUERY, SignalError, UpdateOutcome, WorkflowDriver, WorkflowFactory};
+use crate::workflow::run::{
+    STACK_TRACE_QUERY, SignalDelivered, SignalError, UpdateOutcome, WorkflowDriver, WorkflowFactory,
+};
 use crate::workflow::{WorkflowContext, WorkflowError, WorkflowResult};
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
@@ -80,10 +82,13 @@ impl WorkflowDriver for DynamicDriver {
         (self.run)(WorkflowContext { run, state }, input)
     }
 
-    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<usize, SignalError> {
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<SignalDelivered, SignalError> {
         let state = self.state.as_ref().ok_or(SignalError::Unknown)?;
         state.borrow_mut().signals.push_back((name.to_string(), input.to_vec()));
-        Ok(0)
+        Ok(SignalDelivered {
+            extra: 0,
+            running: None,
+        })
     }
 
     fn query(&self, name: &str, _input: &[Payload]) -> Result<Payload, String> {

@@ -1466,3 +1466,90 @@ async fn extra_signal_and_update_arguments_are_ignored_and_said_once() {
     assert_eq!(said(todo.workflow_id(), "does not decode; dropped"), 1, "{logs}");
     assert_eq!(said(tally.workflow_id(), ignored), 1, "{logs}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Async signal handlers: workflow code that starts when a signal arrives.
+
+/// Packs what it is sent (an activity per parcel, run from the signal handler).
+#[workflow]
+#[derive(Default)]
+pub struct Mailroom {
+    packed: Vec<String>,
+    closed: bool,
+}
+
+#[workflow(name = "MailroomWorkflow")]
+impl Mailroom {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, parcels: usize) -> WorkflowResult<Vec<String>> {
+        ctx.wait_condition(move |s| s.closed && s.packed.len() == parcels)
+            .await?;
+        let mut packed = ctx.state(|s| s.packed.clone());
+        packed.sort();
+        Ok(packed)
+    }
+
+    /// Packs a parcel.
+    #[signal]
+    async fn send(ctx: WorkflowContext<Self>, parcel: String) {
+        if let Ok(packed) = ctx.activity(pack, parcel).await {
+            ctx.state_mut(|s| s.packed.push(packed));
+        }
+    }
+
+    /// Refuses the delivery: the workflow fails.
+    #[signal]
+    async fn refuse(ctx: WorkflowContext<Self>, why: String) -> WorkflowResult<()> {
+        ctx.sleep(Duration::from_millis(10)).await?;
+        Err(WorkflowError::non_retryable(why, "Refused"))
+    }
+
+    #[signal]
+    fn close(&mut self) {
+        self.closed = true;
+    }
+}
+
+/// Each signal starts its handler beside `run`; the handlers call activities and timers; an
+/// error returned by one fails the workflow; the histories replay.
+#[tokio::test]
+async fn async_signal_handlers_run_workflow_code_beside_run() {
+    let client = connect().await;
+    let tq = unique("mailroom");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Mailroom>()
+        .activity(pack)
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let within = Duration::from_secs(30);
+
+    let mailroom = Mailroom::start(&client, StartOptions::new(unique("mailroom"), &tq), 2)
+        .await
+        .unwrap();
+    mailroom.send("letter".into()).await.unwrap();
+    mailroom.send("box".into()).await.unwrap();
+    mailroom.close().await.unwrap();
+    let packed = tokio::time::timeout(within, mailroom.result()).await.unwrap().unwrap();
+    assert_eq!(packed, ["box packed", "letter packed"]);
+
+    let refused = Mailroom::start(&client, StartOptions::new(unique("mailroom"), &tq), 1)
+        .await
+        .unwrap();
+    refused.refuse("no room".into()).await.unwrap();
+    let error = tokio::time::timeout(within, refused.result())
+        .await
+        .unwrap()
+        .unwrap_err();
+    let ClientError::WorkflowFailed(failure) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(failure.message, "no room");
+
+    let replayer = workflow_runtime::replay::Replayer::new().workflow::<Mailroom>();
+    replayer.replay(&mailroom.fetch_history().await.unwrap()).unwrap();
+    replayer.replay(&refused.fetch_history().await.unwrap()).unwrap();
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}

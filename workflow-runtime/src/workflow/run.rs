@@ -18,7 +18,7 @@ use crate::client::proto::protocol::{self, Message};
 use crate::client::proto::sdk;
 use crate::client::proto::update as pu;
 use crate::client::time::from_timestamp;
-use crate::definition::{HandlerKind, Handlers, UpdateBody, Workflow};
+use crate::definition::{HandlerKind, Handlers, SignalBody, UpdateBody, Workflow};
 use futures::future::LocalBoxFuture;
 use prost::Message as _;
 use std::cell::RefCell;
@@ -54,8 +54,9 @@ pub(crate) trait WorkflowDriver {
         run: Rc<RefCell<RunState>>,
         input: Vec<Payload>,
     ) -> LocalBoxFuture<'static, Result<Payload, WorkflowError>>;
-    /// Runs a signal handler; answers how many trailing payloads it ignored.
-    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<usize, SignalError>;
+    /// Runs a signal handler: a sync one at once, an async one is returned to run beside
+    /// `run`; also answers how many trailing payloads it ignored.
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<SignalDelivered, SignalError>;
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String>;
     /// Runs an update: its validator first when `validate` (live delivery; never on replay).
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome;
@@ -73,6 +74,14 @@ pub(crate) enum UpdateOutcome {
     Started(LocalBoxFuture<'static, Result<Payload, Failure>>),
     /// The handler panicked: the workflow task fails and nothing is recorded.
     Panicked(String),
+}
+
+/// A signal handed to its handler.
+pub(crate) struct SignalDelivered {
+    /// Trailing payloads beyond the handler's parameters, ignored.
+    pub(crate) extra: usize,
+    /// An async handler's work, to run beside `run`.
+    pub(crate) running: Option<crate::definition::RunningSignal>,
 }
 
 /// Why a signal was not handled.
@@ -128,12 +137,27 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
         })
     }
 
-    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<usize, SignalError> {
+    fn signal(&mut self, name: &str, input: &[Payload]) -> Result<SignalDelivered, SignalError> {
         let handler = self.handlers.signals.get(name).ok_or(SignalError::Unknown)?;
         let ctx = self.ctx.as_ref().ok_or(SignalError::Unknown)?;
-        std::panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx.state.borrow_mut(), input)))
-            .map_err(|p| SignalError::Panicked(panic_message(p)))?
-            .map_err(SignalError::Decode)
+        let panicked = |p| SignalError::Panicked(panic_message(p));
+        match handler {
+            SignalBody::Sync(handle) => {
+                let extra = std::panic::catch_unwind(AssertUnwindSafe(|| handle(&mut ctx.state.borrow_mut(), input)))
+                    .map_err(panicked)?
+                    .map_err(SignalError::Decode)?;
+                Ok(SignalDelivered { extra, running: None })
+            }
+            SignalBody::Async(start) => {
+                let (running, extra) = std::panic::catch_unwind(AssertUnwindSafe(|| start(ctx.clone(), input)))
+                    .map_err(panicked)?
+                    .map_err(SignalError::Decode)?;
+                Ok(SignalDelivered {
+                    extra,
+                    running: Some(running),
+                })
+            }
+        }
     }
 
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome {
@@ -295,6 +319,8 @@ pub(crate) struct Run {
     accepted_updates: std::collections::BTreeSet<String>,
     /// Async update handlers accepted and still running, in acceptance order.
     running_updates: Vec<RunningUpdate>,
+    /// Async signal handlers still running, in delivery order.
+    running_signals: Vec<(String, crate::definition::RunningSignal)>,
     /// Rejections to send with the current task (they leave no trace in history).
     rejections: Vec<Message>,
     /// Commands matched since the last `WorkflowTaskCompleted`, described (for divergence).
@@ -321,6 +347,7 @@ impl Run {
             finished: false,
             accepted_updates: Default::default(),
             running_updates: Vec::new(),
+            running_signals: Vec::new(),
             rejections: Vec::new(),
             matched_in_task: Vec::new(),
             divergence: None,
@@ -625,14 +652,19 @@ impl Run {
                 let live = !self.run.borrow().replaying;
                 let workflow_id = self.run.borrow().info.workflow_id.clone();
                 match self.driver.signal(&a.signal_name, &input) {
-                    Ok(0) => {}
-                    Ok(extra) if live => tracing::warn!(
-                        %workflow_id,
-                        signal = %a.signal_name,
-                        extra,
-                        "signal arguments beyond the handler's parameters were ignored"
-                    ),
-                    Ok(_) => {}
+                    Ok(delivered) => {
+                        if delivered.extra > 0 && live {
+                            tracing::warn!(
+                                %workflow_id,
+                                signal = %a.signal_name,
+                                extra = delivered.extra,
+                                "signal arguments beyond the handler's parameters were ignored"
+                            );
+                        }
+                        if let Some(running) = delivered.running {
+                            self.running_signals.push((a.signal_name.clone(), running));
+                        }
+                    }
                     Err(SignalError::Unknown) if live => {
                         tracing::warn!(%workflow_id, signal = %a.signal_name, "signal has no handler; dropped")
                     }
@@ -806,13 +838,17 @@ impl Run {
             polls += 1;
             super::watchdog::poll_started(&info.workflow_type, &info.workflow_id, &info.run_id);
             let polled = std::panic::catch_unwind(AssertUnwindSafe(|| root.as_mut().poll(&mut cx)));
-            // Async update handlers run beside `run`, polled after it in acceptance order.
+            // Async update and signal handlers run beside `run`, polled after it in the order
+            // they were accepted or delivered.
             let updates = poll_running_updates(&mut self.running_updates, &self.run, &mut cx);
+            let signals = poll_running_signals(&mut self.running_signals, &self.run, &mut cx);
             super::watchdog::poll_finished();
-            match (polled, updates) {
-                (Err(panic), _) | (_, Err(panic)) => break Err(panic_message(panic)),
-                (Ok(Poll::Ready(result)), _) => break Ok(Some(result)),
-                (Ok(Poll::Pending), Ok(())) if self.waker.woken.load(Ordering::SeqCst) => {
+            match (polled, updates, signals) {
+                (Err(panic), _, _) | (_, Err(panic), _) | (_, _, Err(panic)) => break Err(panic_message(panic)),
+                (Ok(Poll::Ready(result)), _, _) => break Ok(Some(result)),
+                // A failing async signal handler fails the run, as `run` failing would.
+                (_, _, Ok(Some(error))) => break Ok(Some(Err(error))),
+                (Ok(Poll::Pending), Ok(()), Ok(None)) if self.waker.woken.load(Ordering::SeqCst) => {
                     if polls >= MAX_POLLS_PER_ACTIVATION {
                         return Err(TaskError::Busy {
                             workflow_type: info.workflow_type,
@@ -821,7 +857,7 @@ impl Run {
                         });
                     }
                 }
-                (Ok(Poll::Pending), Ok(())) => break Ok(None),
+                (Ok(Poll::Pending), Ok(()), Ok(None)) => break Ok(None),
             }
         };
         if self.waker.foreign.swap(false, Ordering::SeqCst) {
@@ -840,6 +876,13 @@ impl Run {
             Ok(Some(result)) => {
                 self.finished = true;
                 self.root = None;
+                for (signal, _) in self.running_signals.drain(..) {
+                    tracing::warn!(
+                        %signal,
+                        "the workflow finished while this signal's async handler was still running; its work \
+                         stops here (wait with `ctx.wait_condition` until handlers are done before returning)"
+                    );
+                }
                 for unfinished in self.running_updates.drain(..) {
                     tracing::warn!(
                         update = %unfinished.name,
@@ -1063,6 +1106,30 @@ fn poll_running_updates(
         }
     }
     Ok(())
+}
+
+/// Polls each running async signal handler once; a finished one is dropped, and the first
+/// that failed is returned (it fails the run). A panic stops the activation.
+fn poll_running_signals(
+    running: &mut Vec<(String, crate::definition::RunningSignal)>,
+    run: &Rc<RefCell<RunState>>,
+    cx: &mut Context<'_>,
+) -> Result<Option<WorkflowError>, Box<dyn std::any::Any + Send>> {
+    let mut i = 0;
+    while i < running.len() {
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| running[i].1.as_mut().poll(cx)))?;
+        match polled {
+            Poll::Ready(result) => {
+                drop(running.remove(i));
+                run.borrow_mut().wake_conditions();
+                if let Err(error) = result {
+                    return Ok(Some(error));
+                }
+            }
+            Poll::Pending => i += 1,
+        }
+    }
+    Ok(None)
 }
 
 /// The protocol command that answers an update's caller with its result or failure.
