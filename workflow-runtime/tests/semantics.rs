@@ -1553,3 +1553,63 @@ async fn async_signal_handlers_run_workflow_code_beside_run() {
     shutdown.shutdown();
     running.await.unwrap().unwrap();
 }
+
+/// Ignores its cancellation and the worker's shutdown.
+#[activity(start_to_close_timeout = "1m", retry(maximum_attempts = 1))]
+async fn stubborn() -> Result<(), ActivityError> {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    Ok(())
+}
+
+/// Runs `stubborn`.
+#[workflow]
+#[derive(Default)]
+pub struct Stubborn;
+
+#[workflow(name = "StubbornWorkflow")]
+impl Stubborn {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.activity(stubborn, ()).await
+    }
+}
+
+/// The graceful shutdown timeout bounds the stop even when an activity ignores both the
+/// shutdown notice and its cancellation (before, the worker waited 5 s more after it).
+#[tokio::test]
+async fn the_grace_period_bounds_the_stop_of_a_worker_with_a_stubborn_activity() {
+    let client = connect().await;
+    let tq = unique("stubborn");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Stubborn>()
+        .activity(stubborn)
+        .graceful_shutdown_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let run = Stubborn::start(&client, StartOptions::new(unique("stubborn"), &tq))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while run
+        .describe()
+        .await
+        .unwrap()
+        .raw
+        .pending_activities
+        .iter()
+        .all(|a| a.state != workflow_runtime::client::proto::enums::PendingActivityState::Started as i32)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the activity never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.shutdown();
+    // A generous bound for a 1 s grace period on a loaded machine; the old stop took 6 s+.
+    tokio::time::timeout(Duration::from_secs(4), running)
+        .await
+        .expect("the worker stops within its grace period")
+        .unwrap()
+        .unwrap();
+    run.terminate("test over").await.unwrap();
+}

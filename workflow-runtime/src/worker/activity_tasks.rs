@@ -76,14 +76,18 @@ impl ActivityWorker {
         }
     }
 
-    /// Waits for running attempts; after `grace`, cancels them and waits a little more.
-    pub(super) async fn finish(self, grace: Duration) {
+    /// Waits for running attempts until shortly before `deadline`, then cancels those still
+    /// running and waits for their reports until `deadline` at the latest.
+    pub(super) async fn finish(self, deadline: tokio::time::Instant) {
         for p in self.pollers {
             let _ = p.await;
         }
         let slots = self.shared.slots.clone();
         let max = self.max_slots as u32;
-        if tokio::time::timeout(grace, slots.clone().acquire_many_owned(max))
+        // The last tenth of the grace period (at most 1 s) is for cancelled attempts to report.
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let cancel_at = deadline - (left / 10).min(Duration::from_secs(1));
+        if tokio::time::timeout_at(cancel_at, slots.clone().acquire_many_owned(max))
             .await
             .is_ok()
         {
@@ -104,7 +108,12 @@ impl ActivityWorker {
         for ctx in running {
             ctx.cancel();
         }
-        let _ = tokio::time::timeout(Duration::from_secs(5), slots.acquire_many_owned(max)).await;
+        if tokio::time::timeout_at(deadline, slots.acquire_many_owned(max))
+            .await
+            .is_err()
+        {
+            tracing::warn!("activities ignored their cancellation; the worker stops without their results");
+        }
     }
 }
 

@@ -71,7 +71,10 @@ pub struct WorkerOptions {
     /// Build id of this worker's code, recorded on every workflow task it completes (the
     /// `binaryChecksum` of `WorkflowTaskCompleted` events), so a history tells which build ran.
     pub build_id: Option<String>,
-    /// How long shutdown waits for in-flight tasks before canceling activities.
+    /// How long shutdown may take: in-flight tasks finish within it (activities are told at
+    /// once through `ActivityContext::worker_shutdown`); activities still running near its
+    /// end are cancelled and given its last tenth (at most 1 s) to report, and the worker
+    /// stops by the end of it whatever they do.
     pub graceful_shutdown_timeout: Duration,
     /// How long one poll of workflow code may run without yielding before its task fails as
     /// deadlocked (and the workflow thread is replaced).
@@ -407,17 +410,18 @@ impl Worker {
         tracing::info!(task_queue = %self.task_queue, "worker shutting down");
         self.announce_shutdown(&identity, workflows.as_ref().and_then(|w| w.sticky_queue()))
             .await;
-        let grace = self.options.graceful_shutdown_timeout;
+        // The grace period bounds the whole stop, counted from when shutdown began.
+        let deadline = tokio::time::Instant::now() + self.options.graceful_shutdown_timeout;
         let (wf, act) = tokio::join!(
             async {
                 match workflows {
-                    Some(w) => w.finish(grace).await,
+                    Some(w) => w.finish(deadline).await,
                     None => Ok(()),
                 }
             },
             async {
                 if let Some(a) = activities {
-                    a.finish(grace).await;
+                    a.finish(deadline).await;
                 }
             }
         );

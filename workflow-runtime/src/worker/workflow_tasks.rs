@@ -116,12 +116,12 @@ impl WorkflowWorker {
     /// Tells the server this worker's sticky queue is going away (its runs' next tasks go to
     /// the normal queue), waits for the pollers to stop and in-flight tasks to finish, then
     /// stops the thread.
-    pub(super) async fn finish(self, grace: Duration) -> Result<(), WorkerError> {
+    pub(super) async fn finish(self, deadline: tokio::time::Instant) -> Result<(), WorkerError> {
         for p in self.pollers {
             let _ = p.await;
         }
         let all = self.shared.slots.clone().acquire_many_owned(self.max_slots as u32);
-        if tokio::time::timeout(grace, all).await.is_err() {
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
             tracing::warn!("workflow tasks still running after the shutdown grace period");
         }
         self.shared.executor.stop().await
