@@ -368,16 +368,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                         }
                     },
                 };
-                if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
-                    errors.push(syn::Error::new_spanned(
-                        &sig.ident,
-                        format!(
-                            "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the \
-                             method (keep the wire name with `name = \"{}\"`)",
-                            sig.ident, sig.ident, wire_name
-                        ),
-                    ));
-                }
+                check_hidden_name(sig, &wire_name, &mut errors);
                 signals.push(Handler {
                     method: sig.ident.clone(),
                     wire_name,
@@ -444,16 +435,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                     (syn::ReturnType::Type(_, ty), _) => Some((**ty).clone()),
                     _ => None,
                 };
-                if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
-                    errors.push(syn::Error::new_spanned(
-                        &sig.ident,
-                        format!(
-                            "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the \
-                             method (keep the wire name with `name = \"{}\"`)",
-                            sig.ident, sig.ident, wire_name
-                        ),
-                    ));
-                }
+                check_hidden_name(sig, &wire_name, &mut errors);
                 let handler = Handler {
                     method: sig.ident.clone(),
                     wire_name,
@@ -498,16 +480,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
                         None => (Some((**ty).clone()), false),
                     },
                 };
-                if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
-                    errors.push(syn::Error::new_spanned(
-                        &sig.ident,
-                        format!(
-                            "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the \
-                             method (keep the wire name with `name = \"{}\"`)",
-                            sig.ident, sig.ident, wire_name
-                        ),
-                    ));
-                }
+                check_hidden_name(sig, &wire_name, &mut errors);
                 updates.push(Handler {
                     method: sig.ident.clone(),
                     wire_name,
@@ -906,4 +879,18 @@ fn describe_handler(h: &Handler, kind: &str, private: &proc_macro2::TokenStream)
     let kind = syn::Ident::new(kind, proc_macro2::Span::call_site());
     let (name, description) = (&h.wire_name, &h.description);
     quote!(handlers.describe(#private::HandlerKind::#kind, #name, #description);)
+}
+
+/// A handler whose method name would hide a method of `WorkflowHandle` on the typed handle.
+fn check_hidden_name(sig: &syn::Signature, wire_name: &str, errors: &mut Errors) {
+    if HANDLE_METHODS.contains(&sig.ident.to_string().as_str()) {
+        errors.push(syn::Error::new_spanned(
+            &sig.ident,
+            format!(
+                "a handler named `{}` would hide `WorkflowHandle::{}` on the typed handle; rename the method \
+                 (keep the wire name with `name = \"{}\"`)",
+                sig.ident, sig.ident, wire_name
+            ),
+        ));
+    }
 }

@@ -56,6 +56,25 @@ async fn wait_for_history(
     }
 }
 
+/// Waits until the workflow has an activity attempt running (its started event reaches
+/// history only when it ends, so this asks describe), for at most 30 s.
+async fn wait_for_started_activity(client: &Client, workflow_id: &str) {
+    use workflow_runtime::client::proto::enums::PendingActivityState;
+    let handle = client.untyped_handle(workflow_id.to_string(), None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending = handle.describe().await.unwrap().raw.pending_activities;
+        if pending.iter().any(|a| a.state == PendingActivityState::Started as i32) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{workflow_id}: the activity never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Runs the `temporal` CLI against the test server, off the test's thread (the worker runs
 /// there); panics with its output when it fails.
 async fn cli(args: &[&str]) -> String {
@@ -238,20 +257,7 @@ async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
         has("WORKFLOW_TASK_COMPLETED"),
     )
     .await;
-    // An activity's started event reaches history only when it ends: ask describe instead.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !cleaner
-        .describe()
-        .await
-        .unwrap()
-        .raw
-        .pending_activities
-        .iter()
-        .any(|a| a.state == workflow_runtime::client::proto::enums::PendingActivityState::Started as i32)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the activity never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_started_activity(&client, cleaner.workflow_id()).await;
     for p in [parent.workflow_id(), handle_parent.workflow_id()] {
         let child = format!("{p}-child");
         wait_for_history(&client, &child, "the child's timer", has("TIMER_STARTED")).await;
@@ -1197,19 +1203,7 @@ async fn a_running_activity_learns_of_the_worker_shutdown_when_it_starts() {
     let shift = Shift::start(&client, StartOptions::new(unique("shift"), &tq))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while shift
-        .describe()
-        .await
-        .unwrap()
-        .raw
-        .pending_activities
-        .iter()
-        .all(|a| a.state != workflow_runtime::client::proto::enums::PendingActivityState::Started as i32)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the activity never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_started_activity(&client, shift.workflow_id()).await;
     shutdown.shutdown();
     // Well within the 60 s grace period: the attempt stopped on the notice.
     tokio::time::timeout(Duration::from_secs(30), running)
@@ -1591,19 +1585,7 @@ async fn the_grace_period_bounds_the_stop_of_a_worker_with_a_stubborn_activity()
     let run = Stubborn::start(&client, StartOptions::new(unique("stubborn"), &tq))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while run
-        .describe()
-        .await
-        .unwrap()
-        .raw
-        .pending_activities
-        .iter()
-        .all(|a| a.state != workflow_runtime::client::proto::enums::PendingActivityState::Started as i32)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the activity never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_started_activity(&client, run.workflow_id()).await;
     shutdown.shutdown();
     // A generous bound for a 1 s grace period on a loaded machine; the old stop took 6 s+.
     tokio::time::timeout(Duration::from_secs(4), running)
