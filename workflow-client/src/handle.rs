@@ -613,12 +613,22 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     }
 
     /// A typed handle to update `U` sent earlier with `update_id` (by this process or another):
-    /// its [`result`](UpdateHandle::result) waits for the outcome.
-    pub fn update_handle<U: UpdateDefinition<Workflow = W>>(&self, update_id: impl Into<String>) -> UpdateHandle<U> {
-        UpdateHandle {
-            raw: self.raw.update_handle(U::NAME, update_id),
-            _update: PhantomData,
-        }
+    /// its [`result`](UpdateHandle::result) waits for the outcome. The macros generate
+    /// `<update>_handle(update_id)` stubs that call the by-name form.
+    pub fn update_handle<U: UpdateDefinition<Workflow = W>>(
+        &self,
+        update_id: impl Into<String>,
+    ) -> UpdateHandle<U::Output> {
+        self.update_handle_by_name(U::NAME, update_id)
+    }
+
+    /// A typed handle to the update named `name` sent earlier with `update_id`.
+    pub fn update_handle_by_name<R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        update_id: impl Into<String>,
+    ) -> UpdateHandle<R> {
+        UpdateHandle::from_untyped(self.raw.update_handle(name, update_id))
     }
 
     /// The workflow id.
@@ -707,16 +717,22 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
         input: U::Input,
         update_id: Option<String>,
         wait_for: UpdateWaitStage,
-    ) -> Result<UpdateHandle<U>, ClientError> {
-        let args = self.raw.client.data_converter().encode_args(&input).await?;
-        let raw = self
-            .raw
-            .start_update_encoded(U::NAME, args, update_id, wait_for)
-            .await?;
-        Ok(UpdateHandle {
-            raw,
-            _update: PhantomData,
-        })
+    ) -> Result<UpdateHandle<U::Output>, ClientError> {
+        self.start_update_by_name(U::NAME, input, update_id, wait_for).await
+    }
+
+    /// Sends an update by name with typed arguments and returns once it reached `wait_for`
+    /// (what the macros' `start_<update>` stubs call).
+    pub async fn start_update_by_name<A: PayloadArgs, R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        args: A,
+        update_id: Option<String>,
+        wait_for: UpdateWaitStage,
+    ) -> Result<UpdateHandle<R>, ClientError> {
+        let args = self.raw.client.data_converter().encode_args(&args).await?;
+        let raw = self.raw.start_update_encoded(name, args, update_id, wait_for).await?;
+        Ok(UpdateHandle::from_untyped(raw))
     }
 
     /// Waits for the result, following continue-as-new runs.
@@ -746,20 +762,29 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     }
 }
 
-/// An update of type `U` in flight.
-pub struct UpdateHandle<U> {
+/// An update in flight whose result is an `R`: from [`WorkflowHandle::start_update`], the
+/// `start_<update>` stubs the macros generate, or rebuilt from its id.
+pub struct UpdateHandle<R> {
     raw: UntypedUpdateHandle,
-    _update: PhantomData<fn() -> U>,
+    _result: PhantomData<fn() -> R>,
 }
 
-impl<U: UpdateDefinition> UpdateHandle<U> {
+impl<R: serde::de::DeserializeOwned> UpdateHandle<R> {
+    /// Wraps an untyped handle (you vouch that the update answers an `R`).
+    pub fn from_untyped(raw: UntypedUpdateHandle) -> Self {
+        UpdateHandle {
+            raw,
+            _result: PhantomData,
+        }
+    }
+
     /// The update id.
     pub fn update_id(&self) -> &str {
         self.raw.update_id()
     }
 
     /// Waits for the typed result.
-    pub async fn result(&self) -> Result<U::Output, ClientError> {
+    pub async fn result(&self) -> Result<R, ClientError> {
         let payloads = self.raw.outcome_encoded().await?;
         Ok(self.raw.workflow.client.data_converter().decode_value(payloads).await?)
     }

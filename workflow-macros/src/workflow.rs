@@ -504,6 +504,33 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
             }
         }
     }
+    // Each update also gets `start_<update>` and `<update>_handle` on the typed handle: no other
+    // handler may take those names.
+    // A handler in the way is reported and left out, so nothing cascades from it.
+    let stub_names: Vec<(syn::Ident, &syn::Ident)> = updates
+        .iter()
+        .flat_map(|u| {
+            let (start, by_id) = update_stub_names(&u.method);
+            [(start, &u.method), (by_id, &u.method)]
+        })
+        .collect();
+    let mut in_the_way = Vec::new();
+    for handler in signals.iter().chain(&queries).chain(&updates) {
+        if let Some((_, update)) = stub_names.iter().find(|(stub, _)| *stub == handler.method) {
+            errors.push(syn::Error::new_spanned(
+                &handler.method,
+                format!(
+                    "the typed handle already has `{}` for update `{update}`; rename this method (keep its wire \
+                     name with `name = \"…\"`)",
+                    handler.method
+                ),
+            ));
+            in_the_way.push(handler.method.clone());
+        }
+    }
+    for list in [&mut signals, &mut queries, &mut updates] {
+        list.retain(|h| !in_the_way.contains(&h.method));
+    }
     let Some(self_ident) = self_ident else {
         let compile_errors = errors.to_compile_errors();
         return quote!(#compile_errors #imp);
@@ -627,7 +654,32 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
     let update_stubs = updates.iter().map(|h| {
         let out = h.output.clone().expect("updates have an output");
         let doc = format!("Runs the `{}` update and waits for its result.", h.wire_name);
-        handle_stub(h, &private, "update_by_name", quote!(#out), doc)
+        let run_to_end = handle_stub(h, &private, "update_by_name", quote!(#out), doc);
+        let (method, name, types) = (&h.method, &h.wire_name, &h.arg_types);
+        let names = arg_names(types.len());
+        let (start, by_id) = update_stub_names(method);
+        let start_doc = format!(
+            "Sends the `{name}` update and returns once it reached `wait_for` (accepted, or completed); \
+             `.result()` on the handle waits for its answer."
+        );
+        let by_id_doc = format!("The `{name}` update sent earlier with `update_id`, to wait for its answer.");
+        quote! {
+            #run_to_end
+
+            #[doc = #start_doc]
+            pub async fn #start(
+                &self,
+                #(#names: #types,)*
+                wait_for: #private::UpdateWaitStage,
+            ) -> ::core::result::Result<#private::UpdateHandle<#out>, #private::ClientError> {
+                self.0.start_update_by_name(#name, (#(#names,)*), ::core::option::Option::None, wait_for).await
+            }
+
+            #[doc = #by_id_doc]
+            pub fn #by_id(&self, update_id: impl ::core::convert::Into<::std::string::String>) -> #private::UpdateHandle<#out> {
+                self.0.update_handle_by_name(#name, update_id)
+            }
+        }
     });
     let signal_stubs = signals.iter().map(|h| {
         let doc = format!("Sends the `{}` signal.", h.wire_name);
@@ -893,4 +945,11 @@ fn check_hidden_name(sig: &syn::Signature, wire_name: &str, errors: &mut Errors)
             ),
         ));
     }
+}
+
+/// The typed handle's accepted-stage stubs of an update method `m`: `start_m` and `m_handle`.
+fn update_stub_names(method: &syn::Ident) -> (syn::Ident, syn::Ident) {
+    let m = method.to_string();
+    let m = m.strip_prefix("r#").unwrap_or(&m);
+    (format_ident!("start_{}", m), format_ident!("{}_handle", m))
 }

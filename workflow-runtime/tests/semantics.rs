@@ -1595,3 +1595,27 @@ async fn the_grace_period_bounds_the_stop_of_a_worker_with_a_stubborn_activity()
         .unwrap();
     run.terminate("test over").await.unwrap();
 }
+
+/// Typed accepted-stage updates: `start_<update>` returns once the update is accepted, and
+/// `<update>_handle` rebuilds a typed handle from the update id.
+#[tokio::test]
+async fn typed_update_stubs_return_at_acceptance_and_rebuild_from_the_id() {
+    use workflow_runtime::client::handle::UpdateWaitStage;
+    let client = connect().await;
+    let tq = unique("tally");
+    let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
+        .await
+        .unwrap();
+    let sent = tally.start_add(4, UpdateWaitStage::Accepted).await.unwrap();
+    let again = tally.add_handle(sent.update_id().to_string());
+    let first: u32 = sent.result().await.unwrap();
+    let second: u32 = again.result().await.unwrap();
+    assert_eq!((first, second), (4, 4));
+    tally.close().await.unwrap();
+    assert_eq!(tally.result().await.unwrap(), 4);
+    shutdown.shutdown();
+    running.await.unwrap().unwrap();
+}
