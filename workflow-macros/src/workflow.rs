@@ -15,8 +15,13 @@ use syn::spanned::Spanned;
 /// Names the generated associated functions take on the workflow type.
 const RESERVED: &[&str] = &["start", "execute", "handle"];
 
-/// Methods of `WorkflowHandle` that a signal or query stub of the same name would hide.
+/// Methods of `WorkflowHandle` that a signal or query stub of the same name would hide (a test
+/// reads `WorkflowHandle`'s source to keep this list whole).
 const HANDLE_METHODS: &[&str] = &[
+    "from_untyped",
+    "update_by_name",
+    "start_update_by_name",
+    "update_handle_by_name",
     "result",
     "cancel",
     "terminate",
@@ -952,4 +957,28 @@ fn update_stub_names(method: &syn::Ident) -> (syn::Ident, syn::Ident) {
     let m = method.to_string();
     let m = m.strip_prefix("r#").unwrap_or(&m);
     (format_ident!("start_{}", m), format_ident!("{}_handle", m))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every public function of `WorkflowHandle<W>` is reserved: a handler stub of the same
+    /// name on the typed handle would hide it.
+    #[test]
+    fn reserved_names_cover_every_workflow_handle_method() {
+        let source = include_str!("../../workflow-client/src/handle.rs");
+        let start = source
+            .find("impl<W: WorkflowDefinition> WorkflowHandle<W> {")
+            .expect("WorkflowHandle's impl block");
+        let end = start + source[start..].find("\n}\n").expect("the end of the impl block");
+        let missing: Vec<&str> = source[start..end]
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let rest = l.strip_prefix("pub async fn ").or_else(|| l.strip_prefix("pub fn "))?;
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next()
+            })
+            .filter(|name| !super::HANDLE_METHODS.contains(name))
+            .collect();
+        assert!(missing.is_empty(), "add to HANDLE_METHODS: {missing:?}");
+    }
 }
