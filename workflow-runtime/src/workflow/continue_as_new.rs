@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// What the next run changes; everything left unset is carried over from this run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContinueAsNewOptions {
     task_queue: Option<String>,
     run_timeout: Option<Duration>,
@@ -96,16 +96,10 @@ impl ContinueAsNewOptions {
 }
 
 /// The next run's input and options, carried out of `#[run]` in a [`WorkflowError`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ContinueAsNew {
     pub(crate) input: Vec<Payload>,
     pub(crate) options: ContinueAsNewOptions,
-}
-
-impl PartialEq for ContinueAsNew {
-    fn eq(&self, other: &Self) -> bool {
-        self.input == other.input
-    }
 }
 
 impl ContinueAsNew {

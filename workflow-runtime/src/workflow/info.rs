@@ -72,14 +72,25 @@ pub(crate) struct StartFacts {
 }
 
 impl RunState {
-    /// Reads the start event: the info fields, and what a continue-as-new carries over.
+    /// Reads the start event: the info fields, the search attributes and memo the run starts
+    /// with, and what a continue-as-new carries over.
     pub(crate) fn set_start_facts(
         &mut self,
         started: &WorkflowExecutionStartedEventAttributes,
         time: Option<&prost_wkt_types::Timestamp>,
     ) {
         let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        self.search_attributes = started
+            .search_attributes
+            .clone()
+            .map(|s| s.indexed_fields)
+            .unwrap_or_default();
+        self.memo = started.memo.clone().map(|m| m.fields).unwrap_or_default();
         let info = &mut self.info;
+        info.attempt = started.attempt.max(1) as u32;
+        if let Some(q) = &started.task_queue {
+            info.task_queue = q.name.clone();
+        }
         info.continued_from_run_id = non_empty(&started.continued_execution_run_id);
         info.first_execution_run_id = started.first_execution_run_id.clone();
         info.original_run_id = started.original_execution_run_id.clone();

@@ -629,20 +629,7 @@ impl Run {
         };
         match attributes {
             EvAttr::WorkflowExecutionStartedEventAttributes(a) => {
-                {
-                    let mut run = self.run.borrow_mut();
-                    run.info.attempt = a.attempt.max(1) as u32;
-                    run.set_start_facts(&a, event.event_time.as_ref());
-                    run.search_attributes = a
-                        .search_attributes
-                        .clone()
-                        .map(|s| s.indexed_fields)
-                        .unwrap_or_default();
-                    run.memo = a.memo.clone().map(|m| m.fields).unwrap_or_default();
-                    if let Some(q) = &a.task_queue {
-                        run.info.task_queue = q.name.clone();
-                    }
-                }
+                self.run.borrow_mut().set_start_facts(&a, event.event_time.as_ref());
                 let input = a.input.map(|p| p.payloads).unwrap_or_default();
                 self.root = Some(self.driver.start(self.run.clone(), input));
             }
@@ -650,12 +637,13 @@ impl Run {
                 let input = a.input.map(|p| p.payloads).unwrap_or_default();
                 // Said once: live, not again on every replay.
                 let live = !self.run.borrow().replaying;
-                let workflow_id = self.run.borrow().info.workflow_id.clone();
+                let run = self.run.clone();
+                let workflow_id = move || run.borrow().info.workflow_id.clone();
                 match self.driver.signal(&a.signal_name, &input) {
                     Ok(delivered) => {
                         if delivered.extra > 0 && live {
                             tracing::warn!(
-                                %workflow_id,
+                                workflow_id = %workflow_id(),
                                 signal = %a.signal_name,
                                 extra = delivered.extra,
                                 "signal arguments beyond the handler's parameters were ignored"
@@ -666,10 +654,10 @@ impl Run {
                         }
                     }
                     Err(SignalError::Unknown) if live => {
-                        tracing::warn!(%workflow_id, signal = %a.signal_name, "signal has no handler; dropped")
+                        tracing::warn!(workflow_id = %workflow_id(), signal = %a.signal_name, "signal has no handler; dropped")
                     }
                     Err(SignalError::Decode(e)) if live => tracing::warn!(
-                        %workflow_id,
+                        workflow_id = %workflow_id(),
                         signal = %a.signal_name,
                         error = %e,
                         "signal input does not decode; dropped"
