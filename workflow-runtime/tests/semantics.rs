@@ -75,6 +75,37 @@ async fn wait_for_started_activity(client: &Client, workflow_id: &str) {
     }
 }
 
+/// A worker running in the background of a test.
+struct Serving {
+    shutdown: workflow_runtime::worker::ShutdownHandle,
+    running: tokio::task::JoinHandle<Result<(), workflow_runtime::worker::WorkerError>>,
+}
+
+fn serve(worker: Worker) -> Serving {
+    Serving {
+        shutdown: worker.shutdown_handle(),
+        running: tokio::spawn(worker.run()),
+    }
+}
+
+impl Serving {
+    /// Shuts the worker down and waits until it has stopped.
+    async fn stop(self) {
+        self.shutdown.shutdown();
+        self.running.await.unwrap().unwrap();
+    }
+
+    /// Shuts the worker down; it must have stopped within `bound`.
+    async fn stop_within(self, bound: Duration, expectation: &str) {
+        self.shutdown.shutdown();
+        tokio::time::timeout(bound, self.running)
+            .await
+            .expect(expectation)
+            .unwrap()
+            .unwrap();
+    }
+}
+
 /// Runs the `temporal` CLI against the test server, off the test's thread (the worker runs
 /// there); panics with its output when it fails.
 async fn cli(args: &[&str]) -> String {
@@ -230,8 +261,7 @@ async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
         .activity(tidy)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
 
     let napper = Napper::start(&client, StartOptions::new(unique("napper"), &tq))
         .await
@@ -341,8 +371,7 @@ async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
             .unwrap();
         replayer.replay(&history).unwrap();
     }
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,8 +386,7 @@ async fn a_failing_workflow_task_is_reported_once_and_not_retried_in_a_hot_loop(
     let client = connect().await;
     let tq = unique("unregistered");
     let worker = Worker::builder(&client, &tq).workflow::<Napper>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
 
     let id = unique("orphan");
     let orphan = client
@@ -410,8 +438,7 @@ async fn a_failing_workflow_task_is_reported_once_and_not_retried_in_a_hot_loop(
         failures[0]
     );
     orphan.terminate("test over", Vec::new()).await.unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,8 +486,7 @@ async fn a_panicking_update_handler_fails_the_task_and_the_update_is_delivered_a
     let client = connect().await;
     let tq = unique("tally");
     let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
 
     let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
         .await
@@ -505,8 +531,7 @@ async fn a_panicking_update_handler_fails_the_task_and_the_update_is_delivered_a
         .workflow::<Tally>()
         .replay(&history)
         .unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -566,8 +591,7 @@ async fn continue_as_new_carries_memo_search_attributes_and_options() {
     let client = connect().await;
     let tq = unique("relay");
     let worker = Worker::builder(&client, &tq).workflow::<Relay>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
 
     let options = StartOptions::new(unique("relay"), &tq)
         .memo("origin", "start")
@@ -610,8 +634,7 @@ async fn continue_as_new_carries_memo_search_attributes_and_options() {
         .workflow::<Relay>()
         .replay(&history)
         .unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,8 +691,7 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
     let client = connect().await;
     let tq = unique("todo");
     let worker = Worker::builder(&client, &tq).workflow::<Todo>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let todo = Todo::start(&client, StartOptions::new(unique("todo"), &tq))
         .await
         .unwrap();
@@ -755,8 +777,7 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
     assert!(frame.contains("condition"), "{trace}");
     todo.finish().await.unwrap();
     assert_eq!(todo.result().await.unwrap(), 1);
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -892,8 +913,7 @@ async fn a_rust_history_replays_in_python_with_its_checks() {
         .activity(pack)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let parcel = InteropParcel::start(&client, StartOptions::new(unique("rs-parcel"), &tq), "book".into())
         .await
         .unwrap();
@@ -903,8 +923,7 @@ async fn a_rust_history_replays_in_python_with_its_checks() {
         .unwrap();
     assert_eq!(result, "book packed via fast, 400 g");
     let history = parcel.fetch_history().await.unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 
     let metadata = history
         .events
@@ -975,8 +994,7 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
         .activity(charge)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let checkout = Checkout::start(&client, StartOptions::new(unique("checkout"), &tq), "4242-9999".into())
         .await
         .unwrap();
@@ -1020,8 +1038,7 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
         .data_converter(DataConverter::with_codec(AesGcmCodec::new("k1", [7; 32])))
         .replay_json(&json)
         .unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1057,8 +1074,7 @@ async fn wait_condition_with_a_timeout_records_a_timer_only_when_needed() {
     let client = connect().await;
     let tq = unique("approval");
     let worker = Worker::builder(&client, &tq).workflow::<Approval>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let within = Duration::from_secs(30);
 
     let at_once = Approval::start(&client, StartOptions::new(unique("approval"), &tq), true)
@@ -1083,8 +1099,7 @@ async fn wait_condition_with_a_timeout_records_a_timer_only_when_needed() {
     assert!(names.iter().any(|n| n == "TIMER_CANCELED"), "{names:?}");
     let names = event_names(&too_late.fetch_history().await.unwrap());
     assert!(names.iter().any(|n| n == "TIMER_FIRED"), "{names:?}");
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 /// An update sent by one handle is awaited through another, built from the workflow id and
@@ -1095,8 +1110,7 @@ async fn an_update_handle_is_rebuilt_from_the_workflow_id_and_update_id() {
     let client = connect().await;
     let tq = unique("tally");
     let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
         .await
         .unwrap();
@@ -1115,8 +1129,7 @@ async fn an_update_handle_is_rebuilt_from_the_workflow_id_and_update_id() {
     let unknown = elsewhere.update_handle("add", "never-sent").result().await;
     assert!(unknown.is_err(), "{unknown:?}");
     tally.close().await.unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 /// A handle with a deadline: a query, an update and a result wait on a workflow nobody runs
@@ -1198,19 +1211,15 @@ async fn a_running_activity_learns_of_the_worker_shutdown_when_it_starts() {
         .graceful_shutdown_timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let shift = Shift::start(&client, StartOptions::new(unique("shift"), &tq))
         .await
         .unwrap();
     wait_for_started_activity(&client, shift.workflow_id()).await;
-    shutdown.shutdown();
     // Well within the 60 s grace period: the attempt stopped on the notice.
-    tokio::time::timeout(Duration::from_secs(30), running)
-        .await
-        .expect("the worker stops once the attempt has")
-        .unwrap()
-        .unwrap();
+    serving
+        .stop_within(Duration::from_secs(30), "the worker stops once the attempt has")
+        .await;
     let history = shift.fetch_history().await.unwrap();
     let message = history
         .events
@@ -1261,8 +1270,7 @@ async fn summaries_and_details_reach_the_description_and_history() {
         .activity(weigh)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let options = StartOptions::new(unique("described"), &tq)
         .summary("a parcel for Ada")
         .details("**Fragile**: handle with care");
@@ -1303,8 +1311,7 @@ async fn summaries_and_details_reach_the_description_and_history() {
             "child: approve at once"
         ]
     );
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1343,8 +1350,7 @@ async fn activities_and_children_started_now_are_awaited_later() {
         .activity(pack)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let errands = Errands::start(&client, StartOptions::new(unique("errands"), &tq))
         .await
         .unwrap();
@@ -1370,8 +1376,7 @@ async fn activities_and_children_started_now_are_awaited_later() {
         })
         .collect();
     assert_eq!(first_task, ["1 weigh", "2 pack", "child"]);
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1416,8 +1421,7 @@ async fn extra_signal_and_update_arguments_are_ignored_and_said_once() {
         .sticky_cache_size(0)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
 
     let todo = Todo::start(&client, StartOptions::new(unique("arity-todo"), &tq))
         .await
@@ -1450,8 +1454,7 @@ async fn extra_signal_and_update_arguments_are_ignored_and_said_once() {
     );
     tally.close().await.unwrap();
     assert_eq!(tally.result().await.unwrap(), 5);
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 
     let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).to_string();
     let said = |id: &str, what: &str| logs.lines().filter(|l| l.contains(id) && l.contains(what)).count();
@@ -1515,8 +1518,7 @@ async fn async_signal_handlers_run_workflow_code_beside_run() {
         .activity(pack)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let within = Duration::from_secs(30);
 
     let mailroom = Mailroom::start(&client, StartOptions::new(unique("mailroom"), &tq), 2)
@@ -1544,8 +1546,7 @@ async fn async_signal_handlers_run_workflow_code_beside_run() {
     let replayer = workflow_runtime::replay::Replayer::new().workflow::<Mailroom>();
     replayer.replay(&mailroom.fetch_history().await.unwrap()).unwrap();
     replayer.replay(&refused.fetch_history().await.unwrap()).unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
 
 /// Ignores its cancellation and the worker's shutdown.
@@ -1580,19 +1581,15 @@ async fn the_grace_period_bounds_the_stop_of_a_worker_with_a_stubborn_activity()
         .graceful_shutdown_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let run = Stubborn::start(&client, StartOptions::new(unique("stubborn"), &tq))
         .await
         .unwrap();
     wait_for_started_activity(&client, run.workflow_id()).await;
-    shutdown.shutdown();
     // A generous bound for a 1 s grace period on a loaded machine; the old stop took 6 s+.
-    tokio::time::timeout(Duration::from_secs(4), running)
-        .await
-        .expect("the worker stops within its grace period")
-        .unwrap()
-        .unwrap();
+    serving
+        .stop_within(Duration::from_secs(4), "the worker stops within its grace period")
+        .await;
     run.terminate("test over").await.unwrap();
 }
 
@@ -1604,8 +1601,7 @@ async fn typed_update_stubs_return_at_acceptance_and_rebuild_from_the_id() {
     let client = connect().await;
     let tq = unique("tally");
     let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let serving = serve(worker);
     let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
         .await
         .unwrap();
@@ -1616,6 +1612,5 @@ async fn typed_update_stubs_return_at_acceptance_and_rebuild_from_the_id() {
     assert_eq!((first, second), (4, 4));
     tally.close().await.unwrap();
     assert_eq!(tally.result().await.unwrap(), 4);
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    serving.stop().await;
 }
