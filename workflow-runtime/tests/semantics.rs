@@ -1039,6 +1039,35 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
         .replay_json(&json)
         .unwrap();
     serving.stop().await;
+
+    // Without a codec the encoded attributes are plain JSON: the Python SDK, which has no
+    // setting for it, reads the messages back as its own converter would.
+    let converter = DataConverter::default().encode_failure_attributes(true);
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).data_converter(converter))
+        .await
+        .unwrap();
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Checkout>()
+        .activity(charge)
+        .build()
+        .unwrap();
+    let serving = serve(worker);
+    let checkout = Checkout::start(&client, StartOptions::new(unique("checkout"), &tq), "1111".into())
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(30), checkout.result())
+        .await
+        .unwrap();
+    let history = checkout.fetch_history().await.unwrap();
+    assert!(history.events.iter().any(|e| matches!(
+        &e.attributes,
+        Some(Attributes::WorkflowExecutionFailedEventAttributes(a))
+            if a.failure.as_ref().is_some_and(|f| f.message == "Encoded failure")
+    )));
+    let seen = python(&["failure", &DevServer::shared_address(), checkout.workflow_id()]).await;
+    let seen: serde_json::Value = serde_json::from_str(seen.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(seen["cause"], "card 1111 declined", "{seen}");
+    serving.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1290,6 +1319,12 @@ async fn summaries_and_details_reach_the_description_and_history() {
         .expect("the start's user metadata");
     assert_eq!(text(metadata.summary.as_ref()), "a parcel for Ada");
     assert_eq!(text(metadata.details.as_ref()), "**Fragile**: handle with care");
+    // The CLI reads them as the web UI does.
+    let shown = cli(&["workflow", "describe", "--workflow-id", described.workflow_id()]).await;
+    assert!(
+        shown.contains("a parcel for Ada") && shown.contains("handle with care"),
+        "{shown}"
+    );
 
     let history = described.fetch_history().await.unwrap();
     let mut summaries = Vec::new();

@@ -2,6 +2,9 @@
 
     interop.py record ADDRESS TASK_QUEUE WORKFLOW_ID   runs InteropParcel on a Python worker and
                                                        prints its history as JSON
+    interop.py failure ADDRESS WORKFLOW_ID             waits for a failed workflow's result and prints
+                                                       {"message": ..., "cause": ...} as Python
+                                                       decodes them
     interop.py replay HISTORY_JSON_FILE                replays a history (written by the Rust
                                                        worker) with the Python workflow, and with
                                                        a copy whose activity type changed; prints
@@ -17,7 +20,7 @@ import sys
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.worker import Replayer, Worker
 
 
@@ -70,6 +73,19 @@ async def record(address: str, task_queue: str, workflow_id: str) -> None:
     print(json.dumps(json.loads(history.to_json())))
 
 
+async def failure(address: str, workflow_id: str) -> None:
+    client = await Client.connect(address)
+    try:
+        await client.get_workflow_handle(workflow_id).result()
+        outcome = {"message": None, "cause": None}
+    except WorkflowFailureError as e:
+        root = e.cause
+        while root.__cause__ is not None:
+            root = root.__cause__
+        outcome = {"message": str(e.cause.message), "cause": str(root.message)}
+    print(json.dumps(outcome))
+
+
 async def replay(path: str) -> None:
     with open(path) as f:
         text = f.read()
@@ -88,4 +104,4 @@ async def replay(path: str) -> None:
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    asyncio.run({"record": record, "replay": replay}[command](*args))
+    asyncio.run({"record": record, "replay": replay, "failure": failure}[command](*args))
