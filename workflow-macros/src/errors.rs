@@ -22,9 +22,19 @@ impl Errors {
         self.errors.is_empty()
     }
 
-    /// How many errors so far (to tell whether one item added any).
-    pub(crate) fn len(&self) -> usize {
-        self.errors.len()
+    /// Runs `check` on one item with a collector of its own: the item when nothing is wrong
+    /// with it, else `None` and its errors taken over. This is how an item with a mistake is
+    /// left out of what is generated (its errors say why), so one mistake never cascades into
+    /// errors elsewhere.
+    pub(crate) fn isolate<T>(&mut self, check: impl FnOnce(&mut Errors) -> T) -> Option<T> {
+        let mut own = Errors::default();
+        let item = check(&mut own);
+        if own.is_empty() {
+            Some(item)
+        } else {
+            self.extend(own);
+            None
+        }
     }
 
     /// `compile_error!`s for every error (empty when there are none).

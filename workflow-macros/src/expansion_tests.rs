@@ -67,3 +67,117 @@ fn workflow_impl() {
     );
     insta::assert_snapshot!(pretty(out));
 }
+
+#[test]
+fn workflow_every_handler_kind() {
+    let out = crate::workflow::expand(
+        quote!(),
+        quote! {
+            impl Shop {
+                /// Serves until closed.
+                #[run]
+                async fn run(ctx: WorkflowContext<Self>, opening: String, tables: u32) -> WorkflowResult<()> {
+                    ctx.wait_condition(|s| s.closed).await?;
+                    Ok(())
+                }
+                /// Seats a guest.
+                #[signal]
+                fn seat(&mut self, guest: String) { self.guests.push(guest) }
+                #[signal]
+                async fn restock(ctx: WorkflowContext<Self>, item: String) -> WorkflowResult<()> {
+                    ctx.activity(order_stock, item).await
+                }
+                #[signal]
+                async fn ring(ctx: WorkflowContext<Self>) {
+                    ctx.sleep(Duration::from_secs(1)).await;
+                }
+                #[query(name = "guests")]
+                fn guest_list(&self) -> Vec<String> { self.guests.clone() }
+                #[update]
+                fn close(&mut self) { self.closed = true }
+                #[update]
+                async fn bill(ctx: WorkflowContext<Self>, table: u32) -> u64 {
+                    ctx.state(|s| s.total(table))
+                }
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn workflow_with_renamed_crate() {
+    let out = crate::workflow::expand(
+        quote!(crate = "my_sdk::runtime", name = "Ping"),
+        quote! {
+            impl Ping {
+                #[run]
+                async fn run(ctx: WorkflowContext<Self>) -> Outcome<u8> { Ok(1) }
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn activities_group_with_defaults() {
+    let out = crate::activity::expand_group(
+        quote!(start_to_close_timeout = "10s", task_queue = "payments"),
+        quote! {
+            impl Payments {
+                /// Charges a card.
+                #[activity(heartbeat_timeout = "2s")]
+                pub async fn charge(&self, ctx: ActivityContext, cents: u64) -> Result<u64, ActivityError> {
+                    self.gateway.charge(cents).await
+                }
+                #[activity(name = "refund-v2", start_to_close_timeout = "1m")]
+                async fn refund(&self, id: String) -> Result<(), ActivityError> { Ok(()) }
+                fn not_an_activity(&self) {}
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+/// An activity with a mistake still has its definition, beside the error: calls and
+/// registrations elsewhere add no second error.
+#[test]
+fn activity_with_a_mistake() {
+    let out = crate::activity::expand(
+        quote!(),
+        quote! {
+            fn lookup(key: &str) -> u64 { 1 }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn deterministic_module() {
+    let out = crate::deterministic::expand(
+        quote!(),
+        quote! {
+            mod pricing {
+                use std::collections::BTreeMap as Table;
+
+                pub fn prices() -> Table<&'static str, u64> {
+                    Table::from([("tea", 250)])
+                }
+
+                #[workflow]
+                impl Quote {
+                    #[run]
+                    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
+                        Ok(prices()["tea"])
+                    }
+                }
+
+                #[activity]
+                async fn fetch_rate() -> Result<f64, ActivityError> {
+                    Ok(std::fs::read_to_string("rate")?.parse()?)
+                }
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}

@@ -14,9 +14,15 @@
 //! `crate = "…"`), so a crate that depends on `workflow-runtime` and serde needs nothing else.
 
 mod activity;
+mod ast;
+mod check;
+mod deterministic;
 mod errors;
+mod generate;
 mod lint;
 mod options;
+mod signature;
+mod symbol;
 mod workflow;
 
 #[cfg(test)]
@@ -137,6 +143,10 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 /// code (`ctx.activity(PaymentsCharge, order)`), and the worker registers them all with
 /// `.activities(instance)`.
 ///
+/// Options on `#[activities(...)]` (the timeouts, `task_queue`, `retry(...)`) are every
+/// method's defaults; a method's own `#[activity(...)]` options override them one by one. A
+/// group has no `name`: each method is its own activity.
+///
 /// ```
 /// use workflow_runtime::prelude::*;
 ///
@@ -144,7 +154,7 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     fee_percent: u64, // shared state: a pool, a client, configuration
 /// }
 ///
-/// #[activities]
+/// #[activities(start_to_close_timeout = "30s")]
 /// impl Payments {
 ///     #[activity(start_to_close_timeout = "10s")]
 ///     pub async fn charge(&self, cents: u64) -> Result<u64, ActivityError> {
@@ -232,7 +242,7 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
 /// statement or the function (the reason is required).
 #[proc_macro_attribute]
 pub fn deterministic(args: TokenStream, item: TokenStream) -> TokenStream {
-    workflow::expand_deterministic(args.into(), item.into()).into()
+    deterministic::expand(args.into(), item.into()).into()
 }
 
 fn misplaced(what: &str, item: TokenStream) -> TokenStream {

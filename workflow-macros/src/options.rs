@@ -60,7 +60,7 @@ impl FromMeta for DurationLit {
 }
 
 /// `retry(...)` inside `#[activity]`.
-#[derive(Debug, Default, FromMeta)]
+#[derive(Debug, Default, Clone, FromMeta)]
 pub(crate) struct RetryArgs {
     pub(crate) initial_interval: Option<DurationLit>,
     pub(crate) backoff_coefficient: Option<f64>,
@@ -93,8 +93,8 @@ impl FromMeta for StringList {
     }
 }
 
-/// `#[activity(...)]`.
-#[derive(Debug, Default, FromMeta)]
+/// `#[activity(...)]`, and the defaults of an `#[activities(...)]` group.
+#[derive(Debug, Default, Clone, FromMeta)]
 pub(crate) struct ActivityArgs {
     pub(crate) name: Option<String>,
     pub(crate) start_to_close_timeout: Option<DurationLit>,
@@ -105,6 +105,23 @@ pub(crate) struct ActivityArgs {
     pub(crate) retry: Option<RetryArgs>,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<syn::Path>,
+}
+
+impl ActivityArgs {
+    /// These options, each one not given here taken from `defaults` (a group's options under
+    /// a method's own). A retry policy is taken whole, not field by field.
+    pub(crate) fn or_defaults(self, defaults: &ActivityArgs) -> ActivityArgs {
+        ActivityArgs {
+            name: self.name.or_else(|| defaults.name.clone()),
+            start_to_close_timeout: self.start_to_close_timeout.or(defaults.start_to_close_timeout),
+            schedule_to_close_timeout: self.schedule_to_close_timeout.or(defaults.schedule_to_close_timeout),
+            schedule_to_start_timeout: self.schedule_to_start_timeout.or(defaults.schedule_to_start_timeout),
+            heartbeat_timeout: self.heartbeat_timeout.or(defaults.heartbeat_timeout),
+            task_queue: self.task_queue.or_else(|| defaults.task_queue.clone()),
+            retry: self.retry.or_else(|| defaults.retry.clone()),
+            krate: self.krate.or_else(|| defaults.krate.clone()),
+        }
+    }
 }
 
 /// `#[workflow(...)]`.
@@ -123,11 +140,12 @@ pub(crate) struct HandlerArgs {
     pub(crate) validator: Option<syn::Ident>,
 }
 
-/// The path generated code uses for the runtime crate (`::workflow_runtime` unless renamed).
-pub(crate) fn runtime_path(krate: &Option<syn::Path>) -> TokenStream {
+/// The path generated code names everything through: `::workflow_runtime::__private`, or
+/// `<path>::__private` when the runtime is renamed with `crate = "path"`.
+pub(crate) fn private_path(krate: &Option<syn::Path>) -> TokenStream {
     match krate {
-        Some(path) => quote!(#path),
-        None => quote!(::workflow_runtime),
+        Some(path) => quote!(#path::__private),
+        None => quote!(::workflow_runtime::__private),
     }
 }
 

@@ -1,0 +1,4 @@
+//! Code generation from the checked models, one function per generated item.
+
+pub(crate) mod activity;
+pub(crate) mod workflow;
