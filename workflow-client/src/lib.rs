@@ -27,7 +27,6 @@ pub mod client;
 pub mod codecs;
 pub mod converter;
 pub mod definitions;
-pub mod dev_server;
 pub mod error;
 pub mod failure;
 pub mod handle;

@@ -5,7 +5,6 @@
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
-use workflow_client::dev_server::{self, DevServer};
 use workflow_client::failure::Failure;
 use workflow_client::history::{history_from_json, history_to_json};
 use workflow_client::payload::{self, PayloadError};
@@ -14,6 +13,7 @@ use workflow_client::{
     ActivityRef, Client, ClientError, ClientOptions, IdConflictPolicy, IdReusePolicy, QueryDefinition,
     QueryRejectCondition, RpcRetry, SignalDefinition, StartOptions, WorkflowDefinition, WorkflowExecutionStatus,
 };
+use workflow_dev_server::{self as dev_server, DevServer};
 
 /// A keyword attribute the dev server of the tests registers.
 const LISTED_BY: workflow_client::SearchAttributeKey<String> =

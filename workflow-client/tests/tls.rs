@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer, server::WebPkiClientVerifier};
-use workflow_client::dev_server::DevServer;
 use workflow_client::{Client, ClientError, ClientOptions, RpcRetry, TlsOptions};
+use workflow_dev_server::DevServer;
 
 struct Pki {
     ca_pem: String,

@@ -79,7 +79,7 @@ async fn all_results(handles: &[SteadyHandle]) {
 #[tokio::test]
 async fn workflows_complete_across_a_server_restart() {
     let cli = find_cli().unwrap();
-    let port = workflow_runtime::client::dev_server::free_port().unwrap();
+    let port = workflow_runtime::testing::free_port().unwrap();
     let db = std::env::temp_dir().join(format!("faults-{}.db", uuid::Uuid::new_v4().simple()));
     let options = DevServerOptions {
         cli: Some(cli),

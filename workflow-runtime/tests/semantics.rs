@@ -785,14 +785,27 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
 // and their `TemporalChangeVersion` upserts, local activity markers, activity ids, SDK flags.
 
 /// Runs `tests/python/interop.py` with the python `cargo xtask test` prepared (PyPI
-/// `temporalio`), off the test's thread; panics with its output when it fails.
+/// `temporalio`; under plain `cargo test`, installed into the project's tools venv on first
+/// use), off the test's thread; panics with its output when it fails.
 async fn python(args: &[&str]) -> String {
-    let python = std::env::var(workflow_runtime::client::dev_server::PYTHON_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{} is not set: run `cargo xtask test`, which installs the Python SDK for the cross-SDK tests",
-            workflow_runtime::client::dev_server::PYTHON_ENV
-        )
-    });
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/requirements.txt");
+    let python = tokio::task::spawn_blocking(|| {
+        PYTHON
+            .get_or_init(|| match std::env::var(workflow_runtime::testing::PYTHON_ENV) {
+                Ok(python) => python,
+                Err(_) => workflow_dev_server::install::ensure_python_requirements(
+                    &workflow_dev_server::install::target_dir(),
+                    std::path::Path::new(requirements),
+                )
+                .unwrap_or_else(|e| panic!("the cross-SDK tests need the Python SDK: {e}"))
+                .display()
+                .to_string(),
+            })
+            .clone()
+    })
+    .await
+    .unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/interop.py");
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {

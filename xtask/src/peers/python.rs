@@ -4,9 +4,8 @@
 //! `testenv` runs) are installed into that venv with pip whenever the installed versions differ.
 
 use super::{BenchProgram, Peer};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const SDK: &str = "Python SDK";
 
@@ -31,47 +30,9 @@ pub(crate) fn prepare() -> Result<Peer> {
 /// the Temporal CLI (`target/tools/temporal-cli`), when the installed versions differ; returns
 /// that venv's python.
 pub(crate) fn install_requirements(requirements: &Path) -> Result<PathBuf> {
-    // `name==version` lines, as pip and `importlib.metadata` spell them.
-    let pins: Vec<String> = std::fs::read_to_string(requirements)
-        .with_context(|| format!("read {}", requirements.display()))?
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect();
-
     crate::ensure_cli()?;
-    let venv = crate::target_dir().join(crate::dev_server::TOOLS_DIR);
-    let python = venv.join("bin/python");
-    if !python.is_file() {
-        // The CLI was found elsewhere (PATH, TEMPORAL_CLI), so ensure_cli made no venv.
-        crate::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-            .context("create the project-local Python venv")?;
-    }
-    if installed(&python, &pins) != pins {
-        eprintln!("xtask: installing {} into {}", pins.join(" "), venv.display());
-        crate::run(
-            Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(requirements),
-        )
-        .with_context(|| format!("pip could not install {}", pins.join(" ")))?;
-    }
-    Ok(python)
-}
-
-/// The installed `name==version` of each pinned package (empty if python or one of them fails).
-fn installed(python: &Path, pins: &[String]) -> Vec<String> {
-    let names = pins.iter().filter_map(|p| p.split_once("==").map(|(name, _)| name));
-    let output = Command::new(python)
-        .args([
-            "-c",
-            "import importlib.metadata as m, sys\nfor n in sys.argv[1:]: print(f'{n}=={m.version(n)}')",
-        ])
-        .args(names)
-        .output();
-    match output {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect(),
-        _ => Vec::new(),
-    }
+    Ok(workflow_dev_server::install::ensure_python_requirements(
+        &crate::target_dir(),
+        requirements,
+    )?)
 }

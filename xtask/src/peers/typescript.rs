@@ -69,7 +69,7 @@ pub(crate) fn prepare() -> Result<Peer> {
 
     let mut env = vec![];
     let test_server = crate::target_dir()
-        .join(crate::dev_server::TOOLS_DIR)
+        .join(workflow_dev_server::TOOLS_DIR)
         .join("bin/temporal-test-server");
     if test_server.is_file() {
         env.push(("BENCH_TEST_SERVER".into(), test_server.into()));

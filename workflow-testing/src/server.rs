@@ -2,9 +2,6 @@
 //! client and the worker use, served on a loopback port, over [`State`].
 
 use super::state::{Refusal, State, Token, UpdateStage};
-use crate::client::proto::enums::QueryResultType;
-use crate::client::proto::history::History;
-use crate::client::proto::workflowservice as ws;
 use futures::future::BoxFuture;
 use prost::Message;
 use std::convert::Infallible;
@@ -14,6 +11,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tonic::Status;
 use tonic::server::{Grpc, UnaryService};
+use workflow_client::proto::enums::QueryResultType;
+use workflow_client::proto::history::History;
+use workflow_client::proto::workflowservice as ws;
 
 /// How long a poll waits for a task before answering empty (the worker polls again).
 const LONG_POLL: Duration = Duration::from_secs(10);
@@ -223,7 +223,7 @@ async fn signal_with_start(
 ) -> Result<ws::SignalWithStartWorkflowExecutionResponse, Status> {
     shared
         .write(|s| {
-            let execution = crate::client::proto::common::WorkflowExecution {
+            let execution = workflow_client::proto::common::WorkflowExecution {
                 workflow_id: r.workflow_id.clone(),
                 run_id: String::new(),
             };
@@ -253,7 +253,7 @@ async fn signal_with_start(
                 }
             };
             s.signal(ws::SignalWorkflowExecutionRequest {
-                workflow_execution: Some(crate::client::proto::common::WorkflowExecution {
+                workflow_execution: Some(workflow_client::proto::common::WorkflowExecution {
                     workflow_id: r.workflow_id.clone(),
                     run_id: run_id.clone(),
                 }),
@@ -358,7 +358,7 @@ async fn get_history(
 ) -> Result<ws::GetWorkflowExecutionHistoryResponse, Status> {
     let run_id = shared.read(|s| s.resolve(request.execution.as_ref())).map_err(status)?;
     let close_only =
-        request.history_event_filter_type == crate::client::proto::enums::HistoryEventFilterType::CloseEvent as i32;
+        request.history_event_filter_type == workflow_client::proto::enums::HistoryEventFilterType::CloseEvent as i32;
     if close_only && request.wait_new_event {
         let closed = wait_skipping_time(shared, |s| !s.executions[&run_id].is_open()).await;
         if !closed {
@@ -400,11 +400,11 @@ async fn query_workflow(
             ..Default::default()
         }),
         Ok(Ok(Err(message))) => {
-            let detail = crate::client::proto::errordetails::QueryFailedFailure::default();
-            let details = crate::client::proto::rpc::Status {
+            let detail = workflow_client::proto::errordetails::QueryFailedFailure::default();
+            let details = workflow_client::proto::rpc::Status {
                 code: tonic::Code::InvalidArgument as i32,
                 message: message.clone(),
-                details: vec![crate::client::proto::Any {
+                details: vec![workflow_client::proto::Any {
                     type_url: "type.googleapis.com/temporal.api.errordetails.v1.QueryFailedFailure".into(),
                     value: detail.encode_to_vec(),
                 }],
@@ -456,7 +456,7 @@ async fn respond_workflow_task_completed(
         let result = s.complete_workflow_task(&run_id, started_event_id, request);
         if let Err(Refusal::Invalid(message)) = &result {
             // A command the environment cannot record: the run fails with the reason.
-            let failure = crate::client::failure::Failure::application(message.clone(), "TestEnvironment");
+            let failure = workflow_client::failure::Failure::application(message.clone(), "TestEnvironment");
             s.fail_workflow_task(&run_id, Some(failure.into()));
         }
         result
@@ -553,10 +553,10 @@ async fn update_answer(
     stage: UpdateStage,
 ) -> (
     i32,
-    Option<crate::client::proto::update::Outcome>,
-    crate::client::proto::update::UpdateRef,
+    Option<workflow_client::proto::update::Outcome>,
+    workflow_client::proto::update::UpdateRef,
 ) {
-    use crate::client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
+    use workflow_client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
     wait_skipping_time(shared, |s| s.updates.get(&key).is_some_and(|u| u.stage >= stage)).await;
     let (reached, outcome) = shared.read(|s| {
         s.updates
@@ -569,8 +569,8 @@ async fn update_answer(
         UpdateStage::Accepted => Stage::Accepted,
         UpdateStage::Completed => Stage::Completed,
     };
-    let update_ref = crate::client::proto::update::UpdateRef {
-        workflow_execution: Some(crate::client::proto::common::WorkflowExecution {
+    let update_ref = workflow_client::proto::update::UpdateRef {
+        workflow_execution: Some(workflow_client::proto::common::WorkflowExecution {
             workflow_id,
             run_id: key.0.clone(),
         }),
@@ -579,8 +579,8 @@ async fn update_answer(
     (stage as i32, outcome, update_ref)
 }
 
-fn wanted_stage(policy: Option<&crate::client::proto::update::WaitPolicy>) -> UpdateStage {
-    use crate::client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
+fn wanted_stage(policy: Option<&workflow_client::proto::update::WaitPolicy>) -> UpdateStage {
+    use workflow_client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
     match policy.map(|p| p.lifecycle_stage) {
         Some(s) if s == Stage::Accepted as i32 => UpdateStage::Accepted,
         Some(s) if s == Stage::Admitted as i32 => UpdateStage::Admitted,
@@ -642,7 +642,7 @@ async fn execute_multi_operation(
     shared: &Shared,
     request: ws::ExecuteMultiOperationRequest,
 ) -> Result<ws::ExecuteMultiOperationResponse, Status> {
-    use crate::client::proto::enums::WorkflowIdConflictPolicy;
+    use workflow_client::proto::enums::WorkflowIdConflictPolicy;
     use ws::execute_multi_operation_request::operation::Operation as Op;
     use ws::execute_multi_operation_response::{Response, response::Response as R};
     let mut ops = request.operations.into_iter().filter_map(|o| o.operation);
@@ -656,7 +656,7 @@ async fn execute_multi_operation(
     let use_existing = start.workflow_id_conflict_policy == WorkflowIdConflictPolicy::UseExisting as i32;
     let (run_id, started) = shared
         .write(|s| {
-            let execution = crate::client::proto::common::WorkflowExecution {
+            let execution = workflow_client::proto::common::WorkflowExecution {
                 workflow_id: workflow_id.clone(),
                 run_id: String::new(),
             };
@@ -666,7 +666,7 @@ async fn execute_multi_operation(
             }
         })
         .map_err(status)?;
-    let execution = crate::client::proto::common::WorkflowExecution {
+    let execution = workflow_client::proto::common::WorkflowExecution {
         workflow_id: workflow_id.clone(),
         run_id: run_id.clone(),
     };
@@ -697,7 +697,7 @@ async fn execute_multi_operation(
 }
 
 fn by_id(shared: &Shared, workflow_id: &str, run_id: &str, activity_id: &str) -> Result<Token, Status> {
-    let execution = crate::client::proto::common::WorkflowExecution {
+    let execution = workflow_client::proto::common::WorkflowExecution {
         workflow_id: workflow_id.to_string(),
         run_id: run_id.to_string(),
     };

@@ -7,11 +7,11 @@ use super::*;
 pub(super) enum AfterTask {
     StartChild {
         initiated_event_id: i64,
-        attributes: Box<crate::client::proto::command::StartChildWorkflowExecutionCommandAttributes>,
+        attributes: Box<workflow_client::proto::command::StartChildWorkflowExecutionCommandAttributes>,
     },
     Signal {
         initiated_event_id: i64,
-        attributes: Box<crate::client::proto::command::SignalExternalWorkflowExecutionCommandAttributes>,
+        attributes: Box<workflow_client::proto::command::SignalExternalWorkflowExecutionCommandAttributes>,
     },
     Cancel {
         initiated_event_id: i64,
@@ -253,7 +253,7 @@ impl State {
                     Ev::UpsertWorkflowSearchAttributesEventAttributes(
                         h::UpsertWorkflowSearchAttributesEventAttributes {
                             workflow_task_completed_event_id: completed_id,
-                            search_attributes: Some(crate::client::proto::common::SearchAttributes {
+                            search_attributes: Some(workflow_client::proto::common::SearchAttributes {
                                 indexed_fields: fields,
                             }),
                         },
@@ -268,7 +268,7 @@ impl State {
                     run_id,
                     Ev::WorkflowPropertiesModifiedEventAttributes(h::WorkflowPropertiesModifiedEventAttributes {
                         workflow_task_completed_event_id: completed_id,
-                        upserted_memo: Some(crate::client::proto::common::Memo { fields }),
+                        upserted_memo: Some(workflow_client::proto::common::Memo { fields }),
                     }),
                 );
             }
@@ -372,7 +372,7 @@ impl State {
 
     /// Starts a child, signals or cancels another run, and records the outcome in `run_id`.
     pub(super) fn apply_after_task(&mut self, run_id: &str, effect: AfterTask) {
-        use crate::client::proto::enums::{
+        use workflow_client::proto::enums::{
             SignalExternalWorkflowExecutionFailedCause as Cause, StartChildWorkflowExecutionFailedCause,
             WorkflowIdReusePolicy,
         };
@@ -516,7 +516,7 @@ impl State {
         workflow_id: &str,
         workflow_type: &WorkflowType,
         task_queue: &TaskQueue,
-        a: &crate::client::proto::command::ContinueAsNewWorkflowExecutionCommandAttributes,
+        a: &workflow_client::proto::command::ContinueAsNewWorkflowExecutionCommandAttributes,
     ) -> Result<String, Refusal> {
         self.start(
             ws::StartWorkflowExecutionRequest {

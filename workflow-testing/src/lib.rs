@@ -1,0 +1,147 @@
+//! An in-process Temporal server with virtual time, for unit tests of workflows: the test
+//! environment behind `workflow_runtime::testing::TestEnv`.
+//!
+//! It speaks the Temporal gRPC protocol on a loopback port and depends only on the client, so
+//! a production worker built without the runtime's `testing` feature compiles none of it.
+
+mod server;
+mod state;
+
+use server::Shared;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use workflow_client::proto::common::WorkflowExecution;
+use workflow_client::proto::history::History;
+use workflow_client::{Client, ClientError, ClientOptions};
+
+/// Why the test environment could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TestEnvError {
+    /// No loopback port could be bound for its gRPC endpoint.
+    #[error("the test environment could not listen on loopback: {0}")]
+    Listen(#[from] std::io::Error),
+    /// The client could not connect to it.
+    #[error("could not connect to the test environment: {0}")]
+    Connect(#[from] ClientError),
+}
+
+/// An in-process Temporal environment with virtual time, for unit tests of workflows.
+///
+/// It speaks the Temporal protocol on a loopback port, so the real `Worker`
+/// (and its engine) runs the workflows and the typed client stubs drive them — no second
+/// implementation of workflow semantics. Time is virtual: it starts at 2026-01-01T00:00:00Z and
+/// moves only when told to ([`sleep`](Self::sleep)) or while a test awaits a workflow's result
+/// and nothing else can happen, when it jumps straight to the next timer (or activity retry,
+/// or workflow timeout). Activity timeouts (start-to-close, heartbeat, schedule-to-close) count
+/// in real time, as the activity's code runs in real time.
+///
+/// Workflows run on it through the runtime (`workflow_runtime::testing` shows a whole test);
+/// on its own it is a server and a client:
+///
+/// ```
+/// use std::time::Duration;
+/// use workflow_testing::TestEnv;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let env = TestEnv::start().await?;
+/// let before = env.now();
+/// env.sleep(Duration::from_secs(30 * 86_400)).await; // 30 virtual days, at once
+/// assert_eq!(env.now().duration_since(before)?, Duration::from_secs(30 * 86_400));
+/// let _client = env.client(); // for workers and the typed stubs
+/// # Ok(()) }
+/// ```
+pub struct TestEnv {
+    shared: Arc<Shared>,
+    client: Client,
+    server: tokio::task::JoinHandle<()>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl TestEnv {
+    /// Starts an environment (namespace `default`) and connects a client to it.
+    pub async fn start() -> Result<TestEnv, TestEnvError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let address = listener.local_addr()?.to_string();
+        let shared = Shared::new("default".to_string());
+        let server = server::serve(shared.clone(), listener);
+        // Activity code runs in real time, so its timeouts are checked against real time.
+        let ticking = shared.clone();
+        let ticker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ACTIVITY_TIMEOUT_TICK);
+            loop {
+                tick.tick().await;
+                ticking.expire_attempts();
+            }
+        });
+        let client = Client::connect(ClientOptions::new(address)).await?;
+        Ok(TestEnv {
+            shared,
+            client,
+            server,
+            ticker,
+        })
+    }
+
+    /// The client connected to this environment: build workers with it and pass it to the
+    /// typed stubs.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The virtual time now.
+    pub fn now(&self) -> SystemTime {
+        self.shared.read(|s| s.now)
+    }
+
+    /// Moves virtual time forward by `duration`, firing every timer due on the way in order
+    /// and letting the workflows react to each before the next (waiting up to 10 s of real
+    /// time for their tasks at each step).
+    pub async fn sleep(&self, duration: Duration) {
+        let target = self.now() + duration;
+        loop {
+            self.shared
+                .wait_for(Duration::from_secs(10), |s| s.is_idle().then_some(()))
+                .await;
+            let done = self.shared.write(|s| match s.next_due() {
+                Some(next) if next <= target => {
+                    s.advance_to(next);
+                    false
+                }
+                _ => {
+                    s.advance_to(target);
+                    true
+                }
+            });
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// The history the environment recorded for the latest run of `workflow_id`, in the
+    /// server's format: replay it with the `workflow_runtime::replay::Replayer`, or export it
+    /// with [`history_to_json`](workflow_client::history::history_to_json).
+    pub fn history(&self, workflow_id: &str) -> Option<History> {
+        self.shared.read(|s| {
+            let execution = WorkflowExecution {
+                workflow_id: workflow_id.to_string(),
+                run_id: String::new(),
+            };
+            let run = s.resolve(Some(&execution)).ok()?;
+            Some(History {
+                events: s.executions[&run].history.clone(),
+            })
+        })
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.ticker.abort();
+    }
+}
+
+/// How often activity attempts are checked against their timeouts.
+const ACTIVITY_TIMEOUT_TICK: Duration = Duration::from_millis(20);
