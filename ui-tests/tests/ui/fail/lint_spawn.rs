@@ -1,23 +1,18 @@
-// Concurrency outside the workflow's executor: a glob-imported thread spawn, a tokio task, and
-// a select that picks among ready branches at random.
-use workflow_runtime::futures::{self, FutureExt};
+// Tasks outside the workflow's executor: a tokio task, a set of them, a local one.
 use workflow_runtime::prelude::*;
 
 #[workflow]
 #[derive(Default)]
-pub struct Race;
+pub struct Fanout;
 
 #[workflow]
-impl Race {
+impl Fanout {
     #[run]
-    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
-        use std::thread::*;
-        spawn(|| {});
+    async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
         tokio::spawn(async {});
-        futures::select! {
-            _ = ctx.sleep(Duration::from_secs(1)).fuse() => {}
-            _ = ctx.sleep(Duration::from_secs(2)).fuse() => {}
-        }
+        let mut set = tokio::task::JoinSet::new();
+        set.spawn(async {});
+        tokio::task::spawn_local(async {});
         Ok(())
     }
 }
