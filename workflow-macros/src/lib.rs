@@ -196,16 +196,32 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// | rejected in workflow code | use instead |
 /// |---|---|
-/// | `SystemTime::now`, `Instant::now`, `chrono::{Utc, Local}::now`, `OffsetDateTime::now_utc` | `ctx.now()` |
-/// | `std::thread::sleep`, `tokio::time::*`, `futures_timer`, `async_std::task::sleep` | `ctx.sleep(duration)` |
-/// | `rand::{random, thread_rng, rng}`, `OsRng`, `getrandom`, `fastrand`, `RandomState` | `ctx.random()` |
-/// | `Uuid::new_v4`, `Uuid::now_v7` | `ctx.uuid()` |
-/// | `std::thread::spawn`, `tokio::spawn*`, `tokio::task::*`, `JoinSet`, unbiased `select!` | `futures::join!`, `join_all`, `select_biased!` |
-/// | `tokio::sync::*`, `std::sync::mpsc`, `crossbeam_channel` | signals and `ctx.wait_condition` |
-/// | `std::fs`, `tokio::fs`, `std::net`, `tokio::net`, `reqwest`, `std::process`, `stdin` | an activity |
-/// | `std::env::{var, var_os, vars, args, current_dir}` | workflow input, or an activity |
-/// | `HashMap`/`HashSet` built with the random hasher (`new`, `with_capacity`, `default`) | `BTreeMap`, `BTreeSet` |
+/// | `SystemTime::now`, `Instant::now`, `Utc::now`, `Local::now`, `OffsetDateTime::{now_utc, now_local}` | `ctx.now()` |
+/// | `thread::sleep`, `tokio::time::*` (not `Duration`, `Instant`), `futures_timer::*`, `async_std::task::sleep` | `ctx.sleep(duration)` |
+/// | `rand::{random, rng}`, `thread_rng`, `from_entropy`, `from_os_rng`, `OsRng`, `getrandom::*`, `fastrand::*` (not `Rng`), `fastrand::Rng::new` | `ctx.random()`, or a generator seeded from it |
+/// | `Uuid::{new_v4, now_v7, now_v6, now_v1}` | `ctx.uuid()` |
+/// | `tokio::spawn`, `tokio::task::*`, `JoinSet` | `futures::join!`, `join_all` |
+/// | unbiased `select!` | `biased;`, `select_biased!` |
+/// | `thread::{spawn, scope, Builder}`, `spawn_blocking`, `block_in_place` | an activity |
+/// | `tokio::sync::*`, `mpsc::{channel, sync_channel}`, `crossbeam_channel::*` | signals and `ctx.wait_condition` |
+/// | `std::fs::*`, `tokio::fs::*`, `std::net::*` (not `IpAddr`, `Ipv4Addr`, `Ipv6Addr`, `SocketAddr`, `SocketAddrV4`, `SocketAddrV6`), `tokio::net::*`, `reqwest::*`, `std::process::*`, `io::stdin`, `File::{open, create}`, `TcpStream::connect` | an activity |
+/// | `env::{var, var_os, vars, vars_os, args, args_os, current_dir, current_exe, temp_dir, home_dir}`, `process::id` | workflow input, or an activity |
+/// | `HashMap::{new, with_capacity, from, default, from_iter}`, `HashMap<_, _>`, `HashSet::{new, with_capacity, from, default, from_iter}`, `HashSet<_>`, `RandomState` | `BTreeMap`, `BTreeSet`, or a fixed hasher |
 /// | `static mut`, `thread_local!` | the workflow's state |
+///
+/// Paths match as written and through the `use` items the macro sees (`SystemTime::now` also
+/// matches `std::time::SystemTime::now`); a rule on one item wins over a rule on its whole
+/// module (`std::process::id` is an environment read). A name the checked code declares itself
+/// is not what a rule is about: a local `let thread_rng = …`, or a `struct SystemTime` of the
+/// function or of the `#[deterministic]` module. Two more rules of thumb:
+///
+/// - a generator built from a seed is deterministic whatever its crate
+///   (`StdRng::seed_from_u64(ctx.random())`, `SmallRng::from_seed(…)`,
+///   `fastrand::Rng::with_seed(…)`); one seeded by the system (`from_entropy`, `from_os_rng`,
+///   `fastrand::Rng::new`) is not;
+/// - a map or set whose hasher is named passes (`HashMap<K, V, S>`, or a `let` whose type
+///   names it); one with the default hasher is rejected however it is built: a constructor,
+///   a `let` annotation, `.collect::<HashMap<_, _>>()`.
 ///
 /// Code inside `ctx.side_effect(|| …)` is not checked: it runs once and history records its
 /// value. The runtime backs the lint up: a replay that issues other commands than history

@@ -1,14 +1,18 @@
 //! The rule table: what the lint rejects, why, and what to use instead, in groups that share
 //! a fix. Every rule carries a sample of workflow code it fires on, and the tests walk them
-//! all.
+//! all; the documentation tables (README, the rustdoc of `#[deterministic]`) are checked
+//! against this table.
 
-/// A family of rules that share a fix, and so one help line.
+/// A family of rules that share a fix: one row of the documentation table, one help line.
 pub(crate) struct Group {
     /// The group's name; its compile-fail case is `ui-tests/tests/ui/fail/lint_{name}.rs`.
     pub(crate) name: &'static str,
     /// The fix, as the help line of each of the group's errors says it.
     pub(crate) help: &'static str,
-    /// The group's rules.
+    /// The fix, short, for the documentation table.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the tests check the documentation by it"))]
+    pub(crate) doc: &'static str,
+    /// The group's rules, in the order of the documentation table.
     pub(crate) rules: &'static [Rule],
 }
 
@@ -300,11 +304,12 @@ const NET_VALUES: &[&str] = &[
     "SocketAddrV6",
 ];
 
-/// Every rule, group by group.
+/// Every rule, group by group, in the order of the documentation table.
 pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "clock",
         help: "use `ctx.now()`: workflow time comes from history, so every replay sees the same instant",
+        doc: "`ctx.now()`",
         rules: &[
             item(
                 &["SystemTime", "now"],
@@ -329,6 +334,7 @@ pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "sleep",
         help: "use `ctx.sleep(duration)`: a durable timer the server keeps, which survives restarts",
+        doc: "`ctx.sleep(duration)`",
         rules: &[
             item(
                 &["thread", "sleep"],
@@ -357,6 +363,7 @@ pub(crate) static GROUPS: &[Group] = &[
         name: "random",
         help: "use `ctx.random()`, or a generator seeded from it (`StdRng::seed_from_u64(ctx.random())`): \
                seeded per run, so every replay draws the same numbers",
+        doc: "`ctx.random()`, or a generator seeded from it",
         rules: &[
             item(&["rand", "random"], UNSEEDED, "{ let x: u8 = rand::random(); }"),
             item(&["rand", "rng"], UNSEEDED, "{ let r = rand::rng(); }"),
@@ -376,6 +383,7 @@ pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "uuid",
         help: "use `ctx.uuid()`: seeded per run, so every replay makes the same id",
+        doc: "`ctx.uuid()`",
         rules: &[
             item(
                 &["Uuid", "new_v4"],
@@ -391,6 +399,7 @@ pub(crate) static GROUPS: &[Group] = &[
         name: "spawn",
         help: "run the futures together in the workflow with `futures::join!` or `futures::future::join_all`, \
                which the workflow's own executor polls in order",
+        doc: "`futures::join!`, `join_all`",
         rules: &[
             item(&["tokio", "spawn"], ON_TOKIO, "{ tokio::spawn(async {}); }"),
             module(&["tokio", "task"], ON_TOKIO, "{ tokio::task::spawn_local(async {}); }"),
@@ -401,6 +410,7 @@ pub(crate) static GROUPS: &[Group] = &[
         name: "select",
         help: "start it with `biased;`, or use `futures::select_biased!` or `futures::future::select`, \
                which poll in a fixed order",
+        doc: "`biased;`, `select_biased!`",
         rules: &[rule(
             Pattern::Macro {
                 name: "select",
@@ -414,6 +424,7 @@ pub(crate) static GROUPS: &[Group] = &[
         name: "threads",
         help: "do CPU-heavy or blocking work in an activity and call it with `ctx.activity(…)`: \
                the worker runs it on its own threads and history records its result",
+        doc: "an activity",
         rules: &[
             item(
                 &["thread", "spawn"],
@@ -445,6 +456,7 @@ pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "sync",
         help: "communicate through signals and `ctx.wait_condition(|state| …)`, which history records",
+        doc: "signals and `ctx.wait_condition`",
         rules: &[
             module(
                 &["tokio", "sync"],
@@ -471,6 +483,7 @@ pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "io",
         help: "do I/O in an activity and call it with `ctx.activity(…)`: its result is recorded in history",
+        doc: "an activity",
         rules: &[
             module(&["std", "fs"], FILE_IO, "{ let text = std::fs::read_to_string(p); }"),
             module(
@@ -508,6 +521,7 @@ pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "env",
         help: "pass the value as workflow input (or read it in an activity)",
+        doc: "workflow input, or an activity",
         rules: &[
             item(&["env", "var"], ENVIRONMENT, "{ let v = std::env::var(\"HOME\"); }"),
             item(&["env", "var_os"], ENVIRONMENT, "{ let v = env::var_os(\"HOME\"); }"),
@@ -550,6 +564,7 @@ pub(crate) static GROUPS: &[Group] = &[
         name: HASH,
         help: "use `BTreeMap` / `BTreeSet`, or name a fixed hasher (`HashMap<K, V, BuildHasherDefault<H>>`): \
                then every replay iterates in the same order",
+        doc: "`BTreeMap`, `BTreeSet`, or a fixed hasher",
         rules: &[
             item(&["HashMap", "new"], MAP_BUILT, "{ let mut counts = HashMap::new(); }"),
             item(
@@ -617,6 +632,7 @@ pub(crate) static GROUPS: &[Group] = &[
     Group {
         name: "state",
         help: "keep the value in the workflow's state (`ctx.state_mut(|s| …)`)",
+        doc: "the workflow's state",
         rules: &[
             rule(Pattern::StaticMut, UNRECORDED_STATE, "{ static mut COUNT: u32 = 0; }"),
             rule(

@@ -1,7 +1,7 @@
-//! The lint's tests: the rule table walked rule by rule, and the misses and false positives
-//! found so far, each kept closed.
+//! The lint's tests: the rule table walked rule by rule, the documentation checked against
+//! it, and the misses and false positives found so far, each kept closed.
 
-use super::rules::{GROUPS, entries};
+use super::rules::{GROUPS, Group, Pattern, entries};
 use super::visitor::Finding;
 use super::{Scope, check_block_in, findings_in};
 use crate::errors::Errors;
@@ -54,9 +54,94 @@ fn every_rule_fires_on_its_sample_with_its_reason_and_fix() {
     assert!(in_table >= 72, "the table lost rules: {in_table}");
 }
 
+/// How the documentation names what a pattern rejects: a path, or words.
+enum Rejected {
+    Path(Vec<&'static str>),
+    Words(String),
+}
+
+fn rejected(pattern: &Pattern) -> Rejected {
+    match pattern {
+        Pattern::Segments(segments) => Rejected::Path(segments.to_vec()),
+        Pattern::DefaultHasher {
+            map,
+            constructor: Some(constructor),
+            ..
+        } => Rejected::Path(vec![map, constructor]),
+        Pattern::Module { path, except: [] } => Rejected::Words(format!("`{}::*`", path.join("::"))),
+        Pattern::Module { path, except } => {
+            let except: Vec<String> = except.iter().map(|e| format!("`{e}`")).collect();
+            Rejected::Words(format!("`{}::*` (not {})", path.join("::"), except.join(", ")))
+        }
+        Pattern::DefaultHasher {
+            map,
+            params,
+            constructor: None,
+        } => Rejected::Words(format!("`{map}<{}>`", vec!["_"; params - 1].join(", "))),
+        Pattern::Macro { name, unbiased: true } => Rejected::Words(format!("unbiased `{name}!`")),
+        Pattern::Macro { name, unbiased: false } => Rejected::Words(format!("`{name}!`")),
+        Pattern::StaticMut => Rejected::Words("`static mut`".to_string()),
+    }
+}
+
+/// One cell of rejected code: paths in a row that differ only in their last segment are
+/// shown once (`env::{var, vars}`).
+fn rejected_cell(group: &Group) -> String {
+    // Each entry: a module and the last segments under it, or words.
+    let mut entries: Vec<(Option<Vec<&str>>, Vec<String>)> = Vec::new();
+    for rule in group.rules {
+        match rejected(&rule.pattern) {
+            Rejected::Path(path) if path.len() > 1 => {
+                let (last, module) = path.split_last().expect("two segments or more");
+                match entries.last_mut() {
+                    Some((Some(previous), lasts)) if previous.as_slice() == module => lasts.push(last.to_string()),
+                    _ => entries.push((Some(module.to_vec()), vec![last.to_string()])),
+                }
+            }
+            Rejected::Path(path) => entries.push((None, vec![format!("`{}`", path.join("::"))])),
+            Rejected::Words(words) => entries.push((None, vec![words])),
+        }
+    }
+    let cells: Vec<String> = entries
+        .into_iter()
+        .map(|(module, lasts)| match (module, lasts.as_slice()) {
+            (Some(module), [last]) => format!("`{}::{last}`", module.join("::")),
+            (Some(module), lasts) => format!("`{}::{{{}}}`", module.join("::"), lasts.join(", ")),
+            (None, words) => words.join(", "),
+        })
+        .collect();
+    cells.join(", ")
+}
+
+/// The documentation's table of rules, made from the rule table: one row per group.
+fn documentation_table() -> String {
+    let mut table = String::from("| rejected in workflow code | use instead |\n|---|---|\n");
+    for group in GROUPS {
+        table.push_str(&format!("| {} | {} |\n", rejected_cell(group), group.doc));
+    }
+    table
+}
+
 fn workspace_file(path: &str) -> String {
     let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+#[test]
+fn the_readme_and_the_rustdoc_show_the_rule_table() {
+    let table = documentation_table();
+    let readme = workspace_file("README.md");
+    assert!(
+        readme.contains(&table),
+        "README.md's lint table differs from the rule table; it should read:\n\n{table}"
+    );
+    let rustdoc: String = table.lines().map(|line| format!("/// {line}\n")).collect();
+    let lib = workspace_file("workflow-macros/src/lib.rs");
+    assert!(
+        lib.contains(&rustdoc),
+        "the lint table in the rustdoc of `#[deterministic]` (lib.rs) differs from the rule table; \
+         it should read:\n\n{rustdoc}"
+    );
 }
 
 #[test]
