@@ -17,13 +17,11 @@ where
     Fut: Future<Output = T>,
 {
     let worker = worker(client).unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let out = tokio::time::timeout(Duration::from_secs(60), body(client.clone()))
         .await
         .expect("the example finishes within a minute");
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
     out
 }
 

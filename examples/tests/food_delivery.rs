@@ -14,8 +14,7 @@ use workflow_runtime::{Client, ClientOptions, StartOptions};
 async fn the_stories_in_the_test_environment() {
     let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
     let worker = worker(env.client()).unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let began = env.now();
     let timings = Timings {
         restaurant_timeout_secs: 86_400,
@@ -72,8 +71,7 @@ async fn the_stories_in_the_test_environment() {
     ] {
         replayer.replay(&env.history(id).unwrap()).unwrap();
     }
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -82,8 +80,7 @@ async fn the_food_delivery_stories_end_as_told() {
         .await
         .unwrap();
     let worker = worker(&client).unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let timings = Timings {
         restaurant_timeout_secs: 60,
         delivery_slot_secs: 1,
@@ -188,6 +185,5 @@ async fn the_food_delivery_stories_end_as_told() {
         replayer.replay(&handle.fetch_history().await.unwrap()).unwrap();
     }
 
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }

@@ -9,7 +9,7 @@ use workflow_runtime::client::{IdReusePolicy, SearchAttributeKey};
 use workflow_runtime::futures::future::select;
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
-use workflow_runtime::testing::DevServer;
+use workflow_runtime::testing::{DevServer, dev_server_client, unique_id as unique};
 use workflow_runtime::workflow::{CancellationType, ParentClosePolicy};
 
 /// A child: cooks a dish; a slow stew waits for `hurry` or for cancellation.
@@ -384,13 +384,7 @@ impl Fragile {
 }
 
 async fn connect() -> Client {
-    Client::connect(ClientOptions::new(DevServer::shared_address()))
-        .await
-        .unwrap()
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+    dev_server_client().await.unwrap()
 }
 
 /// Keeps a history under `tests/histories/` when `RECORD_HISTORIES` is set (to refresh them
@@ -423,8 +417,7 @@ async fn child_workflows_and_external_workflows() {
         .workflow::<Restaurant>()
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let neighbour_id = unique("neighbour");
     let neighbour = Kitchen::start(
@@ -492,8 +485,7 @@ async fn child_workflows_and_external_workflows() {
     replayer().replay(&history).unwrap();
     record_history("children", &history);
 
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -501,8 +493,7 @@ async fn a_cancelled_workflow_ends_as_canceled() {
     let client = connect().await;
     let tq = unique("cancel");
     let worker = Worker::builder(&client, &tq).workflow::<Patient>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let patient = Patient::start(&client, StartOptions::new(unique("patient"), &tq))
         .await
@@ -536,8 +527,7 @@ async fn a_cancelled_workflow_ends_as_canceled() {
     replayer().replay(&history).unwrap();
     record_history("cancel", &history);
 
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 /// Histories recorded from the server by the tests above replay against today's code.
@@ -581,8 +571,7 @@ async fn children_in_the_test_environment_match_the_server() {
         .workflow::<Restaurant>()
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let neighbour = Kitchen::start(
         env.client(),
@@ -624,8 +613,7 @@ async fn children_in_the_test_environment_match_the_server() {
         workflow_runtime::client::history::command_events(&there)
     );
 
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 /// Waits (bounded) until the run's history holds an event `done` accepts.
@@ -647,17 +635,12 @@ async fn wait_for_event(handle: &ShippingV1Handle, done: impl Fn(&Attributes) ->
 async fn versioning_with_patches_across_worker_versions() {
     let client = connect().await;
     let tq = unique("shipping");
-    let start_worker = |worker: workflow_runtime::worker::Worker| {
-        let shutdown = worker.shutdown_handle();
-        (shutdown, tokio::spawn(worker.run()))
-    };
-    let (v1_shutdown, v1) = start_worker(
-        Worker::builder(&client, &tq)
-            .workflow::<ShippingV1>()
-            .activity(pack)
-            .build()
-            .unwrap(),
-    );
+    let v1 = Worker::builder(&client, &tq)
+        .workflow::<ShippingV1>()
+        .activity(pack)
+        .build()
+        .unwrap()
+        .spawn();
     let old = ShippingV1::start(&client, StartOptions::new(unique("old"), &tq), "old".into())
         .await
         .unwrap();
@@ -665,18 +648,16 @@ async fn versioning_with_patches_across_worker_versions() {
         matches!(a, Attributes::ActivityTaskCompletedEventAttributes(_))
     })
     .await;
-    v1_shutdown.shutdown();
-    v1.await.unwrap().unwrap();
+    v1.stop().await.unwrap();
 
     // v2 takes over: the old run replays on the old path; a new run takes the new one.
-    let (v2_shutdown, v2) = start_worker(
-        Worker::builder(&client, &tq)
-            .workflow::<ShippingV2>()
-            .activity(pack)
-            .activity(gift_wrap)
-            .build()
-            .unwrap(),
-    );
+    let v2 = Worker::builder(&client, &tq)
+        .workflow::<ShippingV2>()
+        .activity(pack)
+        .activity(gift_wrap)
+        .build()
+        .unwrap()
+        .spawn();
     let new = ShippingV2::start(&client, StartOptions::new(unique("new"), &tq), "new".into())
         .await
         .unwrap();
@@ -684,24 +665,21 @@ async fn versioning_with_patches_across_worker_versions() {
     new.ship().await.unwrap();
     assert_eq!(old.result().await.unwrap(), "old packed, shipped");
     assert_eq!(new.result().await.unwrap(), "new gift-wrapped, shipped");
-    v2_shutdown.shutdown();
-    v2.await.unwrap().unwrap();
+    v2.stop().await.unwrap();
 
     // v3 deprecates the patch: runs recorded with the marker still replay.
-    let (v3_shutdown, v3) = start_worker(
-        Worker::builder(&client, &tq)
-            .workflow::<ShippingV3>()
-            .activity(gift_wrap)
-            .build()
-            .unwrap(),
-    );
+    let v3 = Worker::builder(&client, &tq)
+        .workflow::<ShippingV3>()
+        .activity(gift_wrap)
+        .build()
+        .unwrap()
+        .spawn();
     let newer = ShippingV3::start(&client, StartOptions::new(unique("newer"), &tq), "newer".into())
         .await
         .unwrap();
     newer.ship().await.unwrap();
     assert_eq!(newer.result().await.unwrap(), "newer gift-wrapped, shipped");
-    v3_shutdown.shutdown();
-    v3.await.unwrap().unwrap();
+    v3.stop().await.unwrap();
 
     let old_history = old.fetch_history().await.unwrap();
     let new_history = new.fetch_history().await.unwrap();
@@ -747,8 +725,7 @@ async fn search_attributes_and_memo_set_read_upserted_and_listed() {
     ) -> workflow_runtime::client::proto::history::History {
         let tq = unique("tracked");
         let worker = Worker::builder(client, &tq).workflow::<Tracked>().build().unwrap();
-        let shutdown = worker.shutdown_handle();
-        let running = tokio::spawn(worker.run());
+        let running = worker.spawn();
         let options = StartOptions::new(unique("tracked"), &tq)
             .search_attribute(CUSTOMER, customer.to_string())
             .search_attribute(STAGE, 1)
@@ -791,8 +768,7 @@ async fn search_attributes_and_memo_set_read_upserted_and_listed() {
         }
         tracked.finish().await.unwrap();
         assert_eq!(tracked.result().await.unwrap(), format!("{customer}: fragile, stage 2"));
-        shutdown.shutdown();
-        running.await.unwrap().unwrap();
+        running.stop().await.unwrap();
         tracked.fetch_history().await.unwrap()
     }
 
@@ -836,8 +812,7 @@ async fn cancellation_scopes_and_activity_cancellation_types() {
         .activity(tidy)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let mut histories = Vec::new();
     for how in ["wait", "try", "abandon", "workflow-cancel"] {
@@ -901,8 +876,7 @@ async fn cancellation_scopes_and_activity_cancellation_types() {
         }
     }
     record_history("cancellation-scope-wait", &histories[0].1);
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 /// Local activities on the server: results recorded as markers (no activity tasks), retried
@@ -921,8 +895,7 @@ async fn local_activities_record_markers_retry_and_keep_the_task_alive() {
         .activity(broken)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let before = (RATE_ATTEMPTS.load(SeqCst), SLOW_RUNS.load(SeqCst));
     // A 2 s workflow task timeout: the 2.5 s local activity outlasts 80% of it.
     let quote = Quote::start(
@@ -948,8 +921,7 @@ async fn local_activities_record_markers_retry_and_keep_the_task_alive() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
     assert_eq!(
         (RATE_ATTEMPTS.load(SeqCst) - before.0, SLOW_RUNS.load(SeqCst) - before.1),
         (3, 1)
@@ -966,8 +938,7 @@ async fn local_activities_record_markers_retry_and_keep_the_task_alive() {
         .sticky_cache_size(0)
         .build()
         .unwrap();
-    let shutdown = replaying.shutdown_handle();
-    let running = tokio::spawn(replaying.run());
+    let running = replaying.spawn();
     quote.go().await.unwrap();
     let result = tokio::time::timeout(Duration::from_secs(30), quote.result())
         .await
@@ -978,8 +949,7 @@ async fn local_activities_record_markers_retry_and_keep_the_task_alive() {
         (RATE_ATTEMPTS.load(SeqCst) - before.0, SLOW_RUNS.load(SeqCst) - before.1),
         (3, 1)
     );
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 
     let history = quote.fetch_history().await.unwrap();
     let names = event_names(&history);
@@ -1004,8 +974,7 @@ async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
     let client = connect().await;
     let tq = unique("fragile");
     let worker = Worker::builder(&client, &tq).workflow::<Fragile>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let fragile = Fragile::start(&client, StartOptions::new(unique("fragile"), &tq), "ada".into())
         .await
         .unwrap();
@@ -1082,8 +1051,7 @@ async fn bad_input_gets_clear_errors_and_the_worker_keeps_serving() {
             other => panic!("{what}: {other:?}"),
         }
     }
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 /// A writer into a shared buffer, for reading what was logged.
@@ -1117,8 +1085,7 @@ async fn payload_contents_and_secrets_stay_out_of_logs_and_failure_messages() {
         .unwrap();
     let tq = unique("secrets");
     let worker = Worker::builder(&client, &tq).workflow::<Fragile>().build().unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let fragile = Fragile::start(&client, StartOptions::new(unique("secret"), &tq), "sesame-start".into())
         .await
         .unwrap();
@@ -1151,8 +1118,7 @@ async fn payload_contents_and_secrets_stay_out_of_logs_and_failure_messages() {
         }
         other => panic!("{other:?}"),
     }
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
     let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
         logged.contains("signal input does not decode"),

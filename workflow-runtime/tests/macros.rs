@@ -264,8 +264,7 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
         .activity(format_receipt)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let id = format!("cart-{}", uuid::Uuid::new_v4().simple());
     let cart = Cart::start(&client, StartOptions::new(&id, &tq), "Ada".to_string())
@@ -464,8 +463,7 @@ async fn a_macro_workflow_runs_end_to_end_through_typed_stubs() {
     // The activity's code stays callable directly.
     assert_eq!(total::run(vec![item("a", 1), item("b", 2)]).await.unwrap(), 3);
 
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -479,8 +477,7 @@ async fn async_updates_run_workflow_code_and_answer_when_done() {
         .activity(seat_price)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let id = format!("booking-{}", uuid::Uuid::new_v4().simple());
     let booking = Booking::start(&client, StartOptions::new(&id, &tq)).await.unwrap();
@@ -531,8 +528,7 @@ async fn async_updates_run_workflow_code_and_answer_when_done() {
         .unwrap();
     record_history("async-updates", &history);
 
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 /// Keeps a history under `tests/histories/macros/` when `RECORD_HISTORIES` is set; the

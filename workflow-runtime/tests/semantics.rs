@@ -7,16 +7,10 @@ use workflow_runtime::client::ClientError;
 use workflow_runtime::client::proto::enums::{EventType, WorkflowExecutionStatus};
 use workflow_runtime::client::proto::history::History;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{DevServer, find_cli};
+use workflow_runtime::testing::{DevServer, dev_server_client, find_cli, unique_id as unique};
 
 async fn connect() -> Client {
-    Client::connect(ClientOptions::new(DevServer::shared_address()))
-        .await
-        .unwrap()
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+    dev_server_client().await.unwrap()
 }
 
 /// The event types of a history, in order, as short names.
@@ -72,37 +66,6 @@ async fn wait_for_started_activity(client: &Client, workflow_id: &str) {
             "{workflow_id}: the activity never started"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A worker running in the background of a test.
-struct Serving {
-    shutdown: workflow_runtime::worker::ShutdownHandle,
-    running: tokio::task::JoinHandle<Result<(), workflow_runtime::worker::WorkerError>>,
-}
-
-fn serve(worker: Worker) -> Serving {
-    Serving {
-        shutdown: worker.shutdown_handle(),
-        running: tokio::spawn(worker.run()),
-    }
-}
-
-impl Serving {
-    /// Shuts the worker down and waits until it has stopped.
-    async fn stop(self) {
-        self.shutdown.shutdown();
-        self.running.await.unwrap().unwrap();
-    }
-
-    /// Shuts the worker down; it must have stopped within `bound`.
-    async fn stop_within(self, bound: Duration, expectation: &str) {
-        self.shutdown.shutdown();
-        tokio::time::timeout(bound, self.running)
-            .await
-            .expect(expectation)
-            .unwrap()
-            .unwrap();
     }
 }
 
@@ -261,7 +224,7 @@ async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
         .activity(tidy)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
 
     let napper = Napper::start(&client, StartOptions::new(unique("napper"), &tq))
         .await
@@ -371,7 +334,7 @@ async fn a_cancel_request_from_the_cli_cancels_the_root_scope() {
             .unwrap();
         replayer.replay(&history).unwrap();
     }
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,7 +349,7 @@ async fn a_failing_workflow_task_is_reported_once_and_not_retried_in_a_hot_loop(
     let client = connect().await;
     let tq = unique("unregistered");
     let worker = Worker::builder(&client, &tq).workflow::<Napper>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
 
     let id = unique("orphan");
     let orphan = client
@@ -438,7 +401,7 @@ async fn a_failing_workflow_task_is_reported_once_and_not_retried_in_a_hot_loop(
         failures[0]
     );
     orphan.terminate("test over", Vec::new()).await.unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,7 +449,7 @@ async fn a_panicking_update_handler_fails_the_task_and_the_update_is_delivered_a
     let client = connect().await;
     let tq = unique("tally");
     let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
 
     let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
         .await
@@ -531,7 +494,7 @@ async fn a_panicking_update_handler_fails_the_task_and_the_update_is_delivered_a
         .workflow::<Tally>()
         .replay(&history)
         .unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -591,7 +554,7 @@ async fn continue_as_new_carries_memo_search_attributes_and_options() {
     let client = connect().await;
     let tq = unique("relay");
     let worker = Worker::builder(&client, &tq).workflow::<Relay>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
 
     let options = StartOptions::new(unique("relay"), &tq)
         .memo("origin", "start")
@@ -634,7 +597,7 @@ async fn continue_as_new_carries_memo_search_attributes_and_options() {
         .workflow::<Relay>()
         .replay(&history)
         .unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -691,7 +654,7 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
     let client = connect().await;
     let tq = unique("todo");
     let worker = Worker::builder(&client, &tq).workflow::<Todo>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let todo = Todo::start(&client, StartOptions::new(unique("todo"), &tq))
         .await
         .unwrap();
@@ -777,7 +740,7 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
     assert!(frame.contains("condition"), "{trace}");
     todo.finish().await.unwrap();
     assert_eq!(todo.result().await.unwrap(), 1);
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -817,7 +780,8 @@ async fn python(args: &[&str]) -> String {
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(
             out.status.success(),
-            "interop.py {args:?} failed: {stdout}{}",
+            "interop.py {args:?} failed ({}): {stdout}{}",
+            out.status,
             String::from_utf8_lossy(&out.stderr)
         );
         stdout
@@ -926,7 +890,7 @@ async fn a_rust_history_replays_in_python_with_its_checks() {
         .activity(pack)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let parcel = InteropParcel::start(&client, StartOptions::new(unique("rs-parcel"), &tq), "book".into())
         .await
         .unwrap();
@@ -936,7 +900,7 @@ async fn a_rust_history_replays_in_python_with_its_checks() {
         .unwrap();
     assert_eq!(result, "book packed via fast, 400 g");
     let history = parcel.fetch_history().await.unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 
     let metadata = history
         .events
@@ -1007,7 +971,7 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
         .activity(charge)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let checkout = Checkout::start(&client, StartOptions::new(unique("checkout"), &tq), "4242-9999".into())
         .await
         .unwrap();
@@ -1051,7 +1015,7 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
         .data_converter(DataConverter::with_codec(AesGcmCodec::new("k1", [7; 32])))
         .replay_json(&json)
         .unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 
     // Without a codec the encoded attributes are plain JSON: the Python SDK, which has no
     // setting for it, reads the messages back as its own converter would.
@@ -1064,7 +1028,7 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
         .activity(charge)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let checkout = Checkout::start(&client, StartOptions::new(unique("checkout"), &tq), "1111".into())
         .await
         .unwrap();
@@ -1080,7 +1044,7 @@ async fn failure_messages_are_encoded_through_the_codec_when_asked() {
     let seen = python(&["failure", &DevServer::shared_address(), checkout.workflow_id()]).await;
     let seen: serde_json::Value = serde_json::from_str(seen.lines().last().unwrap_or_default()).unwrap();
     assert_eq!(seen["cause"], "card 1111 declined", "{seen}");
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1116,7 +1080,7 @@ async fn wait_condition_with_a_timeout_records_a_timer_only_when_needed() {
     let client = connect().await;
     let tq = unique("approval");
     let worker = Worker::builder(&client, &tq).workflow::<Approval>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let within = Duration::from_secs(30);
 
     let at_once = Approval::start(&client, StartOptions::new(unique("approval"), &tq), true)
@@ -1141,7 +1105,7 @@ async fn wait_condition_with_a_timeout_records_a_timer_only_when_needed() {
     assert!(names.iter().any(|n| n == "TIMER_CANCELED"), "{names:?}");
     let names = event_names(&too_late.fetch_history().await.unwrap());
     assert!(names.iter().any(|n| n == "TIMER_FIRED"), "{names:?}");
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 /// An update sent by one handle is awaited through another, built from the workflow id and
@@ -1152,7 +1116,7 @@ async fn an_update_handle_is_rebuilt_from_the_workflow_id_and_update_id() {
     let client = connect().await;
     let tq = unique("tally");
     let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
         .await
         .unwrap();
@@ -1171,7 +1135,7 @@ async fn an_update_handle_is_rebuilt_from_the_workflow_id_and_update_id() {
     let unknown = elsewhere.update_handle("add", "never-sent").result().await;
     assert!(unknown.is_err(), "{unknown:?}");
     tally.close().await.unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 /// A handle with a deadline: a query, an update and a result wait on a workflow nobody runs
@@ -1253,15 +1217,16 @@ async fn a_running_activity_learns_of_the_worker_shutdown_when_it_starts() {
         .graceful_shutdown_timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let shift = Shift::start(&client, StartOptions::new(unique("shift"), &tq))
         .await
         .unwrap();
     wait_for_started_activity(&client, shift.workflow_id()).await;
     // Well within the 60 s grace period: the attempt stopped on the notice.
     serving
-        .stop_within(Duration::from_secs(30), "the worker stops once the attempt has")
-        .await;
+        .stop_within(Duration::from_secs(30))
+        .await
+        .expect("the worker stops once the attempt has");
     let history = shift.fetch_history().await.unwrap();
     let message = history
         .events
@@ -1312,7 +1277,7 @@ async fn summaries_and_details_reach_the_description_and_history() {
         .activity(weigh)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let options = StartOptions::new(unique("described"), &tq)
         .summary("a parcel for Ada")
         .details("**Fragile**: handle with care");
@@ -1359,7 +1324,7 @@ async fn summaries_and_details_reach_the_description_and_history() {
             "child: approve at once"
         ]
     );
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1398,7 +1363,7 @@ async fn activities_and_children_started_now_are_awaited_later() {
         .activity(pack)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let errands = Errands::start(&client, StartOptions::new(unique("errands"), &tq))
         .await
         .unwrap();
@@ -1424,7 +1389,7 @@ async fn activities_and_children_started_now_are_awaited_later() {
         })
         .collect();
     assert_eq!(first_task, ["1 weigh", "2 pack", "child"]);
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1469,7 +1434,7 @@ async fn extra_signal_and_update_arguments_are_ignored_and_said_once() {
         .sticky_cache_size(0)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
 
     let todo = Todo::start(&client, StartOptions::new(unique("arity-todo"), &tq))
         .await
@@ -1502,7 +1467,7 @@ async fn extra_signal_and_update_arguments_are_ignored_and_said_once() {
     );
     tally.close().await.unwrap();
     assert_eq!(tally.result().await.unwrap(), 5);
-    serving.stop().await;
+    serving.stop().await.unwrap();
 
     let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).to_string();
     let said = |id: &str, what: &str| logs.lines().filter(|l| l.contains(id) && l.contains(what)).count();
@@ -1566,7 +1531,7 @@ async fn async_signal_handlers_run_workflow_code_beside_run() {
         .activity(pack)
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let within = Duration::from_secs(30);
 
     let mailroom = Mailroom::start(&client, StartOptions::new(unique("mailroom"), &tq), 2)
@@ -1594,7 +1559,7 @@ async fn async_signal_handlers_run_workflow_code_beside_run() {
     let replayer = workflow_runtime::replay::Replayer::new().workflow::<Mailroom>();
     replayer.replay(&mailroom.fetch_history().await.unwrap()).unwrap();
     replayer.replay(&refused.fetch_history().await.unwrap()).unwrap();
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }
 
 /// Ignores its cancellation and the worker's shutdown.
@@ -1629,15 +1594,16 @@ async fn the_grace_period_bounds_the_stop_of_a_worker_with_a_stubborn_activity()
         .graceful_shutdown_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let run = Stubborn::start(&client, StartOptions::new(unique("stubborn"), &tq))
         .await
         .unwrap();
     wait_for_started_activity(&client, run.workflow_id()).await;
     // A generous bound for a 1 s grace period on a loaded machine; the old stop took 6 s+.
     serving
-        .stop_within(Duration::from_secs(4), "the worker stops within its grace period")
-        .await;
+        .stop_within(Duration::from_secs(4))
+        .await
+        .expect("the worker stops within its grace period");
     run.terminate("test over").await.unwrap();
 }
 
@@ -1649,7 +1615,7 @@ async fn typed_update_stubs_return_at_acceptance_and_rebuild_from_the_id() {
     let client = connect().await;
     let tq = unique("tally");
     let worker = Worker::builder(&client, &tq).workflow::<Tally>().build().unwrap();
-    let serving = serve(worker);
+    let serving = worker.spawn();
     let tally = Tally::start(&client, StartOptions::new(unique("tally"), &tq))
         .await
         .unwrap();
@@ -1660,5 +1626,5 @@ async fn typed_update_stubs_return_at_acceptance_and_rebuild_from_the_id() {
     assert_eq!((first, second), (4, 4));
     tally.close().await.unwrap();
     assert_eq!(tally.result().await.unwrap(), 4);
-    serving.stop().await;
+    serving.stop().await.unwrap();
 }

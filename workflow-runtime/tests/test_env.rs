@@ -84,30 +84,15 @@ impl Countdown {
     }
 }
 
-struct Running {
-    shutdown: workflow_runtime::worker::ShutdownHandle,
-    task: tokio::task::JoinHandle<Result<(), workflow_runtime::worker::WorkerError>>,
-}
-
-fn run_worker(env: &TestEnv, task_queue: &str) -> Running {
-    let worker = Worker::builder(env.client(), task_queue)
+fn run_worker(env: &TestEnv, task_queue: &str) -> workflow_runtime::worker::RunningWorker {
+    Worker::builder(env.client(), task_queue)
         .workflow::<Subscription>()
         .workflow::<Countdown>()
         .activity(flaky)
         .activity(refuse)
         .build()
-        .unwrap();
-    Running {
-        shutdown: worker.shutdown_handle(),
-        task: tokio::spawn(worker.run()),
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.shutdown.shutdown();
-        self.task.await.unwrap().unwrap();
-    }
+        .unwrap()
+        .spawn()
 }
 
 #[tokio::test]
@@ -155,7 +140,7 @@ async fn months_of_timers_signals_queries_and_retries_in_virtual_time() {
     Replayer::new().workflow::<Subscription>().replay(&history).unwrap();
     let json = workflow_runtime::client::history::history_to_json(&history).unwrap();
     Replayer::new().workflow::<Subscription>().replay_json(&json).unwrap();
-    worker.stop().await;
+    worker.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -205,7 +190,7 @@ async fn continue_as_new_chains_and_describe_and_unknown_workflows() {
         }
         other => panic!("expected a failure naming the type, got {other:?}"),
     }
-    worker.stop().await;
+    worker.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -219,8 +204,7 @@ async fn typed_mocks_stand_in_for_activities() {
         .mock_activity(refuse, |_ctx, ()| async { Ok(()) })
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let sub = Subscription::start(env.client(), StartOptions::new("sub-mocked", "mocked"), "ada".into())
         .await
         .unwrap();
@@ -229,8 +213,7 @@ async fn typed_mocks_stand_in_for_activities() {
         sub.result().await.unwrap(),
         "mocked bye ada on attempt 1; 0 renewals; accepted"
     );
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 /// Heartbeats, then waits for cancellation.
@@ -310,30 +293,22 @@ impl Tally {
 }
 
 /// A test environment with a tally worker on `tallies` and a running tally of id `id`.
-async fn running_tally(
-    id: &str,
-) -> (
-    TestEnv,
-    TallyHandle,
-    workflow_runtime::worker::ShutdownHandle,
-    tokio::task::JoinHandle<Result<(), workflow_runtime::worker::WorkerError>>,
-) {
+async fn running_tally(id: &str) -> (TestEnv, TallyHandle, workflow_runtime::worker::RunningWorker) {
     let env = TestEnv::start().await.unwrap();
     let worker = Worker::builder(env.client(), "tallies")
         .workflow::<Tally>()
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let tally = Tally::start(env.client(), StartOptions::new(id, "tallies"))
         .await
         .unwrap();
-    (env, tally, shutdown, running)
+    (env, tally, running)
 }
 
 #[tokio::test]
 async fn an_async_update_waits_in_virtual_time() {
-    let (env, tally, shutdown, running) = running_tally("later").await;
+    let (env, tally, running) = running_tally("later").await;
     let started = Instant::now();
     let virtual_start = env.now();
     assert_eq!(tally.add_later(4, 30).await.unwrap(), 4);
@@ -349,15 +324,14 @@ async fn an_async_update_waits_in_virtual_time() {
         .workflow::<Tally>()
         .replay(&env.history("later").unwrap())
         .unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn updates_are_validated_run_deduplicated_and_recorded() {
     use workflow_runtime::client::UpdateWaitStage;
     use workflow_runtime::client::payload::{from_payload, to_payload};
-    let (env, tally, shutdown, running) = running_tally("tally").await;
+    let (env, tally, running) = running_tally("tally").await;
 
     assert_eq!(tally.add(5).await.unwrap(), 5);
     match tally.add(-1).await {
@@ -412,8 +386,7 @@ async fn updates_are_validated_run_deduplicated_and_recorded() {
     // 5, 13, the deduplicated 7 and 3 were accepted; the rejected -1 left no trace.
     assert_eq!(accepted, 4);
     Replayer::new().workflow::<Tally>().replay(&history).unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }
 
 #[activity(start_to_close_timeout = "5s")]
@@ -448,8 +421,7 @@ async fn local_activities_in_the_test_environment() {
         .activity(refuse)
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
     let shouter = Shouter::start(env.client(), StartOptions::new("shout", "shouts"), "hey".into())
         .await
         .unwrap();
@@ -462,6 +434,5 @@ async fn local_activities_in_the_test_environment() {
         .count();
     assert_eq!(markers, 2);
     Replayer::new().workflow::<Shouter>().replay(&history).unwrap();
-    shutdown.shutdown();
-    running.await.unwrap().unwrap();
+    running.stop().await.unwrap();
 }

@@ -8,17 +8,11 @@ use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::client::{FailureKind, QueryDefinition, SignalDefinition};
 use workflow_runtime::definition::Handlers;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::DevServer;
+use workflow_runtime::testing::{DevServer, dev_server_client, unique_id as unique};
 use workflow_runtime::worker::ShutdownHandle;
 
 async fn client() -> Client {
-    Client::connect(ClientOptions::new(DevServer::shared_address()))
-        .await
-        .expect("connect to the dev server")
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+    dev_server_client().await.expect("connect to the dev server")
 }
 
 /// Bounds every test: a hung workflow fails the test instead of hanging CI.
@@ -713,8 +707,7 @@ async fn dynamic_workflows_and_activities_serve_types_by_name() {
         })
         .build()
         .unwrap();
-    let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = worker.spawn();
 
     let handle = client
         .start_untyped(
@@ -728,8 +721,7 @@ async fn dynamic_workflows_and_activities_serve_types_by_name() {
     let result = bounded("echo result", handle.result()).await.unwrap();
     assert_eq!(from_payload::<String>(&result[0]).unwrap(), "HI now");
 
-    shutdown.shutdown();
-    bounded("worker shutdown", running).await.unwrap().unwrap();
+    bounded("worker shutdown", running.stop()).await.unwrap();
 }
 
 /// Flips every byte: a stand-in for encryption that makes stored payloads unreadable.

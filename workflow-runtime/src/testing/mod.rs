@@ -65,3 +65,15 @@ pub use workflow_dev_server::{
 };
 #[cfg(feature = "testing")]
 pub use workflow_testing::{TestEnv, TestEnvError};
+
+/// `prefix-<random hex>`: a workflow id or task queue no other test (or earlier run) uses.
+pub fn unique_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A client of the test binary's shared dev server ([`DevServer::shared_address`]: the one
+/// `TEMPORAL_ADDRESS` names, else one started on first use).
+#[cfg(feature = "testing")]
+pub async fn dev_server_client() -> Result<crate::Client, crate::ClientError> {
+    crate::Client::connect(crate::ClientOptions::new(DevServer::shared_address())).await
+}

@@ -23,7 +23,10 @@ pub(crate) mod engine;
 mod executor;
 mod local_activities;
 mod polling;
+mod running;
 mod workflow_tasks;
+
+pub use running::RunningWorker;
 
 #[cfg(test)]
 mod engine_tests;
@@ -48,6 +51,12 @@ pub enum WorkerError {
     /// The workflow thread stopped unexpectedly.
     #[error("the workflow thread stopped: {0}")]
     WorkflowThread(String),
+    /// A spawned worker's task ended without returning (it panicked or was aborted).
+    #[error("the worker's task stopped: {0}")]
+    Stopped(String),
+    /// A spawned worker did not stop within the bound given to `stop_within`.
+    #[error("the worker did not stop within {0:?}")]
+    StopTimedOut(Duration),
 }
 
 /// Worker settings.

@@ -16,6 +16,7 @@ activity, a timer and a deprecated patch.
 
 import asyncio
 import json
+import os
 import sys
 from datetime import timedelta
 
@@ -105,3 +106,9 @@ async def replay(path: str) -> None:
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     asyncio.run({"record": record, "replay": replay, "failure": failure}[command](*args))
+    # The SDK's native threads can abort the interpreter while it finalizes ("PyGILState_Release:
+    # thread state must be current", SIGABRT) after all output is written: leave without
+    # finalizing. An exception above still exits non-zero with its traceback.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
