@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod activity_completion;
 pub mod client;
 pub mod codecs;

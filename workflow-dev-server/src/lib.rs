@@ -10,6 +10,8 @@
 //! println!("tests talk to {address}");
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod install;
 
 use std::io::{self, Read};

@@ -13,6 +13,8 @@
 //! Generated code names only `::workflow_runtime::__private` (or the path given with
 //! `crate = "…"`), so a crate that depends on `workflow-runtime` and serde needs nothing else.
 
+#![deny(missing_docs)]
+
 mod activity;
 mod ast;
 mod check;

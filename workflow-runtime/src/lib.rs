@@ -8,6 +8,8 @@
 //! worker restart and must issue the same commands every time. Time, randomness, timers and
 //! activities therefore go through the [`workflow::WorkflowContext`].
 
+#![deny(missing_docs)]
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

@@ -4,6 +4,8 @@
 //! It speaks the Temporal gRPC protocol on a loopback port and depends only on the client, so
 //! a production worker built without the runtime's `testing` feature compiles none of it.
 
+#![deny(missing_docs)]
+
 mod server;
 mod state;
 

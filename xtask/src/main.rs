@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod msrv;
 mod peers;
 
 use anyhow::{Context, Result, bail};
@@ -12,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use workflow_dev_server as dev_server;
 use workflow_dev_server::{DevServer, DevServerOptions};
-
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -26,7 +26,9 @@ commands:
   install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path
   bench [--smoke]  this project against the Rust, Python and TypeScript SDKs (installed under
                    target/bench), on in-memory and SQLite dev servers (release build); --smoke
-                   runs tiny counts for this project only, so CI keeps the harness working";
+                   runs tiny counts for this project only, so CI keeps the harness working
+  msrv             check that no dependency of the libraries needs a newer Rust than the
+                   declared rust-version";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("dev-server") => dev_server_foreground(),
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
+        Some("msrv") => msrv::run(),
         Some("install-cli") => ensure_cli().map(|cli| {
             println!("{}", cli.display());
             ExitCode::SUCCESS
