@@ -24,10 +24,9 @@
 use crate::client::failure::Failure;
 use crate::client::payload;
 use crate::client::proto::common::Payload;
-use crate::workflow::context::RunState;
-use crate::workflow::run::{
-    STACK_TRACE_QUERY, SignalDelivered, SignalError, UpdateOutcome, WorkflowDriver, WorkflowFactory,
-};
+use crate::engine::driver::{SignalDelivered, SignalError, UpdateOutcome, WorkflowDriver, WorkflowFactory};
+use crate::engine::run::STACK_TRACE_QUERY;
+use crate::engine::run_state::RunState;
 use crate::workflow::{WorkflowContext, WorkflowError, WorkflowResult};
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;

@@ -16,6 +16,8 @@ pub mod __private;
 pub mod activity;
 pub mod definition;
 pub mod dynamic;
+mod engine;
+mod panics;
 pub mod replay;
 pub mod worker;
 pub mod workflow;

@@ -9,7 +9,7 @@
 mod server;
 mod state;
 
-use server::Shared;
+use server::ServerState;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use workflow_client::proto::common::WorkflowExecution;
@@ -54,7 +54,7 @@ pub enum TestEnvError {
 /// # Ok(()) }
 /// ```
 pub struct TestEnv {
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     client: Client,
     server: tokio::task::JoinHandle<()>,
     ticker: tokio::task::JoinHandle<()>,
@@ -65,7 +65,7 @@ impl TestEnv {
     pub async fn start() -> Result<TestEnv, TestEnvError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?.to_string();
-        let shared = Shared::new("default".to_string());
+        let shared = ServerState::new("default".to_string());
         let server = server::serve(shared.clone(), listener);
         // Activity code runs in real time, so its timeouts are checked against real time.
         let ticking = shared.clone();

@@ -19,14 +19,14 @@ use workflow_client::proto::workflowservice as ws;
 const LONG_POLL: Duration = Duration::from_secs(10);
 
 /// The state and a signal that it changed.
-pub(crate) struct Shared {
+pub(crate) struct ServerState {
     state: Mutex<State>,
     changed: watch::Sender<u64>,
 }
 
-impl Shared {
+impl ServerState {
     pub(crate) fn new(namespace: String) -> Arc<Self> {
-        Arc::new(Shared {
+        Arc::new(ServerState {
             state: Mutex::new(State::new(namespace)),
             changed: watch::channel(0).0,
         })
@@ -120,7 +120,7 @@ where
 }
 
 /// Serves `listener` until the returned task is aborted.
-pub(crate) fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
+pub(crate) fn serve(shared: Arc<ServerState>, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -152,7 +152,10 @@ macro_rules! unary {
     }};
 }
 
-async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -> http::Response<tonic::body::Body> {
+async fn route(
+    shared: Arc<ServerState>,
+    req: http::Request<hyper::body::Incoming>,
+) -> http::Response<tonic::body::Body> {
     let method = req.uri().path().rsplit('/').next().unwrap_or("").to_string();
     match method.as_str() {
         "GetSystemInfo" => unary!(shared, req, get_system_info),
@@ -185,7 +188,7 @@ async fn route(shared: Arc<Shared>, req: http::Request<hyper::body::Incoming>) -
     }
 }
 
-async fn get_system_info(_: &Shared, _: ws::GetSystemInfoRequest) -> Result<ws::GetSystemInfoResponse, Status> {
+async fn get_system_info(_: &ServerState, _: ws::GetSystemInfoRequest) -> Result<ws::GetSystemInfoResponse, Status> {
     Ok(ws::GetSystemInfoResponse {
         server_version: "test-environment".to_string(),
         capabilities: Some(Default::default()),
@@ -193,7 +196,7 @@ async fn get_system_info(_: &Shared, _: ws::GetSystemInfoRequest) -> Result<ws::
 }
 
 async fn shutdown_worker(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::ShutdownWorkerRequest,
 ) -> Result<ws::ShutdownWorkerResponse, Status> {
     shared.write(|s| {
@@ -206,7 +209,7 @@ async fn shutdown_worker(
 }
 
 async fn start_workflow_execution(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::StartWorkflowExecutionRequest,
 ) -> Result<ws::StartWorkflowExecutionResponse, Status> {
     let run_id = shared.write(|s| s.start(request, None)).map_err(status)?;
@@ -218,7 +221,7 @@ async fn start_workflow_execution(
 }
 
 async fn signal_with_start(
-    shared: &Shared,
+    shared: &ServerState,
     r: ws::SignalWithStartWorkflowExecutionRequest,
 ) -> Result<ws::SignalWithStartWorkflowExecutionResponse, Status> {
     shared
@@ -272,7 +275,7 @@ async fn signal_with_start(
 }
 
 async fn signal_workflow_execution(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::SignalWorkflowExecutionRequest,
 ) -> Result<ws::SignalWorkflowExecutionResponse, Status> {
     shared.write(|s| s.signal(request)).map_err(status)?;
@@ -280,7 +283,7 @@ async fn signal_workflow_execution(
 }
 
 async fn request_cancel(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RequestCancelWorkflowExecutionRequest,
 ) -> Result<ws::RequestCancelWorkflowExecutionResponse, Status> {
     shared.write(|s| s.request_cancel(request)).map_err(status)?;
@@ -288,7 +291,7 @@ async fn request_cancel(
 }
 
 async fn terminate(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::TerminateWorkflowExecutionRequest,
 ) -> Result<ws::TerminateWorkflowExecutionResponse, Status> {
     shared.write(|s| s.terminate(request)).map_err(status)?;
@@ -296,7 +299,7 @@ async fn terminate(
 }
 
 async fn describe(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::DescribeWorkflowExecutionRequest,
 ) -> Result<ws::DescribeWorkflowExecutionResponse, Status> {
     shared.read(|s| {
@@ -309,7 +312,7 @@ async fn describe(
 }
 
 async fn list_workflows(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::ListWorkflowExecutionsRequest,
 ) -> Result<ws::ListWorkflowExecutionsResponse, Status> {
     let executions = shared.read(|s| s.list(&request.query)).map_err(status)?;
@@ -320,7 +323,7 @@ async fn list_workflows(
 }
 
 async fn count_workflows(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::CountWorkflowExecutionsRequest,
 ) -> Result<ws::CountWorkflowExecutionsResponse, Status> {
     let count = shared.read(|s| s.list(&request.query)).map_err(status)?.len();
@@ -332,7 +335,7 @@ async fn count_workflows(
 
 /// Waits (one long poll at most) until `done`, and while it waits, skips time ahead whenever
 /// nothing else can happen. Returns whether `done` came true.
-async fn wait_skipping_time(shared: &Shared, done: impl Fn(&State) -> bool) -> bool {
+async fn wait_skipping_time(shared: &ServerState, done: impl Fn(&State) -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + LONG_POLL;
     loop {
         if shared.read(&done) {
@@ -353,7 +356,7 @@ async fn wait_skipping_time(shared: &Shared, done: impl Fn(&State) -> bool) -> b
 /// The history of a run; with `wait_new_event` and the close-event filter, waits for the run
 /// to close — and while it waits, time skips ahead whenever nothing else can happen.
 async fn get_history(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::GetWorkflowExecutionHistoryRequest,
 ) -> Result<ws::GetWorkflowExecutionHistoryResponse, Status> {
     let run_id = shared.read(|s| s.resolve(request.execution.as_ref())).map_err(status)?;
@@ -387,7 +390,7 @@ async fn get_history(
 }
 
 async fn query_workflow(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::QueryWorkflowRequest,
 ) -> Result<ws::QueryWorkflowResponse, Status> {
     let query = request.query.unwrap_or_default();
@@ -420,7 +423,7 @@ async fn query_workflow(
 }
 
 async fn poll_workflow_task_queue(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::PollWorkflowTaskQueueRequest,
 ) -> Result<ws::PollWorkflowTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
@@ -429,7 +432,7 @@ async fn poll_workflow_task_queue(
 
 /// Waits (one long poll at most) for `take` to hand out a task; empty when none came. A worker
 /// that announced its shutdown gets no more tasks: its polls end empty at once.
-async fn long_poll<R: Default>(shared: &Shared, worker: &str, mut take: impl FnMut(&mut State) -> Option<R>) -> R {
+async fn long_poll<R: Default>(shared: &ServerState, worker: &str, mut take: impl FnMut(&mut State) -> Option<R>) -> R {
     shared
         .wait_for(LONG_POLL, |s| {
             if s.stopped_workers.contains(worker) {
@@ -442,7 +445,7 @@ async fn long_poll<R: Default>(shared: &Shared, worker: &str, mut take: impl FnM
 }
 
 async fn respond_workflow_task_completed(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondWorkflowTaskCompletedRequest,
 ) -> Result<ws::RespondWorkflowTaskCompletedResponse, Status> {
     let Token::Workflow {
@@ -466,7 +469,7 @@ async fn respond_workflow_task_completed(
 }
 
 async fn respond_workflow_task_failed(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondWorkflowTaskFailedRequest,
 ) -> Result<ws::RespondWorkflowTaskFailedResponse, Status> {
     if let Token::Workflow { run_id, .. } = token(&request.task_token)? {
@@ -476,7 +479,7 @@ async fn respond_workflow_task_failed(
 }
 
 async fn respond_query_task_completed(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondQueryTaskCompletedRequest,
 ) -> Result<ws::RespondQueryTaskCompletedResponse, Status> {
     let Token::Query { id } = token(&request.task_token)? else {
@@ -492,7 +495,7 @@ async fn respond_query_task_completed(
 }
 
 async fn poll_activity_task_queue(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::PollActivityTaskQueueRequest,
 ) -> Result<ws::PollActivityTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
@@ -500,7 +503,7 @@ async fn poll_activity_task_queue(
 }
 
 async fn respond_activity_completed(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondActivityTaskCompletedRequest,
 ) -> Result<ws::RespondActivityTaskCompletedResponse, Status> {
     let token = token(&request.task_token)?;
@@ -511,7 +514,7 @@ async fn respond_activity_completed(
 }
 
 async fn respond_activity_failed(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondActivityTaskFailedRequest,
 ) -> Result<ws::RespondActivityTaskFailedResponse, Status> {
     let token = token(&request.task_token)?;
@@ -522,7 +525,7 @@ async fn respond_activity_failed(
 }
 
 async fn respond_activity_canceled(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondActivityTaskCanceledRequest,
 ) -> Result<ws::RespondActivityTaskCanceledResponse, Status> {
     let token = token(&request.task_token)?;
@@ -533,7 +536,7 @@ async fn respond_activity_canceled(
 }
 
 async fn record_heartbeat(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RecordActivityTaskHeartbeatRequest,
 ) -> Result<ws::RecordActivityTaskHeartbeatResponse, Status> {
     let token = token(&request.task_token)?;
@@ -547,7 +550,7 @@ async fn record_heartbeat(
 /// Waits (one long poll at most) for update `key` to reach `stage`, skipping time while an
 /// async handler waits on a timer; answers where it is.
 async fn update_answer(
-    shared: &Shared,
+    shared: &ServerState,
     key: (String, String),
     workflow_id: String,
     stage: UpdateStage,
@@ -589,7 +592,7 @@ fn wanted_stage(policy: Option<&workflow_client::proto::update::WaitPolicy>) -> 
 }
 
 async fn update_workflow_execution(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::UpdateWorkflowExecutionRequest,
 ) -> Result<ws::UpdateWorkflowExecutionResponse, Status> {
     let workflow_id = request
@@ -611,7 +614,7 @@ async fn update_workflow_execution(
 }
 
 async fn poll_workflow_execution_update(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::PollWorkflowExecutionUpdateRequest,
 ) -> Result<ws::PollWorkflowExecutionUpdateResponse, Status> {
     let update_ref = request.update_ref.unwrap_or_default();
@@ -639,7 +642,7 @@ async fn poll_workflow_execution_update(
 /// Update-with-start: starts the workflow unless it runs (the conflict policy "use existing"
 /// or "fail"), then runs the update.
 async fn execute_multi_operation(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::ExecuteMultiOperationRequest,
 ) -> Result<ws::ExecuteMultiOperationResponse, Status> {
     use workflow_client::proto::enums::WorkflowIdConflictPolicy;
@@ -696,7 +699,7 @@ async fn execute_multi_operation(
     })
 }
 
-fn by_id(shared: &Shared, workflow_id: &str, run_id: &str, activity_id: &str) -> Result<Token, Status> {
+fn by_id(shared: &ServerState, workflow_id: &str, run_id: &str, activity_id: &str) -> Result<Token, Status> {
     let execution = workflow_client::proto::common::WorkflowExecution {
         workflow_id: workflow_id.to_string(),
         run_id: run_id.to_string(),
@@ -707,7 +710,7 @@ fn by_id(shared: &Shared, workflow_id: &str, run_id: &str, activity_id: &str) ->
 }
 
 async fn respond_activity_completed_by_id(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondActivityTaskCompletedByIdRequest,
 ) -> Result<ws::RespondActivityTaskCompletedByIdResponse, Status> {
     let token = by_id(shared, &request.workflow_id, &request.run_id, &request.activity_id)?;
@@ -718,7 +721,7 @@ async fn respond_activity_completed_by_id(
 }
 
 async fn respond_activity_failed_by_id(
-    shared: &Shared,
+    shared: &ServerState,
     request: ws::RespondActivityTaskFailedByIdRequest,
 ) -> Result<ws::RespondActivityTaskFailedByIdResponse, Status> {
     let token = by_id(shared, &request.workflow_id, &request.run_id, &request.activity_id)?;

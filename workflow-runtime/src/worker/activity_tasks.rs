@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-struct Shared {
+struct ActivityWorkerState {
     client: Client,
     task_queue: String,
     identity: String,
@@ -34,7 +34,7 @@ struct Shared {
 }
 
 pub(super) struct ActivityWorker {
-    shared: Arc<Shared>,
+    shared: Arc<ActivityWorkerState>,
     pollers: Vec<JoinHandle<()>>,
     max_slots: usize,
 }
@@ -48,7 +48,7 @@ impl ActivityWorker {
         options: &WorkerOptions,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ActivityWorkerState {
             client,
             task_queue,
             identity: identity.name,
@@ -121,7 +121,7 @@ impl ActivityWorker {
 /// poll: the workflow worker reserves a slot per activity it asks to run eagerly.
 #[derive(Clone)]
 pub(super) struct EagerActivities {
-    shared: Arc<Shared>,
+    shared: Arc<ActivityWorkerState>,
 }
 
 impl EagerActivities {
@@ -144,7 +144,7 @@ impl EagerActivities {
     }
 }
 
-async fn poll_loop(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+async fn poll_loop(shared: Arc<ActivityWorkerState>, shutdown: watch::Receiver<bool>) {
     let queue = TaskQueue {
         name: shared.task_queue.clone(),
         kind: TaskQueueKind::Normal as i32,
@@ -175,7 +175,7 @@ async fn poll_loop(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     polling::poll_loop("activity task", shared.slots.clone(), shutdown, poll, handle).await
 }
 
-async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
+async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQueueResponse) {
     let execution = task.workflow_execution.clone().unwrap_or_default();
     let activity_type = task.activity_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
     let info = ActivityInfo {
@@ -243,11 +243,7 @@ async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
             Some(activity) => match AssertUnwindSafe(activity(ctx.clone(), input)).catch_unwind().await {
                 Ok(r) => r,
                 Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic without a message".into());
+                    let message = crate::panics::panic_message(&*panic);
                     Err(ActivityError::retryable(
                         format!("activity panicked: {message}"),
                         "Panic",
@@ -266,7 +262,7 @@ async fn run_attempt(shared: &Shared, task: ws::PollActivityTaskQueueResponse) {
 }
 
 async fn respond(
-    shared: &Shared,
+    shared: &ActivityWorkerState,
     task_token: Vec<u8>,
     result: Result<crate::client::proto::common::Payload, ActivityError>,
     progress: Option<Vec<crate::client::proto::common::Payload>>,

@@ -2,13 +2,13 @@
 //! async side; a watchdog replaces the thread when workflow code stops yielding.
 
 use super::WorkerError;
-use super::engine::{Engine, Factories, TaskOutcome};
+use super::run_cache::{Factories, RunCache, TaskOutcome};
 use crate::client::failure::Failure;
 use crate::client::proto::enums::WorkflowTaskFailedCause;
 use crate::client::proto::workflowservice as ws;
+use crate::engine::watchdog::PollClock;
 use crate::workflow::TaskError;
 use crate::workflow::local_activity::LocalActivityResult;
-use crate::workflow::watchdog::PollClock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -67,7 +67,7 @@ impl Executor {
             .name(format!("workflows-{}", self.name))
             .spawn(move || {
                 thread_clock.install();
-                let mut engine = Engine::new(factories, cache_size, namespace);
+                let mut engine = RunCache::new(factories, cache_size, namespace);
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::Task(task, reply) => {

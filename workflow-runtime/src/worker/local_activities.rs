@@ -152,11 +152,7 @@ async fn run_with_retries(
         let failure = match outcome {
             None => Failure::timeout("local activity attempt timed out", TimeoutType::StartToClose),
             Some(Err(panic)) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".into());
+                let message = crate::panics::panic_message(&*panic);
                 Failure::application(format!("activity panicked: {message}"), "Panic")
             }
             Some(Ok(Ok(payload))) => {

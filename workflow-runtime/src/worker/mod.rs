@@ -19,24 +19,24 @@
 mod activity_tasks;
 mod cache;
 pub(crate) mod codec;
-pub(crate) mod engine;
 mod executor;
 mod local_activities;
 mod polling;
+pub(crate) mod run_cache;
 mod running;
 mod workflow_tasks;
 
 pub use running::RunningWorker;
 
 #[cfg(test)]
-mod engine_tests;
+mod run_cache_tests;
 
 use crate::activity::{ActivityContext, ActivityError};
 use crate::client::Client;
 use crate::client::proto::common::Payload;
 use crate::definition::{Activity, ActivityGroup, ActivityRegistry, ErasedActivity, Workflow, erase_activity};
 use crate::dynamic::{DynamicFactory, DynamicState};
-use crate::workflow::run::{TypedFactory, WorkflowFactory};
+use crate::engine::driver::{TypedFactory, WorkflowFactory};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -321,7 +321,7 @@ pub(super) struct WorkerIdentity {
 pub struct Worker {
     client: Client,
     task_queue: String,
-    workflows: engine::Factories,
+    workflows: run_cache::Factories,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
     options: WorkerOptions,
     identity: String,

@@ -4,10 +4,10 @@ use super::WorkerError;
 use super::WorkerOptions;
 use super::activity_tasks::EagerActivities;
 use super::codec;
-use super::engine::{Factories, TaskOutcome};
 use super::executor::Executor;
 use super::local_activities::{LocalActivities, RunFacts};
 use super::polling;
+use super::run_cache::{Factories, TaskOutcome};
 use crate::client::proto::command::{Command, command::Attributes as CmdAttr};
 use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
 use crate::client::proto::history::History;
@@ -23,7 +23,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 const MAX_EAGER_ACTIVITIES_PER_TASK: usize = 3;
 use tokio::task::JoinHandle;
 
-struct Shared {
+struct WorkflowWorkerState {
     client: Client,
     task_queue: String,
     sticky_queue: Option<String>,
@@ -50,7 +50,7 @@ pub(super) struct Registered {
 }
 
 pub(super) struct WorkflowWorker {
-    shared: Arc<Shared>,
+    shared: Arc<WorkflowWorkerState>,
     pollers: Vec<JoinHandle<()>>,
     max_slots: usize,
 }
@@ -75,7 +75,7 @@ impl WorkflowWorker {
             options.deadlock_detection_timeout,
         )?;
         let sticky_queue = (cache_size > 0).then(|| format!("{}-{}-sticky", identity.name, identity.instance_key));
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(WorkflowWorkerState {
             client,
             task_queue: task_queue.clone(),
             sticky_queue: sticky_queue.clone(),
@@ -135,7 +135,7 @@ impl WorkflowWorker {
     }
 }
 
-async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, shutdown: watch::Receiver<bool>) {
+async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, shutdown: watch::Receiver<bool>) {
     let poll = || {
         let request = ws::PollWorkflowTaskQueueRequest {
             namespace: shared.client.namespace().to_string(),
@@ -161,7 +161,7 @@ async fn poll_loop(shared: Arc<Shared>, queue: TaskQueue, shutdown: watch::Recei
     polling::poll_loop("workflow task", shared.slots.clone(), shutdown, poll, handle).await
 }
 
-impl Shared {
+impl WorkflowWorkerState {
     /// The history of the task's run from `page_token` on (empty: all of it).
     async fn fetch_history(
         &self,
@@ -176,7 +176,7 @@ impl Shared {
     }
 }
 
-async fn handle_task(shared: &Shared, mut task: ws::PollWorkflowTaskQueueResponse) {
+async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTaskQueueResponse) {
     let run_id = task
         .workflow_execution
         .as_ref()
@@ -370,7 +370,7 @@ const DEFAULT_WORKFLOW_TASK_TIMEOUT: Duration = Duration::from_secs(10);
 /// has so far and asks for a new task (`true`): the activities keep running and their results
 /// wait for that task.
 async fn settle_local_activities(
-    shared: &Shared,
+    shared: &WorkflowWorkerState,
     task: &ws::PollWorkflowTaskQueueResponse,
     mut outcome: TaskOutcome,
 ) -> (TaskOutcome, bool) {
@@ -446,7 +446,7 @@ async fn settle_local_activities(
 
 /// Asks for eager execution of the activities this worker runs and has a free slot for, and
 /// holds those slots until the answer says which tasks came back.
-fn reserve_eager_slots(shared: &Shared, commands: &mut [Command]) -> Vec<OwnedSemaphorePermit> {
+fn reserve_eager_slots(shared: &WorkflowWorkerState, commands: &mut [Command]) -> Vec<OwnedSemaphorePermit> {
     let Some(eager) = &shared.eager else { return Vec::new() };
     let mut slots = Vec::new();
     for command in commands.iter_mut() {

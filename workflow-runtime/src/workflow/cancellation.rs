@@ -41,7 +41,7 @@
 //! # }
 //! ```
 
-use super::context::RunState;
+use crate::engine::run_state::RunState;
 use std::cell::{Cell, RefCell};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;

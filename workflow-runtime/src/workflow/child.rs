@@ -23,8 +23,6 @@
 //! ```
 
 use super::cancellation::{CancellationScope, CancellationType};
-use super::commands::WorkflowCommand;
-use super::context::RunState;
 use super::error::WorkflowError;
 use crate::client::definitions::WorkflowDefinition;
 use crate::client::failure::{Failure, FailureKind};
@@ -35,6 +33,8 @@ use crate::client::proto::common::{Payload, Payloads, WorkflowExecution, Workflo
 use crate::client::proto::enums::{self, RetryState, TaskQueueKind};
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::time::to_proto_duration;
+use crate::engine::commands::WorkflowCommand;
+use crate::engine::run_state::RunState;
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -115,10 +115,7 @@ pub(crate) struct ExternalSlot {
 impl RunState {
     /// Records what became of a child (started, failed to start, closed) and wakes its waiters.
     pub(crate) fn resolve_child(&mut self, initiated_event_id: i64, f: impl FnOnce(&mut ChildSlot)) {
-        let Some(seq) = self.child_by_event.get(&initiated_event_id).copied() else {
-            return;
-        };
-        if let Some(slot) = self.children.get_mut(&seq) {
+        if let Some(slot) = self.children.by_event_mut(initiated_event_id) {
             f(slot);
             for w in slot.wakers.drain(..) {
                 w.wake();
@@ -129,10 +126,7 @@ impl RunState {
 
     /// Records the outcome of a signal or cancel request to another workflow.
     pub(crate) fn resolve_external(&mut self, initiated_event_id: i64, outcome: Result<(), Failure>) {
-        let Some(seq) = self.external_by_event.get(&initiated_event_id).copied() else {
-            return;
-        };
-        if let Some(slot) = self.externals.get_mut(&seq)
+        if let Some(slot) = self.externals.by_event_mut(initiated_event_id)
             && slot.outcome.is_none()
         {
             slot.outcome = Some(outcome);
@@ -152,8 +146,7 @@ pub(crate) fn child_failure(
     retry_state: i32,
     cause: Failure,
 ) -> Failure {
-    let seq = run.child_by_event.get(&initiated_event_id);
-    let slot = seq.and_then(|s| run.children.get(s));
+    let slot = run.children.by_event(initiated_event_id);
     let (workflow_type, workflow_id) = slot
         .map(|s| (s.workflow_type.clone(), s.workflow_id.clone()))
         .unwrap_or_default();
@@ -316,8 +309,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
             )
         })?;
         let mut run = self.run.borrow_mut();
-        let seq = run.next_child_seq;
-        run.next_child_seq += 1;
+        let seq = run.children.next_seq();
         let workflow_id = match options.workflow_id {
             Some(id) => id,
             None => run.next_uuid().to_string(),
@@ -383,7 +375,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
         let mut run = run_rc.borrow_mut();
         let slot = run
             .children
-            .get_mut(&seq)
+            .get_mut(seq)
             .expect("child slot exists while its future lives");
         match read(&run_rc, seq, slot) {
             Some(out) => Poll::Ready(out),
@@ -399,12 +391,12 @@ impl<C: WorkflowDefinition> Drop for PendingChild<C> {
     fn drop(&mut self) {
         let Some(seq) = self.seq else { return };
         let Ok(mut run) = self.run.try_borrow_mut() else { return };
-        let initiated = run.children.get(&seq).is_some_and(|s| s.initiated_event_id.is_some());
+        let initiated = run.children.get(seq).is_some_and(|s| s.initiated_event_id.is_some());
         if !initiated {
             // Still queued in this activation: never sent, so withdraw it.
             run.commands
                 .retain(|c| !matches!(c, WorkflowCommand::StartChild { seq: s, .. } if *s == seq));
-            run.children.remove(&seq);
+            run.children.remove(seq);
         }
     }
 }
@@ -462,7 +454,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
         };
         let (initiated, workflow_id) = {
             let run = self.run.borrow();
-            let slot = run.children.get(&seq)?;
+            let slot = run.children.get(seq)?;
             if slot.outcome.is_some() {
                 return None; // already ended: its result stands
             }
@@ -472,7 +464,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
             let mut run = self.run.borrow_mut();
             run.commands
                 .retain(|c| !matches!(c, WorkflowCommand::StartChild { seq: s, .. } if *s == seq));
-            run.children.remove(&seq);
+            run.children.remove(seq);
             self.seq = None;
             return canceled();
         }
@@ -537,7 +529,7 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
             let ask_cancel = {
                 let mut run = self.run.borrow_mut();
                 run.watch_scopes(cx);
-                let Some(slot) = run.children.get_mut(&self.seq) else {
+                let Some(slot) = run.children.get_mut(self.seq) else {
                     return Poll::Ready(Err(WorkflowError::non_retryable("child slot vanished", "Internal")));
                 };
                 if let Some(out) = child_result::<C>(slot) {
@@ -589,8 +581,7 @@ pub struct ExternalWorkflow {
 impl ExternalWorkflow {
     fn request(&self, description: String, command: impl FnOnce(u32) -> WorkflowCommand) -> ExternalRequest {
         let mut run = self.run.borrow_mut();
-        let seq = run.next_external_seq;
-        run.next_external_seq += 1;
+        let seq = run.externals.next_seq();
         let command = command(seq);
         run.externals.insert(
             seq,
@@ -671,7 +662,7 @@ impl Future for ExternalRequest {
             return Poll::Ready(Err(e));
         }
         let mut run = self.run.borrow_mut();
-        let Some(slot) = run.externals.get_mut(&self.seq) else {
+        let Some(slot) = run.externals.get_mut(self.seq) else {
             return Poll::Ready(Err(WorkflowError::non_retryable("request slot vanished", "Internal")));
         };
         match &slot.outcome {

@@ -1,10 +1,8 @@
 //! The workflow context: everything workflow code may touch — time, randomness, state,
 //! activities, timers, conditions — all fed by history so that replay gives the same answers.
 
-use super::cancellation::{CancellationScope, CancellationType, ScopeNode};
-use super::child::{ChildCall, ChildSlot, ExternalSlot, ExternalWorkflow};
-use super::commands::{WorkflowCommand, activity_type_name};
-use super::info::StartFacts;
+use super::cancellation::{CancellationScope, CancellationType};
+use super::child::{ChildCall, ExternalWorkflow};
 pub use super::info::{ParentInfo, WorkflowInfo};
 use crate::client::failure::{Failure, FailureKind};
 use crate::client::options::RetryPolicy;
@@ -15,11 +13,13 @@ use crate::client::proto::enums::{RetryState, TaskQueueKind, TimeoutType};
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::time::to_proto_duration;
 use crate::definition::ActivityDefinition;
+use crate::engine::commands::{WorkflowCommand, activity_type_name};
+use crate::engine::run_state::RunState;
 use crate::workflow::WorkflowError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -48,175 +48,6 @@ pub(crate) struct TimerSlot {
     pub(crate) fired: bool,
     pub(crate) canceled: bool,
     pub(crate) waker: Option<Waker>,
-}
-
-/// The mutable state of one run that the context and the engine share.
-pub(crate) struct RunState {
-    pub(crate) info: WorkflowInfo,
-    pub(crate) now: SystemTime,
-    pub(crate) replaying: bool,
-    rng: u64,
-    next_activity_seq: u32,
-    next_timer_seq: u32,
-    /// Commands issued and not yet seen in history, in issue order.
-    pub(crate) commands: std::collections::VecDeque<WorkflowCommand>,
-    pub(crate) activities: HashMap<u32, ActivitySlot>,
-    pub(crate) timers: HashMap<u32, TimerSlot>,
-    /// Event id of each `ActivityTaskScheduled` → the activity's sequence number.
-    pub(crate) activity_by_event: HashMap<i64, u32>,
-    pub(crate) condition_wakers: Vec<Waker>,
-    /// Futures that watch a cancellation scope.
-    pub(crate) scope_wakers: Vec<Waker>,
-    pub(crate) cancel_requested: bool,
-    /// The run's root scope, cancelled when the workflow's cancellation is requested.
-    pub(crate) root_scope: Rc<ScopeNode>,
-    /// The scope code runs in now (the root, or that of the innermost `CancellationScope::run`).
-    pub(crate) current_scope: Rc<ScopeNode>,
-    /// On replay: the values the side effects of the activation being replayed recorded.
-    pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
-    /// On replay: the patches the activation being replayed recorded.
-    pub(crate) recorded_patches: std::collections::HashSet<String>,
-    /// The run's search attributes and memo: from the start, with the upserts since.
-    pub(crate) search_attributes: HashMap<String, Payload>,
-    pub(crate) memo: HashMap<String, Payload>,
-    /// What a continue-as-new carries over from the start event.
-    pub(crate) started: StartFacts,
-    /// What the workflow says it is doing, for the metadata query (the web UI shows it).
-    pub(crate) current_details: String,
-    /// The SDK flags of this run's history, and those the current task adds.
-    pub(crate) flags: super::sdk_flags::SdkFlags,
-    /// The patch ids this run recorded markers for, in order (`TemporalChangeVersion`).
-    marked_patches: std::collections::BTreeSet<String>,
-    /// What `patched` answered for each id in this run (it answers the same every time).
-    patches: HashMap<String, bool>,
-    next_side_effect_seq: u32,
-    pub(crate) locals: HashMap<u32, super::local_activity::LocalSlot>,
-    /// Local activities to hand to the worker after this activation.
-    pub(crate) local_requests: Vec<super::local_activity::LocalActivityRequest>,
-    pub(crate) next_child_seq: u32,
-    pub(crate) children: HashMap<u32, ChildSlot>,
-    /// Event id of each `StartChildWorkflowExecutionInitiated` → the child's sequence number.
-    pub(crate) child_by_event: HashMap<i64, u32>,
-    pub(crate) next_external_seq: u32,
-    pub(crate) externals: HashMap<u32, ExternalSlot>,
-    /// Event id of each signal or cancel request's `…Initiated` event → its sequence number.
-    pub(crate) external_by_event: HashMap<i64, u32>,
-}
-
-impl RunState {
-    pub(crate) fn new(info: WorkflowInfo) -> Self {
-        // Seeded from the run id: the same numbers on every replay of this run.
-        let mut seed = 0xcbf2_9ce4_8422_2325u64;
-        for b in info.run_id.bytes() {
-            seed = (seed ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        let root_scope = ScopeNode::detached();
-        RunState {
-            info,
-            current_scope: root_scope.clone(),
-            root_scope,
-            now: SystemTime::UNIX_EPOCH,
-            replaying: false,
-            rng: seed | 1,
-            next_activity_seq: 1,
-            next_timer_seq: 1,
-            commands: Default::default(),
-            activities: HashMap::new(),
-            timers: HashMap::new(),
-            activity_by_event: HashMap::new(),
-            condition_wakers: Vec::new(),
-            scope_wakers: Vec::new(),
-            cancel_requested: false,
-            recorded_side_effects: Default::default(),
-            recorded_patches: Default::default(),
-            patches: HashMap::new(),
-            search_attributes: HashMap::new(),
-            memo: HashMap::new(),
-            started: StartFacts::default(),
-            current_details: String::new(),
-            flags: Default::default(),
-            marked_patches: Default::default(),
-            next_side_effect_seq: 1,
-            locals: HashMap::new(),
-            local_requests: Vec::new(),
-            next_child_seq: 1,
-            children: HashMap::new(),
-            child_by_event: HashMap::new(),
-            next_external_seq: 1,
-            externals: HashMap::new(),
-            external_by_event: HashMap::new(),
-        }
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // xorshift64*: small, fast, and fully determined by the seed.
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// The next activity's sequence number (remote and local activities share it; a remote
-    /// activity's default id is its number).
-    pub(crate) fn next_activity_seq(&mut self) -> u32 {
-        let seq = self.next_activity_seq;
-        self.next_activity_seq += 1;
-        seq
-    }
-
-    /// A v4 UUID from the run's deterministic randomness.
-    pub(crate) fn next_uuid(&mut self) -> uuid::Uuid {
-        let hi = self.next_random() as u128;
-        let lo = self.next_random() as u128;
-        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
-    }
-
-    /// Wakes every pending `wait_condition`: state may have changed.
-    pub(crate) fn wake_conditions(&mut self) {
-        for w in self.condition_wakers.drain(..) {
-            w.wake();
-        }
-    }
-
-    /// What each pending future waits on, for the `__stack_trace` query.
-    pub(crate) fn describe_pending(&self) -> String {
-        let mut lines = Vec::new();
-        let activities: BTreeMap<_, _> = self.activities.iter().filter(|(_, s)| s.outcome.is_none()).collect();
-        for (seq, slot) in activities {
-            lines.push(format!("waiting on activity {} (id {seq})", slot.activity_type));
-        }
-        let locals: BTreeMap<_, _> = self.locals.iter().filter(|(_, s)| s.outcome.is_none()).collect();
-        for (seq, slot) in locals {
-            lines.push(format!(
-                "waiting on local activity {} (id {seq})",
-                slot.request.activity_type
-            ));
-        }
-        let timers: BTreeMap<_, _> = self.timers.iter().filter(|(_, t)| !t.fired && !t.canceled).collect();
-        for (seq, t) in timers {
-            lines.push(format!("waiting on timer {seq} ({:?})", t.duration));
-        }
-        let children: BTreeMap<_, _> = self.children.iter().filter(|(_, c)| c.outcome.is_none()).collect();
-        for (_, c) in children {
-            lines.push(format!(
-                "waiting on child workflow {} (id {})",
-                c.workflow_type, c.workflow_id
-            ));
-        }
-        let externals: BTreeMap<_, _> = self.externals.iter().filter(|(_, e)| e.outcome.is_none()).collect();
-        for (_, e) in externals {
-            lines.push(format!("waiting on delivery of the {}", e.description));
-        }
-        if !self.condition_wakers.is_empty() {
-            lines.push(format!("waiting on {} condition(s)", self.condition_wakers.len()));
-        }
-        if lines.is_empty() {
-            lines.push("not waiting on anything".to_string());
-        }
-        lines.join("\n")
-    }
 }
 
 /// The search attribute that lists a run's patch ids (as every official SDK sets it).
@@ -686,8 +517,7 @@ impl Future for Timer {
         let seq = match self.seq {
             Some(seq) => seq,
             None => {
-                let seq = run.next_timer_seq;
-                run.next_timer_seq += 1;
+                let seq = run.timers.next_seq();
                 run.timers.insert(
                     seq,
                     TimerSlot {
@@ -706,7 +536,7 @@ impl Future for Timer {
         };
         let slot = run
             .timers
-            .get_mut(&seq)
+            .get_mut(seq)
             .expect("timer slot exists while its future lives");
         if slot.fired {
             Poll::Ready(Ok(()))
@@ -731,7 +561,7 @@ impl Timer {
     fn cancel(&mut self) {
         let Some(seq) = self.seq else { return };
         let Ok(mut run) = self.run.try_borrow_mut() else { return };
-        let Some(slot) = run.timers.get_mut(&seq) else { return };
+        let Some(slot) = run.timers.get_mut(seq) else { return };
         if slot.fired || slot.canceled {
             return;
         }
@@ -987,7 +817,7 @@ impl<A: ActivityDefinition> Future for ActivityFuture<A> {
         run.watch_scopes(cx);
         let slot = run
             .activities
-            .get_mut(&seq)
+            .get_mut(seq)
             .expect("activity slot exists while its future lives");
         match slot.outcome.clone() {
             None => {
@@ -1008,7 +838,7 @@ impl<A: ActivityDefinition> Future for ActivityFuture<A> {
 /// reports the end, asking the server to cancel unless abandoned. An activity whose schedule
 /// command was not sent yet is simply withdrawn.
 fn cancel_activity(run: &mut RunState, seq: u32, how: CancellationType) {
-    let Some(slot) = run.activities.get_mut(&seq) else {
+    let Some(slot) = run.activities.get_mut(seq) else {
         return;
     };
     if slot.outcome.is_some() {

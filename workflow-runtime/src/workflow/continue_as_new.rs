@@ -17,7 +17,6 @@
 //! # }
 //! ```
 
-use super::context::RunState;
 use crate::client::SearchAttributeUpdate;
 use crate::client::options::RetryPolicy;
 use crate::client::payload;
@@ -26,6 +25,7 @@ use crate::client::proto::common::{Memo, Payload, Payloads, SearchAttributes, Wo
 use crate::client::proto::enums::TaskQueueKind;
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::time::to_proto_duration;
+use crate::engine::run_state::RunState;
 use crate::workflow::WorkflowError;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! What a run knows about itself: [`WorkflowInfo`], filled from the start event and kept
 //! current as history arrives.
 
-use super::context::RunState;
 use crate::client::options::RetryPolicy;
 use crate::client::proto::history::WorkflowExecutionStartedEventAttributes;
 use crate::client::time::{from_proto_duration, from_timestamp};
+use crate::engine::run_state::RunState;
 use std::time::{Duration, SystemTime};
 
 /// Facts about the running workflow, from its start event (the fields of the Go SDK's

@@ -17,16 +17,15 @@
 //! the workflow task timeout keeps the workflow task alive: the worker completes the task and
 //! asks for the next one while the activity goes on.
 
-use super::commands::WorkflowCommand;
-use super::context::RunState;
 use super::error::WorkflowError;
 use crate::client::failure::Failure;
 use crate::client::options::RetryPolicy;
 use crate::client::payload::{self, IntoArgs, PayloadArgs};
 use crate::client::proto::command as pc;
 use crate::client::proto::common::{Payload, Payloads};
-use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::definition::ActivityDefinition;
+use crate::engine::commands::WorkflowCommand;
+use crate::engine::run_state::RunState;
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -77,13 +76,6 @@ fn marker_time(t: Option<std::time::SystemTime>) -> serde_json::Value {
     }
 }
 
-/// The activity type in a local activity marker's `data` details.
-pub(crate) fn marker_activity_type(details: &std::collections::HashMap<String, Payloads>) -> Option<String> {
-    let data = details.get("data")?.payloads.first()?;
-    let data: serde_json::Value = payload::from_payload(data).ok()?;
-    Some(data.get("activity_type")?.as_str()?.to_string())
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LocalState {
     /// Asked of the worker (live) and not back yet.
@@ -98,31 +90,6 @@ pub(crate) struct LocalSlot {
     pub(crate) state: LocalState,
     pub(crate) outcome: Option<Result<Option<Payload>, Failure>>,
     pub(crate) waker: Option<Waker>,
-}
-
-/// The seq and outcome a local activity marker recorded.
-pub(crate) fn local_activity_marker(event: &HistoryEvent) -> Option<LocalActivityResult> {
-    let Some(EvAttr::MarkerRecordedEventAttributes(a)) = &event.attributes else {
-        return None;
-    };
-    if a.marker_name != LOCAL_ACTIVITY_MARKER {
-        return None;
-    }
-    let data = a.details.get("data")?.payloads.first()?;
-    let data: serde_json::Value = payload::from_payload(data).ok()?;
-    let seq = data.get("seq")?.as_u64()? as u32;
-    let attempt = data.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1) as u32;
-    let outcome = match &a.failure {
-        Some(f) => Err(Failure::from(f.clone())),
-        None => Ok(a.details.get("result").and_then(|p| p.payloads.first().cloned())),
-    };
-    Some(LocalActivityResult {
-        seq,
-        attempt,
-        outcome,
-        times: MarkerTimes::default(),
-        recorded_type: marker_activity_type(&a.details),
-    })
 }
 
 /// The marker command recording `result` of local activity `activity_type`.
@@ -169,7 +136,7 @@ impl RunState {
     /// Records a local activity's result (from the worker, or from a marker on replay): the
     /// marker command is issued and the waiting future woken.
     pub(crate) fn resolve_local(&mut self, result: LocalActivityResult) -> bool {
-        let Some(slot) = self.locals.get_mut(&result.seq) else {
+        let Some(slot) = self.locals.get_mut(result.seq) else {
             return false;
         };
         if slot.outcome.is_some() {
@@ -198,15 +165,14 @@ impl RunState {
     /// Local activities met while replaying whose result history does not hold: now that the
     /// run is live, they are asked of the worker.
     pub(crate) fn request_unresolved_locals(&mut self) {
-        let mut waiting: Vec<u32> = self
+        let waiting: Vec<u32> = self
             .locals
-            .iter()
+            .in_order()
             .filter(|(_, s)| s.outcome.is_none() && s.state == LocalState::AwaitingMarker)
-            .map(|(seq, _)| *seq)
+            .map(|(seq, _)| seq)
             .collect();
-        waiting.sort_unstable();
         for seq in waiting {
-            let slot = self.locals.get_mut(&seq).expect("listed above");
+            let slot = self.locals.get_mut(seq).expect("listed above");
             slot.state = LocalState::Requested;
             let request = slot.request.clone();
             self.local_requests.push(request);
@@ -336,7 +302,7 @@ impl<A: ActivityDefinition> Future for LocalActivityFuture<A> {
         let mut run = run.borrow_mut();
         let slot = run
             .locals
-            .get_mut(&seq)
+            .get_mut(seq)
             .expect("local activity slot exists while its future lives");
         match slot.outcome.clone() {
             None => {

@@ -1,6 +1,6 @@
 //! The engine driven by hand-built histories: no network.
 
-use super::engine::{Engine, TaskOutcome};
+use super::run_cache::{RunCache, TaskOutcome};
 use crate::client::payload::{from_payload, to_payload};
 use crate::client::proto::command::{Command, command::Attributes as Cmd};
 use crate::client::proto::common::{ActivityType, Payloads, WorkflowExecution, WorkflowType};
@@ -8,8 +8,8 @@ use crate::client::proto::enums::{EventType, WorkflowTaskFailedCause};
 use crate::client::proto::history::{self as ph, History, HistoryEvent, history_event::Attributes as Ev};
 use crate::client::proto::query::WorkflowQuery;
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
+use crate::engine::driver::{TypedFactory, WorkflowFactory};
 use crate::prelude::*;
-use crate::workflow::run::{TypedFactory, WorkflowFactory};
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use std::collections::BTreeMap;
@@ -236,10 +236,10 @@ impl HistoryBuilder {
     }
 }
 
-fn engine(cache: usize) -> Engine {
+fn engine(cache: usize) -> RunCache {
     let mut factories: BTreeMap<String, Arc<dyn WorkflowFactory>> = BTreeMap::new();
     factories.insert("Greeter".into(), Arc::new(TypedFactory::<Greeter>::new()));
-    Engine::new(Arc::new(factories), cache, "default".into())
+    RunCache::new(Arc::new(factories), cache, "default".into())
 }
 
 fn commands(outcome: TaskOutcome) -> Vec<Command> {
@@ -270,7 +270,7 @@ fn describe(commands: &[Command]) -> Vec<String> {
 }
 
 /// The whole life of a run, one task at a time; returns the commands of each task.
-fn full_run(engine: &mut Engine, sticky: bool) -> Vec<Vec<String>> {
+fn full_run(engine: &mut RunCache, sticky: bool) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     let mut h = HistoryBuilder::started("Ada");
     h.task();
@@ -370,7 +370,7 @@ fn queries_list_known_names_and_describe_pending_work() {
     h.task();
     let mut e = engine(10);
     commands(e.process(&h.poll(0)));
-    let ask = |e: &mut Engine, name: &str| {
+    let ask = |e: &mut RunCache, name: &str| {
         let mut poll = h.poll(h.events.len());
         poll.history = Some(History::default());
         poll.query = Some(WorkflowQuery {

@@ -1,10 +1,10 @@
-//! Commands the workflow code issues, and how each is recognised in history on replay.
+//! Commands the workflow code issues: how each reads in messages and what is sent for it.
+//! How each is recognised in history is the [`matcher`](super::matcher)'s business.
 
 use crate::client::failure::Failure;
 use crate::client::proto::command::{self as pc, command::Attributes as CmdAttr};
 use crate::client::proto::common::{ActivityType, Payloads};
 use crate::client::proto::enums::CommandType;
-use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::client::proto::protocol::Message;
 use crate::client::time::to_proto_duration;
 use std::time::Duration;
@@ -95,61 +95,10 @@ pub(crate) const SIDE_EFFECT_MARKER: &str = "SideEffect";
 /// The marker name patches are recorded under (the one the SDKs built on Temporal's core use).
 pub(crate) const PATCH_MARKER: &str = "core_patch";
 
-/// The patch id and deprecation flag of a patch marker.
-pub(crate) fn patch_marker(event: &HistoryEvent) -> Option<(String, bool)> {
-    let Some(EvAttr::MarkerRecordedEventAttributes(a)) = &event.attributes else {
-        return None;
-    };
-    if a.marker_name != PATCH_MARKER {
-        return None;
-    }
-    let json = a
-        .details
-        .get(PATCH_DETAILS_KEY)
-        .or_else(|| a.details.get(OLD_PATCH_DETAILS_KEY))
-        .and_then(|p| p.payloads.first());
-    if let Some(data) = json {
-        let value: serde_json::Value = crate::client::payload::from_payload(data).ok()?;
-        return Some((
-            value.get("id")?.as_str()?.to_string(),
-            value.get("deprecated").and_then(|d| d.as_bool()).unwrap_or(false),
-        ));
-    }
-    // sdk-core's first layout: the id as raw bytes, `deprecated` as one byte.
-    let id = std::str::from_utf8(&a.details.get("patch_id")?.payloads.first()?.data).ok()?;
-    let deprecated = a
-        .details
-        .get("deprecated")
-        .and_then(|p| p.payloads.first())
-        .and_then(|p| p.data.first())
-        .is_some_and(|b| *b != 0);
-    Some((id.to_string(), deprecated))
-}
-
-/// Whether `event` upserts only `TemporalChangeVersion` (what follows a patch marker).
-pub(crate) fn is_change_version_upsert(event: &HistoryEvent) -> bool {
-    let Some(EvAttr::UpsertWorkflowSearchAttributesEventAttributes(a)) = &event.attributes else {
-        return false;
-    };
-    a.search_attributes.as_ref().is_some_and(|s| {
-        s.indexed_fields.len() == 1 && s.indexed_fields.contains_key(super::context::CHANGE_VERSION_ATTRIBUTE)
-    })
-}
-
 /// The details key of a patch marker's `{id, deprecated}` JSON, as sdk-core writes it.
-const PATCH_DETAILS_KEY: &str = "patch-data";
+pub(crate) const PATCH_DETAILS_KEY: &str = "patch-data";
 /// The key this engine wrote before it matched sdk-core; still read.
-const OLD_PATCH_DETAILS_KEY: &str = "patch_data";
-
-/// The value a `SideEffect` marker recorded.
-pub(crate) fn side_effect_value(event: &HistoryEvent) -> Option<crate::client::proto::common::Payload> {
-    match &event.attributes {
-        Some(EvAttr::MarkerRecordedEventAttributes(a)) if a.marker_name == SIDE_EFFECT_MARKER => {
-            a.details.get("data").and_then(|p| p.payloads.first().cloned())
-        }
-        _ => None,
-    }
-}
+pub(crate) const OLD_PATCH_DETAILS_KEY: &str = "patch_data";
 
 impl WorkflowCommand {
     /// How the command reads in a nondeterminism message.
@@ -188,7 +137,7 @@ impl WorkflowCommand {
             }
             WorkflowCommand::LocalActivityMarker { seq, attributes } => format!(
                 "RecordMarker(local activity {seq}, type {})",
-                super::local_activity::marker_activity_type(&attributes.details).unwrap_or_default()
+                super::matcher::marker_activity_type(&attributes.details).unwrap_or_default()
             ),
             WorkflowCommand::Patch { id, deprecated } => format!(
                 "RecordMarker(patch {id}{})",
@@ -211,92 +160,6 @@ impl WorkflowCommand {
             WorkflowCommand::CancelExternal { attributes, .. } => {
                 format!("RequestCancelExternalWorkflowExecution(id {})", attributes.workflow_id)
             }
-        }
-    }
-
-    /// Whether `event` is the history record of this command.
-    pub(crate) fn matches(&self, event: &HistoryEvent) -> bool {
-        match (self, event.attributes.as_ref()) {
-            (
-                WorkflowCommand::ScheduleActivity { attributes, .. },
-                Some(EvAttr::ActivityTaskScheduledEventAttributes(a)),
-            ) => {
-                a.activity_id == attributes.activity_id
-                    && a.activity_type.as_ref().map(|t| &t.name) == attributes.activity_type.as_ref().map(|t| &t.name)
-            }
-            (
-                WorkflowCommand::RequestCancelActivity { scheduled_event_id, .. },
-                Some(EvAttr::ActivityTaskCancelRequestedEventAttributes(a)),
-            ) => a.scheduled_event_id == *scheduled_event_id,
-            (WorkflowCommand::StartTimer { seq, .. }, Some(EvAttr::TimerStartedEventAttributes(a))) => {
-                a.timer_id == seq.to_string()
-            }
-            (WorkflowCommand::CancelTimer { seq }, Some(EvAttr::TimerCanceledEventAttributes(a))) => {
-                a.timer_id == seq.to_string()
-            }
-            (WorkflowCommand::Complete { .. }, Some(EvAttr::WorkflowExecutionCompletedEventAttributes(_))) => true,
-            (
-                WorkflowCommand::Protocol {
-                    update_id,
-                    completed: false,
-                    ..
-                },
-                Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)),
-            ) => &a.protocol_instance_id == update_id,
-            (
-                WorkflowCommand::Protocol {
-                    update_id,
-                    completed: true,
-                    ..
-                },
-                Some(EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(a)),
-            ) => a.meta.as_ref().is_some_and(|m| &m.update_id == update_id),
-            (WorkflowCommand::Fail { .. }, Some(EvAttr::WorkflowExecutionFailedEventAttributes(_))) => true,
-            (WorkflowCommand::Cancel { .. }, Some(EvAttr::WorkflowExecutionCanceledEventAttributes(_))) => true,
-            (
-                WorkflowCommand::ContinueAsNew { .. },
-                Some(EvAttr::WorkflowExecutionContinuedAsNewEventAttributes(_)),
-            ) => true,
-            (WorkflowCommand::SideEffect { .. }, Some(EvAttr::MarkerRecordedEventAttributes(a))) => {
-                a.marker_name == SIDE_EFFECT_MARKER
-            }
-            (
-                WorkflowCommand::UpsertSearchAttributes { .. },
-                Some(EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)),
-            ) => true,
-            (WorkflowCommand::UpsertMemo { .. }, Some(EvAttr::WorkflowPropertiesModifiedEventAttributes(_))) => true,
-            (
-                WorkflowCommand::LocalActivityMarker { seq, attributes },
-                Some(EvAttr::MarkerRecordedEventAttributes(_)),
-            ) => super::local_activity::local_activity_marker(event).is_some_and(|r| {
-                // The type is checked where history recorded one (sdk-core's id and type checks).
-                r.seq == *seq
-                    && (r.recorded_type.is_none()
-                        || r.recorded_type == super::local_activity::marker_activity_type(&attributes.details))
-            }),
-            (WorkflowCommand::Patch { id, .. }, Some(EvAttr::MarkerRecordedEventAttributes(_))) => {
-                patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
-            }
-            (
-                WorkflowCommand::StartChild { attributes, .. },
-                Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)),
-            ) => {
-                a.workflow_id == attributes.workflow_id
-                    && a.workflow_type.as_ref().map(|t| &t.name) == attributes.workflow_type.as_ref().map(|t| &t.name)
-            }
-            (
-                WorkflowCommand::SignalExternal { attributes, .. },
-                Some(EvAttr::SignalExternalWorkflowExecutionInitiatedEventAttributes(a)),
-            ) => {
-                a.signal_name == attributes.signal_name
-                    && a.workflow_execution.as_ref().map(|e| &e.workflow_id)
-                        == attributes.execution.as_ref().map(|e| &e.workflow_id)
-            }
-            (
-                WorkflowCommand::CancelExternal { attributes, .. },
-                Some(EvAttr::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(a)),
-            ) => a.workflow_execution.as_ref().map(|e| &e.workflow_id) == Some(&attributes.workflow_id),
-            _ => false,
         }
     }
 
@@ -439,82 +302,6 @@ fn user_metadata(summary: &str) -> Option<crate::client::proto::sdk::UserMetadat
         summary: Some(summary),
         details: None,
     })
-}
-
-/// Whether an event is the record of a command (and must be matched against one).
-pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
-    matches!(
-        event.attributes,
-        Some(
-            EvAttr::ActivityTaskScheduledEventAttributes(_)
-                | EvAttr::ActivityTaskCancelRequestedEventAttributes(_)
-                | EvAttr::TimerStartedEventAttributes(_)
-                | EvAttr::TimerCanceledEventAttributes(_)
-                | EvAttr::WorkflowExecutionCompletedEventAttributes(_)
-                | EvAttr::WorkflowExecutionFailedEventAttributes(_)
-                | EvAttr::WorkflowExecutionCanceledEventAttributes(_)
-                | EvAttr::WorkflowExecutionContinuedAsNewEventAttributes(_)
-                | EvAttr::MarkerRecordedEventAttributes(_)
-                | EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(_)
-                | EvAttr::SignalExternalWorkflowExecutionInitiatedEventAttributes(_)
-                | EvAttr::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(_)
-                | EvAttr::UpsertWorkflowSearchAttributesEventAttributes(_)
-                | EvAttr::WorkflowPropertiesModifiedEventAttributes(_)
-                | EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(_)
-                | EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(_)
-        )
-    )
-}
-
-/// A short name of an event for messages (`ActivityTaskScheduled(type charge, id 1)`).
-pub(crate) fn describe_event(event: &HistoryEvent) -> String {
-    match &event.attributes {
-        Some(EvAttr::ActivityTaskScheduledEventAttributes(a)) => format!(
-            "ActivityTaskScheduled(type {}, id {})",
-            a.activity_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
-            a.activity_id
-        ),
-        Some(EvAttr::TimerStartedEventAttributes(a)) => format!("TimerStarted(id {})", a.timer_id),
-        Some(EvAttr::MarkerRecordedEventAttributes(a)) => match patch_marker(event) {
-            None if a.marker_name == super::local_activity::LOCAL_ACTIVITY_MARKER => {
-                let seq = super::local_activity::local_activity_marker(event)
-                    .map(|r| r.seq)
-                    .unwrap_or(0);
-                let ty = super::local_activity::marker_activity_type(&a.details).unwrap_or_default();
-                format!("MarkerRecorded(local activity {seq}, type {ty})")
-            }
-            Some((id, deprecated)) => format!(
-                "MarkerRecorded(patch {id}{})",
-                if deprecated { ", deprecated" } else { "" }
-            ),
-            None => format!("MarkerRecorded({})", a.marker_name),
-        },
-        Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => format!(
-            "StartChildWorkflowExecutionInitiated(type {}, id {})",
-            a.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),
-            a.workflow_id
-        ),
-        Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
-            format!("WorkflowExecutionUpdateAccepted(update {})", a.protocol_instance_id)
-        }
-        Some(EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(a)) => format!(
-            "WorkflowExecutionUpdateCompleted(update {})",
-            a.meta.as_ref().map(|m| m.update_id.as_str()).unwrap_or("")
-        ),
-        Some(EvAttr::TimerCanceledEventAttributes(a)) => format!("TimerCanceled(id {})", a.timer_id),
-        Some(EvAttr::ActivityTaskCancelRequestedEventAttributes(a)) => {
-            format!("ActivityTaskCancelRequested(scheduled event {})", a.scheduled_event_id)
-        }
-        Some(other) => {
-            let name = format!("{other:?}");
-            name.split('(')
-                .next()
-                .unwrap_or("")
-                .trim_end_matches("EventAttributes")
-                .to_string()
-        }
-        None => "an event without attributes".to_string(),
-    }
 }
 
 /// The activity type of a schedule command (for messages and the stack trace).

@@ -1,5 +1,6 @@
 //! The workflow side of a worker: the sticky cache of runs, and turning one workflow task into
-//! commands (or a task failure, or a query answer). Pure: no network, one thread.
+//! commands (or a task failure, or a query answer) by handing its events to the run's engine.
+//! Pure: no network, one thread.
 
 use super::cache::LruCache;
 use crate::client::failure::Failure;
@@ -8,10 +9,11 @@ use crate::client::proto::common::{Payload, Payloads};
 use crate::client::proto::enums::{QueryResultType, WorkflowTaskFailedCause};
 use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
+use crate::engine::driver::WorkflowFactory;
+use crate::engine::run::Run;
 use crate::workflow::TaskError;
 use crate::workflow::WorkflowInfo;
 use crate::workflow::local_activity::{LocalActivityRequest, LocalActivityResult};
-use crate::workflow::run::{Run, WorkflowFactory};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -27,7 +29,7 @@ pub(crate) enum TaskOutcome {
         messages: Vec<crate::client::proto::protocol::Message>,
         query_results: HashMap<String, WorkflowQueryResult>,
         /// Local activities to run before the task is answered; each result goes back through
-        /// [`Engine::resolve_local`], which answers the task's commands anew.
+        /// [`RunCache::resolve_local`], which answers the task's commands anew.
         local_activities: Vec<LocalActivityRequest>,
         /// Whether the run still waits on local activities (started now or earlier).
         locals_pending: bool,
@@ -46,7 +48,7 @@ pub(crate) enum TaskOutcome {
 }
 
 /// Runs workflow tasks against cached or replayed runs.
-pub(crate) struct Engine {
+pub(crate) struct RunCache {
     factories: Factories,
     cache: LruCache<Run>,
     /// Runs waiting on local activities, kept whatever the cache size.
@@ -54,9 +56,9 @@ pub(crate) struct Engine {
     namespace: String,
 }
 
-impl Engine {
+impl RunCache {
     pub(crate) fn new(factories: Factories, cache_size: usize, namespace: String) -> Self {
-        Engine {
+        RunCache {
             factories,
             cache: LruCache::new(cache_size),
             awaiting_locals: HashMap::new(),
@@ -193,7 +195,7 @@ impl Engine {
         &mut self,
         run_id: String,
         run: Run,
-        activation: crate::workflow::run::Activation,
+        activation: crate::engine::run::Activation,
         query_results: HashMap<String, WorkflowQueryResult>,
     ) -> TaskOutcome {
         let commands = activation.commands.iter().map(|c| c.to_proto()).collect();
