@@ -17,7 +17,7 @@ pub mod activity;
 pub mod definition;
 pub mod dynamic;
 mod engine;
-mod panics;
+mod messages;
 pub mod replay;
 pub mod worker;
 pub mod workflow;

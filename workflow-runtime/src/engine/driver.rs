@@ -113,7 +113,7 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
     fn signal(&mut self, name: &str, input: &[Payload]) -> Result<SignalDelivered, SignalError> {
         let handler = self.handlers.signals.get(name).ok_or(SignalError::Unknown)?;
         let ctx = self.ctx.as_ref().ok_or(SignalError::Unknown)?;
-        let panicked = |p: Box<dyn std::any::Any + Send>| SignalError::Panicked(crate::panics::panic_message(&*p));
+        let panicked = |p: Box<dyn std::any::Any + Send>| SignalError::Panicked(crate::messages::panic_message(&*p));
         match handler {
             SignalBody::Sync(handle) => {
                 let extra = std::panic::catch_unwind(AssertUnwindSafe(|| handle(&mut ctx.state.borrow_mut(), input)))
@@ -135,16 +135,11 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
 
     fn update(&mut self, name: &str, input: &[Payload], validate: bool) -> UpdateOutcome {
         let Some(handler) = self.handlers.updates.get(name) else {
-            let known: Vec<&str> = self.handlers.updates.keys().map(String::as_str).collect();
             return UpdateOutcome::Rejected(Failure::application(
                 format!(
                     "workflow `{}` has no update `{name}`; known updates: {}",
                     W::NAME,
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
+                    crate::messages::listed(self.handlers.updates.keys().map(String::as_str))
                 ),
                 "UnknownUpdate",
             ));
@@ -171,7 +166,7 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
                 let verdict =
                     std::panic::catch_unwind(AssertUnwindSafe(|| v(&state.borrow(), input))).unwrap_or_else(|p| {
                         Err(Failure::application(
-                            format!("update validator panicked: {}", crate::panics::panic_message(&*p)),
+                            format!("update validator panicked: {}", crate::messages::panic_message(&*p)),
                             "Panic",
                         ))
                     });
@@ -183,7 +178,7 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
         let panicked = |p: Box<dyn std::any::Any + Send>| {
             UpdateOutcome::Panicked(format!(
                 "update `{name}` panicked: {}",
-                crate::panics::panic_message(&*p)
+                crate::messages::panic_message(&*p)
             ))
         };
         match &handler.handle {
@@ -228,18 +223,18 @@ impl<W: Workflow> WorkflowDriver for TypedDriver<W> {
 
     fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
         let Some(handler) = self.handlers.queries.get(name) else {
-            let mut known: Vec<&str> = self.handlers.queries.keys().map(String::as_str).collect();
-            known.extend([STACK_TRACE_QUERY, ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY]);
+            let user = self.handlers.queries.keys().map(String::as_str);
+            let built_in = [STACK_TRACE_QUERY, ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY];
             return Err(format!(
                 "workflow `{}` has no query `{name}`; known queries: {}",
                 W::NAME,
-                known.join(", ")
+                crate::messages::listed(user.chain(built_in))
             ));
         };
         let state = &self.ctx.as_ref().ok_or("the workflow has not started yet")?.state;
         // A panicking handler fails this query only: the run and the worker go on.
         std::panic::catch_unwind(AssertUnwindSafe(|| handler(&state.borrow(), input)))
-            .map_err(|p| format!("query `{name}` panicked: {}", crate::panics::panic_message(&*p)))?
+            .map_err(|p| format!("query `{name}` panicked: {}", crate::messages::panic_message(&*p)))?
             .map_err(|e| format!("query `{name}`: {e}"))
     }
 }

@@ -12,8 +12,10 @@ use super::run_state::RunState;
 use super::updates::{RunningUpdate, UpdateDelivery, poll_running_signals, poll_running_updates};
 use crate::client::payload::{self};
 use crate::client::proto::common::{Payload, Payloads};
+use crate::client::proto::enums::QueryResultType;
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::client::proto::protocol::Message;
+use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
 use crate::client::proto::sdk;
 use crate::client::time::from_timestamp;
 use crate::workflow::context::WorkflowInfo;
@@ -21,6 +23,7 @@ use crate::workflow::error::{TaskError, WorkflowError};
 use crate::workflow::local_activity::LocalActivityResult;
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -384,7 +387,7 @@ impl Run {
             super::watchdog::poll_finished();
             match (polled, updates, signals) {
                 (Err(panic), _, _) | (_, Err(panic), _) | (_, _, Err(panic)) => {
-                    break Err(crate::panics::panic_message(&*panic));
+                    break Err(crate::messages::panic_message(&*panic));
                 }
                 (Ok(Poll::Ready(result)), _, _) => break Ok(Some(result)),
                 // A failing async signal handler fails the run, as `run` failing would.
@@ -500,6 +503,38 @@ impl Run {
     }
 
     /// Answers a query from the current state. Never issues commands.
+    /// The answer to a query a task carries.
+    pub(crate) fn answer_query(&self, query: &WorkflowQuery) -> Result<Payload, String> {
+        let args = query.query_args.as_ref().map(|p| p.payloads.as_slice()).unwrap_or(&[]);
+        self.query(&query.query_type, args)
+    }
+
+    /// The answers to the queries a workflow task carries beside its events, by query id, as
+    /// the task's completion sends them.
+    pub(crate) fn answer_queries(
+        &self,
+        queries: &HashMap<String, WorkflowQuery>,
+    ) -> HashMap<String, WorkflowQueryResult> {
+        queries
+            .iter()
+            .map(|(id, q)| {
+                let result = match self.answer_query(q) {
+                    Ok(p) => WorkflowQueryResult {
+                        result_type: QueryResultType::Answered as i32,
+                        answer: Some(Payloads { payloads: vec![p] }),
+                        ..Default::default()
+                    },
+                    Err(message) => WorkflowQueryResult {
+                        result_type: QueryResultType::Failed as i32,
+                        error_message: message,
+                        ..Default::default()
+                    },
+                };
+                (id.clone(), result)
+            })
+            .collect()
+    }
+
     pub(crate) fn query(&self, name: &str, input: &[Payload]) -> Result<Payload, String> {
         if name == STACK_TRACE_QUERY {
             let text = self.state.borrow().describe_pending();

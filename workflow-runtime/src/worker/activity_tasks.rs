@@ -230,20 +230,17 @@ async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQue
         let id = shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         shared.running.lock().expect("running lock").insert(id, ctx.clone());
         let result = match shared.activities.get(&activity_type) {
-            None => {
-                let known: Vec<&str> = shared.activities.keys().map(String::as_str).collect();
-                Err(ActivityError::retryable(
-                    format!(
-                        "activity type `{activity_type}` is not registered on this worker; registered: {}",
-                        known.join(", ")
-                    ),
-                    "UnknownActivityType",
-                ))
-            }
+            None => Err(ActivityError::retryable(
+                format!(
+                    "activity type `{activity_type}` is not registered on this worker; registered: {}",
+                    crate::messages::listed(shared.activities.keys().map(String::as_str))
+                ),
+                "UnknownActivityType",
+            )),
             Some(activity) => match AssertUnwindSafe(activity(ctx.clone(), input)).catch_unwind().await {
                 Ok(r) => r,
                 Err(panic) => {
-                    let message = crate::panics::panic_message(&*panic);
+                    let message = crate::messages::panic_message(&*panic);
                     Err(ActivityError::retryable(
                         format!("activity panicked: {message}"),
                         "Panic",

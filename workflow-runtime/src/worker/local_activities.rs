@@ -84,7 +84,7 @@ impl LocalActivities {
             heartbeat_timeout: None,
             start_to_close_timeout: request.start_to_close_timeout,
         };
-        let known: Vec<String> = self.activities.keys().cloned().collect();
+        let known = crate::messages::listed(self.activities.keys().map(String::as_str));
         tokio::spawn(async move {
             let scheduled = std::time::SystemTime::now();
             let mut result = match activity {
@@ -97,8 +97,7 @@ impl LocalActivities {
                     outcome: Err(Failure::application(
                         format!(
                             "activity type `{}` is not registered on this worker; registered: {}",
-                            request.activity_type,
-                            known.join(", ")
+                            request.activity_type, known
                         ),
                         "UnknownActivityType",
                     )
@@ -152,7 +151,7 @@ async fn run_with_retries(
         let failure = match outcome {
             None => Failure::timeout("local activity attempt timed out", TimeoutType::StartToClose),
             Some(Err(panic)) => {
-                let message = crate::panics::panic_message(&*panic);
+                let message = crate::messages::panic_message(&*panic);
                 Failure::application(format!("activity panicked: {message}"), "Panic")
             }
             Some(Ok(Ok(payload))) => {

@@ -5,9 +5,9 @@
 use super::cache::LruCache;
 use crate::client::failure::Failure;
 use crate::client::proto::command::Command;
-use crate::client::proto::common::{Payload, Payloads};
-use crate::client::proto::enums::{QueryResultType, WorkflowTaskFailedCause};
-use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
+use crate::client::proto::common::Payload;
+use crate::client::proto::enums::WorkflowTaskFailedCause;
+use crate::client::proto::query::WorkflowQueryResult;
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use crate::engine::driver::WorkflowFactory;
 use crate::engine::run::Run;
@@ -92,14 +92,9 @@ impl RunCache {
             Some(run) if first_event.is_none_or(|id| id == run.last_event_id + 1) && first_event != Some(1) => run,
             _ if first_event == Some(1) => {
                 let Some(factory) = self.factories.get(&workflow_type) else {
-                    let registered: Vec<&str> = self.factories.keys().map(String::as_str).collect();
                     return failed(TaskError::UnknownWorkflowType {
                         workflow_type,
-                        registered: if registered.is_empty() {
-                            "none".to_string()
-                        } else {
-                            registered.join(", ")
-                        },
+                        registered: crate::messages::listed(self.factories.keys().map(String::as_str)),
                     });
                 };
                 let info = WorkflowInfo {
@@ -130,7 +125,7 @@ impl RunCache {
             if let Err(e) = run.apply(events, 0, &[]) {
                 return failed(e);
             }
-            let answer = answer_query(&run, query);
+            let answer = run.answer_query(query);
             self.keep(execution.run_id, run);
             return TaskOutcome::QueryAnswer(answer);
         }
@@ -142,25 +137,7 @@ impl RunCache {
                 return failed(e);
             }
         };
-        let query_results = task
-            .queries
-            .iter()
-            .map(|(id, q)| {
-                let result = match answer_query(&run, q) {
-                    Ok(p) => WorkflowQueryResult {
-                        result_type: QueryResultType::Answered as i32,
-                        answer: Some(Payloads { payloads: vec![p] }),
-                        ..Default::default()
-                    },
-                    Err(message) => WorkflowQueryResult {
-                        result_type: QueryResultType::Failed as i32,
-                        error_message: message,
-                        ..Default::default()
-                    },
-                };
-                (id.clone(), result)
-            })
-            .collect();
+        let query_results = run.answer_queries(&task.queries);
         self.answer(execution.run_id, run, activation, query_results)
     }
 
@@ -168,13 +145,10 @@ impl RunCache {
     /// answered anew (with any further local activities to run).
     pub(crate) fn resolve_local(&mut self, run_id: &str, result: LocalActivityResult) -> TaskOutcome {
         let Some(mut run) = self.awaiting_locals.remove(run_id) else {
-            return TaskOutcome::Failed {
-                cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
-                failure: Failure::application(
-                    format!("run {run_id} is no longer waiting on local activities"),
-                    "WorkflowTaskError",
-                ),
-            };
+            return TaskOutcome::failed(
+                format!("run {run_id} is no longer waiting on local activities"),
+                "WorkflowTaskError",
+            );
         };
         let info = run.info();
         let span = tracing::info_span!(
@@ -224,18 +198,22 @@ impl RunCache {
     }
 }
 
-fn answer_query(run: &Run, query: &WorkflowQuery) -> Result<Payload, String> {
-    let args = query.query_args.as_ref().map(|p| p.payloads.as_slice()).unwrap_or(&[]);
-    run.query(&query.query_type, args)
+fn failed(error: TaskError) -> TaskOutcome {
+    match &error {
+        TaskError::Nondeterminism { .. } => TaskOutcome::Failed {
+            cause: WorkflowTaskFailedCause::NonDeterministicError,
+            failure: Failure::application(error.to_string(), "WorkflowTaskError"),
+        },
+        _ => TaskOutcome::failed(error.to_string(), "WorkflowTaskError"),
+    }
 }
 
-fn failed(error: TaskError) -> TaskOutcome {
-    let cause = match &error {
-        TaskError::Nondeterminism { .. } => WorkflowTaskFailedCause::NonDeterministicError,
-        _ => WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
-    };
-    TaskOutcome::Failed {
-        cause,
-        failure: Failure::application(error.to_string(), "WorkflowTaskError"),
+impl TaskOutcome {
+    /// A task failure the worker (not the workflow's history) caused: the server retries it.
+    pub(crate) fn failed(message: String, failure_type: &str) -> TaskOutcome {
+        TaskOutcome::Failed {
+            cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+            failure: Failure::application(message, failure_type),
+        }
     }
 }

@@ -162,6 +162,23 @@ async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, shutdown:
 }
 
 impl WorkflowWorkerState {
+    /// Where the run's next tasks go: this worker's sticky queue, unless it is shutting down
+    /// (then they go to the normal queue, where another worker finds them at once).
+    fn sticky_attributes(&self) -> Option<StickyExecutionAttributes> {
+        let stopping = *self.shutdown.borrow();
+        self.sticky_queue
+            .as_ref()
+            .filter(|_| !stopping)
+            .map(|name| StickyExecutionAttributes {
+                worker_task_queue: Some(TaskQueue {
+                    name: name.clone(),
+                    kind: TaskQueueKind::Sticky as i32,
+                    normal_name: self.task_queue.clone(),
+                }),
+                schedule_to_start_timeout: Some(to_proto_duration(self.sticky_timeout)),
+            })
+    }
+
     /// The history of the task's run from `page_token` on (empty: all of it).
     async fn fetch_history(
         &self,
@@ -176,68 +193,105 @@ impl WorkflowWorkerState {
     }
 }
 
+/// One workflow task: its whole history, the engine's answer (after the local activities it
+/// asked for), encoded by the payload codec, sent back.
 async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTaskQueueResponse) {
-    let run_id = task
-        .workflow_execution
-        .as_ref()
-        .map(|e| e.run_id.clone())
-        .unwrap_or_default();
-    let token = task.task_token.clone();
-    if !task.next_page_token.is_empty() {
-        let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
-        let page_token = std::mem::take(&mut task.next_page_token);
-        match shared.fetch_history(&task, page_token).await {
-            Ok(rest) => {
-                events.extend(rest.events);
-                task.history = Some(History { events });
-            }
-            Err(e) => return tracing::warn!(error = %e, "could not fetch the rest of the history"),
+    let run_id = run_id_of(&task);
+    if let Err(e) = complete_history(shared, &mut task).await {
+        return tracing::warn!(error = %e, "could not fetch the rest of the history");
+    }
+    let Some(outcome) = run_engine(shared, &mut task).await else {
+        return;
+    };
+    let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
+    encode_outcome(shared.client.data_converter(), &mut outcome).await;
+    if let Err(e) = respond(shared, &task, outcome, keep_alive).await {
+        // The server did not take the answer (the task timed out, the run closed): the cached
+        // run may be ahead of history, so replay it next time.
+        tracing::warn!(error = %e, %run_id, "workflow task answer refused");
+        shared.executor.evict(run_id);
+    }
+}
+
+/// A task whose history comes in pages gets the rest of them.
+async fn complete_history(
+    shared: &WorkflowWorkerState,
+    task: &mut ws::PollWorkflowTaskQueueResponse,
+) -> Result<(), ClientError> {
+    if task.next_page_token.is_empty() {
+        return Ok(());
+    }
+    let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
+    let page_token = std::mem::take(&mut task.next_page_token);
+    let rest = shared.fetch_history(task, page_token).await?;
+    events.extend(rest.events);
+    task.history = Some(History { events });
+    Ok(())
+}
+
+/// The engine's answer to the task, its payloads decoded first. A run that is not cached and
+/// whose task starts mid-history is replayed from the full history, fetched once. `None`: no
+/// answer can be given (the history could not be fetched, or the workflow thread is gone).
+async fn run_engine(shared: &WorkflowWorkerState, task: &mut ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
+    let outcome = decode_and_run(shared, task).await;
+    if !matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
+        return outcome;
+    }
+    match shared.fetch_history(task, Vec::new()).await {
+        Ok(history) => task.history = Some(history),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not fetch the full history");
+            return None;
         }
     }
-    let dc = shared.client.data_converter().clone();
-    let codec_failure = |e: crate::client::converter::ConvertError| TaskOutcome::Failed {
-        cause: crate::client::proto::enums::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
-        failure: crate::client::failure::Failure::application(format!("payload codec: {e}"), "CodecError"),
-    };
-    let mut outcome = match codec::decode_workflow_task(&dc, &mut task).await {
+    decode_and_run(shared, task).await
+}
+
+async fn decode_and_run(
+    shared: &WorkflowWorkerState,
+    task: &mut ws::PollWorkflowTaskQueueResponse,
+) -> Option<TaskOutcome> {
+    match codec::decode_workflow_task(shared.client.data_converter(), task).await {
         Ok(()) => shared.executor.run(task.clone()).await,
         Err(e) => Some(codec_failure(e)),
+    }
+}
+
+fn codec_failure(e: crate::client::converter::ConvertError) -> TaskOutcome {
+    TaskOutcome::failed(format!("payload codec: {e}"), "CodecError")
+}
+
+/// Encodes the answer's payloads with the payload codec (when it encodes outgoing payloads);
+/// a codec error turns the answer into a task failure.
+async fn encode_outcome(dc: &crate::client::converter::DataConverter, outcome: &mut TaskOutcome) {
+    if !dc.encodes_outgoing() {
+        return;
+    }
+    let encoded = match outcome {
+        TaskOutcome::Completed {
+            commands,
+            messages,
+            query_results,
+            ..
+        } => codec::encode_completion(dc, commands, messages, query_results).await,
+        TaskOutcome::QueryAnswer(Ok(answer)) => codec::encode_one(dc, std::mem::take(answer))
+            .await
+            .map(|encoded| *answer = encoded),
+        TaskOutcome::Failed { .. } | TaskOutcome::QueryAnswer(Err(_)) | TaskOutcome::NeedFullHistory => Ok(()),
     };
-    if matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
-        match shared.fetch_history(&task, Vec::new()).await {
-            Ok(h) => {
-                task.history = Some(h);
-                outcome = match codec::decode_workflow_task(&dc, &mut task).await {
-                    Ok(()) => shared.executor.run(task.clone()).await,
-                    Err(e) => Some(codec_failure(e)),
-                };
-            }
-            Err(e) => return tracing::warn!(error = %e, "could not fetch the full history"),
-        }
+    if let Err(e) = encoded {
+        *outcome = codec_failure(e);
     }
-    let Some(outcome) = outcome else { return };
-    let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
-    if dc.encodes_outgoing() {
-        let encoded = match &mut outcome {
-            TaskOutcome::Completed {
-                commands,
-                messages,
-                query_results,
-                ..
-            } => codec::encode_completion(&dc, commands, messages, query_results).await,
-            TaskOutcome::QueryAnswer(Ok(answer)) => match codec::encode_one(&dc, std::mem::take(answer)).await {
-                Ok(encoded) => {
-                    *answer = encoded;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-            TaskOutcome::Failed { .. } | TaskOutcome::QueryAnswer(Err(_)) | TaskOutcome::NeedFullHistory => Ok(()),
-        };
-        if let Err(e) = encoded {
-            outcome = codec_failure(e);
-        }
-    }
+}
+
+/// Sends the answer: the commands, a task failure, or a legacy query's answer.
+async fn respond(
+    shared: &WorkflowWorkerState,
+    task: &ws::PollWorkflowTaskQueueResponse,
+    outcome: TaskOutcome,
+    keep_alive: bool,
+) -> Result<(), ClientError> {
+    let token = task.task_token.clone();
     let namespace = shared.client.namespace().to_string();
     let result = match outcome {
         TaskOutcome::Completed {
@@ -247,22 +301,6 @@ async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTas
             sdk_metadata,
             ..
         } => {
-            // A worker shutting down does not ask for the run's next tasks: they go to the normal
-            // queue, where another worker finds them at once.
-            let stopping = *shared.shutdown.borrow();
-            let sticky_attributes =
-                shared
-                    .sticky_queue
-                    .as_ref()
-                    .filter(|_| !stopping)
-                    .map(|name| StickyExecutionAttributes {
-                        worker_task_queue: Some(TaskQueue {
-                            name: name.clone(),
-                            kind: TaskQueueKind::Sticky as i32,
-                            normal_name: shared.task_queue.clone(),
-                        }),
-                        schedule_to_start_timeout: Some(to_proto_duration(shared.sticky_timeout)),
-                    });
             let slots = reserve_eager_slots(shared, &mut commands);
             // `binary_checksum` is deprecated in favour of worker deployments (which also route
             // tasks by version); until versioning lands it is how a history records the build.
@@ -272,7 +310,7 @@ async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTas
                 commands,
                 messages,
                 identity: shared.identity.clone(),
-                sticky_attributes,
+                sticky_attributes: shared.sticky_attributes(),
                 query_results,
                 namespace,
                 binary_checksum: shared.build_id.clone(),
@@ -301,7 +339,7 @@ async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTas
             // As the core-based SDKs do: a failure is reported on a task's first attempt only.
             // Later attempts are left to the workflow task timeout, so a broken deploy retries
             // at the server's pace instead of in a hot loop; history keeps the first report.
-            shared.executor.evict(run_id.clone());
+            shared.executor.evict(run_id_of(task));
             tracing::warn!(
                 attempt = task.attempt,
                 %failure,
@@ -310,7 +348,7 @@ async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTas
             Ok(())
         }
         TaskOutcome::Failed { cause, failure } => {
-            shared.executor.evict(run_id.clone());
+            shared.executor.evict(run_id_of(task));
             let request = ws::RespondWorkflowTaskFailedRequest {
                 task_token: token,
                 cause: cause as i32,
@@ -352,14 +390,19 @@ async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTas
                 .await
                 .map(|_| ())
         }
-        TaskOutcome::NeedFullHistory => return tracing::warn!("the full history still did not start at event 1"),
+        TaskOutcome::NeedFullHistory => {
+            tracing::warn!("the full history still did not start at event 1");
+            Ok(())
+        }
     };
-    if let Err(e) = result {
-        // The server did not take the answer (the task timed out, the run closed): the cached
-        // run may be ahead of history, so replay it next time.
-        tracing::warn!(error = %ClientError::from(e), %run_id, "workflow task answer refused");
-        shared.executor.evict(run_id);
-    }
+    result.map_err(ClientError::from)
+}
+
+fn run_id_of(task: &ws::PollWorkflowTaskQueueResponse) -> String {
+    task.workflow_execution
+        .as_ref()
+        .map(|e| e.run_id.clone())
+        .unwrap_or_default()
 }
 
 /// The workflow task timeout the server applies when the start does not set one.
