@@ -1,0 +1,70 @@
+//! The workflow features beyond activities and timers, each run by the worker on a real server,
+//! one module a feature: child workflows and signals to other workflows (`children`),
+//! cancellation (`cancellation`), versioning with patches (`versioning`), search attributes and
+//! memo (`search_attributes`), local activities (`local_activities`), bad input (`bad_input`),
+//! what stays out of the logs (`logs`). Every feature's history is also kept under
+//! `tests/histories/` and replayed without a server (`histories`).
+//!
+//! This file holds what the modules share: the client, the history recorder and the replayer
+//! that knows every workflow of the binary.
+
+mod bad_input;
+mod cancellation;
+mod children;
+mod histories;
+mod local_activities;
+mod logs;
+mod search_attributes;
+// Public, as these workflows were at the crate root before: `ShippingV4` is only replayed, never
+// started, and its generated handle would otherwise be dead code.
+pub mod versioning;
+
+use crate::cancellation::{Guarded, Patient};
+use crate::children::{Kitchen, Restaurant};
+use crate::local_activities::Quote;
+use crate::search_attributes::Tracked;
+use crate::versioning::ShippingV2;
+use workflow_runtime::prelude::*;
+use workflow_runtime::replay::Replayer;
+use workflow_runtime::testing::dev_server_client;
+
+async fn connect() -> Client {
+    dev_server_client().await.unwrap()
+}
+
+/// Keeps a history under `tests/histories/` when `RECORD_HISTORIES` is set (to refresh them
+/// after a deliberate change); the `recorded_histories_replay` test reads them.
+fn record_history(name: &str, history: &workflow_runtime::client::proto::history::History) {
+    if std::env::var_os("RECORD_HISTORIES").is_some() {
+        let json = workflow_runtime::client::history::history_to_json(history).unwrap();
+        let path = format!("{}/tests/histories/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(path, json).unwrap();
+    }
+}
+
+/// A replayer that knows every workflow whose history the modules record.
+fn replayer() -> Replayer {
+    Replayer::new()
+        .workflow::<ShippingV2>()
+        .workflow::<Kitchen>()
+        .workflow::<Restaurant>()
+        .workflow::<Patient>()
+        .workflow::<Tracked>()
+        .workflow::<Guarded>()
+        .workflow::<Quote>()
+}
+
+/// The event types of a history, in order, as short names.
+fn event_names(history: &workflow_runtime::client::proto::history::History) -> Vec<String> {
+    use workflow_runtime::client::proto::enums::EventType;
+    history
+        .events
+        .iter()
+        .filter_map(|e| EventType::try_from(e.event_type).ok())
+        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
+        .collect()
+}
+
+fn position(names: &[String], name: &str) -> Option<usize> {
+    names.iter().position(|n| n == name)
+}
