@@ -23,8 +23,8 @@ pub struct Reminder {
 #[workflow]
 #[derive(Default)]
 pub struct Remind {
-    due: Option<std::time::SystemTime>,
-    now: Option<std::time::SystemTime>,
+    due: Option<WorkflowTime>,
+    now: Option<WorkflowTime>,
 }
 
 #[workflow(name = "ReminderWorkflow")]
@@ -44,7 +44,7 @@ impl Remind {
     #[query]
     fn due_in_secs(&self) -> u64 {
         match (self.due, self.now) {
-            (Some(due), Some(now)) => due.duration_since(now).map(|d| d.as_secs()).unwrap_or(0),
+            (Some(due), Some(now)) => due.saturating_duration_since(now).as_secs(),
             _ => 0,
         }
     }

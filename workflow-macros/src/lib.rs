@@ -186,7 +186,7 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
 /// /// Called from workflow code, so checked like it: `SystemTime::now()` here would be a
 /// /// compile error naming `ctx.now()`.
 /// #[deterministic]
-/// fn deadline(ctx: &WorkflowContext<()>, days: u64) -> std::time::SystemTime {
+/// fn deadline(ctx: &WorkflowContext<()>, days: u64) -> WorkflowTime {
 ///     ctx.now() + Duration::from_secs(days * 86_400)
 /// }
 /// ```

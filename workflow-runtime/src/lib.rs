@@ -41,7 +41,7 @@ pub mod prelude {
     };
     pub use crate::definition::{Activity, ActivityDefinition, ActivityGroup, Workflow};
     pub use crate::worker::{Worker, WorkerOptions};
-    pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
+    pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult, WorkflowTime};
     pub use crate::{activities, activity, deterministic, query, run, signal, update, workflow};
     pub use std::time::Duration;
 }

@@ -15,7 +15,7 @@ use crate::client::time::to_proto_duration;
 use crate::definition::ActivityDefinition;
 use crate::engine::commands::{WorkflowCommand, activity_type_name};
 use crate::engine::run_state::RunState;
-use crate::workflow::WorkflowError;
+use crate::workflow::{WorkflowError, WorkflowTime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
@@ -25,7 +25,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// How an activity ended, as the workflow sees it.
 #[derive(Debug, Clone)]
@@ -72,9 +72,11 @@ impl<W> Clone for WorkflowContext<W> {
 }
 
 impl<W: 'static> WorkflowContext<W> {
-    /// Workflow time: the time of the current workflow task, from history.
-    pub fn now(&self) -> SystemTime {
-        self.run.borrow().now
+    /// Workflow time: the start time of the current workflow task, from history, so every
+    /// replay reads the same instant. A [`WorkflowTime`] cannot read the machine's clock;
+    /// convert it with `to_system_time()` where a wall-clock type is wanted.
+    pub fn now(&self) -> WorkflowTime {
+        WorkflowTime::from(self.run.borrow().now)
     }
 
     /// Facts about this run.

@@ -11,6 +11,7 @@ pub(crate) mod error;
 pub(crate) mod info;
 pub mod local_activity;
 pub mod sdk_flags;
+mod time;
 
 pub use crate::engine::run::{ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY, STACK_TRACE_QUERY};
 pub use cancellation::{CancellationScope, CancellationType};
@@ -22,3 +23,4 @@ pub use context::{
 pub use continue_as_new::ContinueAsNewOptions;
 pub use error::{TaskError, WorkflowError, WorkflowResult};
 pub use local_activity::{LocalActivityCall, LocalActivityFuture};
+pub use time::WorkflowTime;
