@@ -18,6 +18,11 @@ impl Errors {
         self.errors.extend(other.errors);
     }
 
+    /// Adds every error of `errors`.
+    pub(crate) fn extend_with(&mut self, errors: impl IntoIterator<Item = syn::Error>) {
+        self.errors.extend(errors);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

@@ -27,7 +27,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn expand_struct(args: TokenStream, s: syn::ItemStruct) -> TokenStream {
+fn expand_struct(args: TokenStream, mut s: syn::ItemStruct) -> TokenStream {
     let mut errors = Errors::default();
     let options: WorkflowArgs = parse_args(args, &mut errors);
     if options.name.is_some() {
@@ -39,13 +39,19 @@ fn expand_struct(args: TokenStream, s: syn::ItemStruct) -> TokenStream {
     if !s.generics.params.is_empty() {
         errors.push(check::generic_workflow(&s.generics));
     }
+    // Lint findings in the fields do not change what is generated (no cascade).
+    let mut lint_errors = Errors::default();
+    lint::check_state_fields(&mut s.fields, &mut lint_errors);
+    let lint_errors = lint_errors.to_compile_errors();
     if !errors.is_empty() {
         let compile_errors = errors.to_compile_errors();
-        return quote!(#compile_errors #s);
+        return quote!(#compile_errors #lint_errors #s);
     }
     let private = private_path(&options.krate);
     let handle = handle_type(&s, &private);
     quote! {
+        #lint_errors
+
         #s
 
         #handle

@@ -37,6 +37,22 @@ pub(crate) fn check_block_in(block: &syn::Block, outer: &Scope, errors: &mut Err
     }
 }
 
+/// Checks the field types of a workflow's state struct: state is workflow code's memory, so a
+/// `HashMap` with the random hasher (iterated in a handler), a channel or a tokio type there
+/// breaks replay as it would in a `let`. A field opts out with the escape hatch (checked for
+/// its reason, then removed).
+pub(crate) fn check_state_fields(fields: &mut syn::Fields, errors: &mut Errors) {
+    let scope = Scope::default();
+    for field in fields.iter_mut() {
+        if fn_escape_hatch(&mut field.attrs, errors) {
+            continue;
+        }
+        let mut lint = visitor::Lint::new(&scope);
+        lint.visit_type(&field.ty);
+        errors.extend_with(lint.findings.into_iter().map(|f| f.error));
+    }
+}
+
 /// What the lint finds in `block`, in source order.
 fn findings_in(block: &syn::Block, outer: &Scope) -> Vec<visitor::Finding> {
     let scope = outer.clone().with_uses_in(block);

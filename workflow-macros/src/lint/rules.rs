@@ -174,7 +174,7 @@ impl Entry {
         format!(
             "`{shown}` is not allowed in workflow code: it {}\n\
              help: {}\n\
-             note: if this is safe on replay, mark the statement `#[allow_nondeterministic(reason = \"…\")]`",
+             note: if this is safe on replay, mark the statement (or function, or field) `#[allow_nondeterministic(reason = \"…\")]`",
             self.rule.what, self.group.help
         )
     }
