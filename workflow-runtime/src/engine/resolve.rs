@@ -5,9 +5,10 @@ use super::driver::SignalError;
 use super::run::Run;
 use crate::client::failure::Failure;
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
-use crate::workflow::child::{child_failure, external_failure, start_child_failure};
-use crate::workflow::context::{ActivityOutcome, activity_failure};
+use crate::workflow::activity_call::{ActivityOutcome, activity_failure};
+use crate::workflow::child::{child_failure, start_child_failure};
 use crate::workflow::error::TaskError;
+use crate::workflow::external::external_failure;
 
 impl Run {
     pub(super) fn apply_event(&mut self, event: HistoryEvent) -> Result<(), TaskError> {

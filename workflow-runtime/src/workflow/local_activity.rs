@@ -144,7 +144,7 @@ impl RunState {
         }
         let command = marker_command(&slot.request.activity_type, &result);
         let failure = result.outcome.clone().map_err(|cause| {
-            super::context::activity_failure(
+            super::activity_call::activity_failure(
                 &slot.request.activity_type,
                 &result.seq.to_string(),
                 0,

@@ -3,15 +3,18 @@
 //! workflow ends with. The engine that runs this code, driven by history, is the crate's
 //! private `engine` module.
 
+pub(crate) mod activity_call;
 pub mod cancellation;
 pub mod child;
 pub(crate) mod context;
 pub mod continue_as_new;
 pub(crate) mod error;
+pub(crate) mod external;
 pub(crate) mod info;
 pub mod local_activity;
 pub mod sdk_flags;
 mod time;
+pub(crate) mod timer;
 
 pub use crate::engine::run::{ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY, STACK_TRACE_QUERY};
 pub use cancellation::{CancellationScope, CancellationType};
