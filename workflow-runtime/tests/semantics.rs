@@ -4,23 +4,12 @@
 
 use std::time::Duration;
 use workflow_runtime::client::ClientError;
-use workflow_runtime::client::proto::enums::{EventType, WorkflowExecutionStatus};
-use workflow_runtime::client::proto::history::History;
+use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{DevServer, dev_server_client, find_cli, unique_id as unique};
+use workflow_runtime::testing::{DevServer, dev_server_client, event_names, find_cli, unique_id as unique};
 
 async fn connect() -> Client {
     dev_server_client().await.unwrap()
-}
-
-/// The event types of a history, in order, as short names.
-fn event_names(history: &History) -> Vec<String> {
-    history
-        .events
-        .iter()
-        .filter_map(|e| EventType::try_from(e.event_type).ok())
-        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
-        .collect()
 }
 
 /// Polls `check` on the workflow's history until it holds, for at most 30 s.

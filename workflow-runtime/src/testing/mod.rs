@@ -66,6 +66,27 @@ pub use workflow_dev_server::{
 #[cfg(feature = "testing")]
 pub use workflow_testing::{TestEnv, TestEnvError};
 
+/// The event types of a history, in order, as short names (`WORKFLOW_EXECUTION_STARTED`,
+/// `ACTIVITY_TASK_SCHEDULED`, …): what a test compares to say which events a run recorded.
+///
+/// ```
+/// use workflow_runtime::client::proto::enums::EventType;
+/// use workflow_runtime::client::proto::history::{History, HistoryEvent};
+///
+/// let started = HistoryEvent { event_type: EventType::WorkflowExecutionStarted as i32, ..Default::default() };
+/// let history = History { events: vec![started] };
+/// assert_eq!(workflow_runtime::testing::event_names(&history), ["WORKFLOW_EXECUTION_STARTED"]);
+/// ```
+pub fn event_names(history: &crate::client::proto::history::History) -> Vec<String> {
+    use crate::client::proto::enums::EventType;
+    history
+        .events
+        .iter()
+        .filter_map(|e| EventType::try_from(e.event_type).ok())
+        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
+        .collect()
+}
+
 /// `prefix-<random hex>`: a workflow id or task queue no other test (or earlier run) uses.
 pub fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

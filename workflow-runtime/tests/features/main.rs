@@ -54,16 +54,7 @@ fn replayer() -> Replayer {
         .workflow::<Quote>()
 }
 
-/// The event types of a history, in order, as short names.
-fn event_names(history: &workflow_runtime::client::proto::history::History) -> Vec<String> {
-    use workflow_runtime::client::proto::enums::EventType;
-    history
-        .events
-        .iter()
-        .filter_map(|e| EventType::try_from(e.event_type).ok())
-        .map(|t| t.as_str_name().trim_start_matches("EVENT_TYPE_").to_string())
-        .collect()
-}
+use workflow_runtime::testing::event_names;
 
 fn position(names: &[String], name: &str) -> Option<usize> {
     names.iter().position(|n| n == name)
