@@ -20,7 +20,9 @@ use workflow_client::proto::workflowservice as ws;
 use workflow_client::time::{from_proto_duration, to_timestamp};
 
 mod activities;
+mod buffering;
 mod commands;
+mod retries;
 mod updates;
 mod visibility;
 
@@ -123,6 +125,18 @@ pub(crate) struct Execution {
     pub(crate) memo: HashMap<String, workflow_client::proto::common::Payload>,
     /// Children started by this run, with what happens to them when it closes.
     children: Vec<(String, i32)>,
+    /// Events that arrived while a workflow task was running: as on the server, they are
+    /// written after that task's completion (and its commands' events), not in between.
+    buffered: Vec<HistoryEvent>,
+    /// The request the run was started with: a retry starts the next attempt from it.
+    request: ws::StartWorkflowExecutionRequest,
+    /// Which attempt of its workflow this run is (1 unless its retry policy retried it).
+    attempt: i32,
+    /// The first run of its retry chain.
+    first_run_id: String,
+    /// When the workflow's execution timeout, counted from the first run, ends (no retry
+    /// starts after it).
+    execution_deadline: Option<SystemTime>,
 }
 
 #[derive(Clone)]
@@ -144,9 +158,21 @@ impl Execution {
 }
 
 enum Due {
-    Timer { run_id: String, timer_id: String },
-    WorkflowTimeout { run_id: String },
-    ActivityRetry { run_id: String, scheduled_event_id: i64 },
+    Timer {
+        run_id: String,
+        timer_id: String,
+    },
+    /// A retried run's first workflow task, after the retry policy's backoff.
+    FirstTask {
+        run_id: String,
+    },
+    WorkflowTimeout {
+        run_id: String,
+    },
+    ActivityRetry {
+        run_id: String,
+        scheduled_event_id: i64,
+    },
 }
 
 /// A query waiting for the worker's answer.
@@ -216,6 +242,7 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::ChildWorkflowExecutionFailedEventAttributes(_) => EventType::ChildWorkflowExecutionFailed,
         Ev::ChildWorkflowExecutionCanceledEventAttributes(_) => EventType::ChildWorkflowExecutionCanceled,
         Ev::ChildWorkflowExecutionTerminatedEventAttributes(_) => EventType::ChildWorkflowExecutionTerminated,
+        Ev::ChildWorkflowExecutionTimedOutEventAttributes(_) => EventType::ChildWorkflowExecutionTimedOut,
         Ev::SignalExternalWorkflowExecutionInitiatedEventAttributes(_) => {
             EventType::SignalExternalWorkflowExecutionInitiated
         }
@@ -255,17 +282,27 @@ impl State {
         }
     }
 
+    /// Records an event of the run. While a workflow task runs, an event from elsewhere (a
+    /// signal, an activity's or a child's outcome, a timer) is buffered and gets its id when
+    /// the task completes; the id returned meanwhile is a placeholder (negative) that
+    /// [`flush_buffered`](Self::flush_buffered) rewrites where other buffered events cite it.
     fn append(&mut self, run_id: &str, attributes: Ev) -> i64 {
         let now = self.now;
         let execution = self.executions.get_mut(run_id).expect("execution exists");
-        let event_id = execution.history.len() as i64 + 1;
-        execution.history.push(HistoryEvent {
-            event_id,
+        let mut event = HistoryEvent {
             event_time: Some(to_timestamp(now)),
             event_type: event_type(&attributes) as i32,
             attributes: Some(attributes),
             ..Default::default()
-        });
+        };
+        if execution.task == TaskState::Started && !buffering::belongs_to_the_task(&event) {
+            event.event_id = -(execution.buffered.len() as i64 + 1);
+            execution.buffered.push(event);
+            return -(execution.buffered.len() as i64);
+        }
+        event.event_id = execution.history.len() as i64 + 1;
+        let event_id = event.event_id;
+        execution.history.push(event);
         event_id
     }
 
@@ -314,6 +351,17 @@ impl State {
         request: ws::StartWorkflowExecutionRequest,
         continued_from: Option<String>,
     ) -> Result<String, Refusal> {
+        self.start_attempt(request, continued_from, None)
+    }
+
+    /// Starts a run, as the first attempt of its workflow or (`retry`) the next attempt of a
+    /// failed run, whose first task waits for the retry policy's backoff.
+    fn start_attempt(
+        &mut self,
+        request: ws::StartWorkflowExecutionRequest,
+        continued_from: Option<String>,
+        retry: Option<retries::NextAttempt>,
+    ) -> Result<String, Refusal> {
         if let Some(previous) = self
             .latest
             .get(&request.workflow_id)
@@ -341,6 +389,19 @@ impl State {
         let task_queue = request.task_queue.clone().unwrap_or_default().name;
         self.run_counter += 1;
         let run_id = format!("{:08x}-0000-4000-8000-{:012x}", self.run_counter, self.run_counter);
+        let attempt = retry.as_ref().map_or(1, |r| r.attempt);
+        let first_run_id = retry
+            .as_ref()
+            .map_or_else(|| run_id.clone(), |r| r.first_run_id.clone());
+        let execution_deadline = match &retry {
+            Some(r) => r.execution_deadline,
+            None => request
+                .workflow_execution_timeout
+                .as_ref()
+                .map(from_proto_duration)
+                .filter(|d| !d.is_zero())
+                .map(|d| self.now + d),
+        };
         self.executions.insert(
             run_id.clone(),
             Execution {
@@ -365,6 +426,11 @@ impl State {
                     .map(|s| s.indexed_fields)
                     .unwrap_or_default(),
                 memo: request.memo.clone().map(|m| m.fields).unwrap_or_default(),
+                buffered: Vec::new(),
+                request: request.clone(),
+                attempt,
+                first_run_id: first_run_id.clone(),
+                execution_deadline,
             },
         );
         self.latest.insert(request.workflow_id.clone(), run_id.clone());
@@ -377,8 +443,9 @@ impl State {
         .map(from_proto_duration)
         .filter(|d| !d.is_zero())
         .min();
-        if let Some(limit) = limit {
-            let when = self.now + limit;
+        let backoff = retry.as_ref().map_or(Duration::ZERO, |r| r.backoff);
+        let run_deadline = limit.map(|limit| self.now + backoff + limit);
+        if let Some(when) = [run_deadline, execution_deadline].into_iter().flatten().min() {
             self.at(when, Due::WorkflowTimeout { run_id: run_id.clone() });
         }
         self.append(
@@ -392,8 +459,17 @@ impl State {
                 workflow_task_timeout: request.workflow_task_timeout,
                 continued_execution_run_id: continued_from.unwrap_or_default(),
                 original_execution_run_id: run_id.clone(),
-                first_execution_run_id: run_id.clone(),
-                attempt: 1,
+                first_execution_run_id: first_run_id,
+                attempt,
+                retry_policy: request.retry_policy.clone(),
+                first_workflow_task_backoff: (backoff > Duration::ZERO)
+                    .then(|| workflow_client::time::to_proto_duration(backoff)),
+                continued_failure: retry.as_ref().and_then(|r| r.last_failure.clone()),
+                initiator: if retry.is_some() {
+                    workflow_client::proto::enums::ContinueAsNewInitiator::Retry as i32
+                } else {
+                    0
+                },
                 identity: request.identity,
                 memo: request.memo,
                 search_attributes: request.search_attributes,
@@ -402,7 +478,11 @@ impl State {
                 ..Default::default()
             }),
         );
-        self.schedule_task(&run_id);
+        if backoff > Duration::ZERO {
+            self.at(self.now + backoff, Due::FirstTask { run_id: run_id.clone() });
+        } else {
+            self.schedule_task(&run_id);
+        }
         Ok(run_id)
     }
 
@@ -475,6 +555,7 @@ impl State {
     }
 
     fn close(&mut self, run_id: &str, status: WorkflowExecutionStatus, event: Ev) {
+        let retried = retries::is_retried(&event);
         self.append(run_id, event.clone());
         let execution = self.executions.get_mut(run_id).expect("execution exists");
         execution.status = status;
@@ -485,6 +566,7 @@ impl State {
         let (workflow_id, workflow_type) = (execution.workflow_id.clone(), execution.workflow_type.clone());
         self.due.retain(|_, d| match d {
             Due::Timer { run_id: r, .. }
+            | Due::FirstTask { run_id: r }
             | Due::ActivityRetry { run_id: r, .. }
             | Due::WorkflowTimeout { run_id: r } => r != run_id,
         });
@@ -493,6 +575,7 @@ impl State {
         }
         if let Some(parent) = parent
             && status != WorkflowExecutionStatus::ContinuedAsNew
+            && !retried
             && self.executions.get(&parent.run_id).is_some_and(Execution::is_open)
         {
             let child = Some(WorkflowExecution {
@@ -533,6 +616,16 @@ impl State {
                         ..Default::default()
                     },
                 ),
+                Ev::WorkflowExecutionTimedOutEventAttributes(a) => Ev::ChildWorkflowExecutionTimedOutEventAttributes(
+                    h::ChildWorkflowExecutionTimedOutEventAttributes {
+                        workflow_execution: child,
+                        workflow_type: child_type,
+                        initiated_event_id,
+                        started_event_id,
+                        retry_state: a.retry_state,
+                        ..Default::default()
+                    },
+                ),
                 _ => Ev::ChildWorkflowExecutionTerminatedEventAttributes(
                     h::ChildWorkflowExecutionTerminatedEventAttributes {
                         workflow_execution: child,
@@ -546,7 +639,7 @@ impl State {
             self.append(&parent.run_id, reported);
             self.schedule_task(&parent.run_id);
         }
-        if status == WorkflowExecutionStatus::ContinuedAsNew {
+        if status == WorkflowExecutionStatus::ContinuedAsNew || retried {
             return;
         }
         for (child, policy) in children {
@@ -710,6 +803,10 @@ impl State {
             .map(|q| q.name.clone())
             .filter(|name| !name.is_empty());
         let force_new_task = request.force_create_new_workflow_task;
+        if self.closes_over_buffered_events(run_id, &request.commands) {
+            self.fail_task_for_unhandled_events(run_id, started_event_id, request.identity);
+            return Ok(());
+        }
         let completed_id = self.append(
             run_id,
             Ev::WorkflowTaskCompletedEventAttributes(h::WorkflowTaskCompletedEventAttributes {
@@ -740,6 +837,7 @@ impl State {
         for effect in after {
             self.apply_after_task(run_id, effect);
         }
+        self.flush_buffered(run_id);
         let execution = self.executions.get_mut(run_id).expect("execution exists");
         if std::mem::take(&mut execution.task_again) || force_new_task {
             self.schedule_task(run_id);
@@ -767,6 +865,7 @@ impl State {
                 ..Default::default()
             }),
         );
+        self.flush_buffered(run_id);
     }
 
     /// Queues a query for the worker; the answer arrives on the returned channel.
@@ -840,16 +939,14 @@ impl State {
                     );
                     self.schedule_task(&run_id);
                 }
+                Due::FirstTask { run_id } => {
+                    if self.executions.get(&run_id).is_some_and(Execution::is_open) {
+                        self.schedule_task(&run_id);
+                    }
+                }
                 Due::WorkflowTimeout { run_id } => {
                     if self.executions.get(&run_id).is_some_and(Execution::is_open) {
-                        self.close(
-                            &run_id,
-                            WorkflowExecutionStatus::TimedOut,
-                            Ev::WorkflowExecutionTimedOutEventAttributes(h::WorkflowExecutionTimedOutEventAttributes {
-                                retry_state: RetryState::Timeout as i32,
-                                new_execution_run_id: String::new(),
-                            }),
-                        );
+                        self.time_out_run(&run_id);
                     }
                 }
                 Due::ActivityRetry {

@@ -186,16 +186,7 @@ impl State {
                     new_execution_run_id: String::new(),
                 }),
             ),
-            Cmd::FailWorkflowExecutionCommandAttributes(a) => self.close(
-                run_id,
-                WorkflowExecutionStatus::Failed,
-                Ev::WorkflowExecutionFailedEventAttributes(h::WorkflowExecutionFailedEventAttributes {
-                    failure: a.failure,
-                    retry_state: RetryState::RetryPolicyNotSet as i32,
-                    workflow_task_completed_event_id: completed_id,
-                    new_execution_run_id: String::new(),
-                }),
-            ),
+            Cmd::FailWorkflowExecutionCommandAttributes(a) => self.fail_run(run_id, a.failure, completed_id),
             Cmd::CancelWorkflowExecutionCommandAttributes(a) => self.close(
                 run_id,
                 WorkflowExecutionStatus::Canceled,
@@ -416,6 +407,7 @@ impl State {
                     header: a.header.clone(),
                     memo: a.memo.clone(),
                     search_attributes: a.search_attributes.clone(),
+                    retry_policy: a.retry_policy.clone(),
                     ..Default::default()
                 };
                 let Ok(child) = self.start(request, None) else { return };

@@ -1,0 +1,334 @@
+//! The same scenarios on the real server and in the test environment, from one source: each
+//! scenario runs a workflow to its end on a client of either backend and reports what it saw
+//! (its outcome and the event types of its history), and the two reports must be equal. A
+//! scenario that passes on the server and not in `TestEnv` is a fidelity bug of `TestEnv`.
+
+use std::time::Duration;
+use workflow_runtime::client::failure::FailureKind;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::{TestEnv, dev_server_client, event_names, unique_id};
+
+/// What one run of a scenario saw: the parent's result (or failure) and its history's events
+/// (without the workflow task events, whose number depends on how events batch in time).
+#[derive(Debug, PartialEq)]
+struct Report {
+    outcome: String,
+    events: Vec<String>,
+}
+
+impl Report {
+    /// The report without the events named in `racing` (events whose presence depends on
+    /// timing, on either backend).
+    fn without(&self, racing: &[&str]) -> Report {
+        Report {
+            outcome: self.outcome.clone(),
+            events: self
+                .events
+                .iter()
+                .filter(|e| !racing.contains(&e.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Runs `scenario` against the dev server and against a fresh `TestEnv`; both must report
+/// the same (but for the `racing` events), and the server's report is returned for the
+/// scenario's own assertions.
+async fn on_both<F, Fut>(racing: &[&str], scenario: F) -> Report
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = Report>,
+{
+    let server = scenario(dev_server_client().await.expect("the dev server")).await;
+    let env = TestEnv::start().await.expect("the test environment");
+    let in_env = scenario(env.client().clone()).await;
+    assert_eq!(
+        in_env.without(racing),
+        server.without(racing),
+        "TestEnv differs from the server"
+    );
+    server
+}
+
+/// Starts `W` with `input` on a fresh task queue served by `worker`, waits (bounded) for the
+/// run to end, and reports its outcome and history.
+async fn run_to_end<W>(client: &Client, worker: WorkerBuilderFn, input: W::Input) -> Report
+where
+    W: workflow_runtime::client::WorkflowDefinition,
+    W::Output: std::fmt::Debug,
+{
+    let queue = unique_id("scenario");
+    let running = worker(client, &queue).spawn();
+    let handle = client
+        .start::<W>(StartOptions::new(unique_id("scenario"), &queue), input)
+        .await
+        .expect("start");
+    let result = tokio::time::timeout(Duration::from_secs(60), handle.result())
+        .await
+        .expect("the scenario ends within 60 s");
+    let history = handle.fetch_history().await.expect("history");
+    running.stop().await.expect("the worker stops");
+    Report {
+        outcome: match result {
+            Ok(value) => format!("completed: {value:?}"),
+            Err(e) => format!("failed: {e}"),
+        },
+        events: event_names(&history)
+            .into_iter()
+            .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+            .collect(),
+    }
+}
+
+type WorkerBuilderFn = fn(&Client, &str) -> Worker;
+
+// A child with a retry policy that always fails: retried to its last attempt, and the parent
+// hears only of that attempt's end.
+
+#[workflow]
+#[derive(Default)]
+pub struct Flaky;
+
+#[workflow]
+impl Flaky {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        Err(WorkflowError::application(
+            format!("attempt {} failed", ctx.info().attempt),
+            "Flaky",
+        ))
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct RetriesChild;
+
+#[workflow]
+impl RetriesChild {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let retry = RetryPolicy {
+            initial_interval: Some(Duration::from_millis(100)),
+            maximum_attempts: 3,
+            ..Default::default()
+        };
+        match ctx.child::<Flaky>(()).retry_policy(retry).await {
+            Ok(()) => Ok("the child completed".into()),
+            Err(e) => Ok(describe_child_failure(&e)),
+        }
+    }
+}
+
+/// The retry state and the root cause's message of a child's failure.
+fn describe_child_failure(e: &WorkflowError) -> String {
+    match &*e.kind {
+        FailureKind::ChildWorkflow { retry_state, .. } => {
+            format!("{retry_state:?}: {}", e.root_cause().message)
+        }
+        other => format!("not a child failure: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_child_is_retried_by_its_retry_policy() {
+    let report = on_both(&[], |client| async move {
+        run_to_end::<RetriesChild>(
+            &client,
+            |client, queue| {
+                Worker::builder(client, queue)
+                    .workflow::<RetriesChild>()
+                    .workflow::<Flaky>()
+                    .build()
+                    .unwrap()
+            },
+            (),
+        )
+        .await
+    })
+    .await;
+    assert_eq!(
+        report.outcome,
+        "completed: \"MaximumAttemptsReached: attempt 3 failed\""
+    );
+}
+
+// A child that outlives its execution timeout ends as timed out, not terminated.
+
+#[workflow]
+#[derive(Default)]
+pub struct Sleeper;
+
+#[workflow]
+impl Sleeper {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Ok(())
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct TimesOutChild;
+
+#[workflow]
+impl TimesOutChild {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        match ctx.child::<Sleeper>(()).execution_timeout(Duration::from_secs(2)).await {
+            Ok(()) => Ok("the child completed".into()),
+            Err(e) => Ok(match &*e.kind {
+                FailureKind::ChildWorkflow { retry_state, .. } => {
+                    format!("{retry_state:?}: {:?}", e.root_cause().kind)
+                }
+                other => format!("not a child failure: {other:?}"),
+            }),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_child_past_its_execution_timeout_times_out() {
+    let report = on_both(&[], |client| async move {
+        run_to_end::<TimesOutChild>(
+            &client,
+            |client, queue| {
+                Worker::builder(client, queue)
+                    .workflow::<TimesOutChild>()
+                    .workflow::<Sleeper>()
+                    .build()
+                    .unwrap()
+            },
+            (),
+        )
+        .await
+    })
+    .await;
+    assert!(
+        report.outcome.starts_with("completed: \"Timeout: Timeout"),
+        "{}",
+        report.outcome
+    );
+    assert!(
+        report
+            .events
+            .contains(&"CHILD_WORKFLOW_EXECUTION_TIMED_OUT".to_string())
+    );
+}
+
+// An activity cancelled under each cancellation type, which learns of the cancel through its
+// heartbeat and says so with a signal: the workflow sees the activity end as canceled, and
+// (except when abandoned) hears from the activity that it saw the cancel.
+
+/// Activities that report back to the workflow that started them.
+pub struct Reporter {
+    client: Client,
+}
+
+#[activities]
+impl Reporter {
+    /// Says it started, heartbeats until cancelled (or 20 s), then says it saw the cancel.
+    #[activity(start_to_close_timeout = "1m", heartbeat_timeout = "5s", retry(maximum_attempts = 1))]
+    async fn wait_for_cancel(&self, ctx: ActivityContext, workflow_id: String) -> Result<(), ActivityError> {
+        let workflow = CancelsActivity::handle(&self.client, workflow_id);
+        workflow.activity_started().await.map_err(ActivityError::from_error)?;
+        for _ in 0..400 {
+            ctx.heartbeat(&());
+            if ctx.is_cancelled() {
+                workflow
+                    .activity_saw_cancel()
+                    .await
+                    .map_err(ActivityError::from_error)?;
+                return Err(ActivityError::Canceled);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct CancelsActivity {
+    started: bool,
+    saw_cancel: bool,
+}
+
+#[workflow]
+impl CancelsActivity {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, how: String) -> WorkflowResult<String> {
+        let how = match how.as_str() {
+            "wait" => workflow_runtime::workflow::CancellationType::WaitCancellationCompleted,
+            "abandon" => workflow_runtime::workflow::CancellationType::Abandon,
+            _ => workflow_runtime::workflow::CancellationType::TryCancel,
+        };
+        let scope = ctx.cancellation_scope();
+        let activity = ctx
+            .activity(ReporterWaitForCancel, ctx.info().workflow_id)
+            .cancellation_scope(&scope)
+            .cancellation_type(how)
+            .start();
+        ctx.wait_condition(|s| s.started).await?;
+        scope.cancel();
+        let ended = match activity.await {
+            Ok(()) => "completed".to_string(),
+            Err(e) if e.is_canceled() => "canceled".to_string(),
+            Err(e) => format!("failed: {e}"),
+        };
+        let heard = ctx
+            .wait_condition(|s| s.saw_cancel)
+            .timeout(Duration::from_secs(30))
+            .await
+            .is_ok();
+        Ok(format!("activity {ended}; it saw the cancel: {heard}"))
+    }
+
+    #[signal]
+    fn activity_started(&mut self) {
+        self.started = true;
+    }
+
+    #[signal]
+    fn activity_saw_cancel(&mut self) {
+        self.saw_cancel = true;
+    }
+}
+
+fn cancel_worker(client: &Client, queue: &str) -> Worker {
+    Worker::builder(client, queue)
+        .workflow::<CancelsActivity>()
+        .activities(Reporter { client: client.clone() })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_try_cancelled_activity_hears_of_the_cancel_through_its_heartbeat() {
+    // With try-cancel the workflow goes on at once: whether the activity's own end is
+    // recorded before the workflow completes depends on timing.
+    let racing = ["ACTIVITY_TASK_STARTED", "ACTIVITY_TASK_CANCELED"];
+    let report = on_both(&racing, |client| async move {
+        run_to_end::<CancelsActivity>(&client, cancel_worker, ("try".into(),)).await
+    })
+    .await;
+    assert_eq!(
+        report.outcome,
+        "completed: \"activity canceled; it saw the cancel: true\""
+    );
+}
+
+#[tokio::test]
+async fn a_wait_cancelled_activity_ends_as_canceled_once_it_stopped() {
+    let report = on_both(&[], |client| async move {
+        run_to_end::<CancelsActivity>(&client, cancel_worker, ("wait".into(),)).await
+    })
+    .await;
+    assert_eq!(
+        report.outcome,
+        "completed: \"activity canceled; it saw the cancel: true\""
+    );
+    assert!(report.events.contains(&"ACTIVITY_TASK_CANCELED".to_string()));
+}
