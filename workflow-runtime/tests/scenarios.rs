@@ -332,3 +332,193 @@ async fn a_wait_cancelled_activity_ends_as_canceled_once_it_stopped() {
     );
     assert!(report.events.contains(&"ACTIVITY_TASK_CANCELED".to_string()));
 }
+
+// Three activities started together are all seen running (the test environment does not jump
+// time past them while their code starts), then the workflow is cancelled and so are they.
+
+#[activity(start_to_close_timeout = "1m", heartbeat_timeout = "5s", retry(maximum_attempts = 1))]
+async fn hold(ctx: ActivityContext) -> Result<(), ActivityError> {
+    for _ in 0..600 {
+        ctx.heartbeat(&());
+        if ctx.is_cancelled() || ctx.is_worker_shutting_down() {
+            return Err(ActivityError::Canceled);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct HoldsThree;
+
+#[workflow]
+impl HoldsThree {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<usize> {
+        let held = (0..3).map(|_| ctx.activity(hold, ()).into_future());
+        let ended = workflow_runtime::futures::future::join_all(held).await;
+        ctx.cancelled().await;
+        Ok(ended.iter().filter(|r| r.is_err()).count())
+    }
+}
+
+#[tokio::test]
+async fn three_activities_started_together_are_all_seen_running_until_cancelled() {
+    use workflow_runtime::client::proto::enums::PendingActivityState;
+    let racing = ["ACTIVITY_TASK_STARTED", "ACTIVITY_TASK_CANCELED"];
+    let report = on_both(&racing, |client| async move {
+        let queue = unique_id("scenario");
+        let running = Worker::builder(&client, &queue)
+            .workflow::<HoldsThree>()
+            .activity(hold)
+            .build()
+            .unwrap()
+            .spawn();
+        let handle = HoldsThree::start(&client, StartOptions::new(unique_id("scenario"), &queue))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let pending = handle.describe().await.unwrap().raw.pending_activities;
+            let started = pending
+                .iter()
+                .filter(|a| a.state == PendingActivityState::Started as i32)
+                .count();
+            if started == 3 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {started} of 3 activities were seen running"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        handle.cancel("the test is done").await.unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(60), handle.result())
+            .await
+            .expect("the run ends");
+        let history = handle.fetch_history().await.unwrap();
+        running.stop().await.unwrap();
+        Report {
+            outcome: format!("{result:?}"),
+            events: event_names(&history)
+                .into_iter()
+                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+                .collect(),
+        }
+    })
+    .await;
+    assert_eq!(report.outcome, "Ok(3)", "all three activities end cancelled");
+}
+
+// A query sent right after a signal call returned sees that signal: a query is answered after
+// every event recorded before it arrived.
+
+#[workflow]
+#[derive(Default)]
+pub struct Counter {
+    count: u64,
+    done: bool,
+}
+
+#[workflow]
+impl Counter {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
+        ctx.wait_condition(|s| s.done).await?;
+        Ok(ctx.state(|s| s.count))
+    }
+
+    #[signal]
+    fn bump(&mut self) {
+        self.count += 1;
+    }
+
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+
+    #[query]
+    fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+#[tokio::test]
+async fn a_query_right_after_a_signal_sees_it() {
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let running = Worker::builder(&client, &queue)
+            .workflow::<Counter>()
+            .build()
+            .unwrap()
+            .spawn();
+        let counter = Counter::start(&client, StartOptions::new(unique_id("scenario"), &queue))
+            .await
+            .unwrap();
+        let mut stale = Vec::new();
+        for expected in 1..=20 {
+            counter.bump().await.unwrap();
+            let seen = counter.count().await.unwrap();
+            if seen != expected {
+                stale.push(format!("after signal {expected} the query saw {seen}"));
+            }
+        }
+        counter.finish().await.unwrap();
+        let result = counter.result().await;
+        let history = counter.fetch_history().await.unwrap();
+        running.stop().await.unwrap();
+        Report {
+            outcome: format!("{result:?}; stale reads: {stale:?}"),
+            events: event_names(&history)
+                .into_iter()
+                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+                .collect(),
+        }
+    })
+    .await;
+    assert_eq!(report.outcome, "Ok(20); stale reads: []");
+}
+
+#[tokio::test]
+async fn a_query_waiting_with_a_signal_for_a_worker_is_answered_after_the_signal() {
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let worker = || Worker::builder(&client, &queue).workflow::<Counter>().build().unwrap();
+        let first = worker().spawn();
+        let counter = Counter::start(&client, StartOptions::new(unique_id("scenario"), &queue))
+            .await
+            .unwrap();
+        counter.bump().await.unwrap();
+        assert_eq!(counter.count().await.unwrap(), 1);
+        first.stop().await.unwrap();
+        // No worker: the signal waits for a workflow task, and the query arrives while it does.
+        counter.bump().await.unwrap();
+        let asking = counter.clone();
+        let query = tokio::spawn(async move { asking.count().await });
+        // Only to let the query reach the server before a worker polls again; were it later,
+        // the signal would be applied first anyway and the check below would still hold.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = worker().spawn();
+        let seen = tokio::time::timeout(Duration::from_secs(30), query)
+            .await
+            .expect("the query is answered")
+            .unwrap()
+            .unwrap();
+        counter.finish().await.unwrap();
+        let result = counter.result().await;
+        let history = counter.fetch_history().await.unwrap();
+        second.stop().await.unwrap();
+        Report {
+            outcome: format!("{result:?}; the query saw {seen}"),
+            events: event_names(&history)
+                .into_iter()
+                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+                .collect(),
+        }
+    })
+    .await;
+    assert_eq!(report.outcome, "Ok(2); the query saw 2");
+}

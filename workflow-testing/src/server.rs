@@ -306,6 +306,7 @@ async fn describe(
         let run_id = s.resolve(request.execution.as_ref()).map_err(status)?;
         Ok(ws::DescribeWorkflowExecutionResponse {
             workflow_execution_info: Some(s.execution_info(&run_id)),
+            pending_activities: s.pending_activities(&run_id),
             ..Default::default()
         })
     })

@@ -22,6 +22,7 @@ use workflow_client::time::{from_proto_duration, to_timestamp};
 mod activities;
 mod buffering;
 mod commands;
+mod queries;
 mod retries;
 mod updates;
 mod visibility;
@@ -125,6 +126,9 @@ pub(crate) struct Execution {
     pub(crate) memo: HashMap<String, workflow_client::proto::common::Payload>,
     /// Children started by this run, with what happens to them when it closes.
     children: Vec<(String, i32)>,
+    /// Queries that arrived while events waited for a workflow task (answered with that task,
+    /// after the events), or while a task ran (answered once it completed).
+    waiting_queries: Vec<u64>,
     /// Events that arrived while a workflow task was running: as on the server, they are
     /// written after that task's completion (and its commands' events), not in between.
     buffered: Vec<HistoryEvent>,
@@ -427,6 +431,7 @@ impl State {
                     .unwrap_or_default(),
                 memo: request.memo.clone().map(|m| m.fields).unwrap_or_default(),
                 buffered: Vec::new(),
+                waiting_queries: Vec::new(),
                 request: request.clone(),
                 attempt,
                 first_run_id: first_run_id.clone(),
@@ -559,6 +564,8 @@ impl State {
         self.append(run_id, event.clone());
         let execution = self.executions.get_mut(run_id).expect("execution exists");
         execution.status = status;
+        self.release_waiting_queries(run_id);
+        let execution = self.executions.get_mut(run_id).expect("execution exists");
         execution.activities.clear();
         execution.timers.clear();
         let parent = execution.parent.clone();
@@ -735,8 +742,11 @@ impl State {
                 });
             }
         }
+        let queries = self.queries_for_task(&run_id);
+        let execution = &self.executions[&run_id];
         self.in_flight += 1;
         Some(ws::PollWorkflowTaskQueueResponse {
+            queries,
             messages,
             task_token: Token::Workflow {
                 run_id: run_id.clone(),
@@ -784,7 +794,7 @@ impl State {
         &mut self,
         run_id: &str,
         started_event_id: i64,
-        request: ws::RespondWorkflowTaskCompletedRequest,
+        mut request: ws::RespondWorkflowTaskCompletedRequest,
     ) -> Result<(), Refusal> {
         self.in_flight = self.in_flight.saturating_sub(1);
         let execution = self
@@ -803,6 +813,7 @@ impl State {
             .map(|q| q.name.clone())
             .filter(|name| !name.is_empty());
         let force_new_task = request.force_create_new_workflow_task;
+        self.answer_task_queries(std::mem::take(&mut request.query_results));
         if self.closes_over_buffered_events(run_id, &request.commands) {
             self.fail_task_for_unhandled_events(run_id, started_event_id, request.identity);
             return Ok(());
@@ -842,6 +853,7 @@ impl State {
         if std::mem::take(&mut execution.task_again) || force_new_task {
             self.schedule_task(run_id);
         }
+        self.release_waiting_queries(run_id);
         Ok(())
     }
 
@@ -887,7 +899,7 @@ impl State {
                 answer: Some(tx),
             },
         );
-        self.query_queues.entry(queue).or_default().push_back(id);
+        self.route_query(id, queue);
         Ok(rx)
     }
 

@@ -39,6 +39,39 @@ pub(super) fn effective_retry(policy: Option<RetryPolicy>) -> RetryPolicy {
 }
 
 impl State {
+    /// The run's activities not finished yet, as `DescribeWorkflowExecution` lists them: by
+    /// scheduled event, each scheduled, started or asked to cancel, with its attempt and last
+    /// heartbeat.
+    pub(crate) fn pending_activities(
+        &self,
+        run_id: &str,
+    ) -> Vec<workflow_client::proto::workflow::PendingActivityInfo> {
+        use workflow_client::proto::enums::PendingActivityState;
+        let mut activities: Vec<(&i64, &ActivityState)> = self.executions[run_id].activities.iter().collect();
+        activities.sort_by_key(|(scheduled, _)| **scheduled);
+        activities
+            .into_iter()
+            .map(|(_, a)| workflow_client::proto::workflow::PendingActivityInfo {
+                activity_id: a.activity_id.clone(),
+                activity_type: Some(ActivityType {
+                    name: a.activity_type.clone(),
+                }),
+                state: if a.cancel_requested {
+                    PendingActivityState::CancelRequested
+                } else if a.started {
+                    PendingActivityState::Started
+                } else {
+                    PendingActivityState::Scheduled
+                } as i32,
+                heartbeat_details: a.heartbeat_details.clone(),
+                attempt: a.attempt.max(1),
+                maximum_attempts: a.retry.maximum_attempts,
+                last_failure: a.last_failure.clone(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
     /// Hands out the next activity task of `queue`, if any.
     pub(crate) fn poll_activity(&mut self, queue: &str) -> Option<ws::PollActivityTaskQueueResponse> {
         loop {
