@@ -436,3 +436,32 @@ async fn local_activities_in_the_test_environment() {
     Replayer::new().workflow::<Shouter>().replay(&history).unwrap();
     running.stop().await.unwrap();
 }
+
+/// What the test environment does not serve fails at once with an error naming the feature,
+/// never a hang.
+#[tokio::test]
+async fn unsupported_features_fail_at_once_naming_the_feature() {
+    use workflow_runtime::client::proto::workflowservice as ws;
+    let env = TestEnv::start().await.unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(5),
+        env.client().call(
+            ws::CreateScheduleRequest {
+                namespace: "default".into(),
+                schedule_id: "nightly".into(),
+                ..Default::default()
+            },
+            None,
+            |mut service, request| async move { service.create_schedule(request).await },
+        ),
+    )
+    .await
+    .expect("an answer, not a hang");
+    let status = outcome.expect_err("schedules are not supported").status;
+    assert_eq!(status.code() as i32, 12, "UNIMPLEMENTED: {status:?}");
+    assert!(
+        status.message().contains("does not support schedules (CreateSchedule)"),
+        "{}",
+        status.message()
+    );
+}

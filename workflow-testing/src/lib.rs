@@ -35,7 +35,10 @@ pub enum TestEnvError {
 /// moves only when told to ([`sleep`](Self::sleep)) or while a test awaits a workflow's result
 /// and nothing else can happen, when it jumps straight to the next timer (or activity retry,
 /// or workflow timeout). Activity timeouts (start-to-close, heartbeat, schedule-to-close) count
-/// in real time, as the activity's code runs in real time.
+/// in real time, as the activity's code runs in real time; and while an activity attempt runs
+/// in a worker, virtual time never jumps: it moves at real speed, so a timer set beside the
+/// activity fires as it would on a server, and the activity always gets the chance to
+/// heartbeat, finish or see its cancellation before anything past its deadlines happens.
 ///
 /// Workflows run on it through the runtime (`workflow_runtime::testing` shows a whole test);
 /// on its own it is a server and a client:
@@ -67,13 +70,17 @@ impl TestEnv {
         let address = listener.local_addr()?.to_string();
         let shared = ServerState::new("default".to_string());
         let server = server::serve(shared.clone(), listener);
-        // Activity code runs in real time, so its timeouts are checked against real time.
+        // Activity code runs in real time: its timeouts are checked against real time, and
+        // while it runs, virtual time moves at real speed.
         let ticking = shared.clone();
         let ticker = tokio::spawn(async move {
             let mut tick = tokio::time::interval(ACTIVITY_TIMEOUT_TICK);
+            let mut last = tokio::time::Instant::now();
             loop {
                 tick.tick().await;
-                ticking.expire_attempts();
+                let now = tokio::time::Instant::now();
+                ticking.tick(now - last);
+                last = now;
             }
         });
         let client = Client::connect(ClientOptions::new(address)).await?;

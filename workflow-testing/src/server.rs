@@ -67,10 +67,15 @@ impl ServerState {
         }
     }
 
-    /// Times out activity attempts past their (real-time) limits; wakes waiters if any.
-    pub(crate) fn expire_attempts(&self) {
-        let expired = self.lock().expire_attempts(std::time::Instant::now());
-        if expired {
+    /// One tick of real time (`elapsed` since the last): times out activity attempts past
+    /// their (real-time) limits, and while an activity runs, moves virtual time on at real
+    /// speed; wakes waiters if anything changed.
+    pub(crate) fn tick(&self, elapsed: Duration) {
+        let mut state = self.lock();
+        let expired = state.expire_attempts(std::time::Instant::now());
+        let fired = state.follow_real_time(elapsed);
+        drop(state);
+        if expired || fired {
             self.changed.send_modify(|v| *v = v.wrapping_add(1));
         }
     }
@@ -184,7 +189,7 @@ async fn route(
         "UpdateWorkflowExecution" => unary!(shared, req, update_workflow_execution),
         "ExecuteMultiOperation" => unary!(shared, req, execute_multi_operation),
         "PollWorkflowExecutionUpdate" => unary!(shared, req, poll_workflow_execution_update),
-        other => Status::unimplemented(format!("the test environment does not implement {other} yet")).into_http(),
+        other => Status::unimplemented(unsupported(other)).into_http(),
     }
 }
 
@@ -352,6 +357,26 @@ async fn wait_skipping_time(shared: &ServerState, done: impl Fn(&State) -> bool)
                 .await;
         }
     }
+}
+
+/// Why the test environment refuses an RPC it does not serve, naming the feature it belongs
+/// to and where to test it instead.
+fn unsupported(method: &str) -> String {
+    let feature = if method.contains("Schedule") {
+        "schedules"
+    } else if method.contains("Nexus") {
+        "Nexus operations"
+    } else if method.contains("WorkerDeployment") || method.contains("Versioning") || method.contains("BuildId") {
+        "worker versioning"
+    } else if method.contains("Batch") {
+        "batch operations"
+    } else {
+        "this request"
+    };
+    format!(
+        "the test environment does not support {feature} ({method}); test it against a Temporal server \
+         (`testing::DevServer`)"
+    )
 }
 
 /// The history of a run; with `wait_new_event` and the close-event filter, waits for the run

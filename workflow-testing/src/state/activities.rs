@@ -298,6 +298,22 @@ impl State {
         );
     }
 
+    /// While an activity attempt runs in a worker (its code runs in real time), virtual time
+    /// moves at real speed, so a timer the workflow set beside it fires as it would on a
+    /// server; it never jumps past the attempt. Returns whether anything fell due.
+    pub(crate) fn follow_real_time(&mut self, elapsed: Duration) -> bool {
+        let running = self
+            .executions
+            .values()
+            .any(|e| e.is_open() && e.activities.values().any(|a| a.started));
+        if !running {
+            return false;
+        }
+        let due_before = self.due.len();
+        self.advance_to(self.now + elapsed);
+        self.due.len() != due_before
+    }
+
     /// Times out the attempts whose start-to-close, heartbeat or schedule-to-close time (real
     /// time: the activity's code runs in real time) has passed.
     pub(crate) fn expire_attempts(&mut self, now: std::time::Instant) -> bool {
