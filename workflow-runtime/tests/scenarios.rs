@@ -40,9 +40,17 @@ where
     F: Fn(Client) -> Fut,
     Fut: std::future::Future<Output = Report>,
 {
+    let started = std::time::Instant::now();
     let server = scenario(dev_server_client().await.expect("the dev server")).await;
+    let on_server = started.elapsed();
+    let started = std::time::Instant::now();
     let env = TestEnv::start().await.expect("the test environment");
     let in_env = scenario(env.client().clone()).await;
+    // Seen with `--nocapture`: what each backend took.
+    eprintln!(
+        "scenario wall time: server {on_server:?}, TestEnv {:?}",
+        started.elapsed()
+    );
     assert_eq!(
         in_env.without(racing),
         server.without(racing),
@@ -546,4 +554,286 @@ async fn an_abandoned_activity_ends_as_canceled_at_once_and_is_never_told() {
         "completed: \"activity canceled; it saw the cancel: false\""
     );
     assert!(!report.events.contains(&"ACTIVITY_TASK_CANCEL_REQUESTED".to_string()));
+}
+
+/// Runs `W` to its end on a fresh task queue served by `worker` and reports it (a scenario
+/// whose workflow needs nothing from the test while it runs).
+async fn scenario<W>(worker: WorkerBuilderFn, input: W::Input) -> Report
+where
+    W: workflow_runtime::client::WorkflowDefinition,
+    W::Input: Clone,
+    W::Output: std::fmt::Debug,
+{
+    on_both(&[], |client| {
+        let input = input.clone();
+        async move { run_to_end::<W>(&client, worker, input).await }
+    })
+    .await
+}
+
+// Continue-as-new: three runs, the last one's result.
+
+#[workflow]
+#[derive(Default)]
+pub struct Chain;
+
+#[workflow]
+impl Chain {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, round: u32) -> WorkflowResult<String> {
+        if round < 3 {
+            return Err(ctx.continue_as_new(round + 1));
+        }
+        Ok(format!("round {round}, attempt {}", ctx.info().attempt))
+    }
+}
+
+#[tokio::test]
+async fn continue_as_new_runs_on_to_the_last_run() {
+    let report = scenario::<Chain>(|c, q| Worker::builder(c, q).workflow::<Chain>().build().unwrap(), (1,)).await;
+    assert_eq!(report.outcome, "completed: \"round 3, attempt 1\"");
+}
+
+// A workflow's run timeout: the run ends as timed out.
+
+#[workflow]
+#[derive(Default)]
+pub struct Overslept;
+
+#[workflow]
+impl Overslept {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_workflow_past_its_run_timeout_times_out() {
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let running = Worker::builder(&client, &queue)
+            .workflow::<Overslept>()
+            .build()
+            .unwrap()
+            .spawn();
+        let options = StartOptions::new(unique_id("scenario"), &queue).run_timeout(Duration::from_secs(2));
+        let handle = client.start::<Overslept>(options, ()).await.unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(60), handle.result())
+            .await
+            .expect("the run ends");
+        let history = handle.fetch_history().await.unwrap();
+        running.stop().await.unwrap();
+        Report {
+            outcome: format!("{result:?}"),
+            events: event_names(&history)
+                .into_iter()
+                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+                .collect(),
+        }
+    })
+    .await;
+    assert!(report.outcome.contains("TimedOut"), "{}", report.outcome);
+    assert_eq!(
+        report.events.last().map(String::as_str),
+        Some("WORKFLOW_EXECUTION_TIMED_OUT")
+    );
+}
+
+// Heartbeat details carry an activity's progress into its next attempt.
+
+#[activity(
+    start_to_close_timeout = "10s",
+    retry(initial_interval = "100ms", maximum_attempts = 3)
+)]
+async fn resumable(ctx: ActivityContext) -> Result<String, ActivityError> {
+    let done: u32 = ctx.heartbeat_details().map_err(ActivityError::from_error)?.unwrap_or(0);
+    if ctx.info().attempt == 1 {
+        // The failure carries the last heartbeat's details to the server.
+        ctx.heartbeat(&5u32);
+        return Err(ActivityError::retryable("lost the connection", "Transient"));
+    }
+    Ok(format!("attempt {} resumed after {done}", ctx.info().attempt))
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Resumes;
+
+#[workflow]
+impl Resumes {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.activity(resumable, ()).await
+    }
+}
+
+#[tokio::test]
+async fn heartbeat_details_carry_progress_into_the_next_attempt() {
+    let report = scenario::<Resumes>(
+        |c, q| {
+            Worker::builder(c, q)
+                .workflow::<Resumes>()
+                .activity(resumable)
+                .build()
+                .unwrap()
+        },
+        (),
+    )
+    .await;
+    assert_eq!(report.outcome, "completed: \"attempt 2 resumed after 5\"");
+}
+
+// Signals between workflows: a parent signals its child, which was waiting for it.
+
+#[workflow]
+#[derive(Default)]
+pub struct Waiter {
+    go: bool,
+}
+
+#[workflow]
+impl Waiter {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.go).await?;
+        Ok("signalled".into())
+    }
+
+    #[signal]
+    fn go(&mut self) {
+        self.go = true;
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Signaller;
+
+#[workflow]
+impl Signaller {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let child = ctx.child::<Waiter>(()).start().await?;
+        child.signal_by_name("go", ()).await?;
+        Ok(format!("child {}", child.result().await?))
+    }
+}
+
+#[tokio::test]
+async fn a_workflow_signals_another() {
+    let report = scenario::<Signaller>(
+        |c, q| {
+            Worker::builder(c, q)
+                .workflow::<Signaller>()
+                .workflow::<Waiter>()
+                .build()
+                .unwrap()
+        },
+        (),
+    )
+    .await;
+    assert_eq!(report.outcome, "completed: \"child signalled\"");
+}
+
+// Search attributes upserted by the workflow.
+
+const STAGE: workflow_runtime::client::SearchAttributeKey<String> =
+    workflow_runtime::client::SearchAttributeKey::keyword("CustomKeywordField");
+
+#[workflow]
+#[derive(Default)]
+pub struct Staged;
+
+#[workflow]
+impl Staged {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.upsert_search_attributes([STAGE.set("packing".to_string())])?;
+        ctx.sleep(Duration::from_millis(10)).await?;
+        ctx.upsert_search_attributes([STAGE.set("shipped".to_string())])?;
+        Ok("shipped".into())
+    }
+}
+
+#[tokio::test]
+async fn a_workflow_upserts_its_search_attributes() {
+    let report = scenario::<Staged>(|c, q| Worker::builder(c, q).workflow::<Staged>().build().unwrap(), ()).await;
+    assert_eq!(
+        report
+            .events
+            .iter()
+            .filter(|e| *e == "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
+            .count(),
+        2
+    );
+}
+
+// An update: validated, accepted and answered.
+
+#[workflow]
+#[derive(Default)]
+pub struct Priced {
+    price: u64,
+    done: bool,
+}
+
+#[workflow]
+impl Priced {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
+        ctx.wait_condition(|s| s.done).await?;
+        Ok(ctx.state(|s| s.price))
+    }
+
+    #[update(validator = "positive")]
+    fn set_price(&mut self, price: u64) -> WorkflowResult<u64> {
+        Ok(std::mem::replace(&mut self.price, price))
+    }
+
+    fn positive(&self, price: u64) -> Result<(), String> {
+        if price == 0 {
+            Err("a price is positive".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    #[signal]
+    fn close(&mut self) {
+        self.done = true;
+    }
+}
+
+#[tokio::test]
+async fn updates_are_validated_and_answered() {
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let running = Worker::builder(&client, &queue)
+            .workflow::<Priced>()
+            .build()
+            .unwrap()
+            .spawn();
+        let priced = Priced::start(&client, StartOptions::new(unique_id("scenario"), &queue))
+            .await
+            .unwrap();
+        let first = priced.set_price(250).await;
+        let refused = priced.set_price(0).await;
+        let second = priced.set_price(300).await;
+        priced.close().await.unwrap();
+        let result = priced.result().await;
+        let history = priced.fetch_history().await.unwrap();
+        running.stop().await.unwrap();
+        let refused = refused.map_err(|e| e.to_string().contains("a price is positive"));
+        Report {
+            outcome: format!("{first:?} {refused:?} {second:?} {result:?}"),
+            events: event_names(&history)
+                .into_iter()
+                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+                .collect(),
+        }
+    })
+    .await;
+    assert_eq!(report.outcome, "Ok(0) Err(true) Ok(250) Ok(300)");
 }
