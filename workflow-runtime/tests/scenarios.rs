@@ -6,7 +6,7 @@
 use std::time::Duration;
 use workflow_runtime::client::failure::FailureKind;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{TestEnv, dev_server_client, event_names, unique_id};
+use workflow_runtime::testing::{TestEnv, TestEnvOptions, dev_server_client, event_names, unique_id};
 
 /// What one run of a scenario saw: the parent's result (or failure) and its history's events
 /// (without the workflow task events, whose number depends on how events batch in time).
@@ -40,11 +40,20 @@ where
     F: Fn(Client) -> Fut,
     Fut: std::future::Future<Output = Report>,
 {
+    on_both_with(TestEnvOptions::default(), racing, scenario).await
+}
+
+/// [`on_both`] with a test environment started with `options`.
+async fn on_both_with<F, Fut>(options: TestEnvOptions, racing: &[&str], scenario: F) -> Report
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = Report>,
+{
     let started = std::time::Instant::now();
     let server = scenario(dev_server_client().await.expect("the dev server")).await;
     let on_server = started.elapsed();
     let started = std::time::Instant::now();
-    let env = TestEnv::start().await.expect("the test environment");
+    let env = TestEnv::start_with(options).await.expect("the test environment");
     let in_env = scenario(env.client().clone()).await;
     // Seen with `--nocapture`: what each backend took.
     eprintln!(
@@ -836,4 +845,63 @@ async fn updates_are_validated_and_answered() {
     })
     .await;
     assert_eq!(report.outcome, "Ok(0) Err(true) Ok(250) Ok(300)");
+}
+
+// A workflow task that panics once: the server retries the task and the run goes on; so does
+// the test environment when asked to retry failed tasks.
+
+/// The runs whose workflow code panicked once already (by workflow id).
+static PANICKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[workflow]
+#[derive(Default)]
+pub struct PanicsOnce;
+
+#[workflow]
+impl PanicsOnce {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let id = ctx.info().workflow_id;
+        let first_time = {
+            let mut panicked = PANICKED.lock().unwrap();
+            let first = !panicked.contains(&id);
+            panicked.push(id);
+            first
+        };
+        if first_time {
+            panic!("a bug fixed by the next deploy");
+        }
+        Ok("recovered".into())
+    }
+}
+
+#[tokio::test]
+async fn a_workflow_task_that_panics_once_is_retried_and_the_run_goes_on() {
+    let options = TestEnvOptions::default().retry_failed_workflow_tasks(true);
+    let report = on_both_with(options, &[], |client| async move {
+        run_to_end::<PanicsOnce>(
+            &client,
+            |c, q| Worker::builder(c, q).workflow::<PanicsOnce>().build().unwrap(),
+            (),
+        )
+        .await
+    })
+    .await;
+    assert_eq!(report.outcome, "completed: \"recovered\"");
+}
+
+#[tokio::test]
+async fn by_default_a_panicking_workflow_task_fails_the_run_in_the_test_environment() {
+    let env = TestEnv::start().await.unwrap();
+    let report = run_to_end::<PanicsOnce>(
+        env.client(),
+        |c, q| Worker::builder(c, q).workflow::<PanicsOnce>().build().unwrap(),
+        (),
+    )
+    .await;
+    assert!(
+        report.outcome.contains("a bug fixed by the next deploy"),
+        "{}",
+        report.outcome
+    );
 }

@@ -63,12 +63,41 @@ pub struct TestEnv {
     ticker: tokio::task::JoinHandle<()>,
 }
 
+/// How a [`TestEnv`] behaves where tests may want either of two ways.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TestEnvOptions {
+    /// What a failed workflow task (a panic in workflow code, a nondeterminism error) does.
+    /// `false` (the default): the run fails at once with the task's failure, so a test sees
+    /// the bug instead of waiting on retries. `true`: as on the server, the failure is recorded
+    /// (`WorkflowTaskFailed`) and the task is handed out again, attempt after attempt, and a
+    /// task the worker does not answer within its task timeout times out and is retried (the
+    /// worker reports a failure on a task's first attempt only, so a task that fails again
+    /// waits for that timeout: 10 s unless the start set another) — for tests of a workflow
+    /// that recovers after a failed task.
+    pub retry_failed_workflow_tasks: bool,
+}
+
+impl TestEnvOptions {
+    /// Failed workflow tasks are retried as on the server (see the field).
+    pub fn retry_failed_workflow_tasks(mut self, retry: bool) -> Self {
+        self.retry_failed_workflow_tasks = retry;
+        self
+    }
+}
+
 impl TestEnv {
     /// Starts an environment (namespace `default`) and connects a client to it.
     pub async fn start() -> Result<TestEnv, TestEnvError> {
+        TestEnv::start_with(TestEnvOptions::default()).await
+    }
+
+    /// Starts an environment with `options`.
+    pub async fn start_with(options: TestEnvOptions) -> Result<TestEnv, TestEnvError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?.to_string();
         let shared = ServerState::new("default".to_string());
+        shared.write(|s| s.retry_failed_tasks = options.retry_failed_workflow_tasks);
         let server = server::serve(shared.clone(), listener);
         // Activity code runs in real time: its timeouts are checked against real time, and
         // while it runs, virtual time moves at real speed.
@@ -105,7 +134,8 @@ impl TestEnv {
 
     /// Moves virtual time forward by `duration`, firing every timer due on the way in order
     /// and letting the workflows react to each before the next (waiting up to 10 s of real
-    /// time for their tasks at each step).
+    /// time for their tasks at each step). Activities running meanwhile move it on at real
+    /// speed too, so afterwards it is at least `duration` later.
     pub async fn sleep(&self, duration: Duration) {
         let target = self.now() + duration;
         loop {

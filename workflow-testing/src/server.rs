@@ -72,7 +72,8 @@ impl ServerState {
     /// speed; wakes waiters if anything changed.
     pub(crate) fn tick(&self, elapsed: Duration) {
         let mut state = self.lock();
-        let expired = state.expire_attempts(std::time::Instant::now());
+        let expired =
+            state.expire_attempts(std::time::Instant::now()) | state.expire_workflow_tasks(std::time::Instant::now());
         let fired = state.follow_real_time(elapsed);
         drop(state);
         if expired || fired {
@@ -498,8 +499,12 @@ async fn respond_workflow_task_failed(
     shared: &ServerState,
     request: ws::RespondWorkflowTaskFailedRequest,
 ) -> Result<ws::RespondWorkflowTaskFailedResponse, Status> {
-    if let Token::Workflow { run_id, .. } = token(&request.task_token)? {
-        shared.write(|s| s.fail_workflow_task(&run_id, request.failure));
+    if let Token::Workflow {
+        run_id,
+        started_event_id,
+    } = token(&request.task_token)?
+    {
+        shared.write(|s| s.workflow_task_failed(&run_id, started_event_id, request.cause, request.failure));
     }
     Ok(Default::default())
 }

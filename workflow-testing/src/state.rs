@@ -24,6 +24,7 @@ mod buffering;
 mod commands;
 mod queries;
 mod retries;
+mod task_failures;
 mod updates;
 mod visibility;
 
@@ -129,6 +130,12 @@ pub(crate) struct Execution {
     /// Queries that arrived while events waited for a workflow task (answered with that task,
     /// after the events), or while a task ran (answered once it completed).
     waiting_queries: Vec<u64>,
+    /// The attempt of the run's current workflow task (1 unless earlier attempts failed).
+    task_attempt: i32,
+    /// When the workflow task in a worker's hands was handed out (real time), and how long
+    /// the worker has to answer it.
+    task_started_at: Option<std::time::Instant>,
+    task_timeout: Duration,
     /// Events that arrived while a workflow task was running: as on the server, they are
     /// written after that task's completion (and its commands' events), not in between.
     buffered: Vec<HistoryEvent>,
@@ -207,6 +214,8 @@ pub(crate) struct State {
     /// Workers that announced their shutdown (by instance key): their polls end at once.
     pub(crate) stopped_workers: std::collections::HashSet<String>,
     run_counter: u64,
+    /// Whether a failed workflow task is retried, as on the server, instead of failing the run.
+    pub(crate) retry_failed_tasks: bool,
 }
 
 fn event_type(attributes: &Ev) -> EventType {
@@ -283,6 +292,7 @@ impl State {
             in_flight: 0,
             stopped_workers: Default::default(),
             run_counter: 0,
+            retry_failed_tasks: false,
         }
     }
 
@@ -325,6 +335,7 @@ impl State {
                 execution.task = TaskState::Scheduled;
                 let queue = execution.sticky_queue.clone().unwrap_or(execution.task_queue.clone());
                 let task_queue = execution.task_queue.clone();
+                let attempt = execution.task_attempt;
                 self.append(
                     run_id,
                     Ev::WorkflowTaskScheduledEventAttributes(h::WorkflowTaskScheduledEventAttributes {
@@ -332,7 +343,7 @@ impl State {
                             name: task_queue,
                             ..Default::default()
                         }),
-                        attempt: 1,
+                        attempt,
                         ..Default::default()
                     }),
                 );
@@ -430,6 +441,14 @@ impl State {
                     .map(|s| s.indexed_fields)
                     .unwrap_or_default(),
                 memo: request.memo.clone().map(|m| m.fields).unwrap_or_default(),
+                task_attempt: 1,
+                task_started_at: None,
+                task_timeout: request
+                    .workflow_task_timeout
+                    .as_ref()
+                    .map(from_proto_duration)
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(Duration::from_secs(10)),
                 buffered: Vec::new(),
                 waiting_queries: Vec::new(),
                 request: request.clone(),
@@ -720,6 +739,7 @@ impl State {
         );
         let execution = self.executions.get_mut(&run_id).expect("execution exists");
         execution.task = TaskState::Started;
+        execution.task_started_at = Some(std::time::Instant::now());
         let sticky = execution.sticky_queue.as_deref() == Some(queue);
         let previous = execution.last_completed_started_id;
         let events: Vec<HistoryEvent> = if sticky {
@@ -762,7 +782,7 @@ impl State {
             }),
             previous_started_event_id: previous,
             started_event_id,
-            attempt: 1,
+            attempt: execution.task_attempt,
             history: Some(h::History { events }),
             workflow_execution_task_queue: Some(TaskQueue {
                 name: execution.task_queue.clone(),
@@ -801,10 +821,12 @@ impl State {
             .executions
             .get_mut(run_id)
             .ok_or_else(|| Refusal::NotFound("workflow task of an unknown run".into()))?;
-        if execution.task != TaskState::Started || !execution.is_open() {
+        if !execution.is_open() || execution.current_task_started() != Some(started_event_id) {
             return Err(Refusal::NotFound("the workflow task is no longer current".into()));
         }
         execution.task = TaskState::Idle;
+        execution.task_attempt = 1;
+        execution.task_started_at = None;
         execution.last_completed_started_id = started_event_id;
         execution.sticky_queue = request
             .sticky_attributes
