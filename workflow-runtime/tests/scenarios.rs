@@ -17,6 +17,18 @@ struct Report {
 }
 
 impl Report {
+    /// What a run ended with (`outcome`) and the events of its `history`, less the workflow
+    /// task events.
+    fn new(outcome: String, history: &workflow_runtime::client::proto::history::History) -> Report {
+        Report {
+            outcome,
+            events: event_names(history)
+                .into_iter()
+                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
+                .collect(),
+        }
+    }
+
     /// The report without the events named in `racing` (events whose presence depends on
     /// timing, on either backend).
     fn without(&self, racing: &[&str]) -> Report {
@@ -86,16 +98,11 @@ where
         .expect("the scenario ends within 60 s");
     let history = handle.fetch_history().await.expect("history");
     running.stop().await.expect("the worker stops");
-    Report {
-        outcome: match result {
-            Ok(value) => format!("completed: {value:?}"),
-            Err(e) => format!("failed: {e}"),
-        },
-        events: event_names(&history)
-            .into_iter()
-            .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
-            .collect(),
-    }
+    let outcome = match result {
+        Ok(value) => format!("completed: {value:?}"),
+        Err(e) => format!("failed: {e}"),
+    };
+    Report::new(outcome, &history)
 }
 
 type WorkerBuilderFn = fn(&Client, &str) -> Worker;
@@ -423,13 +430,7 @@ async fn three_activities_started_together_are_all_seen_running_until_cancelled(
             .expect("the run ends");
         let history = handle.fetch_history().await.unwrap();
         running.stop().await.unwrap();
-        Report {
-            outcome: format!("{result:?}"),
-            events: event_names(&history)
-                .into_iter()
-                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
-                .collect(),
-        }
+        Report::new(format!("{result:?}"), &history)
     })
     .await;
     assert_eq!(report.outcome, "Ok(3)", "all three activities end cancelled");
@@ -493,13 +494,7 @@ async fn a_query_right_after_a_signal_sees_it() {
         let result = counter.result().await;
         let history = counter.fetch_history().await.unwrap();
         running.stop().await.unwrap();
-        Report {
-            outcome: format!("{result:?}; stale reads: {stale:?}"),
-            events: event_names(&history)
-                .into_iter()
-                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
-                .collect(),
-        }
+        Report::new(format!("{result:?}; stale reads: {stale:?}"), &history)
     })
     .await;
     assert_eq!(report.outcome, "Ok(20); stale reads: []");
@@ -534,13 +529,7 @@ async fn a_query_waiting_with_a_signal_for_a_worker_is_answered_after_the_signal
         let result = counter.result().await;
         let history = counter.fetch_history().await.unwrap();
         second.stop().await.unwrap();
-        Report {
-            outcome: format!("{result:?}; the query saw {seen}"),
-            events: event_names(&history)
-                .into_iter()
-                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
-                .collect(),
-        }
+        Report::new(format!("{result:?}; the query saw {seen}"), &history)
     })
     .await;
     assert_eq!(report.outcome, "Ok(2); the query saw 2");
@@ -634,13 +623,7 @@ async fn a_workflow_past_its_run_timeout_times_out() {
             .expect("the run ends");
         let history = handle.fetch_history().await.unwrap();
         running.stop().await.unwrap();
-        Report {
-            outcome: format!("{result:?}"),
-            events: event_names(&history)
-                .into_iter()
-                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
-                .collect(),
-        }
+        Report::new(format!("{result:?}"), &history)
     })
     .await;
     assert!(report.outcome.contains("TimedOut"), "{}", report.outcome);
@@ -835,13 +818,7 @@ async fn updates_are_validated_and_answered() {
         let history = priced.fetch_history().await.unwrap();
         running.stop().await.unwrap();
         let refused = refused.map_err(|e| e.to_string().contains("a price is positive"));
-        Report {
-            outcome: format!("{first:?} {refused:?} {second:?} {result:?}"),
-            events: event_names(&history)
-                .into_iter()
-                .filter(|e| !e.starts_with("WORKFLOW_TASK_"))
-                .collect(),
-        }
+        Report::new(format!("{first:?} {refused:?} {second:?} {result:?}"), &history)
     })
     .await;
     assert_eq!(report.outcome, "Ok(0) Err(true) Ok(250) Ok(300)");
