@@ -93,10 +93,14 @@ where
         .start::<W>(StartOptions::new(unique_id("scenario"), &queue), input)
         .await
         .expect("start");
-    let result = tokio::time::timeout(Duration::from_secs(60), handle.result())
-        .await
-        .expect("the scenario ends within 60 s");
+    let result = tokio::time::timeout(Duration::from_secs(60), handle.result()).await;
     let history = handle.fetch_history().await.expect("history");
+    let Ok(result) = result else {
+        panic!(
+            "the scenario did not end within 60 s; its history: {:?}",
+            event_names(&history)
+        );
+    };
     running.stop().await.expect("the worker stops");
     let outcome = match result {
         Ok(value) => format!("completed: {value:?}"),
@@ -881,4 +885,121 @@ async fn by_default_a_panicking_workflow_task_fails_the_run_in_the_test_environm
         "{}",
         report.outcome
     );
+}
+
+// An activity that stops heartbeating times out, and how the workflow sees it.
+
+/// The kind of an activity's failure as the workflow sees it: its retry state and the root
+/// cause's timeout type (or message).
+fn describe_activity_failure(e: &WorkflowError) -> String {
+    let retry_state = match &*e.kind {
+        FailureKind::Activity { retry_state, .. } => format!("{retry_state:?}"),
+        other => format!("not an activity failure: {other:?}"),
+    };
+    match &*e.root_cause().kind {
+        FailureKind::Timeout { timeout_type, .. } => format!("{retry_state}: {timeout_type:?}"),
+        _ => format!("{retry_state}: {}", e.root_cause().message),
+    }
+}
+
+/// Heartbeats once, then goes quiet for longer than its heartbeat timeout.
+#[activity(
+    start_to_close_timeout = "10s",
+    heartbeat_timeout = "1s",
+    retry(maximum_attempts = 1)
+)]
+async fn goes_quiet(ctx: ActivityContext) -> Result<(), ActivityError> {
+    ctx.heartbeat(&());
+    for _ in 0..60 {
+        if ctx.is_cancelled() || ctx.is_worker_shutting_down() {
+            return Err(ActivityError::Canceled);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct TimesOutActivities;
+
+#[workflow]
+impl TimesOutActivities {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        let quiet = ctx.activity(goes_quiet, ()).await;
+        let describe = |r: Result<(), WorkflowError>| match r {
+            Ok(()) => "completed".to_string(),
+            Err(e) => describe_activity_failure(&e),
+        };
+        Ok(format!("quiet: {}", describe(quiet)))
+    }
+}
+
+#[tokio::test]
+async fn an_activity_that_stops_heartbeating_times_out() {
+    let report = scenario::<TimesOutActivities>(
+        |c, q| {
+            Worker::builder(c, q)
+                .workflow::<TimesOutActivities>()
+                .activity(goes_quiet)
+                .build()
+                .unwrap()
+        },
+        (),
+    )
+    .await;
+    assert_eq!(
+        report.outcome,
+        "completed: \"quiet: MaximumAttemptsReached: Heartbeat\""
+    );
+}
+
+// A local activity retried to success, recorded as one marker.
+
+static LOCAL_TRIES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[activity(
+    start_to_close_timeout = "5s",
+    retry(initial_interval = "50ms", maximum_attempts = 5)
+)]
+async fn flaky_lookup(ctx: ActivityContext, key: String) -> Result<String, ActivityError> {
+    let tries = {
+        let mut tries = LOCAL_TRIES.lock().unwrap();
+        tries.push(key.clone());
+        tries.iter().filter(|k| **k == key).count()
+    };
+    if tries < 3 {
+        return Err(ActivityError::retryable("not yet", "NotYet"));
+    }
+    Ok(format!("found on attempt {}", ctx.info().attempt))
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct LooksUp;
+
+#[workflow]
+impl LooksUp {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.local_activity(flaky_lookup, ctx.info().workflow_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_local_activity_is_retried_to_success_and_recorded_once() {
+    let report = scenario::<LooksUp>(
+        |c, q| {
+            Worker::builder(c, q)
+                .workflow::<LooksUp>()
+                .activity(flaky_lookup)
+                .build()
+                .unwrap()
+        },
+        (),
+    )
+    .await;
+    assert_eq!(report.outcome, "completed: \"found on attempt 3\"");
+    assert_eq!(report.events.iter().filter(|e| *e == "MARKER_RECORDED").count(), 1);
 }
