@@ -1003,3 +1003,54 @@ async fn a_local_activity_is_retried_to_success_and_recorded_once() {
     assert_eq!(report.outcome, "completed: \"found on attempt 3\"");
     assert_eq!(report.events.iter().filter(|e| *e == "MARKER_RECORDED").count(), 1);
 }
+
+// Signal-with-start and update-with-start: the first call starts the workflow, the second
+// reaches the running one.
+
+#[tokio::test]
+async fn signal_with_start_starts_once_then_signals() {
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let running = Worker::builder(&client, &queue)
+            .workflow::<Counter>()
+            .build()
+            .unwrap()
+            .spawn();
+        let options = StartOptions::new(unique_id("scenario"), &queue);
+        let first = Counter::bump_with_start(&client, options.clone()).await.unwrap();
+        let second = Counter::bump_with_start(&client, options).await.unwrap();
+        let same_run = first.run_id() == second.run_id();
+        second.finish().await.unwrap();
+        let result = second.result().await;
+        let history = second.fetch_history().await.unwrap();
+        running.stop().await.unwrap();
+        Report::new(format!("{result:?}; one run: {same_run}"), &history)
+    })
+    .await;
+    assert_eq!(report.outcome, "Ok(2); one run: true");
+}
+
+#[tokio::test]
+async fn update_with_start_starts_once_then_updates() {
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let running = Worker::builder(&client, &queue)
+            .workflow::<Priced>()
+            .build()
+            .unwrap()
+            .spawn();
+        let options = StartOptions::new(unique_id("scenario"), &queue)
+            .id_conflict_policy(workflow_runtime::client::IdConflictPolicy::UseExisting);
+        let (first, before) = Priced::set_price_with_start(&client, options.clone(), 100)
+            .await
+            .unwrap();
+        let (_, again) = Priced::set_price_with_start(&client, options, 200).await.unwrap();
+        first.close().await.unwrap();
+        let result = first.result().await;
+        let history = first.fetch_history().await.unwrap();
+        running.stop().await.unwrap();
+        Report::new(format!("{before} {again} {result:?}"), &history)
+    })
+    .await;
+    assert_eq!(report.outcome, "0 100 Ok(200)");
+}
