@@ -80,6 +80,22 @@ where
     server
 }
 
+/// Runs `W` with `input` to its end on both backends (a test environment started with
+/// `options`), each on a fresh task queue served by `worker`, and compares the reports but for
+/// the `racing` events: a scenario whose workflow needs nothing from the test while it runs.
+async fn scenario<W>(options: TestEnvOptions, racing: &[&str], worker: WorkerBuilderFn, input: W::Input) -> Report
+where
+    W: workflow_runtime::client::WorkflowDefinition,
+    W::Input: Clone,
+    W::Output: std::fmt::Debug,
+{
+    on_both_with(options, racing, |client| {
+        let input = input.clone();
+        async move { run_to_end::<W>(&client, worker, input).await }
+    })
+    .await
+}
+
 /// Starts `W` with `input` on a fresh task queue served by `worker`, waits (bounded) for the
 /// run to end, and reports its outcome and history.
 async fn run_to_end<W>(client: &Client, worker: WorkerBuilderFn, input: W::Input) -> Report
@@ -149,32 +165,34 @@ impl RetriesChild {
     }
 }
 
-/// The retry state and the root cause's message of a child's failure.
+/// The retry state of a child's failure and its root cause: a timeout's kind, else the
+/// message.
 fn describe_child_failure(e: &WorkflowError) -> String {
+    let root = e.root_cause();
+    let cause = match &*root.kind {
+        FailureKind::Timeout { .. } => format!("{:?}", root.kind),
+        _ => root.message.clone(),
+    };
     match &*e.kind {
-        FailureKind::ChildWorkflow { retry_state, .. } => {
-            format!("{retry_state:?}: {}", e.root_cause().message)
-        }
+        FailureKind::ChildWorkflow { retry_state, .. } => format!("{retry_state:?}: {cause}"),
         other => format!("not a child failure: {other:?}"),
     }
 }
 
 #[tokio::test]
 async fn a_child_is_retried_by_its_retry_policy() {
-    let report = on_both(&[], |client| async move {
-        run_to_end::<RetriesChild>(
-            &client,
-            |client, queue| {
-                Worker::builder(client, queue)
-                    .workflow::<RetriesChild>()
-                    .workflow::<Flaky>()
-                    .build()
-                    .unwrap()
-            },
-            (),
-        )
-        .await
-    })
+    let report = scenario::<RetriesChild>(
+        TestEnvOptions::default(),
+        &[],
+        |client, queue| {
+            Worker::builder(client, queue)
+                .workflow::<RetriesChild>()
+                .workflow::<Flaky>()
+                .build()
+                .unwrap()
+        },
+        (),
+    )
     .await;
     assert_eq!(
         report.outcome,
@@ -207,32 +225,25 @@ impl TimesOutChild {
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
         match ctx.child::<Sleeper>(()).execution_timeout(Duration::from_secs(2)).await {
             Ok(()) => Ok("the child completed".into()),
-            Err(e) => Ok(match &*e.kind {
-                FailureKind::ChildWorkflow { retry_state, .. } => {
-                    format!("{retry_state:?}: {:?}", e.root_cause().kind)
-                }
-                other => format!("not a child failure: {other:?}"),
-            }),
+            Err(e) => Ok(describe_child_failure(&e)),
         }
     }
 }
 
 #[tokio::test]
 async fn a_child_past_its_execution_timeout_times_out() {
-    let report = on_both(&[], |client| async move {
-        run_to_end::<TimesOutChild>(
-            &client,
-            |client, queue| {
-                Worker::builder(client, queue)
-                    .workflow::<TimesOutChild>()
-                    .workflow::<Sleeper>()
-                    .build()
-                    .unwrap()
-            },
-            (),
-        )
-        .await
-    })
+    let report = scenario::<TimesOutChild>(
+        TestEnvOptions::default(),
+        &[],
+        |client, queue| {
+            Worker::builder(client, queue)
+                .workflow::<TimesOutChild>()
+                .workflow::<Sleeper>()
+                .build()
+                .unwrap()
+        },
+        (),
+    )
     .await;
     assert!(
         report.outcome.starts_with("completed: \"Timeout: Timeout"),
@@ -344,10 +355,7 @@ async fn a_try_cancelled_activity_hears_of_the_cancel_through_its_heartbeat() {
     // With try-cancel the workflow goes on at once: whether the activity's own end is
     // recorded before the workflow completes depends on timing.
     let racing = ["ACTIVITY_TASK_STARTED", "ACTIVITY_TASK_CANCELED"];
-    let report = on_both(&racing, |client| async move {
-        run_to_end::<CancelsActivity>(&client, cancel_worker, ("try".into(),)).await
-    })
-    .await;
+    let report = scenario::<CancelsActivity>(TestEnvOptions::default(), &racing, cancel_worker, ("try".into(),)).await;
     assert_eq!(
         report.outcome,
         "completed: \"activity canceled; it saw the cancel: true\""
@@ -356,10 +364,7 @@ async fn a_try_cancelled_activity_hears_of_the_cancel_through_its_heartbeat() {
 
 #[tokio::test]
 async fn a_wait_cancelled_activity_ends_as_canceled_once_it_stopped() {
-    let report = on_both(&[], |client| async move {
-        run_to_end::<CancelsActivity>(&client, cancel_worker, ("wait".into(),)).await
-    })
-    .await;
+    let report = scenario::<CancelsActivity>(TestEnvOptions::default(), &[], cancel_worker, ("wait".into(),)).await;
     assert_eq!(
         report.outcome,
         "completed: \"activity canceled; it saw the cancel: true\""
@@ -547,30 +552,13 @@ async fn an_abandoned_activity_ends_as_canceled_at_once_and_is_never_told() {
         "ACTIVITY_TASK_CANCELED",
         "ACTIVITY_TASK_FAILED",
     ];
-    let report = on_both(&racing, |client| async move {
-        run_to_end::<CancelsActivity>(&client, cancel_worker, ("abandon".into(),)).await
-    })
-    .await;
+    let report =
+        scenario::<CancelsActivity>(TestEnvOptions::default(), &racing, cancel_worker, ("abandon".into(),)).await;
     assert_eq!(
         report.outcome,
         "completed: \"activity canceled; it saw the cancel: false\""
     );
     assert!(!report.events.contains(&"ACTIVITY_TASK_CANCEL_REQUESTED".to_string()));
-}
-
-/// Runs `W` to its end on a fresh task queue served by `worker` and reports it (a scenario
-/// whose workflow needs nothing from the test while it runs).
-async fn scenario<W>(worker: WorkerBuilderFn, input: W::Input) -> Report
-where
-    W: workflow_runtime::client::WorkflowDefinition,
-    W::Input: Clone,
-    W::Output: std::fmt::Debug,
-{
-    on_both(&[], |client| {
-        let input = input.clone();
-        async move { run_to_end::<W>(&client, worker, input).await }
-    })
-    .await
 }
 
 // Continue-as-new: three runs, the last one's result.
@@ -592,7 +580,13 @@ impl Chain {
 
 #[tokio::test]
 async fn continue_as_new_runs_on_to_the_last_run() {
-    let report = scenario::<Chain>(|c, q| Worker::builder(c, q).workflow::<Chain>().build().unwrap(), (1,)).await;
+    let report = scenario::<Chain>(
+        TestEnvOptions::default(),
+        &[],
+        |c, q| Worker::builder(c, q).workflow::<Chain>().build().unwrap(),
+        (1,),
+    )
+    .await;
     assert_eq!(report.outcome, "completed: \"round 3, attempt 1\"");
 }
 
@@ -668,6 +662,8 @@ impl Resumes {
 #[tokio::test]
 async fn heartbeat_details_carry_progress_into_the_next_attempt() {
     let report = scenario::<Resumes>(
+        TestEnvOptions::default(),
+        &[],
         |c, q| {
             Worker::builder(c, q)
                 .workflow::<Resumes>()
@@ -720,6 +716,8 @@ impl Signaller {
 #[tokio::test]
 async fn a_workflow_signals_another() {
     let report = scenario::<Signaller>(
+        TestEnvOptions::default(),
+        &[],
         |c, q| {
             Worker::builder(c, q)
                 .workflow::<Signaller>()
@@ -755,7 +753,13 @@ impl Staged {
 
 #[tokio::test]
 async fn a_workflow_upserts_its_search_attributes() {
-    let report = scenario::<Staged>(|c, q| Worker::builder(c, q).workflow::<Staged>().build().unwrap(), ()).await;
+    let report = scenario::<Staged>(
+        TestEnvOptions::default(),
+        &[],
+        |c, q| Worker::builder(c, q).workflow::<Staged>().build().unwrap(),
+        (),
+    )
+    .await;
     assert_eq!(
         report
             .events
@@ -859,14 +863,12 @@ impl PanicsOnce {
 #[tokio::test]
 async fn a_workflow_task_that_panics_once_is_retried_and_the_run_goes_on() {
     let options = TestEnvOptions::default().retry_failed_workflow_tasks(true);
-    let report = on_both_with(options, &[], |client| async move {
-        run_to_end::<PanicsOnce>(
-            &client,
-            |c, q| Worker::builder(c, q).workflow::<PanicsOnce>().build().unwrap(),
-            (),
-        )
-        .await
-    })
+    let report = scenario::<PanicsOnce>(
+        options,
+        &[],
+        |c, q| Worker::builder(c, q).workflow::<PanicsOnce>().build().unwrap(),
+        (),
+    )
     .await;
     assert_eq!(report.outcome, "completed: \"recovered\"");
 }
@@ -939,6 +941,8 @@ impl TimesOutActivities {
 #[tokio::test]
 async fn an_activity_that_stops_heartbeating_times_out() {
     let report = scenario::<TimesOutActivities>(
+        TestEnvOptions::default(),
+        &[],
         |c, q| {
             Worker::builder(c, q)
                 .workflow::<TimesOutActivities>()
@@ -990,6 +994,8 @@ impl LooksUp {
 #[tokio::test]
 async fn a_local_activity_is_retried_to_success_and_recorded_once() {
     let report = scenario::<LooksUp>(
+        TestEnvOptions::default(),
+        &[],
         |c, q| {
             Worker::builder(c, q)
                 .workflow::<LooksUp>()

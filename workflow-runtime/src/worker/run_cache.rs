@@ -92,7 +92,7 @@ impl RunCache {
             Some(run) if first_event.is_none_or(|id| id == run.last_event_id + 1) && first_event != Some(1) => run,
             _ if first_event == Some(1) => {
                 let Some(factory) = self.factories.get(&workflow_type) else {
-                    return failed(TaskError::UnknownWorkflowType {
+                    return TaskOutcome::from_error(TaskError::UnknownWorkflowType {
                         workflow_type,
                         registered: crate::messages::listed(self.factories.keys().map(String::as_str)),
                     });
@@ -123,7 +123,7 @@ impl RunCache {
         // A legacy query: bring the run up to date, answer, and issue nothing.
         if let Some(query) = &task.query {
             if let Err(e) = run.apply(events, 0, &[]) {
-                return failed(e);
+                return TaskOutcome::from_error(e);
             }
             let answer = run.answer_query(query);
             self.keep(execution.run_id, run);
@@ -134,7 +134,7 @@ impl RunCache {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(error = %e, "workflow task failed");
-                return failed(e);
+                return TaskOutcome::from_error(e);
             }
         };
         let query_results = run.answer_queries(&task.queries);
@@ -161,7 +161,7 @@ impl RunCache {
         let _enter = span.enter();
         match run.resolve_local(result) {
             Ok(activation) => self.answer(run_id.to_string(), run, activation, HashMap::new()),
-            Err(e) => failed(e),
+            Err(e) => TaskOutcome::from_error(e),
         }
     }
 
@@ -198,17 +198,18 @@ impl RunCache {
     }
 }
 
-fn failed(error: TaskError) -> TaskOutcome {
-    match &error {
-        TaskError::Nondeterminism { .. } => TaskOutcome::Failed {
-            cause: WorkflowTaskFailedCause::NonDeterministicError,
-            failure: Failure::application(error.to_string(), "WorkflowTaskError"),
-        },
-        _ => TaskOutcome::failed(error.to_string(), "WorkflowTaskError"),
-    }
-}
-
 impl TaskOutcome {
+    /// The task failure for an engine error: a nondeterminism error says so, as its cause.
+    fn from_error(error: TaskError) -> TaskOutcome {
+        match &error {
+            TaskError::Nondeterminism { .. } => TaskOutcome::Failed {
+                cause: WorkflowTaskFailedCause::NonDeterministicError,
+                failure: Failure::application(error.to_string(), "WorkflowTaskError"),
+            },
+            _ => TaskOutcome::failed(error.to_string(), "WorkflowTaskError"),
+        }
+    }
+
     /// A task failure the worker (not the workflow's history) caused: the server retries it.
     pub(crate) fn failed(message: String, failure_type: &str) -> TaskOutcome {
         TaskOutcome::Failed {

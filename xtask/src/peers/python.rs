@@ -30,7 +30,6 @@ pub(crate) fn prepare() -> Result<Peer> {
 /// the Temporal CLI (`target/tools/temporal-cli`), when the installed versions differ; returns
 /// that venv's python.
 pub(crate) fn install_requirements(requirements: &Path) -> Result<PathBuf> {
-    crate::ensure_cli()?;
     Ok(workflow_dev_server::install::ensure_python_requirements(
         &crate::target_dir(),
         requirements,
