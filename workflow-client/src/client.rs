@@ -12,7 +12,6 @@ use crate::proto::workflowservice::{self as ws, workflow_service_client::Workflo
 use crate::time::to_proto_duration;
 use crate::visibility::WorkflowSummary;
 use futures::Stream;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
@@ -347,7 +346,7 @@ impl Client {
     }
 
     /// The start request for `o`: checks the options and runs memo fields through the codec.
-    async fn start_request(
+    pub(crate) async fn start_request(
         &self,
         workflow_type: &str,
         o: &StartOptions,
@@ -365,11 +364,7 @@ impl Client {
         }
         // Memo fields are user data: the codec protects them like arguments. Search attributes
         // stay plain: the server indexes them.
-        let mut memo_fields = HashMap::new();
-        for (key, value) in &o.memo {
-            let encoded = self.data_converter().encode_raw(vec![value.clone()]).await?;
-            memo_fields.insert(key.clone(), encoded.payloads.into_iter().next().unwrap_or_default());
-        }
+        let memo_fields = self.data_converter().encode_map(&o.memo).await?;
         Ok(ws::StartWorkflowExecutionRequest {
             namespace: self.namespace().to_string(),
             workflow_id: o.workflow_id.clone(),
@@ -611,37 +606,24 @@ impl Client {
     pub fn list_workflows(&self, query: &str) -> impl Stream<Item = Result<WorkflowSummary, ClientError>> + use<> {
         let client = self.clone();
         let query = query.to_string();
-        let state = (
-            Some(Vec::<u8>::new()),
-            std::collections::VecDeque::<WorkflowSummary>::new(),
-        );
-        futures::stream::try_unfold(state, move |(mut token, mut buffer)| {
+        paginate(move |page_token| {
             let client = client.clone();
-            let query = query.clone();
+            let request = ws::ListWorkflowExecutionsRequest {
+                namespace: client.namespace().to_string(),
+                page_size: 100,
+                next_page_token: page_token,
+                query: query.clone(),
+            };
             async move {
-                loop {
-                    if let Some(item) = buffer.pop_front() {
-                        return Ok(Some((item, (token, buffer))));
-                    }
-                    let Some(page_token) = token.take() else {
-                        return Ok(None);
-                    };
-                    let request = ws::ListWorkflowExecutionsRequest {
-                        namespace: client.namespace().to_string(),
-                        page_size: 100,
-                        next_page_token: page_token,
-                        query: query.clone(),
-                    };
-                    let resp = client
-                        .call(
-                            request,
-                            None,
-                            |mut s, r| async move { s.list_workflow_executions(r).await },
-                        )
-                        .await?;
-                    buffer.extend(resp.executions.into_iter().map(WorkflowSummary::from));
-                    token = (!resp.next_page_token.is_empty()).then_some(resp.next_page_token);
-                }
+                let resp = client
+                    .call(
+                        request,
+                        None,
+                        |mut s, r| async move { s.list_workflow_executions(r).await },
+                    )
+                    .await?;
+                let page = resp.executions.into_iter().map(WorkflowSummary::from).collect();
+                Ok((page, resp.next_page_token))
             }
         })
     }
@@ -660,5 +642,71 @@ impl Client {
             )
             .await?;
         Ok(resp.count.max(0) as u64)
+    }
+}
+
+/// The items of a paginated list call as a stream: `fetch` gets a page token (empty for the
+/// first page) and answers a page and the next token (empty after the last page); pages are
+/// fetched as the stream is read.
+pub(crate) fn paginate<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T, ClientError>>
+where
+    F: FnMut(Vec<u8>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Vec<u8>), ClientError>>,
+{
+    let state = (Some(Vec::new()), std::collections::VecDeque::new(), fetch);
+    futures::stream::try_unfold(state, |(mut token, mut buffer, mut fetch)| async move {
+        loop {
+            if let Some(item) = buffer.pop_front() {
+                return Ok(Some((item, (token, buffer, fetch))));
+            }
+            let Some(page_token) = token.take() else {
+                return Ok(None);
+            };
+            let (page, next) = fetch(page_token).await?;
+            buffer.extend(page);
+            token = (!next.is_empty()).then_some(next);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::{StreamExt, TryStreamExt};
+
+    #[tokio::test]
+    async fn paginate_reads_every_page_in_order_and_stops_after_the_last() {
+        // Pages by token: "" → [1, 2] then "a"; "a" → [] then "b"; "b" → [3] and no token.
+        let mut asked = Vec::new();
+        let items: Vec<u32> = paginate(|token: Vec<u8>| {
+            asked.push(String::from_utf8(token.clone()).unwrap());
+            async move {
+                Ok(match token.as_slice() {
+                    b"" => (vec![1, 2], b"a".to_vec()),
+                    b"a" => (vec![], b"b".to_vec()),
+                    _ => (vec![3], Vec::new()),
+                })
+            }
+        })
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!(items, [1, 2, 3]);
+        assert_eq!(asked, ["", "a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn paginate_ends_with_the_first_error() {
+        let items: Vec<Result<u32, ClientError>> = paginate(|token: Vec<u8>| async move {
+            if token.is_empty() {
+                Ok((vec![1], b"next".to_vec()))
+            } else {
+                Err(ClientError::NotFound("gone".into()))
+            }
+        })
+        .collect()
+        .await;
+        assert_eq!(items.len(), 2);
+        assert!(matches!(items[1], Err(ClientError::NotFound(_))));
     }
 }

@@ -6,6 +6,7 @@ use crate::proto::common::{Payload, Payloads};
 use crate::proto::failure::{Failure as ProtoFailure, failure::FailureInfo};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A codec failure (a key that is missing, a payload that does not authenticate, …).
@@ -173,6 +174,26 @@ impl DataConverter {
             Some(codec) if !payloads.is_empty() => codec.decode(payloads).await?,
             _ => payloads,
         })
+    }
+
+    /// Applies the codec's encode to each value of a map (memo fields), one payload at a time.
+    pub async fn encode_map(&self, map: &HashMap<String, Payload>) -> Result<HashMap<String, Payload>, ConvertError> {
+        let mut encoded = HashMap::with_capacity(map.len());
+        for (key, value) in map {
+            let mut payloads = self.encode_raw(vec![value.clone()]).await?.payloads;
+            encoded.insert(key.clone(), payloads.pop().unwrap_or_default());
+        }
+        Ok(encoded)
+    }
+
+    /// Applies the codec's decode to each value of a map (memo fields), one payload at a time.
+    pub async fn decode_map(&self, map: HashMap<String, Payload>) -> Result<HashMap<String, Payload>, ConvertError> {
+        let mut decoded = HashMap::with_capacity(map.len());
+        for (key, value) in map {
+            let mut payloads = self.decode_raw(Some(Payloads { payloads: vec![value] })).await?;
+            decoded.insert(key, payloads.pop().unwrap_or_default());
+        }
+        Ok(decoded)
     }
 
     /// Applies the codec's encode to every payload inside a failure and its causes.

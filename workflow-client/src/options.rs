@@ -452,10 +452,7 @@ impl StartOptions {
         key: crate::search_attributes::SearchAttributeKey<T>,
         value: T,
     ) -> Self {
-        let payload = key
-            .to_payload(&value)
-            .expect("search attribute values (strings, numbers, booleans) always encode as JSON");
-        self.search_attributes.insert(key.name().to_string(), payload);
+        key.insert_into(&mut self.search_attributes, &value);
         self
     }
     /// A one-line summary of the workflow, shown by the web UI and `temporal workflow describe`.

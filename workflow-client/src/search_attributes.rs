@@ -106,6 +106,14 @@ impl<T: Serialize + DeserializeOwned> SearchAttributeKey<T> {
         Ok(p)
     }
 
+    /// Sets the attribute in a map of attributes (of a start, of a schedule).
+    pub(crate) fn insert_into(&self, attributes: &mut HashMap<String, Payload>, value: &T) {
+        let payload = self
+            .to_payload(value)
+            .expect("search attribute values (strings, numbers, booleans) always encode as JSON");
+        attributes.insert(self.name.to_string(), payload);
+    }
+
     /// A change that sets the attribute (for `ctx.upsert_search_attributes`).
     pub fn set(&self, value: T) -> SearchAttributeUpdate {
         SearchAttributeUpdate {
