@@ -88,6 +88,25 @@ pub enum ClientError {
         /// The failure.
         failure: Box<Failure>,
     },
+    /// A schedule with this id already exists.
+    #[error("a schedule with id `{schedule_id}` already exists")]
+    ScheduleAlreadyExists {
+        /// The id that was asked for.
+        schedule_id: String,
+    },
+    /// No schedule has this id (it was never created, or was deleted).
+    #[error("no schedule with id `{schedule_id}` exists")]
+    ScheduleNotFound {
+        /// The id that was asked for.
+        schedule_id: String,
+    },
+    /// The schedule changed between the description an update was based on and the update;
+    /// nothing was written.
+    #[error("schedule `{schedule_id}` changed since it was described; describe it again and redo the update")]
+    ScheduleConflict {
+        /// The schedule's id.
+        schedule_id: String,
+    },
     /// A history JSON document could not be read or written.
     #[error("history JSON: {0}")]
     HistoryJson(String),
@@ -154,5 +173,43 @@ pub(crate) fn is_transient(status: &tonic::Status) -> bool {
             status.metadata().is_empty() && matches!(status.message(), "transport error" | "operation was canceled")
         }
         _ => false,
+    }
+}
+
+/// Converts the final status of a schedule call into a [`ClientError`] named by the schedule.
+pub(crate) fn schedule_error(status: tonic::Status, attempts: u32, schedule_id: &str) -> ClientError {
+    let schedule_id = schedule_id.to_string();
+    match status.code() {
+        tonic::Code::AlreadyExists => ClientError::ScheduleAlreadyExists { schedule_id },
+        tonic::Code::NotFound => ClientError::ScheduleNotFound { schedule_id },
+        // A server whose scheduler checks the token itself refuses a stale update.
+        _ if status.message().contains("conflict token") => ClientError::ScheduleConflict { schedule_id },
+        _ => from_status(status, attempts, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_statuses_name_the_schedule() {
+        let error = |code, message: &str| schedule_error(tonic::Status::new(code, message), 1, "nightly");
+        assert!(matches!(
+            error(tonic::Code::AlreadyExists, "schedule with this ID is already registered"),
+            ClientError::ScheduleAlreadyExists { schedule_id } if schedule_id == "nightly"
+        ));
+        assert!(matches!(
+            error(tonic::Code::NotFound, "workflow not found for ID: temporal-sys-scheduler:nightly"),
+            ClientError::ScheduleNotFound { schedule_id } if schedule_id == "nightly"
+        ));
+        assert!(matches!(
+            error(tonic::Code::FailedPrecondition, "conflict token mismatch"),
+            ClientError::ScheduleConflict { schedule_id } if schedule_id == "nightly"
+        ));
+        assert!(matches!(
+            error(tonic::Code::InvalidArgument, "bad spec"),
+            ClientError::InvalidArgument(m) if m == "bad spec"
+        ));
     }
 }

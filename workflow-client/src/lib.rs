@@ -35,6 +35,7 @@ pub mod handle;
 pub mod history;
 pub mod options;
 pub mod payload;
+pub mod schedule;
 pub mod search_attributes;
 pub mod time;
 pub mod visibility;
@@ -51,6 +52,7 @@ pub use handle::{
 };
 pub use options::{ClientOptions, IdConflictPolicy, IdReusePolicy, RetryPolicy, RpcRetry, StartOptions, TlsOptions};
 pub use payload::{Binary, PayloadArgs, PayloadError};
+pub use schedule::{ScheduleHandle, ScheduleOptions, ScheduleSpec};
 pub use search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
 pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSummary};
 
@@ -66,6 +68,7 @@ pub mod proto {
     pub use temporalio_protos::temporal::api::history::v1 as history;
     pub use temporalio_protos::temporal::api::protocol::v1 as protocol;
     pub use temporalio_protos::temporal::api::query::v1 as query;
+    pub use temporalio_protos::temporal::api::schedule::v1 as schedule;
     pub use temporalio_protos::temporal::api::sdk::v1 as sdk;
     pub use temporalio_protos::temporal::api::taskqueue::v1 as taskqueue;
     pub use temporalio_protos::temporal::api::update::v1 as update;
