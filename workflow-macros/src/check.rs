@@ -6,7 +6,7 @@ use crate::errors::Errors;
 use quote::ToTokens;
 
 /// Names the generated associated functions take on the workflow type.
-const GENERATED_FUNCTIONS: &[&str] = &["start", "execute", "handle"];
+const GENERATED_FUNCTIONS: &[&str] = &["start", "execute", "schedule", "handle"];
 
 /// Methods of `WorkflowHandle` that a signal or query stub of the same name would hide (a test
 /// reads `WorkflowHandle`'s source to keep this list whole).
@@ -34,8 +34,8 @@ const HANDLE_METHODS: &[&str] = &[
     "query_by_name",
 ];
 
-/// A method named like a generated associated function (`start`, `execute`, `handle`): reported;
-/// the caller then generates nothing, since the two would clash.
+/// A method named like a generated associated function (`start`, `execute`, `schedule`,
+/// `handle`): reported; the caller then generates nothing, since the two would clash.
 pub(crate) fn takes_generated_name(sig: &syn::Signature, errors: &mut Errors) -> bool {
     let taken = GENERATED_FUNCTIONS.contains(&sig.ident.to_string().as_str());
     if taken {

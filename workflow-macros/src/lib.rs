@@ -34,9 +34,9 @@ use proc_macro::TokenStream;
 
 /// Marks a workflow: on its state struct (generates the typed handle `NameHandle`) and on
 /// its `impl` block (generates the definition, the handler tables, and the typed client
-/// stubs `Name::start`, `Name::execute`, `Name::handle`, `Name::<signal>_with_start`,
-/// `Name::<update>_with_start`, and one
-/// method per signal and query on the handle).
+/// stubs `Name::start`, `Name::execute`, `Name::schedule` (a schedule that starts it),
+/// `Name::handle`, `Name::<signal>_with_start`, `Name::<update>_with_start`, and one method
+/// per signal and query on the handle).
 ///
 /// Options on the impl: `name = "WireName"` (default: the type's name), `crate = "path"`.
 ///

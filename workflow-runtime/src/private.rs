@@ -3,7 +3,9 @@
 
 pub use crate::activity::{ActivityContext, ActivityError};
 pub use crate::client::handle::{UpdateHandle, UpdateWaitStage};
-pub use crate::client::{Client, ClientError, RetryPolicy, StartOptions, WorkflowDefinition, WorkflowHandle};
+pub use crate::client::{
+    Client, ClientError, RetryPolicy, ScheduleHandle, ScheduleOptions, StartOptions, WorkflowDefinition, WorkflowHandle,
+};
 pub use crate::definition::{
     Activity, ActivityDefinition, ActivityGroup, ActivityRegistry, HandlerKind, Handlers, Workflow,
 };

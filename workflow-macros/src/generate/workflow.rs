@@ -213,8 +213,8 @@ impl WorkflowItems<'_> {
         quote!(handlers.describe(#private::HandlerKind::#kind, #name, #description);)
     }
 
-    /// The associated functions on the workflow type: `start`, `execute`, `handle`, and one
-    /// `<handler>_with_start` per signal and update.
+    /// The associated functions on the workflow type: `start`, `execute`, `schedule`, `handle`,
+    /// and one `<handler>_with_start` per signal and update.
     fn client_stubs(&self) -> TokenStream {
         let (ident, private) = (self.ident, self.private);
         let handle = handle_ident(ident);
@@ -241,6 +241,17 @@ impl WorkflowItems<'_> {
                     #(#run_arg_names: #run_args),*
                 ) -> ::core::result::Result<#output, #private::ClientError> {
                     client.execute::<Self>(options, (#(#run_arg_names,)*)).await
+                }
+
+                /// Creates a schedule that starts this workflow with these arguments at the times
+                /// of `options.spec`; returns the schedule's handle.
+                pub async fn schedule(
+                    client: &#private::Client,
+                    schedule_id: impl ::core::convert::Into<::std::string::String>,
+                    options: #private::ScheduleOptions,
+                    #(#run_arg_names: #run_args),*
+                ) -> ::core::result::Result<#private::ScheduleHandle, #private::ClientError> {
+                    client.create_schedule::<Self>(schedule_id, options, (#(#run_arg_names,)*)).await
                 }
 
                 /// A typed handle to an existing run of this workflow (its latest run).
