@@ -14,6 +14,7 @@ pub mod food_delivery;
 pub mod heartbeat;
 pub mod perpetual;
 pub mod routing;
+pub mod schedules;
 pub mod timeline;
 pub mod timeouts;
 pub mod unique_id;

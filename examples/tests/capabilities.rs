@@ -377,6 +377,36 @@ async fn visibility_on_server() {
     check_visibility(&server().await, unique("north")).await;
 }
 
+// Schedules: the test environment does not serve them, and says so.
+
+#[tokio::test]
+async fn schedules_on_server() {
+    let id = unique("reports");
+    let tour = with_worker(&server().await, schedules::worker, |c| {
+        let id = id.clone();
+        async move { schedules::start(&c, &id).await }
+    })
+    .await
+    .unwrap();
+    assert_eq!(tour.scheduled, ["report on sales", "report on sales"]);
+    assert_eq!(tour.pause_note, "quarter closing");
+    assert_eq!(tour.triggered, "report on sales");
+    assert_eq!(tour.backfilled.len(), 3);
+    let now = std::time::SystemTime::now();
+    assert!(
+        tour.next_times.iter().all(|t| *t > now + Duration::from_secs(60)),
+        "{tour:?}"
+    );
+    assert!(tour.listed);
+}
+
+#[tokio::test]
+async fn schedules_in_env_are_refused_by_name() {
+    let env = TestEnv::start().await.unwrap();
+    let error = schedules::start(env.client(), "reports").await.unwrap_err();
+    assert!(error.to_string().contains("does not support schedules"), "{error}");
+}
+
 // Debuggability.
 
 async fn check_debugging(client: &Client, id: &str) {
@@ -517,6 +547,7 @@ async fn the_readme_names_every_registered_wire_name() {
         ("heartbeat", vec![heartbeat::worker(&client).unwrap()]),
         ("timeouts", vec![timeouts::worker(&client).unwrap()]),
         ("visibility", vec![visibility::worker(&client).unwrap()]),
+        ("schedules", vec![schedules::worker(&client).unwrap()]),
         ("debugging", vec![debugging::worker(&client).unwrap()]),
     ];
     let mut missing = Vec::new();
