@@ -39,6 +39,9 @@ pub enum TestEnvError {
 /// in a worker, virtual time never jumps: it moves at real speed, so a timer set beside the
 /// activity fires as it would on a server, and the activity always gets the chance to
 /// heartbeat, finish or see its cancellation before anything past its deadlines happens.
+/// An activity task waiting on a task queue no worker polls (no poll waiting, none for a
+/// second) does not hold time back: its schedule-to-start timeout is virtual time, like a
+/// timer.
 ///
 /// Workflows run on it through the runtime (`workflow_runtime::testing` shows a whole test);
 /// on its own it is a server and a client:

@@ -530,7 +530,22 @@ async fn poll_activity_task_queue(
     request: ws::PollActivityTaskQueueRequest,
 ) -> Result<ws::PollActivityTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
+    shared.write(|s| s.activity_poll_began(&queue));
+    let _ended = PollEnds { shared, queue: &queue };
     Ok(long_poll(shared, &request.worker_instance_key, |s| s.poll_activity(&queue)).await)
+}
+
+/// Records the end of an activity poll however the poll ends (answered, timed out, or
+/// dropped when the worker goes away).
+struct PollEnds<'a> {
+    shared: &'a ServerState,
+    queue: &'a str,
+}
+
+impl Drop for PollEnds<'_> {
+    fn drop(&mut self) {
+        self.shared.write(|s| s.activity_poll_ended(self.queue));
+    }
 }
 
 async fn respond_activity_completed(

@@ -184,6 +184,13 @@ enum Due {
         run_id: String,
         scheduled_event_id: i64,
     },
+    /// An activity attempt's schedule-to-start timeout (virtual time: the task waits in a
+    /// queue).
+    ActivityScheduleToStart {
+        run_id: String,
+        scheduled_event_id: i64,
+        attempt: i32,
+    },
 }
 
 /// A query waiting for the worker's answer.
@@ -202,6 +209,8 @@ pub(crate) struct State {
     pub(crate) latest: HashMap<String, String>,
     workflow_queues: HashMap<String, VecDeque<String>>,
     activity_queues: HashMap<String, VecDeque<(String, i64)>>,
+    /// Who polls each activity task queue.
+    activity_pollers: HashMap<String, activities::Pollers>,
     query_queues: HashMap<String, VecDeque<u64>>,
     pub(crate) queries: HashMap<u64, PendingQuery>,
     next_query: u64,
@@ -283,6 +292,7 @@ impl State {
             latest: HashMap::new(),
             workflow_queues: HashMap::new(),
             activity_queues: HashMap::new(),
+            activity_pollers: HashMap::new(),
             query_queues: HashMap::new(),
             queries: HashMap::new(),
             next_query: 1,
@@ -594,6 +604,7 @@ impl State {
             Due::Timer { run_id: r, .. }
             | Due::FirstTask { run_id: r }
             | Due::ActivityRetry { run_id: r, .. }
+            | Due::ActivityScheduleToStart { run_id: r, .. }
             | Due::WorkflowTimeout { run_id: r } => r != run_id,
         });
         for queue in self.activity_queues.values_mut() {
@@ -934,11 +945,17 @@ impl State {
         }
     }
 
-    /// Whether nothing can happen until time moves: no task queued or in a worker's hands.
+    /// Whether nothing can happen until time moves: no task in a worker's hands, and none
+    /// queued where a worker would take it (an activity task on a queue no worker polls waits
+    /// for time, as its schedule-to-start timeout does).
     pub(crate) fn is_idle(&self) -> bool {
+        let now = std::time::Instant::now();
         self.in_flight == 0
             && self.workflow_queues.values().all(VecDeque::is_empty)
-            && self.activity_queues.values().all(VecDeque::is_empty)
+            && self
+                .activity_queues
+                .iter()
+                .all(|(queue, tasks)| tasks.is_empty() || !self.activity_queue_served(queue, now))
             && self.query_queues.values().all(VecDeque::is_empty)
     }
 
@@ -986,20 +1003,12 @@ impl State {
                 Due::ActivityRetry {
                     run_id,
                     scheduled_event_id,
-                } => {
-                    let Some(activity) = self
-                        .executions
-                        .get(&run_id)
-                        .and_then(|e| e.activities.get(&scheduled_event_id))
-                    else {
-                        continue;
-                    };
-                    let queue = activity.task_queue.clone();
-                    self.activity_queues
-                        .entry(queue)
-                        .or_default()
-                        .push_back((run_id, scheduled_event_id));
-                }
+                } => self.queue_activity(&run_id, scheduled_event_id),
+                Due::ActivityScheduleToStart {
+                    run_id,
+                    scheduled_event_id,
+                    attempt,
+                } => self.schedule_to_start_passed(&run_id, scheduled_event_id, attempt),
             }
         }
         self.now = self.now.max(to);

@@ -10,6 +10,8 @@ pub(super) struct ActivityState {
     pub(super) input: Option<Payloads>,
     pub(super) attempt: i32,
     pub(super) retry: RetryPolicy,
+    /// How long each attempt may wait in its queue (virtual time).
+    pub(super) schedule_to_start: Option<Duration>,
     pub(super) start_to_close: Option<Duration>,
     pub(super) heartbeat_timeout: Option<Duration>,
     pub(super) heartbeat_details: Option<Payloads>,
@@ -20,6 +22,18 @@ pub(super) struct ActivityState {
     pub(super) deadline: Option<std::time::Instant>,
     pub(super) heartbeat_deadline: Option<std::time::Instant>,
     pub(super) schedule_deadline: Option<std::time::Instant>,
+}
+
+/// How long after its last poll ended an activity task queue with no poll waiting still
+/// counts as served (a worker polls again at once after each task). Past it, a task queued
+/// there waits for time, and time may skip.
+const SERVED_AFTER_LAST_POLL: Duration = Duration::from_secs(1);
+
+/// The polls of one activity task queue.
+#[derive(Default)]
+pub(crate) struct Pollers {
+    waiting: usize,
+    last_left: Option<std::time::Instant>,
 }
 
 /// The server's default activity retry policy, with the command's fields over it.
@@ -70,6 +84,91 @@ impl State {
                 ..Default::default()
             })
             .collect()
+    }
+
+    /// Puts the current attempt of an activity in its task queue, with its schedule-to-start
+    /// timeout.
+    pub(super) fn queue_activity(&mut self, run_id: &str, scheduled_event_id: i64) {
+        let Some(activity) = self
+            .executions
+            .get(run_id)
+            .and_then(|e| e.activities.get(&scheduled_event_id))
+        else {
+            return;
+        };
+        let (queue, attempt, wait) = (
+            activity.task_queue.clone(),
+            activity.attempt,
+            activity.schedule_to_start,
+        );
+        self.activity_queues
+            .entry(queue)
+            .or_default()
+            .push_back((run_id.to_string(), scheduled_event_id));
+        if let Some(wait) = wait {
+            let due = Due::ActivityScheduleToStart {
+                run_id: run_id.to_string(),
+                scheduled_event_id,
+                attempt,
+            };
+            self.at(self.now + wait, due);
+        }
+    }
+
+    /// An attempt waited in its queue past its schedule-to-start timeout: the activity times
+    /// out without a retry whatever its retry policy, as on the server (no worker took it;
+    /// another attempt would wait the same way).
+    pub(super) fn schedule_to_start_passed(&mut self, run_id: &str, scheduled_event_id: i64, attempt: i32) {
+        let Some(activity) = self
+            .executions
+            .get(run_id)
+            .and_then(|e| e.activities.get(&scheduled_event_id))
+            .filter(|a| !a.started && a.attempt == attempt)
+        else {
+            return;
+        };
+        if let Some(queue) = self.activity_queues.get_mut(&activity.task_queue) {
+            queue.retain(|(r, s)| !(r == run_id && *s == scheduled_event_id));
+        }
+        let failure = Failure::timeout(
+            "activity ScheduleToStart timeout",
+            workflow_client::proto::enums::TimeoutType::ScheduleToStart,
+        );
+        self.executions
+            .get_mut(run_id)
+            .expect("run")
+            .activities
+            .remove(&scheduled_event_id);
+        let event = Ev::ActivityTaskTimedOutEventAttributes(h::ActivityTaskTimedOutEventAttributes {
+            failure: Some(failure.into()),
+            scheduled_event_id,
+            started_event_id: 0,
+            retry_state: RetryState::Timeout as i32,
+        });
+        self.append(run_id, event);
+        self.schedule_task(run_id);
+    }
+
+    /// A worker's poll of activity task queue `queue` began.
+    pub(crate) fn activity_poll_began(&mut self, queue: &str) {
+        self.activity_pollers.entry(queue.to_string()).or_default().waiting += 1;
+    }
+
+    /// A worker's poll of activity task queue `queue` ended.
+    pub(crate) fn activity_poll_ended(&mut self, queue: &str) {
+        let pollers = self.activity_pollers.entry(queue.to_string()).or_default();
+        pollers.waiting = pollers.waiting.saturating_sub(1);
+        pollers.last_left = Some(std::time::Instant::now());
+    }
+
+    /// Whether a worker polls activity task queue `queue`: a poll waits on it, or one ended
+    /// moments ago.
+    pub(super) fn activity_queue_served(&self, queue: &str, now: std::time::Instant) -> bool {
+        self.activity_pollers.get(queue).is_some_and(|p| {
+            p.waiting > 0
+                || p.last_left
+                    .is_some_and(|t| now.duration_since(t) < SERVED_AFTER_LAST_POLL)
+        })
     }
 
     /// Hands out the next activity task of `queue`, if any.

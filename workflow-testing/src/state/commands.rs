@@ -45,6 +45,11 @@ impl State {
                     input: a.input.clone(),
                     attempt: 1,
                     retry: effective_retry(a.retry_policy.clone()),
+                    schedule_to_start: a
+                        .schedule_to_start_timeout
+                        .as_ref()
+                        .map(from_proto_duration)
+                        .filter(|d| !d.is_zero()),
                     start_to_close: a
                         .start_to_close_timeout
                         .as_ref()
@@ -75,7 +80,7 @@ impl State {
                         activity_id: a.activity_id,
                         activity_type: a.activity_type,
                         task_queue: Some(TaskQueue {
-                            name: task_queue.clone(),
+                            name: task_queue,
                             ..Default::default()
                         }),
                         header: a.header,
@@ -91,10 +96,7 @@ impl State {
                 );
                 let execution = self.executions.get_mut(run_id).expect("execution exists");
                 execution.activities.insert(scheduled, activity);
-                self.activity_queues
-                    .entry(task_queue)
-                    .or_default()
-                    .push_back((run_id.to_string(), scheduled));
+                self.queue_activity(run_id, scheduled);
             }
             Cmd::RequestCancelActivityTaskCommandAttributes(a) => {
                 self.append(
@@ -361,12 +363,16 @@ impl State {
         Ok(())
     }
 
-    /// Starts a child, signals or cancels another run, and records the outcome in `run_id`.
+    /// Starts a child, signals or cancels another run, and records the outcome in `run_id`;
+    /// nothing when `run_id` closed in the same task (the server drops such requests too).
     pub(super) fn apply_after_task(&mut self, run_id: &str, effect: AfterTask) {
         use workflow_client::proto::enums::{
             SignalExternalWorkflowExecutionFailedCause as Cause, StartChildWorkflowExecutionFailedCause,
             WorkflowIdReusePolicy,
         };
+        if !self.executions.get(run_id).is_some_and(Execution::is_open) {
+            return;
+        }
         match effect {
             AfterTask::StartChild {
                 initiated_event_id,
