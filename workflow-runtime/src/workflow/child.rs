@@ -388,6 +388,7 @@ pub struct StartChildFuture<C: WorkflowDefinition>(PendingChild<C>);
 impl<C: WorkflowDefinition> Future for StartChildFuture<C> {
     type Output = Result<ChildWorkflow<C>, WorkflowError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (scope, cancellation_type) = (self.0.scope.clone(), self.0.cancellation_type);
         self.0.poll_with(cx, |run, seq, slot| {
             Some(match slot.started.as_ref()? {
                 Ok(run_id) => Ok(ChildWorkflow {
@@ -395,6 +396,8 @@ impl<C: WorkflowDefinition> Future for StartChildFuture<C> {
                     seq,
                     workflow_id: slot.workflow_id.clone(),
                     run_id: run_id.clone(),
+                    scope: scope.clone(),
+                    cancellation_type,
                     _child: PhantomData,
                 }),
                 Err(f) => Err(f.clone().into()),
@@ -428,7 +431,7 @@ impl<C: WorkflowDefinition> Future for ChildFuture<C> {
 impl<C: WorkflowDefinition> PendingChild<C> {
     /// Carries out a cancellation of the scope; `Some` when the future ends now.
     fn cancel(&mut self) -> Option<Result<C::Output, WorkflowError>> {
-        let canceled = || Some(Err(WorkflowError::canceled("child workflow canceled")));
+        let canceled = || Some(Err(canceled_child()));
         let Some(seq) = self.seq else {
             self.call = None; // never started
             return canceled();
@@ -465,6 +468,11 @@ impl<C: WorkflowDefinition> PendingChild<C> {
     }
 }
 
+/// What waiting on a child gives when its cancellation ends the wait.
+fn canceled_child() -> WorkflowError {
+    WorkflowError::canceled("child workflow canceled")
+}
+
 fn child_result<C: WorkflowDefinition>(slot: &ChildSlot) -> Option<Result<C::Output, WorkflowError>> {
     if let Some(Err(f)) = &slot.started {
         return Some(Err(f.clone().into()));
@@ -483,6 +491,9 @@ pub struct ChildWorkflow<C> {
     seq: u32,
     workflow_id: String,
     run_id: String,
+    /// The scope and cancellation type the child was started with.
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
     _child: PhantomData<fn() -> C>,
 }
 
@@ -500,11 +511,14 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
     /// Waits for the child to close: its result, or a child-workflow failure whose cause says
     /// why it failed, timed out, was canceled or terminated.
     ///
-    /// When the scope the code runs in is cancelled while it waits (by default: the workflow
-    /// was asked to cancel), the child is asked to cancel, once, and the wait goes on until it
-    /// has closed, as the other SDKs' default for children does.
+    /// When the child's cancellation scope (the one given at the call, else the scope this
+    /// code runs in — by default cancelled when the workflow is asked to cancel) is cancelled
+    /// while it waits, the child is cancelled as its
+    /// [`cancellation_type`](ChildCall::cancellation_type) says: asked once and waited for
+    /// until it has closed (the default), asked and given up on at once, or abandoned
+    /// without a word.
     pub async fn result(&self) -> Result<C::Output, WorkflowError> {
-        let mut scope: Option<CancellationScope> = None;
+        let mut scope = self.scope.clone();
         std::future::poll_fn(|cx| {
             let scope = scope.get_or_insert_with(|| CancellationScope::current(&self.run));
             let ask_cancel = {
@@ -517,13 +531,17 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
                     return Poll::Ready(out);
                 }
                 slot.wakers.push(cx.waker().clone());
-                let ask = scope.is_cancelled() && !slot.cancel_sent;
+                let ask =
+                    scope.is_cancelled() && !slot.cancel_sent && self.cancellation_type != CancellationType::Abandon;
                 slot.cancel_sent |= ask;
                 ask
             };
             if ask_cancel {
-                // Its delivery shows in history; the child's end is what this waits for.
+                // Its delivery shows in history; the child's end is what a wait waits for.
                 let _delivery = self.cancel();
+            }
+            if scope.is_cancelled() && self.cancellation_type != CancellationType::WaitCancellationCompleted {
+                return Poll::Ready(Err(canceled_child()));
             }
             Poll::Pending
         })
