@@ -446,30 +446,51 @@ async fn local_activities_in_the_test_environment() {
 }
 
 /// What the test environment does not serve fails at once with an error naming the feature,
-/// never a hang.
+/// never a hang: schedules, Nexus, and visibility queries beyond the documented subset.
 #[tokio::test]
 async fn unsupported_features_fail_at_once_naming_the_feature() {
     use workflow_runtime::client::proto::workflowservice as ws;
     let env = TestEnv::start().await.unwrap();
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(5),
-        env.client().call(
-            ws::CreateScheduleRequest {
-                namespace: "default".into(),
-                schedule_id: "nightly".into(),
-                ..Default::default()
-            },
-            None,
-            |mut service, request| async move { service.create_schedule(request).await },
-        ),
-    )
-    .await
-    .expect("an answer, not a hang");
-    let status = outcome.expect_err("schedules are not supported").status;
-    assert_eq!(status.code() as i32, 12, "UNIMPLEMENTED: {status:?}");
-    assert!(
-        status.message().contains("does not support schedules (CreateSchedule)"),
-        "{}",
-        status.message()
-    );
+    let client = env.client();
+    async fn within<T>(answer: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("an answer, not a hang")
+    }
+    let schedule = within(client.call(
+        ws::CreateScheduleRequest {
+            namespace: "default".into(),
+            schedule_id: "nightly".into(),
+            ..Default::default()
+        },
+        None,
+        |mut service, request| async move { service.create_schedule(request).await },
+    ))
+    .await;
+    let nexus = within(client.call(
+        ws::PollNexusTaskQueueRequest {
+            namespace: "default".into(),
+            ..Default::default()
+        },
+        None,
+        |mut service, request| async move { service.poll_nexus_task_queue(request).await },
+    ))
+    .await;
+    for (outcome, feature) in [
+        (schedule.map(drop), "schedules (CreateSchedule)"),
+        (nexus.map(drop), "Nexus operations (PollNexusTaskQueue)"),
+    ] {
+        let status = outcome.expect_err("not supported").status;
+        assert_eq!(status.code() as i32, 12, "UNIMPLEMENTED: {status:?}");
+        assert!(
+            status.message().contains(&format!("does not support {feature}")),
+            "{}",
+            status.message()
+        );
+    }
+    // A query beyond `Field = value AND …` is refused with what the environment reads.
+    let refused = within(client.count_workflows("WorkflowType = 'A' OR WorkflowType = 'B'"))
+        .await
+        .expect_err("OR is beyond the subset");
+    assert!(refused.to_string().contains("comparisons joined by AND"), "{refused}");
 }

@@ -37,9 +37,14 @@ fn parse(query: &str) -> Result<Vec<Condition>, Refusal> {
         };
         let op = rest[..op_len].to_string();
         let raw = rest[op_len..].trim();
-        let value = if let Some(text) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
-            serde_json::Value::String(text.to_string())
-        } else if let Some(text) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        // One quoted text (no quote inside: `'a' OR x = 'b'` is not one value), or a JSON
+        // number or boolean.
+        let quoted = |q: char| {
+            raw.strip_prefix(q)
+                .and_then(|r| r.strip_suffix(q))
+                .filter(|text| !text.contains(q))
+        };
+        let value = if let Some(text) = quoted('\'').or_else(|| quoted('"')) {
             serde_json::Value::String(text.to_string())
         } else {
             serde_json::from_str::<serde_json::Value>(raw).map_err(|_| unsupported())?
