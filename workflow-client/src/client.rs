@@ -4,6 +4,7 @@
 use crate::definitions::{SignalDefinition, WorkflowDefinition};
 use crate::error::{ClientError, from_status, is_transient};
 use crate::handle::{UntypedWorkflowHandle, WorkflowHandle};
+use crate::interceptor::{ClientCall, ClientInterceptor, ClientOperation, intercepted};
 use crate::options::{ClientOptions, StartOptions};
 use crate::proto::common::{self as pc, Payload, WorkflowType};
 use crate::proto::enums;
@@ -394,6 +395,7 @@ impl Client {
             }),
             workflow_start_delay: o.start_delay.map(to_proto_duration),
             user_metadata: self.user_metadata(o).await?,
+            header: o.headers.to_proto(),
             ..Default::default()
         })
     }
@@ -431,7 +433,33 @@ impl Client {
         signal: Option<(&str, pc::Payloads)>,
     ) -> Result<UntypedWorkflowHandle, ClientError> {
         let r = self.start_request(workflow_type, &o, args).await?;
-        let (run_id, started) = match signal {
+        let mut call = ClientCall::new(ClientOperation::StartWorkflow, &o.workflow_id)
+            .workflow_type(workflow_type)
+            .headers(o.headers.clone());
+        if let Some((signal_name, _)) = &signal {
+            call.operation = ClientOperation::SignalWithStartWorkflow;
+            call = call.name(signal_name);
+        }
+        let options = &o;
+        let send = |call: ClientCall| async move {
+            let mut r = r;
+            r.header = call.headers.to_proto();
+            self.send_start(r, options, signal).await
+        };
+        let (run_id, started) = intercepted(self.interceptors(), call, send).await?;
+        tracing::debug!(workflow_id = %o.workflow_id, %run_id, started, "workflow started");
+        Ok(UntypedWorkflowHandle::new(self.clone(), o.workflow_id, Some(run_id)))
+    }
+
+    /// Sends a start (or a signal-with-start) request; answers the run id and whether this
+    /// request started it.
+    async fn send_start(
+        &self,
+        r: ws::StartWorkflowExecutionRequest,
+        o: &StartOptions,
+        signal: Option<(&str, pc::Payloads)>,
+    ) -> Result<(String, bool), ClientError> {
+        Ok(match signal {
             None => {
                 let resp = self
                     .call(r, None, |mut s, r| async move { s.start_workflow_execution(r).await })
@@ -462,6 +490,7 @@ impl Client {
                     search_attributes: r.search_attributes,
                     workflow_start_delay: r.workflow_start_delay,
                     user_metadata: r.user_metadata,
+                    header: r.header,
                     ..Default::default()
                 };
                 let resp = self
@@ -472,9 +501,12 @@ impl Client {
                     .map_err(|e| e.into_client_error(Some(&o.workflow_id)))?;
                 (resp.run_id, resp.started)
             }
-        };
-        tracing::debug!(workflow_id = %o.workflow_id, %run_id, started, "workflow started");
-        Ok(UntypedWorkflowHandle::new(self.clone(), o.workflow_id, Some(run_id)))
+        })
+    }
+
+    /// The interceptors every workflow call runs through.
+    pub(crate) fn interceptors(&self) -> &[Arc<dyn ClientInterceptor>] {
+        &self.inner.options.interceptors
     }
 
     /// Sends an update to workflow `W`, starting the workflow first when it is not running, in
@@ -556,12 +588,33 @@ impl Client {
             ],
             ..Default::default()
         };
-        let resp = self
-            .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
+        let mut call = ClientCall::new(ClientOperation::UpdateWithStartWorkflow, &options.workflow_id)
+            .workflow_type(workflow_type)
+            .name(update_name)
+            .headers(options.headers.clone());
+        call.update_id = Some(update_id.clone());
+        let workflow_id = options.workflow_id.as_str();
+        let send = |call: ClientCall| async move {
+            // The call's headers go with the start and with the update.
+            let mut request = request;
+            for op in &mut request.operations {
+                match &mut op.operation {
+                    Some(operation::Operation::StartWorkflow(start)) => start.header = call.headers.to_proto(),
+                    Some(operation::Operation::UpdateWorkflow(update)) => {
+                        if let Some(input) = update.request.as_mut().and_then(|r| r.input.as_mut()) {
+                            input.header = call.headers.to_proto();
+                        }
+                    }
+                    None => {}
+                }
+            }
+            self.call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
                 s.execute_multi_operation(r).await
             })
             .await
-            .map_err(|e| e.into_client_error(Some(&options.workflow_id)))?;
+            .map_err(|e| e.into_client_error(Some(workflow_id)))
+        };
+        let resp = intercepted(self.interceptors(), call, send).await?;
         let mut run_id = None;
         let mut outcome = None;
         for r in resp.responses {

@@ -4,10 +4,12 @@
 //! an argument of the wrong type, is a compile error. [`UntypedWorkflowHandle`] takes names and
 //! payloads, for workflows written in other SDKs.
 
-use crate::client::{Client, LONG_POLL_TIMEOUT};
+use crate::client::{Client, LONG_POLL_TIMEOUT, RpcError};
 use crate::definitions::{QueryDefinition, SignalDefinition, UpdateDefinition, WorkflowDefinition};
 use crate::error::ClientError;
 use crate::failure::Failure;
+use crate::headers::Headers;
+use crate::interceptor::{ClientCall, ClientOperation, intercepted};
 use crate::payload::PayloadArgs;
 use crate::proto::common::{Payload, Payloads, WorkflowExecution};
 use crate::proto::enums::{self, HistoryEventFilterType, UpdateWorkflowExecutionLifecycleStage as Stage};
@@ -151,15 +153,42 @@ impl UntypedWorkflowHandle {
             request_id: uuid::Uuid::new_v4().to_string(),
             ..Default::default()
         };
-        self.client
-            .call(
-                request,
-                None,
-                |mut s, r| async move { s.signal_workflow_execution(r).await },
-            )
-            .await
-            .map_err(|e| self.err(e))?;
+        let send = |call: ClientCall| async move {
+            let request = ws::SignalWorkflowExecutionRequest {
+                header: call.headers.to_proto(),
+                ..request
+            };
+            self.client
+                .call(
+                    request,
+                    None,
+                    |mut s, r| async move { s.signal_workflow_execution(r).await },
+                )
+                .await
+                .map_err(|e| self.err(e))
+        };
+        self.intercepted(ClientOperation::SignalWorkflow, Some(name), send)
+            .await?;
         Ok(())
+    }
+
+    /// Runs `send` through the client's interceptors as an `operation` call on this workflow.
+    async fn intercepted<T, F, Fut>(
+        &self,
+        operation: ClientOperation,
+        name: Option<&str>,
+        send: F,
+    ) -> Result<T, ClientError>
+    where
+        T: Send,
+        F: FnOnce(ClientCall) -> Fut + Send,
+        Fut: Future<Output = Result<T, ClientError>> + Send,
+    {
+        let mut call = ClientCall::new(operation, &self.workflow_id).run_id(self.run_id.as_deref());
+        if let Some(name) = name {
+            call = call.name(name);
+        }
+        intercepted(self.client.interceptors(), call, send).await
     }
 
     /// Runs a query by name with raw payloads; returns the decoded (codec) answer payloads.
@@ -192,24 +221,21 @@ impl UntypedWorkflowHandle {
             }),
             query_reject_condition: enums::QueryRejectCondition::from(reject) as i32,
         };
+        let send = |call: ClientCall| async move {
+            let mut request = request;
+            if let Some(query) = request.query.as_mut() {
+                query.header = call.headers.to_proto();
+            }
+            self.client
+                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
+                    s.query_workflow(r).await
+                })
+                .await
+                .map_err(|e| self.query_error(name, e))
+        };
         let resp = self
-            .client
-            .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
-                s.query_workflow(r).await
-            })
-            .await
-            .map_err(|e| {
-                // A failed handler (or an unknown query name) arrives as INVALID_ARGUMENT with a
-                // `QueryFailedFailure` detail; other invalid arguments keep their own meaning.
-                if e.status.code() == tonic::Code::InvalidArgument && has_detail(&e.status, "QueryFailedFailure") {
-                    ClientError::QueryFailed {
-                        name: name.to_string(),
-                        message: e.status.message().to_string(),
-                    }
-                } else {
-                    self.err(e)
-                }
-            })?;
+            .intercepted(ClientOperation::QueryWorkflow, Some(name), send)
+            .await?;
         if let Some(rejected) = resp.query_rejected {
             let status = enums::WorkflowExecutionStatus::try_from(rejected.status)
                 .map(|s| {
@@ -221,6 +247,20 @@ impl UntypedWorkflowHandle {
             return Err(ClientError::QueryRejected { status });
         }
         Ok(resp.query_result)
+    }
+
+    /// A failed query as the caller sees it: a failed handler (or an unknown query name)
+    /// arrives as INVALID_ARGUMENT with a `QueryFailedFailure` detail; other invalid arguments
+    /// keep their own meaning.
+    fn query_error(&self, name: &str, e: RpcError) -> ClientError {
+        if e.status.code() == tonic::Code::InvalidArgument && has_detail(&e.status, "QueryFailedFailure") {
+            ClientError::QueryFailed {
+                name: name.to_string(),
+                message: e.status.message().to_string(),
+            }
+        } else {
+            self.err(e)
+        }
     }
 
     /// Sends an update by name and waits for `wait_for`; returns a handle for its outcome.
@@ -249,18 +289,26 @@ impl UntypedWorkflowHandle {
         update_id: Option<String>,
         wait_for: UpdateWaitStage,
     ) -> Result<UntypedUpdateHandle, ClientError> {
-        let call = self.start_update_unbounded(name, args, update_id, wait_for);
-        self.within_deadline(|| format!("update `{name}`"), call).await
+        let update_id = update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut call = ClientCall::new(ClientOperation::UpdateWorkflow, &self.workflow_id)
+            .run_id(self.run_id.as_deref())
+            .name(name);
+        call.update_id = Some(update_id.clone());
+        let send = |call: ClientCall| {
+            let update = self.start_update_unbounded(name, args, update_id, wait_for, call.headers);
+            self.within_deadline(|| format!("update `{name}`"), update)
+        };
+        intercepted(self.client.interceptors(), call, send).await
     }
 
     async fn start_update_unbounded(
         &self,
         name: &str,
         args: Payloads,
-        update_id: Option<String>,
+        update_id: String,
         wait_for: UpdateWaitStage,
+        headers: Headers,
     ) -> Result<UntypedUpdateHandle, ClientError> {
-        let update_id = update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let stage = match wait_for {
             UpdateWaitStage::Accepted => Stage::Accepted,
             UpdateWaitStage::Completed => Stage::Completed,
@@ -278,7 +326,7 @@ impl UntypedWorkflowHandle {
                     identity: self.client.identity().to_string(),
                 }),
                 input: Some(pu::Input {
-                    header: None,
+                    header: headers.to_proto(),
                     name: name.to_string(),
                     args: (!args.payloads.is_empty()).then_some(args),
                 }),
@@ -323,12 +371,15 @@ impl UntypedWorkflowHandle {
             reason: reason.to_string(),
             ..Default::default()
         };
-        self.client
-            .call(request, None, |mut s, r| async move {
-                s.request_cancel_workflow_execution(r).await
-            })
-            .await
-            .map_err(|e| self.err(e))?;
+        let send = |_: ClientCall| async move {
+            self.client
+                .call(request, None, |mut s, r| async move {
+                    s.request_cancel_workflow_execution(r).await
+                })
+                .await
+                .map_err(|e| self.err(e))
+        };
+        self.intercepted(ClientOperation::CancelWorkflow, None, send).await?;
         Ok(())
     }
 
@@ -343,12 +394,15 @@ impl UntypedWorkflowHandle {
             identity: self.client.identity().to_string(),
             ..Default::default()
         };
-        self.client
-            .call(request, None, |mut s, r| async move {
-                s.terminate_workflow_execution(r).await
-            })
-            .await
-            .map_err(|e| self.err(e))?;
+        let send = |_: ClientCall| async move {
+            self.client
+                .call(request, None, |mut s, r| async move {
+                    s.terminate_workflow_execution(r).await
+                })
+                .await
+                .map_err(|e| self.err(e))
+        };
+        self.intercepted(ClientOperation::TerminateWorkflow, None, send).await?;
         Ok(())
     }
 

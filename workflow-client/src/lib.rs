@@ -32,7 +32,9 @@ pub mod definitions;
 pub mod error;
 pub mod failure;
 pub mod handle;
+pub mod headers;
 pub mod history;
+pub mod interceptor;
 pub mod options;
 pub mod payload;
 pub mod schedule;
@@ -50,6 +52,7 @@ pub use failure::{Failure, FailureKind};
 pub use handle::{
     QueryRejectCondition, UntypedUpdateHandle, UntypedWorkflowHandle, UpdateHandle, UpdateWaitStage, WorkflowHandle,
 };
+pub use headers::Headers;
 pub use options::{ClientOptions, IdConflictPolicy, IdReusePolicy, RetryPolicy, RpcRetry, StartOptions, TlsOptions};
 pub use payload::{Binary, PayloadArgs, PayloadError};
 pub use schedule::{ScheduleHandle, ScheduleOptions, ScheduleSpec};

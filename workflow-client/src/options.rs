@@ -1,12 +1,15 @@
 //! Options: how to connect, and how to start a workflow.
 
 use crate::converter::DataConverter;
+use crate::headers::Headers;
+use crate::interceptor::ClientInterceptor;
 use crate::payload::{self, PayloadError};
 use crate::proto::common::{self as pc, Payload};
 use crate::proto::enums;
 use crate::time::to_proto_duration;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to reach a Temporal server.
@@ -42,6 +45,9 @@ pub struct ClientOptions {
     pub retry: RpcRetry,
     /// Payload conversion and codec.
     pub data_converter: DataConverter,
+    /// Code run around every workflow call, outermost first (see
+    /// [`interceptor`](crate::interceptor)).
+    pub interceptors: Vec<Arc<dyn ClientInterceptor>>,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -56,6 +62,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("rpc_timeout", &self.rpc_timeout)
             .field("retry", &self.retry)
+            .field("interceptors", &self.interceptors.len())
             .finish()
     }
 }
@@ -74,7 +81,14 @@ impl ClientOptions {
             rpc_timeout: Duration::from_secs(10),
             retry: RpcRetry::default(),
             data_converter: DataConverter::default(),
+            interceptors: Vec::new(),
         }
+    }
+
+    /// Adds an interceptor; it runs inside those added before it.
+    pub fn interceptor(mut self, interceptor: impl ClientInterceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
     }
 
     /// Sets the namespace.
@@ -395,6 +409,9 @@ pub struct StartOptions {
     pub summary: Option<String>,
     /// Longer details of the workflow (Markdown), shown by the web UI.
     pub details: Option<String>,
+    /// Temporal headers of the start: the workflow reads them (`ctx.header`), and so do the
+    /// workers' interceptors.
+    pub headers: Headers,
 }
 
 impl StartOptions {
@@ -474,5 +491,10 @@ impl StartOptions {
     pub fn request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(id.into());
         self
+    }
+    /// Adds a Temporal header to the start (JSON, or bytes as binary).
+    pub fn header<T: Serialize + ?Sized>(mut self, key: impl Into<String>, value: &T) -> Result<Self, PayloadError> {
+        self.headers.insert(key, value)?;
+        Ok(self)
     }
 }

@@ -34,6 +34,9 @@ pub struct ActivityInfo {
     pub heartbeat_timeout: Option<Duration>,
     /// The start-to-close timeout, when set.
     pub start_to_close_timeout: Option<Duration>,
+    /// The Temporal headers the activity was scheduled with (see
+    /// [`ActivityContext::header`]).
+    pub headers: crate::client::headers::Headers,
 }
 
 /// How an activity attempt fails.
@@ -149,6 +152,12 @@ impl ActivityContext {
     /// Facts about this attempt.
     pub fn info(&self) -> &ActivityInfo {
         &self.inner.info
+    }
+
+    /// The Temporal header `key` the activity was scheduled with, decoded as `T`; `None` when
+    /// it has none.
+    pub fn header<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, PayloadError> {
+        self.inner.info.headers.get(key)
     }
 
     /// The task token, for completing the activity from elsewhere.

@@ -17,6 +17,7 @@ pub mod activity;
 pub mod definition;
 pub mod dynamic;
 mod engine;
+pub mod interceptor;
 mod messages;
 pub mod replay;
 pub mod worker;

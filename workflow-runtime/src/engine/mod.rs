@@ -8,6 +8,7 @@
 
 pub(crate) mod commands;
 pub(crate) mod driver;
+pub(crate) mod intercept;
 pub(crate) mod matcher;
 pub(crate) mod resolve;
 pub(crate) mod run;

@@ -5,6 +5,7 @@ use super::driver::SignalError;
 use super::run::Run;
 use crate::client::failure::Failure;
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
+use crate::interceptor::InboundKind;
 use crate::workflow::activity_call::{ActivityOutcome, activity_failure};
 use crate::workflow::child::{child_failure, start_child_failure};
 use crate::workflow::error::TaskError;
@@ -17,11 +18,17 @@ impl Run {
         };
         match attributes {
             EvAttr::WorkflowExecutionStartedEventAttributes(a) => {
-                self.state.borrow_mut().set_start_facts(&a, event.event_time.as_ref());
+                let mut state = self.state.borrow_mut();
+                state.set_start_facts(&a, event.event_time.as_ref());
+                state.start_interceptors(&self.interceptors, a.header.as_ref());
+                drop(state);
                 let input = a.input.map(|p| p.payloads).unwrap_or_default();
                 self.root = Some(self.driver.start(self.state.clone(), input));
             }
             EvAttr::WorkflowExecutionSignaledEventAttributes(a) => {
+                self.state
+                    .borrow_mut()
+                    .intercept_inbound(InboundKind::Signal, &a.signal_name, None, a.header.as_ref());
                 let input = a.input.map(|p| p.payloads).unwrap_or_default();
                 // Said once: live, not again on every replay.
                 let live = !self.state.borrow().replaying;

@@ -18,6 +18,7 @@ use crate::client::proto::protocol::Message;
 use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
 use crate::client::proto::sdk;
 use crate::client::time::from_timestamp;
+use crate::interceptor::{InboundKind, WorkerInterceptor};
 use crate::workflow::context::WorkflowInfo;
 use crate::workflow::error::{TaskError, WorkflowError};
 use crate::workflow::local_activity::LocalActivityResult;
@@ -108,6 +109,8 @@ pub(crate) struct Run {
     pub(super) divergence: Option<String>,
     /// Whether the last event matched was a deprecated patch marker the code no longer issues.
     pub(super) skipped_deprecated_patch: bool,
+    /// The worker's interceptors, which give the run its own when it starts.
+    pub(super) interceptors: Arc<[Arc<dyn WorkerInterceptor>]>,
 }
 
 impl Run {
@@ -131,7 +134,14 @@ impl Run {
             matched_in_task: Vec::new(),
             divergence: None,
             skipped_deprecated_patch: false,
+            interceptors: Arc::new([]),
         }
+    }
+
+    /// The run with the worker's interceptors.
+    pub(crate) fn with_interceptors(mut self, interceptors: Arc<[Arc<dyn WorkerInterceptor>]>) -> Self {
+        self.interceptors = interceptors;
+        self
     }
 
     pub(crate) fn info(&self) -> WorkflowInfo {
@@ -455,7 +465,7 @@ impl Run {
                     },
                     Err(e) => WorkflowCommand::Fail { failure: *e.failure },
                 };
-                self.state.borrow_mut().commands.push_back(command);
+                self.state.borrow_mut().issue(command);
                 Ok(())
             }
         }
@@ -505,6 +515,9 @@ impl Run {
     /// Answers a query from the current state. Never issues commands.
     /// The answer to a query a task carries.
     pub(crate) fn answer_query(&self, query: &WorkflowQuery) -> Result<Payload, String> {
+        self.state
+            .borrow_mut()
+            .intercept_inbound(InboundKind::Query, &query.query_type, None, query.header.as_ref());
         let args = query.query_args.as_ref().map(|p| p.payloads.as_slice()).unwrap_or(&[]);
         self.query(&query.query_type, args)
     }

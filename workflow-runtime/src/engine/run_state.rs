@@ -65,6 +65,8 @@ pub(crate) struct RunState {
     pub(crate) children: SlotTable<ChildSlot>,
     /// Signals and cancel requests to other workflows, found again by their `…Initiated` event.
     pub(crate) externals: SlotTable<ExternalSlot>,
+    /// The run's interceptors (made by the worker's when the run starts).
+    pub(crate) interceptors: Vec<Box<dyn crate::interceptor::WorkflowInterceptor>>,
 }
 
 impl RunState {
@@ -102,6 +104,7 @@ impl RunState {
             local_requests: Vec::new(),
             children: SlotTable::default(),
             externals: SlotTable::default(),
+            interceptors: Vec::new(),
         }
     }
 

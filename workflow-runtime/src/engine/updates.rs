@@ -11,6 +11,7 @@ use crate::client::proto::common::{Payload, Payloads};
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::client::proto::protocol::{self, Message};
 use crate::client::proto::update as pu;
+use crate::interceptor::InboundKind;
 use crate::workflow::error::{TaskError, WorkflowError};
 use futures::future::LocalBoxFuture;
 use prost::Message as _;
@@ -29,6 +30,14 @@ impl Run {
         }
         let input = update.request.input.clone().unwrap_or_default();
         let args = input.args.map(|p| p.payloads).unwrap_or_default();
+        if update.live {
+            self.state.borrow_mut().intercept_inbound(
+                InboundKind::ValidateUpdate,
+                &input.name,
+                Some(&update_id),
+                input.header.as_ref(),
+            );
+        }
         let outcome = self.driver.update(&input.name, &args, update.live);
         let result = match outcome {
             UpdateOutcome::Rejected(failure) if update.live => {
@@ -65,6 +74,12 @@ impl Run {
             }
         };
         self.accepted_updates.insert(update_id.clone());
+        self.state.borrow_mut().intercept_inbound(
+            InboundKind::Update,
+            &input.name,
+            Some(&update_id),
+            input.header.as_ref(),
+        );
         let acceptance = protocol_message(
             &update_id,
             "accept",
@@ -75,13 +90,13 @@ impl Run {
             },
         );
         let mut run = self.state.borrow_mut();
-        run.commands.push_back(WorkflowCommand::Protocol {
+        run.issue(WorkflowCommand::Protocol {
             update_id: update_id.clone(),
             completed: false,
             message: Box::new(acceptance),
         });
         match result {
-            Ok(result) => run.commands.push_back(update_completion(update_id, meta, result)),
+            Ok(result) => run.issue(update_completion(update_id, meta, result)),
             Err(future) => self.running_updates.push(RunningUpdate {
                 update_id,
                 meta,
@@ -116,8 +131,7 @@ pub(super) fn poll_running_updates(
             Poll::Ready(result) => {
                 let done = running.remove(i);
                 let mut run = run.borrow_mut();
-                run.commands
-                    .push_back(update_completion(done.update_id, done.meta, result));
+                run.issue(update_completion(done.update_id, done.meta, result));
                 run.wake_conditions();
             }
             Poll::Pending => i += 1,

@@ -57,6 +57,7 @@ impl ActivityHarness {
             scheduled_time: None,
             heartbeat_timeout: None,
             start_to_close_timeout: None,
+            headers: Default::default(),
         };
         let (worker_shutdown, watching) = tokio::sync::watch::channel(false);
         let ctx = ActivityContext::new(

@@ -3,6 +3,7 @@
 use super::WorkerOptions;
 use super::polling;
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
+use crate::client::headers::Headers;
 use crate::client::proto::common::Payloads;
 use crate::client::proto::enums::TaskQueueKind;
 use crate::client::proto::taskqueue::TaskQueue;
@@ -10,6 +11,7 @@ use crate::client::proto::workflowservice as ws;
 use crate::client::time::{from_proto_duration, from_timestamp};
 use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
 use crate::definition::ErasedActivity;
+use crate::interceptor::{ActivityInbound, WorkerInterceptors, intercept_activity};
 use futures::FutureExt;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
@@ -26,6 +28,7 @@ struct ActivityWorkerState {
     /// This worker's key on every poll (the server ends its polls when it shuts down).
     instance_key: String,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
+    interceptors: WorkerInterceptors,
     slots: Arc<Semaphore>,
     running: Mutex<HashMap<u64, ActivityContext>>,
     next_id: std::sync::atomic::AtomicU64,
@@ -45,6 +48,7 @@ impl ActivityWorker {
         task_queue: String,
         identity: super::WorkerIdentity,
         activities: Arc<BTreeMap<String, ErasedActivity>>,
+        interceptors: WorkerInterceptors,
         options: &WorkerOptions,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
@@ -54,6 +58,7 @@ impl ActivityWorker {
             identity: identity.name,
             instance_key: identity.instance_key,
             activities,
+            interceptors,
             slots: Arc::new(Semaphore::new(options.max_concurrent_activities)),
             running: Mutex::new(HashMap::new()),
             next_id: Default::default(),
@@ -197,6 +202,7 @@ async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQue
             .as_ref()
             .map(from_proto_duration)
             .filter(|d| !d.is_zero()),
+        headers: Headers::from(&task.header),
     };
     let span = tracing::info_span!(
         "activity",
@@ -237,16 +243,24 @@ async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQue
                 ),
                 "UnknownActivityType",
             )),
-            Some(activity) => match AssertUnwindSafe(activity(ctx.clone(), input)).catch_unwind().await {
-                Ok(r) => r,
-                Err(panic) => {
-                    let message = crate::messages::panic_message(&*panic);
-                    Err(ActivityError::retryable(
-                        format!("activity panicked: {message}"),
-                        "Panic",
-                    ))
+            Some(activity) => {
+                let call = ActivityInbound {
+                    info: ctx.info().clone(),
+                    local: false,
+                    args: input,
+                };
+                let attempt = intercept_activity(&shared.interceptors, call, |call| activity(ctx.clone(), call.args));
+                match AssertUnwindSafe(attempt).catch_unwind().await {
+                    Ok(r) => r,
+                    Err(panic) => {
+                        let message = crate::messages::panic_message(&*panic);
+                        Err(ActivityError::retryable(
+                            format!("activity panicked: {message}"),
+                            "Panic",
+                        ))
+                    }
                 }
-            },
+            }
         };
         shared.running.lock().expect("running lock").remove(&id);
         // A failed attempt hands its latest progress to the next one, even a heartbeat the

@@ -7,6 +7,7 @@ use crate::client::failure::Failure;
 use crate::client::proto::enums::WorkflowTaskFailedCause;
 use crate::client::proto::workflowservice as ws;
 use crate::engine::watchdog::PollClock;
+use crate::interceptor::WorkerInterceptors;
 use crate::workflow::TaskError;
 use crate::workflow::local_activity::LocalActivityResult;
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,7 @@ struct Thread {
 pub(super) struct Executor {
     current: Mutex<Option<Thread>>,
     factories: Factories,
+    interceptors: WorkerInterceptors,
     cache_size: usize,
     namespace: String,
     name: String,
@@ -42,6 +44,7 @@ impl Executor {
     pub(super) fn start(
         name: String,
         factories: Factories,
+        interceptors: WorkerInterceptors,
         cache_size: usize,
         namespace: String,
         deadlock_timeout: Duration,
@@ -49,6 +52,7 @@ impl Executor {
         let executor = Executor {
             current: Mutex::new(None),
             factories,
+            interceptors,
             cache_size,
             namespace,
             name,
@@ -63,11 +67,12 @@ impl Executor {
         let clock = PollClock::new();
         let thread_clock = clock.clone();
         let (factories, cache_size, namespace) = (self.factories.clone(), self.cache_size, self.namespace.clone());
+        let interceptors = self.interceptors.clone();
         let handle = std::thread::Builder::new()
             .name(format!("workflows-{}", self.name))
             .spawn(move || {
                 thread_clock.install();
-                let mut engine = RunCache::new(factories, cache_size, namespace);
+                let mut engine = RunCache::new(factories, interceptors, cache_size, namespace);
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::Task(task, reply) => {

@@ -5,6 +5,7 @@ use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
 use crate::client::failure::Failure;
 use crate::client::proto::enums::TimeoutType;
 use crate::definition::ErasedActivity;
+use crate::interceptor::{ActivityInbound, WorkerInterceptor, WorkerInterceptors, intercept_activity};
 use crate::workflow::local_activity::{LocalActivityRequest, LocalActivityResult};
 use futures::FutureExt;
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,7 @@ impl RunLocals {
 /// Whose local activities run, and where their results wait.
 pub(super) struct LocalActivities {
     activities: Arc<BTreeMap<String, ErasedActivity>>,
+    interceptors: WorkerInterceptors,
     runs: Mutex<HashMap<String, Arc<RunLocals>>>,
 }
 
@@ -42,9 +44,10 @@ pub(super) struct RunFacts {
 }
 
 impl LocalActivities {
-    pub(super) fn new(activities: Arc<BTreeMap<String, ErasedActivity>>) -> Self {
+    pub(super) fn new(activities: Arc<BTreeMap<String, ErasedActivity>>, interceptors: WorkerInterceptors) -> Self {
         LocalActivities {
             activities,
+            interceptors,
             runs: Mutex::new(HashMap::new()),
         }
     }
@@ -83,12 +86,14 @@ impl LocalActivities {
             scheduled_time: None,
             heartbeat_timeout: None,
             start_to_close_timeout: request.start_to_close_timeout,
+            headers: request.headers.clone(),
         };
+        let interceptors = self.interceptors.clone();
         let known = crate::messages::listed(self.activities.keys().map(String::as_str));
         tokio::spawn(async move {
             let scheduled = std::time::SystemTime::now();
             let mut result = match activity {
-                Some(activity) => run_with_retries(activity, info, &request).await,
+                Some(activity) => run_with_retries(activity, &interceptors, info, &request).await,
                 None => LocalActivityResult {
                     seq: request.seq,
                     times: Default::default(),
@@ -117,6 +122,7 @@ impl LocalActivities {
 /// schedule-to-close timeout says stop.
 async fn run_with_retries(
     activity: ErasedActivity,
+    interceptors: &[Arc<dyn WorkerInterceptor>],
     mut info: ActivityInfo,
     request: &LocalActivityRequest,
 ) -> LocalActivityResult {
@@ -139,7 +145,13 @@ async fn run_with_retries(
             (None, Some(d)) => Some(d.saturating_duration_since(tokio::time::Instant::now())),
             (None, None) => None,
         };
-        let attempt_run = AssertUnwindSafe(activity(ctx, request.input.clone())).catch_unwind();
+        let call = ActivityInbound {
+            info: info.clone(),
+            local: true,
+            args: request.input.clone(),
+        };
+        let attempt_run =
+            AssertUnwindSafe(intercept_activity(interceptors, call, |call| activity(ctx, call.args))).catch_unwind();
         let outcome = async {
             match limit {
                 Some(limit) => tokio::time::timeout(limit, attempt_run).await.ok(),

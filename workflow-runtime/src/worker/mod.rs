@@ -37,6 +37,7 @@ use crate::client::proto::common::Payload;
 use crate::definition::{Activity, ActivityGroup, ActivityRegistry, ErasedActivity, Workflow, erase_activity};
 use crate::dynamic::{DynamicFactory, DynamicState};
 use crate::engine::driver::{TypedFactory, WorkflowFactory};
+use crate::interceptor::{WorkerInterceptor, WorkerInterceptors};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,6 +115,7 @@ pub struct WorkerBuilder {
     workflows: BTreeMap<String, Arc<dyn WorkflowFactory>>,
     activities: BTreeMap<String, ErasedActivity>,
     options: WorkerOptions,
+    interceptors: Vec<Arc<dyn WorkerInterceptor>>,
     errors: Vec<String>,
 }
 
@@ -225,6 +227,12 @@ impl WorkerBuilder {
         self
     }
 
+    /// Adds an interceptor (see [`crate::interceptor`]); it runs inside those added before it.
+    pub fn interceptor(mut self, interceptor: impl WorkerInterceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
     /// Sets all options.
     pub fn options(mut self, options: WorkerOptions) -> Self {
         self.options = options;
@@ -302,6 +310,7 @@ impl WorkerBuilder {
             task_queue: self.task_queue,
             workflows: Arc::new(self.workflows),
             activities: Arc::new(self.activities),
+            interceptors: self.interceptors.into(),
             options: self.options,
             identity,
             shutdown: Arc::new(shutdown_tx),
@@ -323,6 +332,7 @@ pub struct Worker {
     task_queue: String,
     workflows: run_cache::Factories,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
+    interceptors: WorkerInterceptors,
     options: WorkerOptions,
     identity: String,
     shutdown: Arc<watch::Sender<bool>>,
@@ -351,6 +361,7 @@ impl Worker {
             workflows: BTreeMap::new(),
             activities: BTreeMap::new(),
             options: WorkerOptions::default(),
+            interceptors: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -394,6 +405,7 @@ impl Worker {
                 self.task_queue.clone(),
                 identity.clone(),
                 self.activities.clone(),
+                self.interceptors.clone(),
                 &self.options,
                 shutdown.clone(),
             ))
@@ -408,6 +420,7 @@ impl Worker {
                 workflow_tasks::Registered {
                     workflows: self.workflows.clone(),
                     activities: self.activities.clone(),
+                    interceptors: self.interceptors.clone(),
                 },
                 &self.options,
                 activities.as_ref().map(|a| a.eager()),

@@ -11,6 +11,7 @@ use crate::client::proto::query::WorkflowQueryResult;
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use crate::engine::driver::WorkflowFactory;
 use crate::engine::run::Run;
+use crate::interceptor::WorkerInterceptors;
 use crate::workflow::TaskError;
 use crate::workflow::WorkflowInfo;
 use crate::workflow::local_activity::{LocalActivityRequest, LocalActivityResult};
@@ -50,6 +51,7 @@ pub(crate) enum TaskOutcome {
 /// Runs workflow tasks against cached or replayed runs.
 pub(crate) struct RunCache {
     factories: Factories,
+    interceptors: WorkerInterceptors,
     cache: LruCache<Run>,
     /// Runs waiting on local activities, kept whatever the cache size.
     awaiting_locals: HashMap<String, Run>,
@@ -57,9 +59,15 @@ pub(crate) struct RunCache {
 }
 
 impl RunCache {
-    pub(crate) fn new(factories: Factories, cache_size: usize, namespace: String) -> Self {
+    pub(crate) fn new(
+        factories: Factories,
+        interceptors: WorkerInterceptors,
+        cache_size: usize,
+        namespace: String,
+    ) -> Self {
         RunCache {
             factories,
+            interceptors,
             cache: LruCache::new(cache_size),
             awaiting_locals: HashMap::new(),
             namespace,
@@ -106,7 +114,7 @@ impl RunCache {
                     attempt: 1,
                     ..Default::default()
                 };
-                Run::new(factory.create(), info)
+                Run::new(factory.create(), info).with_interceptors(self.interceptors.clone())
             }
             _ => return TaskOutcome::NeedFullHistory,
         };

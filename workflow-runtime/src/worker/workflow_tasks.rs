@@ -47,6 +47,7 @@ struct WorkflowWorkerState {
 pub(super) struct Registered {
     pub(super) workflows: Factories,
     pub(super) activities: Arc<std::collections::BTreeMap<String, crate::definition::ErasedActivity>>,
+    pub(super) interceptors: crate::interceptor::WorkerInterceptors,
 }
 
 pub(super) struct WorkflowWorker {
@@ -70,6 +71,7 @@ impl WorkflowWorker {
         let executor = Executor::start(
             task_queue.clone(),
             registered.workflows,
+            registered.interceptors.clone(),
             cache_size,
             namespace,
             options.deadlock_detection_timeout,
@@ -85,7 +87,7 @@ impl WorkflowWorker {
             eager,
             build_id: options.build_id.clone().unwrap_or_default(),
             slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
-            locals: LocalActivities::new(registered.activities),
+            locals: LocalActivities::new(registered.activities, registered.interceptors),
             shutdown: shutdown.clone(),
             instance_key: identity.instance_key,
         });

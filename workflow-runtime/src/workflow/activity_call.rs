@@ -245,7 +245,7 @@ impl<A: ActivityDefinition> ActivityFuture<A> {
                 ..Default::default()
             },
         );
-        run.commands.push_back(WorkflowCommand::ScheduleActivity {
+        run.issue(WorkflowCommand::ScheduleActivity {
             seq,
             attributes: Box::new(attributes),
             summary: options.summary,
@@ -322,13 +322,13 @@ fn cancel_activity(run: &mut RunState, seq: u32, how: CancellationType) {
         }
         CancellationType::TryCancel => {
             slot.outcome = Some(ActivityOutcome::Failed(Failure::canceled("activity canceled")));
-            run.commands.push_back(WorkflowCommand::RequestCancelActivity {
+            run.issue(WorkflowCommand::RequestCancelActivity {
                 seq,
                 scheduled_event_id,
             });
         }
         // The outcome comes from history: canceled, or the result if it finished first.
-        CancellationType::WaitCancellationCompleted => run.commands.push_back(WorkflowCommand::RequestCancelActivity {
+        CancellationType::WaitCancellationCompleted => run.issue(WorkflowCommand::RequestCancelActivity {
             seq,
             scheduled_event_id,
         }),

@@ -325,7 +325,7 @@ impl<C: WorkflowDefinition> PendingChild<C> {
                 ..Default::default()
             },
         );
-        run.commands.push_back(WorkflowCommand::StartChild {
+        run.issue(WorkflowCommand::StartChild {
             seq,
             attributes: Box::new(attributes),
             summary: options.summary,

@@ -59,6 +59,29 @@ impl<W: 'static> WorkflowContext<W> {
         self.run.borrow().info.clone()
     }
 
+    /// The Temporal header `key` this run was started with, decoded as `T`: `Ok(None)` when
+    /// the start carried no such header, an error when it does not decode as `T`.
+    ///
+    /// ```
+    /// # use workflow_runtime::prelude::*;
+    /// # #[workflow] #[derive(Default)] pub struct Billing;
+    /// # #[workflow] impl Billing {
+    /// #[run]
+    /// async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+    ///     let tenant: Option<String> = ctx.header("tenant")?;
+    ///     Ok(tenant.unwrap_or_else(|| "no tenant".into()))
+    /// }
+    /// # }
+    /// ```
+    pub fn header<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, WorkflowError> {
+        self.run
+            .borrow()
+            .info
+            .headers
+            .get(key)
+            .map_err(|e| WorkflowError::non_retryable(format!("header `{key}`: {e}"), "PayloadError"))
+    }
+
     /// Sets what the workflow is doing now, in a line or a few (Markdown is fine): the web UI
     /// and `temporal workflow metadata` show it. Kept in memory only; set it again after a
     /// replay as the code runs.
@@ -158,7 +181,7 @@ impl<W: 'static> WorkflowContext<W> {
             true
         };
         if answer {
-            run.commands.push_back(WorkflowCommand::Patch {
+            run.issue(WorkflowCommand::Patch {
                 id: id.to_string(),
                 deprecated,
             });
@@ -229,7 +252,7 @@ impl<W: 'static> WorkflowContext<W> {
         let mut run = self.run.borrow_mut();
         run.memo.insert(key.to_string(), value.clone());
         let fields = HashMap::from([(key.to_string(), value)]);
-        run.commands.push_back(WorkflowCommand::UpsertMemo { fields });
+        run.issue(WorkflowCommand::UpsertMemo { fields });
         Ok(())
     }
 

@@ -152,7 +152,7 @@ impl ContinueAsNew {
                 .retry_policy
                 .map(Into::into)
                 .or_else(|| started.retry_policy.clone()),
-            header: started.header.clone(),
+            header: run.info.headers.to_proto(),
             memo: (!memo.is_empty()).then_some(Memo { fields: memo }),
             search_attributes: (!search_attributes.is_empty()).then_some(SearchAttributes {
                 indexed_fields: search_attributes,

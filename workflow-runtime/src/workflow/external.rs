@@ -58,7 +58,7 @@ impl ExternalWorkflow {
                 ..Default::default()
             },
         );
-        run.commands.push_back(command);
+        run.issue(command);
         ExternalRequest {
             run: self.run.clone(),
             seq,

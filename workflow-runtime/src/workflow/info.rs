@@ -1,6 +1,7 @@
 //! What a run knows about itself: [`WorkflowInfo`], filled from the start event and kept
 //! current as history arrives.
 
+use crate::client::headers::Headers;
 use crate::client::options::RetryPolicy;
 use crate::client::proto::history::WorkflowExecutionStartedEventAttributes;
 use crate::client::time::{from_proto_duration, from_timestamp};
@@ -48,6 +49,10 @@ pub struct WorkflowInfo {
     pub history_length: u32,
     /// Whether the server suggests continuing as new (the history grows large).
     pub continue_as_new_suggested: bool,
+    /// The Temporal headers the run was started with (read them with
+    /// [`WorkflowContext::header`](crate::workflow::WorkflowContext::header)); a
+    /// continue-as-new carries them to the next run.
+    pub headers: Headers,
 }
 
 /// The parent of a child workflow.
@@ -65,7 +70,6 @@ pub struct ParentInfo {
 /// attributes (which the run tracks as they change).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StartFacts {
-    pub(crate) header: Option<crate::client::proto::common::Header>,
     pub(crate) workflow_run_timeout: Option<prost_wkt_types::Duration>,
     pub(crate) workflow_task_timeout: Option<prost_wkt_types::Duration>,
     pub(crate) retry_policy: Option<crate::client::proto::common::RetryPolicy>,
@@ -109,8 +113,8 @@ impl RunState {
             .unwrap_or(Duration::from_secs(10));
         info.retry_policy = started.retry_policy.as_ref().map(RetryPolicy::from);
         info.start_time = time.map(from_timestamp);
+        info.headers = Headers::from(&started.header);
         self.started = StartFacts {
-            header: started.header.clone(),
             workflow_run_timeout: started.workflow_run_timeout,
             workflow_task_timeout: started.workflow_task_timeout,
             retry_policy: started.retry_policy.clone(),

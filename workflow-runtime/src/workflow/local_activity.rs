@@ -47,6 +47,8 @@ pub(crate) struct LocalActivityRequest {
     pub(crate) start_to_close_timeout: Option<Duration>,
     pub(crate) schedule_to_close_timeout: Option<Duration>,
     pub(crate) retry_policy: RetryPolicy,
+    /// The headers the run's interceptors gave it.
+    pub(crate) headers: crate::client::headers::Headers,
 }
 
 /// How a local activity ended, as the worker reports it.
@@ -157,7 +159,7 @@ impl RunState {
         if let Some(w) = slot.waker.take() {
             w.wake();
         }
-        self.commands.push_back(command);
+        self.issue(command);
         self.wake_conditions();
         true
     }
@@ -258,14 +260,16 @@ impl<A: ActivityDefinition> LocalActivityFuture<A> {
         let mut run = call.run.borrow_mut();
         // One sequence for remote and local activities, as the core-based SDKs number them.
         let seq = run.next_activity_seq();
-        let request = LocalActivityRequest {
+        let mut request = LocalActivityRequest {
             seq,
             activity_type: A::NAME.to_string(),
             input,
             start_to_close_timeout: call.start_to_close_timeout,
             schedule_to_close_timeout: call.schedule_to_close_timeout,
             retry_policy: call.retry_policy.unwrap_or_default(),
+            headers: Default::default(),
         };
+        run.intercept_local(&mut request);
         let state = if run.replaying {
             LocalState::AwaitingMarker
         } else {

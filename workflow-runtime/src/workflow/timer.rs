@@ -81,7 +81,7 @@ impl Future for Timer {
                         ..Default::default()
                     },
                 );
-                run.commands.push_back(WorkflowCommand::StartTimer {
+                run.issue(WorkflowCommand::StartTimer {
                     seq,
                     duration: self.duration,
                     summary: self.summary.take(),
@@ -133,7 +133,7 @@ impl Timer {
             Some(i) => {
                 run.commands.remove(i);
             }
-            None => run.commands.push_back(WorkflowCommand::CancelTimer { seq }),
+            None => run.issue(WorkflowCommand::CancelTimer { seq }),
         }
     }
 }

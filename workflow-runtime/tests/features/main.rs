@@ -2,8 +2,9 @@
 //! one module a feature: child workflows and signals to other workflows (`children`),
 //! cancellation (`cancellation`), versioning with patches (`versioning`), search attributes and
 //! memo (`search_attributes`), local activities (`local_activities`), bad input (`bad_input`),
-//! what stays out of the logs (`logs`). Every feature's history is also kept under
-//! `tests/histories/` and replayed without a server (`histories`).
+//! interceptors and headers (`interceptors`), what stays out of the logs (`logs`). Every
+//! feature's history is also kept under `tests/histories/` and replayed without a server
+//! (`histories`).
 //!
 //! This file holds what the modules share: the client, the history recorder and the replayer
 //! that knows every workflow of the binary.
@@ -12,6 +13,7 @@ mod bad_input;
 mod cancellation;
 mod children;
 mod histories;
+mod interceptors;
 mod local_activities;
 mod logs;
 mod search_attributes;
