@@ -2,6 +2,9 @@
 //! what a cancel request does, how failing workflow tasks are reported, what continue-as-new
 //! carries over, and how a panicking update handler is treated.
 
+#[path = "python/peer.rs"]
+mod peer;
+
 use std::time::Duration;
 use workflow_runtime::client::ClientError;
 use workflow_runtime::client::proto::enums::WorkflowExecutionStatus;
@@ -736,47 +739,9 @@ async fn the_metadata_query_lists_documented_handlers_and_current_details() {
 // 5, 6, 7. Histories the Python SDK and this worker write replay in each other: patch markers
 // and their `TemporalChangeVersion` upserts, local activity markers, activity ids, SDK flags.
 
-/// Runs `tests/python/interop.py` with the python `cargo xtask test` prepared (PyPI
-/// `temporalio`; under plain `cargo test`, installed into the project's tools venv on first
-/// use), off the test's thread; panics with its output when it fails.
+/// Runs `tests/python/interop.py` with `args` (see `python/peer.rs`).
 async fn python(args: &[&str]) -> String {
-    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/requirements.txt");
-    let python = tokio::task::spawn_blocking(|| {
-        PYTHON
-            .get_or_init(|| match std::env::var(workflow_runtime::testing::PYTHON_ENV) {
-                Ok(python) => python,
-                Err(_) => workflow_dev_server::install::ensure_python_requirements(
-                    &workflow_dev_server::install::target_dir(),
-                    std::path::Path::new(requirements),
-                )
-                .unwrap_or_else(|e| panic!("the cross-SDK tests need the Python SDK: {e}"))
-                .display()
-                .to_string(),
-            })
-            .clone()
-    })
-    .await
-    .unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/interop.py");
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(python)
-            .arg(script)
-            .args(&args)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "interop.py {args:?} failed ({}): {stdout}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    })
-    .await
-    .unwrap()
+    peer::python("interop.py", args).await
 }
 
 #[activity(start_to_close_timeout = "10s")]

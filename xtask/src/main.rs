@@ -84,6 +84,9 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// The optional parts of the libraries the whole suite tests (`.ci/run` lints the same list).
+const TEST_FEATURES: &str = "workflow-runtime/opentelemetry";
+
 /// The Python SDK the cross-SDK tests drive (as client, worker and replayer).
 const PYTHON_REQUIREMENTS: &str = "workflow-runtime/tests/python/requirements.txt";
 
@@ -103,8 +106,14 @@ fn test(args: &[String]) -> Result<ExitCode> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
         .arg("test")
-        // The whole workspace unless packages are named (`cargo xtask test -p workflow-client`).
-        .args((!args.iter().any(|a| a == "-p" || a.starts_with("--package"))).then_some("--workspace"))
+        // The whole workspace, with its optional parts, unless packages are named
+        // (`cargo xtask test -p workflow-client`).
+        .args(
+            (!args.iter().any(|a| a == "-p" || a.starts_with("--package")))
+                .then_some(["--workspace", "--features", TEST_FEATURES])
+                .into_iter()
+                .flatten(),
+        )
         .args(args)
         .env(dev_server::ADDRESS_ENV, server.address())
         .env(dev_server::CLI_ENV, &cli)

@@ -33,7 +33,11 @@ use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "opentelemetry")]
+mod opentelemetry;
 mod propagate;
+#[cfg(feature = "opentelemetry")]
+pub use self::opentelemetry::{OpenTelemetryTracing, TRACE_HEADER};
 pub use propagate::PropagateHeaders;
 
 /// Code that runs around a worker's activities and inside its workflow runs.

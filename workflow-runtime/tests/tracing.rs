@@ -1,0 +1,221 @@
+//! One OpenTelemetry trace across SDKs: a Python client (with the Python SDK's
+//! `TracingInterceptor`) starts, queries and signals a Rust workflow (with
+//! `OpenTelemetryTracing`), which runs a Rust activity and a Python activity. Both sides export
+//! their spans in memory; the test checks they form one trace with the parents and names the
+//! official SDKs use, and that replays (the worker keeps no cache) add no spans.
+
+#[path = "python/peer.rs"]
+mod peer;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use serde::Deserialize;
+use std::collections::HashMap;
+use workflow_runtime::interceptor::OpenTelemetryTracing;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::{DevServer, dev_server_client, unique_id as unique};
+
+/// The Python worker's activity, declared here by its wire name.
+struct PyShout;
+
+impl ActivityDefinition for PyShout {
+    const NAME: &'static str = "py_shout";
+    type Input = (String,);
+    type Output = String;
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn rust_weigh(ctx: ActivityContext, order: String) -> Result<u64, ActivityError> {
+    // The attempt's span is current while the activity runs.
+    let current = opentelemetry::Context::current();
+    assert!(
+        opentelemetry::trace::TraceContextExt::has_active_span(&current),
+        "RunActivity is current in {}",
+        ctx.info().activity_type
+    );
+    Ok(order.len() as u64)
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct TracedOrder {
+    approved: bool,
+}
+
+#[workflow(name = "TracedOrder")]
+impl TracedOrder {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, customer: String) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.approved).await?;
+        let grams = ctx.activity(rust_weigh, customer.clone()).await?;
+        let shouted = ctx
+            .activity(PyShout, customer)
+            .task_queue(format!("{}-python", ctx.info().task_queue))
+            .start_to_close_timeout(Duration::from_secs(10))
+            .await?;
+        Ok(format!("{shouted} {grams}"))
+    }
+
+    #[signal]
+    fn approve(&mut self) {
+        self.approved = true;
+    }
+
+    #[query]
+    fn status(&self) -> String {
+        if self.approved { "approved" } else { "waiting" }.to_string()
+    }
+}
+
+/// A span as both sides report it.
+#[derive(Debug, Clone, Deserialize)]
+struct Seen {
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent_id: Option<String>,
+    kind: String,
+    attributes: HashMap<String, serde_json::Value>,
+    links: Vec<String>,
+}
+
+impl From<&SpanData> for Seen {
+    fn from(span: &SpanData) -> Self {
+        let parent = span.parent_span_id;
+        Seen {
+            name: span.name.to_string(),
+            trace_id: span.span_context.trace_id().to_string(),
+            span_id: span.span_context.span_id().to_string(),
+            parent_id: (parent != opentelemetry::trace::SpanId::INVALID).then(|| parent.to_string()),
+            kind: format!("{:?}", span.span_kind).to_uppercase(),
+            attributes: span
+                .attributes
+                .iter()
+                .map(|kv| (kv.key.to_string(), serde_json::Value::String(kv.value.to_string())))
+                .collect(),
+            links: span
+                .links
+                .iter()
+                .map(|l| l.span_context.span_id().to_string())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PythonSide {
+    result: String,
+    status: String,
+    spans: Vec<Seen>,
+}
+
+/// The one span named `name`.
+fn one<'a>(spans: &'a [Seen], name: &str) -> &'a Seen {
+    let found: Vec<&Seen> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "one `{name}` span in {:#?}", names(spans));
+    found[0]
+}
+
+fn names(spans: &[Seen]) -> Vec<&str> {
+    spans.iter().map(|s| s.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn one_trace_runs_from_a_python_client_through_a_rust_workflow_to_a_python_activity() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let tracing = OpenTelemetryTracing::new(provider.tracer("rust-worker"));
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("traced");
+    let worker = Worker::builder(&client, &queue)
+        .workflow::<TracedOrder>()
+        .activity(rust_weigh)
+        .sticky_cache_size(0)
+        .interceptor(tracing)
+        .build()
+        .unwrap();
+    let running = worker.spawn();
+    let workflow_id = unique("traced-order");
+    let out = peer::python(
+        "tracing.py",
+        &[
+            &DevServer::shared_address(),
+            &queue,
+            &format!("{queue}-python"),
+            &workflow_id,
+        ],
+    )
+    .await;
+    running.stop().await.unwrap();
+    let python: PythonSide = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(python.result, "ADA 3");
+    assert_eq!(python.status, "waiting");
+    let rust: Vec<Seen> = exporter.get_finished_spans().unwrap().iter().map(Seen::from).collect();
+
+    // The Python client's spans start the trace, under the caller's own span.
+    let request = one(&python.spans, "place-order");
+    let start = one(&python.spans, "StartWorkflow:TracedOrder");
+    assert_eq!(start.parent_id.as_deref(), Some(request.span_id.as_str()));
+    assert_eq!(start.kind, "CLIENT");
+    assert_eq!(start.attributes["temporalWorkflowID"], workflow_id.as_str());
+    let trace = &start.trace_id;
+    let query = one(&python.spans, "QueryWorkflow:status");
+    let signal = one(&python.spans, "SignalWorkflow:approve");
+
+    // Every Rust span belongs to that trace, and replays added none.
+    for span in &rust {
+        assert_eq!(&span.trace_id, trace, "{span:#?}");
+    }
+    let mut rust_names = names(&rust);
+    rust_names.sort();
+    assert_eq!(
+        rust_names,
+        [
+            "CompleteWorkflow:TracedOrder",
+            "HandleQuery:status",
+            "HandleSignal:approve",
+            "RunActivity:rust_weigh",
+            "RunWorkflow:TracedOrder",
+            "StartActivity:py_shout",
+            "StartActivity:rust_weigh",
+        ]
+    );
+    let child_of = |name: &str, parent: &Seen| {
+        let span = one(&rust, name);
+        assert_eq!(
+            span.parent_id.as_deref(),
+            Some(parent.span_id.as_str()),
+            "{name}: {span:#?}"
+        );
+        span.clone()
+    };
+    // The workflow's spans hang off the span that started it, as in the official SDKs.
+    let run = child_of("RunWorkflow:TracedOrder", start);
+    assert_eq!(run.kind, "SERVER");
+    assert_eq!(run.attributes["temporalWorkflowID"], workflow_id.as_str());
+    assert!(run.attributes.contains_key("temporalRunID"));
+    child_of("CompleteWorkflow:TracedOrder", start);
+    let handled = child_of("HandleSignal:approve", start);
+    assert_eq!(
+        handled.links,
+        std::slice::from_ref(&signal.span_id),
+        "linked to the signal's sender"
+    );
+    // A query's span hangs off the query's own span.
+    child_of("HandleQuery:status", query);
+    // Activities: scheduled under the run, run under their schedule, whichever SDK runs them.
+    let schedule_rust = child_of("StartActivity:rust_weigh", start);
+    assert_eq!(schedule_rust.kind, "CLIENT");
+    let run_rust = child_of("RunActivity:rust_weigh", &schedule_rust);
+    assert_eq!(run_rust.kind, "SERVER");
+    let schedule_python = child_of("StartActivity:py_shout", start);
+    let run_python = one(&python.spans, "RunActivity:py_shout");
+    assert_eq!(run_python.trace_id, *trace);
+    assert_eq!(
+        run_python.parent_id.as_deref(),
+        Some(schedule_python.span_id.as_str()),
+        "the Python activity runs under the Rust workflow's StartActivity"
+    );
+}
