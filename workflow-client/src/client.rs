@@ -248,7 +248,8 @@ impl Client {
             attempt += 1;
             let mut req = tonic::Request::new(request.clone());
             req.set_timeout(timeout);
-            match f(self.inner.service.clone(), req).await {
+            let call = f(self.inner.service.clone(), req);
+            match crate::metrics::observe_call::<Req, _, _>(&self.inner.options, timeout, call).await {
                 Ok(resp) => return Ok(resp.into_inner()),
                 Err(status) if is_transient(&status) && attempt < retry.max_attempts => {
                     tracing::debug!(attempt, code = ?status.code(), message = status.message(), "transient gRPC error; retrying");

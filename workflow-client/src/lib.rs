@@ -35,6 +35,11 @@ pub mod handle;
 pub mod headers;
 pub mod history;
 pub mod interceptor;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+#[path = "metrics_off.rs"]
+mod metrics;
 pub mod options;
 pub mod payload;
 pub mod schedule;

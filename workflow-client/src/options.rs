@@ -45,6 +45,9 @@ pub struct ClientOptions {
     pub retry: RpcRetry,
     /// Payload conversion and codec.
     pub data_converter: DataConverter,
+    /// Where Temporal's SDK metrics go (see [`metrics`](crate::metrics)).
+    #[cfg(feature = "metrics")]
+    pub metrics: Option<crate::metrics::Metrics>,
     /// Code run around every workflow call, outermost first (see
     /// [`interceptor`](crate::interceptor)).
     pub interceptors: Vec<Arc<dyn ClientInterceptor>>,
@@ -81,6 +84,8 @@ impl ClientOptions {
             rpc_timeout: Duration::from_secs(10),
             retry: RpcRetry::default(),
             data_converter: DataConverter::default(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
             interceptors: Vec::new(),
         }
     }

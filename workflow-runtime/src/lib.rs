@@ -19,6 +19,8 @@ pub mod dynamic;
 mod engine;
 pub mod interceptor;
 mod messages;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod replay;
 pub mod worker;
 pub mod workflow;

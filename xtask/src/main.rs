@@ -85,7 +85,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// The optional parts of the libraries the whole suite tests (`.ci/run` lints the same list).
-const TEST_FEATURES: &str = "workflow-runtime/opentelemetry";
+const TEST_FEATURES: &str = "workflow-runtime/opentelemetry,workflow-runtime/metrics,workflow-runtime/otlp";
 
 /// The Python SDK the cross-SDK tests drive (as client, worker and replayer).
 const PYTHON_REQUIREMENTS: &str = "workflow-runtime/tests/python/requirements.txt";

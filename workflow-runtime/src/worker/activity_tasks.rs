@@ -34,6 +34,7 @@ struct ActivityWorkerState {
     next_id: std::sync::atomic::AtomicU64,
     /// The worker's shutdown signal, which every attempt's context watches.
     shutdown: watch::Receiver<bool>,
+    metrics: super::metrics::WorkerMetrics,
 }
 
 pub(super) struct ActivityWorker {
@@ -63,7 +64,10 @@ impl ActivityWorker {
             running: Mutex::new(HashMap::new()),
             next_id: Default::default(),
             shutdown: shutdown.clone(),
+            metrics: identity.metrics,
         });
+        let max = options.max_concurrent_activities;
+        (shared.metrics).watch_slots(super::metrics::SlotKind::Activity, &shared.slots, max);
         let pollers = (0..options.activity_pollers)
             .map(|_| tokio::spawn(poll_loop(shared.clone(), shutdown.clone())))
             .collect();
@@ -177,10 +181,12 @@ async fn poll_loop(shared: Arc<ActivityWorkerState>, shutdown: watch::Receiver<b
         let shared = shared.clone();
         async move { run_attempt(&shared, task).await }
     };
-    polling::poll_loop("activity task", shared.slots.clone(), shutdown, poll, handle).await
+    let metrics = shared.metrics.poller(super::metrics::PollerKind::Activity);
+    polling::poll_loop("activity task", metrics, shared.slots.clone(), shutdown, poll, handle).await
 }
 
 async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQueueResponse) {
+    let attempt_metrics = shared.metrics.activity_attempt(&task);
     let execution = task.workflow_execution.clone().unwrap_or_default();
     let activity_type = task.activity_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
     let info = ActivityInfo {
@@ -266,6 +272,7 @@ async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQue
         // A failed attempt hands its latest progress to the next one, even a heartbeat the
         // throttle had not sent yet.
         let progress = ctx.latest_heartbeat();
+        attempt_metrics.finished(&result);
         respond(shared, task.task_token, result, progress).await;
     }
     .instrument(span)

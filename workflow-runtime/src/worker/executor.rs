@@ -38,6 +38,7 @@ pub(super) struct Executor {
     namespace: String,
     name: String,
     deadlock_timeout: Duration,
+    metrics: super::metrics::WorkerMetrics,
 }
 
 impl Executor {
@@ -48,6 +49,7 @@ impl Executor {
         cache_size: usize,
         namespace: String,
         deadlock_timeout: Duration,
+        metrics: super::metrics::WorkerMetrics,
     ) -> Result<Self, WorkerError> {
         let executor = Executor {
             current: Mutex::new(None),
@@ -57,6 +59,7 @@ impl Executor {
             namespace,
             name,
             deadlock_timeout,
+            metrics,
         };
         *executor.current.lock().expect("executor lock") = Some(executor.spawn_thread()?);
         Ok(executor)
@@ -67,22 +70,25 @@ impl Executor {
         let clock = PollClock::new();
         let thread_clock = clock.clone();
         let (factories, cache_size, namespace) = (self.factories.clone(), self.cache_size, self.namespace.clone());
+        let metrics = self.metrics.clone();
         let interceptors = self.interceptors.clone();
         let handle = std::thread::Builder::new()
             .name(format!("workflows-{}", self.name))
             .spawn(move || {
                 thread_clock.install();
                 let mut engine = RunCache::new(factories, interceptors, cache_size, namespace);
+                engine.metrics = metrics.clone();
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::Task(task, reply) => {
-                            let _ = reply.send(engine.process(&task));
+                            let _ = reply.send(metrics.engine_task(&task, |task| engine.process(task)));
                         }
                         Job::ResolveLocal(run_id, result, reply) => {
                             let _ = reply.send(engine.resolve_local(&run_id, result));
                         }
                         Job::Evict(run_id) => engine.evict(&run_id),
                     }
+                    metrics.cache_size(engine.cached_runs());
                 }
                 tracing::debug!(cached = engine.cached_runs(), "workflow thread stopped");
             })

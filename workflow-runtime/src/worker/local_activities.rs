@@ -72,7 +72,12 @@ impl LocalActivities {
     }
 
     /// Starts one local activity; its result goes to the run's queue.
-    pub(super) fn start(&self, facts: &RunFacts, request: LocalActivityRequest) {
+    pub(super) fn start(
+        &self,
+        facts: &RunFacts,
+        request: LocalActivityRequest,
+        metrics: &super::metrics::WorkerMetrics,
+    ) {
         let queue = self.run(&facts.run_id);
         let activity = self.activities.get(&request.activity_type).cloned();
         let info = ActivityInfo {
@@ -90,6 +95,7 @@ impl LocalActivities {
         };
         let interceptors = self.interceptors.clone();
         let known = crate::messages::listed(self.activities.keys().map(String::as_str));
+        let la_metrics = metrics.local_activity(&facts.workflow_type, &request.activity_type);
         tokio::spawn(async move {
             let scheduled = std::time::SystemTime::now();
             let mut result = match activity {
@@ -113,6 +119,7 @@ impl LocalActivities {
                 original_schedule: Some(scheduled),
                 complete: Some(std::time::SystemTime::now()),
             };
+            la_metrics.finished(&result);
             let _ = queue.tx.send(result);
         });
     }

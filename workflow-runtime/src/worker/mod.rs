@@ -21,6 +21,7 @@ mod cache;
 pub(crate) mod codec;
 mod executor;
 mod local_activities;
+mod metrics;
 mod polling;
 pub(crate) mod run_cache;
 mod running;
@@ -116,6 +117,7 @@ pub struct WorkerBuilder {
     activities: BTreeMap<String, ErasedActivity>,
     options: WorkerOptions,
     interceptors: Vec<Arc<dyn WorkerInterceptor>>,
+    metrics: metrics::Chosen,
     errors: Vec<String>,
 }
 
@@ -305,7 +307,9 @@ impl WorkerBuilder {
             .identity
             .clone()
             .unwrap_or_else(|| self.client.identity().to_string());
+        let metrics = metrics::WorkerMetrics::for_worker(&self.metrics, &self.client, &self.task_queue);
         Ok(Worker {
+            metrics,
             client: self.client,
             task_queue: self.task_queue,
             workflows: Arc::new(self.workflows),
@@ -319,11 +323,13 @@ impl WorkerBuilder {
 }
 
 /// Who a worker is to the server: its identity (shown in histories) and a key unique to this
-/// worker instance, sent with every poll and with `ShutdownWorker`.
+/// worker instance, sent with every poll and with `ShutdownWorker`; and the metrics it records
+/// under that name.
 #[derive(Clone)]
 pub(super) struct WorkerIdentity {
     pub(super) name: String,
     pub(super) instance_key: String,
+    pub(super) metrics: metrics::WorkerMetrics,
 }
 
 /// Polls one task queue and runs the workflows and activities registered on it.
@@ -336,6 +342,7 @@ pub struct Worker {
     options: WorkerOptions,
     identity: String,
     shutdown: Arc<watch::Sender<bool>>,
+    metrics: metrics::WorkerMetrics,
 }
 
 /// Stops a running worker: polling stops, in-flight tasks finish (within the grace period),
@@ -362,6 +369,7 @@ impl Worker {
             activities: BTreeMap::new(),
             options: WorkerOptions::default(),
             interceptors: Vec::new(),
+            metrics: Default::default(),
             errors: Vec::new(),
         }
     }
@@ -393,9 +401,11 @@ impl Worker {
     pub async fn run(self) -> Result<(), WorkerError> {
         let shutdown = self.shutdown.subscribe();
         tracing::info!(task_queue = %self.task_queue, identity = %self.identity, "worker started");
+        self.metrics.worker_started();
         let identity = WorkerIdentity {
             name: self.identity.clone(),
             instance_key: uuid::Uuid::new_v4().simple().to_string(),
+            metrics: self.metrics.clone(),
         };
         let activities = if self.activities.is_empty() {
             None

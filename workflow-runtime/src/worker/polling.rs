@@ -1,6 +1,7 @@
 //! The poll loop both task kinds share: take a slot, long-poll, run the task on its own tokio
 //! task while it holds the slot, back off after errors, stop at shutdown.
 
+use super::metrics::PollerMetrics;
 use crate::client::{ClientError, RpcError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ const SHUTDOWN_POLL_DRAIN: Duration = Duration::from_secs(1);
 /// Polls until shutdown. `poll` returns `None` when the long poll ended without a task.
 pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
     what: &'static str,
+    metrics: PollerMetrics,
     slots: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
     poll: P,
@@ -33,7 +35,7 @@ pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
             _ = shutdown.wait_for(|s| *s) => return,
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
         };
-        let poll = poll();
+        let (polling, poll) = metrics.polling(poll());
         tokio::pin!(poll);
         let in_time = tokio::select! {
             biased;
@@ -54,9 +56,11 @@ pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
                 return;
             }
         };
+        drop(polling);
         match polled {
-            Ok(None) => {}
+            Ok(None) => metrics.polled(false),
             Ok(Some(task)) => {
+                metrics.polled(true);
                 let work = handle(task);
                 tokio::spawn(async move {
                     work.await;

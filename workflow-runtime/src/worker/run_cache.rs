@@ -36,6 +36,9 @@ pub(crate) enum TaskOutcome {
         locals_pending: bool,
         /// SDK name, version and flags to record in history with the answer.
         sdk_metadata: Option<crate::client::proto::sdk::WorkflowTaskCompletedMetadata>,
+        /// When the run started, if this answer closes it (known only with metrics on).
+        #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+        run_started: Option<std::time::SystemTime>,
     },
     /// Fail the workflow task; the server retries it.
     Failed {
@@ -55,6 +58,7 @@ pub(crate) struct RunCache {
     cache: LruCache<Run>,
     /// Runs waiting on local activities, kept whatever the cache size.
     awaiting_locals: HashMap<String, Run>,
+    pub(super) metrics: super::metrics::WorkerMetrics,
     namespace: String,
 }
 
@@ -70,12 +74,15 @@ impl RunCache {
             interceptors,
             cache: LruCache::new(cache_size),
             awaiting_locals: HashMap::new(),
+            metrics: Default::default(),
             namespace,
         }
     }
 
     pub(crate) fn evict(&mut self, run_id: &str) {
-        self.cache.take(run_id);
+        if self.cache.take(run_id).is_some() {
+            self.metrics.evicted();
+        }
         self.awaiting_locals.remove(run_id);
     }
 
@@ -182,6 +189,7 @@ impl RunCache {
     ) -> TaskOutcome {
         let commands = activation.commands.iter().map(|c| c.to_proto()).collect();
         let locals_pending = run.has_pending_locals();
+        let run_started = self.metrics.closing_run_start(&run);
         if locals_pending || !run.finished {
             self.keep(run_id, run);
         }
@@ -192,6 +200,7 @@ impl RunCache {
             local_activities: activation.local_activities,
             locals_pending,
             sdk_metadata: activation.sdk_metadata,
+            run_started,
         }
     }
 
@@ -202,6 +211,7 @@ impl RunCache {
         }
         if let Some(evicted) = self.cache.put(run_id, run) {
             tracing::debug!(run_id = %evicted, "evicted from the workflow cache");
+            self.metrics.evicted();
         }
     }
 }

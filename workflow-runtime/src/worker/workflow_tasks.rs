@@ -41,6 +41,7 @@ struct WorkflowWorkerState {
     shutdown: watch::Receiver<bool>,
     /// This worker's key on every poll (the server ends its polls when it shuts down).
     instance_key: String,
+    metrics: super::metrics::WorkerMetrics,
 }
 
 /// What the worker runs: workflow types, and the activities local activities call.
@@ -75,6 +76,7 @@ impl WorkflowWorker {
             cache_size,
             namespace,
             options.deadlock_detection_timeout,
+            identity.metrics.clone(),
         )?;
         let sticky_queue = (cache_size > 0).then(|| format!("{}-{}-sticky", identity.name, identity.instance_key));
         let shared = Arc::new(WorkflowWorkerState {
@@ -90,7 +92,10 @@ impl WorkflowWorker {
             locals: LocalActivities::new(registered.activities, registered.interceptors),
             shutdown: shutdown.clone(),
             instance_key: identity.instance_key,
+            metrics: identity.metrics,
         });
+        let max = options.max_concurrent_workflow_tasks;
+        (shared.metrics).watch_slots(super::metrics::SlotKind::Workflow, &shared.slots, max);
         let mut pollers = Vec::new();
         for _ in 0..options.workflow_pollers {
             let normal = TaskQueue {
@@ -160,7 +165,11 @@ async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, shutdown:
         let shared = shared.clone();
         async move { handle_task(&shared, task).await }
     };
-    polling::poll_loop("workflow task", shared.slots.clone(), shutdown, poll, handle).await
+    let metrics = shared.metrics.poller(match queue.kind == TaskQueueKind::Sticky as i32 {
+        true => super::metrics::PollerKind::StickyWorkflow,
+        false => super::metrics::PollerKind::Workflow,
+    });
+    polling::poll_loop("workflow task", metrics, shared.slots.clone(), shutdown, poll, handle).await
 }
 
 impl WorkflowWorkerState {
@@ -199,6 +208,7 @@ impl WorkflowWorkerState {
 /// asked for), encoded by the payload codec, sent back.
 async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTaskQueueResponse) {
     let run_id = run_id_of(&task);
+    let task_metrics = shared.metrics.workflow_task(&task);
     if let Err(e) = complete_history(shared, &mut task).await {
         return tracing::warn!(error = %e, "could not fetch the rest of the history");
     }
@@ -207,7 +217,10 @@ async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTas
     };
     let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
     encode_outcome(shared.client.data_converter(), &mut outcome).await;
-    if let Err(e) = respond(shared, &task, outcome, keep_alive).await {
+    let closing = task_metrics.answering(&outcome);
+    let answered = respond(shared, &task, outcome, keep_alive).await;
+    task_metrics.answered(closing, answered.is_ok());
+    if let Err(e) = answered {
         // The server did not take the answer (the task timed out, the run closed): the cached
         // run may be ahead of history, so replay it next time.
         tracing::warn!(error = %e, %run_id, "workflow task answer refused");
@@ -454,7 +467,7 @@ async fn settle_local_activities(
             return (outcome, false);
         };
         for request in std::mem::take(local_activities) {
-            shared.locals.start(&facts, request);
+            shared.locals.start(&facts, request, &shared.metrics);
         }
         if !*locals_pending {
             shared.locals.forget(&facts.run_id);

@@ -1,0 +1,260 @@
+//! Temporal's SDK metrics on the real dev server: a worker runs workflows while the test
+//! scrapes its Prometheus endpoint, and the values must follow from the run.
+#![cfg(feature = "metrics")]
+
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use workflow_runtime::metrics::MetricsExporter;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::{DevServer, unique_id};
+
+#[activity(start_to_close_timeout = "10s")]
+async fn double(n: u64) -> Result<u64, ActivityError> {
+    Ok(n * 2)
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Doubler;
+
+#[workflow]
+impl Doubler {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, n: u64) -> WorkflowResult<u64> {
+        ctx.activity(double, n).await
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Refuser;
+
+#[workflow]
+impl Refuser {
+    #[run]
+    async fn run(_ctx: WorkflowContext<Self>, why: String) -> WorkflowResult<()> {
+        Err(WorkflowError::non_retryable(why, "Refused"))
+    }
+}
+
+/// The body of `GET /metrics` from the endpoint, over plain HTTP/1.1.
+async fn scrape(exporter: &MetricsExporter) -> String {
+    let address = exporter.prometheus_address().expect("a scrape endpoint");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect to the endpoint");
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send the scrape");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read the scrape");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "scrape answered {head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    body.to_string()
+}
+
+/// The sum of the samples of `name` whose labels include all of `labels`; `None` when there
+/// is no such series.
+fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut found = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, sample)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+        if series_name != name
+            || !labels
+                .iter()
+                .all(|(k, v)| series_labels.contains(&format!("{k}=\"{v}\"")))
+        {
+            continue;
+        }
+        let sample: f64 = sample.parse().expect("a number");
+        *found.get_or_insert(0.0) += sample;
+    }
+    found
+}
+
+/// Scrapes until `done` holds of the scrape, for at most 20 s; returns the last scrape.
+async fn scrape_until(exporter: &MetricsExporter, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = scrape(exporter).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "never saw {what}; last scrape:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_run_shows_in_the_scraped_metrics() -> Result<(), Box<dyn std::error::Error>> {
+    const N: u64 = 5;
+    let exporter = MetricsExporter::builder()
+        .prometheus("127.0.0.1:0")
+        .label("suite", "metrics-test")
+        .start()
+        .await?;
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).metrics(&exporter)).await?;
+    let queue = unique_id("metrics");
+    let worker = Worker::builder(&client, &queue)
+        .workflow::<Doubler>()
+        .workflow::<Refuser>()
+        .activity(double)
+        .build()?
+        .spawn();
+
+    let run = async {
+        for n in 0..N {
+            let doubled = Doubler::execute(&client, StartOptions::new(unique_id("double"), &queue), n).await?;
+            assert_eq!(doubled, n * 2);
+        }
+        let refused = Refuser::execute(&client, StartOptions::new(unique_id("refuse"), &queue), "no".into()).await;
+        assert!(refused.is_err(), "the refusing workflow failed: {refused:?}");
+        Ok::<_, ClientError>(())
+    };
+    tokio::time::timeout(Duration::from_secs(60), run).await??;
+
+    let q = ("task_queue", queue.as_str());
+    let doubler = ("workflow_type", "Doubler");
+    // The counters move once the server has taken the closing answer, just before the client
+    // sees the result: wait for them, bounded.
+    let text = scrape_until(&exporter, "every run's outcome counted", |t| {
+        value(t, "temporal_workflow_completed", &[q, doubler]) == Some(N as f64)
+            && value(t, "temporal_workflow_failed", &[q, ("workflow_type", "Refuser")]) == Some(1.0)
+    })
+    .await;
+    if std::env::var_os("SHOW_METRICS").is_some() {
+        eprintln!("{text}");
+    }
+
+    // Exactly N completions, one failure, no cancellations, and nothing else closed.
+    assert_eq!(
+        value(&text, "temporal_workflow_completed", &[q]),
+        Some(N as f64),
+        "{text}"
+    );
+    assert_eq!(value(&text, "temporal_workflow_failed", &[q]), Some(1.0));
+    assert_eq!(value(&text, "temporal_workflow_canceled", &[q]), None);
+    assert_eq!(
+        value(&text, "temporal_workflow_endtoend_latency_count", &[q, doubler]),
+        Some(N as f64)
+    );
+    // One activity attempt per Doubler run, each succeeded; none failed.
+    let act = ("activity_type", "double");
+    assert_eq!(
+        value(&text, "temporal_activity_execution_latency_count", &[q, act]),
+        Some(N as f64)
+    );
+    assert_eq!(
+        value(&text, "temporal_activity_succeed_endtoend_latency_count", &[q, act]),
+        Some(N as f64)
+    );
+    assert_eq!(value(&text, "temporal_activity_execution_failed", &[q]), None);
+    // The second task of each Doubler run (after its activity) found the run cached.
+    assert!(
+        value(&text, "temporal_sticky_cache_hit", &[q]).unwrap_or(0.0) > 0.0,
+        "{text}"
+    );
+    assert!(value(&text, "temporal_sticky_cache_size", &[q]).is_some());
+    // Workflow task timings and polls.
+    assert!(
+        value(&text, "temporal_workflow_task_execution_latency_count", &[q, doubler]).unwrap_or(0.0) >= 2.0 * N as f64
+    );
+    assert!(value(&text, "temporal_workflow_task_schedule_to_start_latency_count", &[q]).unwrap_or(0.0) > 0.0);
+    assert!(value(&text, "temporal_workflow_task_queue_poll_succeed", &[q]).unwrap_or(0.0) > 0.0);
+    assert_eq!(value(&text, "temporal_worker_start", &[q]), Some(1.0));
+    // Requests: counted by operation, with the namespace; task polls are long requests
+    // labelled with their task queue.
+    let ns = ("namespace", "default");
+    let starts = value(
+        &text,
+        "temporal_request",
+        &[ns, ("operation", "StartWorkflowExecution")],
+    );
+    assert!(starts.unwrap_or(0.0) >= (N + 1) as f64, "{text}");
+    assert!(
+        value(
+            &text,
+            "temporal_request",
+            &[ns, ("operation", "RespondWorkflowTaskCompleted")]
+        )
+        .unwrap_or(0.0)
+            > 0.0
+    );
+    let polls = value(
+        &text,
+        "temporal_long_request",
+        &[q, ("operation", "PollWorkflowTaskQueue")],
+    );
+    assert!(polls.unwrap_or(0.0) > 0.0, "{text}");
+    assert!(value(&text, "temporal_request_latency_count", &[ns]).unwrap_or(0.0) > 0.0);
+    // Slots and pollers are gauges of this worker.
+    for worker_type in ["WorkflowWorker", "ActivityWorker"] {
+        let labels = [q, ("worker_type", worker_type)];
+        assert!(
+            value(&text, "temporal_worker_task_slots_available", &labels).is_some(),
+            "{text}"
+        );
+        assert!(
+            value(&text, "temporal_worker_task_slots_used", &labels).is_some(),
+            "{text}"
+        );
+    }
+    assert!(value(&text, "temporal_num_pollers", &[q, ("poller_type", "workflow_task")]).is_some());
+    // The core-based SDKs' exposition: no `_total` on counters, milliseconds without a unit
+    // suffix, sdk-core's buckets, and the handle's own label on every series.
+    assert!(!text.contains("temporal_request_total"), "{text}");
+    assert!(text.contains("# TYPE temporal_workflow_completed counter"));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("temporal_workflow_task_execution_latency_bucket") && l.contains("le=\"20\""))
+    );
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with("temporal_"))
+            .all(|l| l.contains("suite=\"metrics-test\""))
+    );
+
+    worker.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn seconds_and_total_suffixes_are_options() -> Result<(), Box<dyn std::error::Error>> {
+    let exporter = MetricsExporter::builder()
+        .prometheus("127.0.0.1:0")
+        .durations_as_seconds(true)
+        .counters_total_suffix(true)
+        .unit_suffix(true)
+        .start()
+        .await?;
+    // Connecting makes one request (GetSystemInfo).
+    let _client = Client::connect(ClientOptions::new(DevServer::shared_address()).metrics(&exporter)).await?;
+    let text = scrape(&exporter).await;
+    let labels = [("operation", "GetSystemInfo")];
+    assert_eq!(value(&text, "temporal_request_total", &labels), Some(1.0), "{text}");
+    assert_eq!(
+        value(&text, "temporal_request_latency_seconds_count", &labels),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("temporal_request_latency_seconds_bucket") && l.contains("le=\"0.05\""))
+    );
+    assert_eq!(
+        exporter
+            .render_prometheus()
+            .as_deref()
+            .map(|t| t.contains("temporal_request_total")),
+        Some(true)
+    );
+    exporter.shutdown().await?;
+    Ok(())
+}
