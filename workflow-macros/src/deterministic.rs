@@ -1,4 +1,5 @@
-//! `#[deterministic]` on a helper function or an inline module: the lint applies to its body.
+//! `#[deterministic]` on a helper function, an impl (a workflow interceptor's hooks) or an
+//! inline module: the lint applies to its bodies.
 
 use crate::errors::Errors;
 use crate::lint;
@@ -17,6 +18,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             check_function(&mut func.attrs, &mut func.block, &scope, &mut errors);
             quote!(#func)
         }
+        Ok(syn::Item::Impl(mut imp)) => {
+            for member in &mut imp.items {
+                let syn::ImplItem::Fn(f) = member else { continue };
+                let scope = lint::Scope::default().with_params(&f.sig);
+                check_function(&mut f.attrs, &mut f.block, &scope, &mut errors);
+            }
+            quote!(#imp)
+        }
         Ok(syn::Item::Mod(mut module)) if module.content.is_some() => {
             check_module(&mut module, &mut errors);
             quote!(#module)
@@ -31,7 +40,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         _ => {
             errors.push(syn::Error::new_spanned(
                 &item,
-                "`#[deterministic]` goes on a function called from workflow code, or on an inline module of them",
+                "`#[deterministic]` goes on a function called from workflow code, an impl whose methods run in \
+                 workflow code (a workflow interceptor), or an inline module of them",
             ));
             item
         }

@@ -177,8 +177,9 @@ pub fn activities(args: TokenStream, item: TokenStream) -> TokenStream {
     activity::expand_group(args.into(), item.into()).into()
 }
 
-/// Applies the determinism lint to a helper function called from workflow code, or to every
-/// function and method of an inline module.
+/// Applies the determinism lint to a helper function called from workflow code, to every
+/// method of an impl whose methods run in workflow code (a `WorkflowInterceptor`'s hooks), or
+/// to every function and method of an inline module.
 ///
 /// ```
 /// use workflow_runtime::prelude::*;

@@ -12,8 +12,9 @@
 //! hooks: they see each call before it happens (and may change its headers), and they run
 //! again when the run is replayed — [`WorkflowInbound::replaying`] and
 //! [`WorkflowOutbound::replaying`] say so, and anything with an effect outside the workflow
-//! (a log line, a span, a metric) belongs behind `!replaying`. The determinism lint does not
-//! reach interceptor code: keep it to headers and to what the call shows.
+//! (a log line, a span, a metric) belongs behind `!replaying`. Put `#[deterministic]` on the
+//! `impl WorkflowInterceptor for …` block to have the determinism lint check the hooks as it
+//! checks workflow code.
 //!
 //! ```
 //! use workflow_runtime::interceptor::PropagateHeaders;
