@@ -24,10 +24,15 @@ use workflow_runtime::{Client, ClientError, ClientOptions};
 
 /// Connects to the server named by `TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE`.
 pub async fn connect() -> Result<Client, ClientError> {
+    connect_with(|options| options).await
+}
+
+/// [`connect`], with more options (metrics, a codec…).
+pub async fn connect_with(more: impl FnOnce(ClientOptions) -> ClientOptions) -> Result<Client, ClientError> {
     init_logging();
     let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
     let namespace = std::env::var("TEMPORAL_NAMESPACE").unwrap_or_else(|_| "default".into());
-    Client::connect(ClientOptions::new(address).namespace(namespace)).await
+    Client::connect(more(ClientOptions::new(address).namespace(namespace))).await
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings and errors, so a dropped signal

@@ -24,17 +24,20 @@ pub(crate) fn run(keep: bool) -> Result<ExitCode> {
     let log_dir = crate::target_dir().join("demo");
     std::fs::create_dir_all(&log_dir)?;
     let worker_log = log_dir.join("worker.log");
+    let metrics_address = format!("127.0.0.1:{}", workflow_dev_server::free_port()?);
     println!("Temporal dev server: {} (web UI {ui})", server.address());
     println!(
         "Worker:              food_delivery worker (output in {})",
         worker_log.display()
     );
+    println!("Worker metrics:      http://{metrics_address}/metrics (Prometheus text, Temporal's SDK metrics)");
     println!();
 
     let log = std::fs::File::create(&worker_log)?;
     let mut worker = Command::new(&program)
         .arg("worker")
         .env("TEMPORAL_ADDRESS", server.address())
+        .env("METRICS_ADDRESS", &metrics_address)
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
@@ -45,6 +48,9 @@ pub(crate) fn run(keep: bool) -> Result<ExitCode> {
         .env("TEMPORAL_UI", &ui)
         .status()
         .context("run the food-delivery starter");
+    if started.as_ref().is_ok_and(|s| s.success()) {
+        print_outcome_counts(&metrics_address);
+    }
     let stopped = stop_gracefully(&mut worker);
     let started = started?;
     stopped?;
@@ -63,6 +69,40 @@ pub(crate) fn run(keep: bool) -> Result<ExitCode> {
     }
     println!("Demo done: worker stopped, server stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the worker's workflow outcome counters, scraped from its metrics endpoint.
+fn print_outcome_counts(address: &str) {
+    let scrape = || -> std::io::Result<String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address)?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    };
+    match scrape() {
+        Ok(response) => {
+            println!("From the worker's metrics endpoint:");
+            for line in response.lines().filter(|l| {
+                [
+                    "temporal_workflow_completed{",
+                    "temporal_workflow_failed{",
+                    "temporal_sticky_cache_hit{",
+                ]
+                .iter()
+                .any(|name| l.starts_with(name))
+            }) {
+                println!("  {line}");
+            }
+            println!();
+        }
+        Err(e) => eprintln!("xtask: could not scrape the worker's metrics at {address}: {e}"),
+    }
 }
 
 /// Sends SIGINT (the worker finishes its tasks in hand and exits), waiting a bounded time.

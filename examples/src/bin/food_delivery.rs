@@ -5,9 +5,13 @@
 //! cargo run -p examples --bin food_delivery worker   # or by hand, against TEMPORAL_ADDRESS
 //! cargo run -p examples --bin food_delivery start
 //! ```
+//!
+//! The worker serves Temporal's SDK metrics for Prometheus at `http://$METRICS_ADDRESS/metrics`
+//! (default `127.0.0.1:9464`).
 
 use examples::food_delivery::starter::{Scenario, Timings, place_order};
-use examples::{connect, food_delivery, serve, timeline};
+use examples::{connect, connect_with, food_delivery, serve, timeline};
+use workflow_runtime::metrics::MetricsExporter;
 
 const USAGE: &str = "usage: food_delivery <worker|start>
   worker   serve the food-delivery task queue until Ctrl-C
@@ -17,8 +21,11 @@ const USAGE: &str = "usage: food_delivery <worker|start>
 async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("worker") => {
-            let client = connect().await?;
+            let metrics_address = std::env::var("METRICS_ADDRESS").unwrap_or_else(|_| "127.0.0.1:9464".into());
+            let metrics = MetricsExporter::builder().prometheus(metrics_address).start().await?;
+            let client = connect_with(|options| options.metrics(&metrics)).await?;
             println!("worker: serving task queue `{}`", food_delivery::TASK_QUEUE);
+            println!("worker: metrics at {}", metrics.prometheus_url().unwrap_or_default());
             serve(food_delivery::worker(&client)?).await
         }
         Some("start") => start().await,
