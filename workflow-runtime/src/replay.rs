@@ -140,7 +140,12 @@ impl Replayer {
             attempt: started.attempt.max(1) as u32,
             ..Default::default()
         };
-        let mut run = Run::new(factory.create(), info.clone());
+        // Replaying is the point here: the code's logs are kept, to follow it in a debugger.
+        let settings = crate::engine::run::RunSettings {
+            log_during_replay: true,
+            ..Default::default()
+        };
+        let mut run = Run::new(factory.create(), info.clone()).with_settings(settings);
         let activation = match run.apply(&history.events, 0, &[]) {
             Ok(a) => a,
             Err(e) => {

@@ -20,7 +20,7 @@ impl Run {
             EvAttr::WorkflowExecutionStartedEventAttributes(a) => {
                 let mut state = self.state.borrow_mut();
                 state.set_start_facts(&a, event.event_time.as_ref());
-                state.start_interceptors(&self.interceptors, a.header.as_ref());
+                state.start_interceptors(&self.settings.interceptors, a.header.as_ref());
                 drop(state);
                 let input = a.input.map(|p| p.payloads).unwrap_or_default();
                 self.root = Some(self.driver.start(self.state.clone(), input));

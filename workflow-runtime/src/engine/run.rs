@@ -18,7 +18,7 @@ use crate::client::proto::protocol::Message;
 use crate::client::proto::query::{WorkflowQuery, WorkflowQueryResult};
 use crate::client::proto::sdk;
 use crate::client::time::from_timestamp;
-use crate::interceptor::{InboundKind, WorkerInterceptor};
+use crate::interceptor::{InboundKind, WorkerInterceptors};
 use crate::workflow::context::WorkflowInfo;
 use crate::workflow::error::{TaskError, WorkflowError};
 use crate::workflow::local_activity::LocalActivityResult;
@@ -109,8 +109,18 @@ pub(crate) struct Run {
     pub(super) divergence: Option<String>,
     /// Whether the last event matched was a deprecated patch marker the code no longer issues.
     pub(super) skipped_deprecated_patch: bool,
-    /// The worker's interceptors, which give the run its own when it starts.
-    pub(super) interceptors: Arc<[Arc<dyn WorkerInterceptor>]>,
+    /// What the worker sets for its runs.
+    pub(super) settings: RunSettings,
+}
+
+/// What a worker sets for each of its runs.
+#[derive(Clone, Default)]
+pub(crate) struct RunSettings {
+    /// The worker's interceptors, which give each run its own when it starts.
+    pub(crate) interceptors: WorkerInterceptors,
+    /// Whether workflow code logs while it replays history (by default only live code does, so
+    /// each line is written once).
+    pub(crate) log_during_replay: bool,
 }
 
 impl Run {
@@ -134,14 +144,23 @@ impl Run {
             matched_in_task: Vec::new(),
             divergence: None,
             skipped_deprecated_patch: false,
-            interceptors: Arc::new([]),
+            settings: RunSettings::default(),
         }
     }
 
-    /// The run with the worker's interceptors.
-    pub(crate) fn with_interceptors(mut self, interceptors: Arc<[Arc<dyn WorkerInterceptor>]>) -> Self {
-        self.interceptors = interceptors;
+    /// The run with what its worker sets.
+    pub(crate) fn with_settings(mut self, settings: RunSettings) -> Self {
+        self.settings = settings;
         self
+    }
+
+    /// Runs `f`, which may run workflow code, with its logs silenced while the run replays
+    /// (unless the worker keeps them): each line is written once, when the code runs live.
+    fn quiet_on_replay<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        if self.settings.log_during_replay || !self.state.borrow().replaying {
+            return f(self);
+        }
+        tracing::dispatcher::with_default(&tracing::Dispatch::none(), || f(self))
     }
 
     pub(crate) fn info(&self) -> WorkflowInfo {
@@ -330,7 +349,7 @@ impl Run {
     pub(super) fn resume_with_local(&mut self, result: LocalActivityResult) -> Result<(), TaskError> {
         IN_ACTIVATION.with(|a| a.set(true));
         self.state.borrow_mut().resolve_local(result);
-        let polled = self.poll_root();
+        let polled = self.quiet_on_replay(Run::poll_root);
         IN_ACTIVATION.with(|a| a.set(false));
         polled
     }
@@ -353,6 +372,10 @@ impl Run {
 
     /// Applies pending events and delivers updates, then runs workflow code until it waits.
     pub(super) fn activate(&mut self, updates: Vec<UpdateDelivery>) -> Result<(), TaskError> {
+        self.quiet_on_replay(|run| run.activate_loud(updates))
+    }
+
+    fn activate_loud(&mut self, updates: Vec<UpdateDelivery>) -> Result<(), TaskError> {
         // Wakes from here on come from history (this engine), not from outside.
         IN_ACTIVATION.with(|a| a.set(true));
         let pending = std::mem::take(&mut self.pending);

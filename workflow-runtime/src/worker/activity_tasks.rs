@@ -212,10 +212,13 @@ async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQue
     };
     let span = tracing::info_span!(
         "activity",
+        namespace = %shared.client.namespace(),
         activity_type = %info.activity_type,
         activity_id = %info.activity_id,
         attempt = info.attempt,
+        workflow_type = %info.workflow_type,
         workflow_id = %info.workflow_id,
+        run_id = %info.run_id,
     );
     async {
         let dc = shared.client.data_converter();

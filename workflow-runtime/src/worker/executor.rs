@@ -6,8 +6,8 @@ use super::run_cache::{Factories, RunCache, TaskOutcome};
 use crate::client::failure::Failure;
 use crate::client::proto::enums::WorkflowTaskFailedCause;
 use crate::client::proto::workflowservice as ws;
+use crate::engine::run::RunSettings;
 use crate::engine::watchdog::PollClock;
-use crate::interceptor::WorkerInterceptors;
 use crate::workflow::TaskError;
 use crate::workflow::local_activity::LocalActivityResult;
 use std::sync::{Arc, Mutex};
@@ -33,7 +33,7 @@ struct Thread {
 pub(super) struct Executor {
     current: Mutex<Option<Thread>>,
     factories: Factories,
-    interceptors: WorkerInterceptors,
+    settings: RunSettings,
     cache_size: usize,
     namespace: String,
     name: String,
@@ -45,7 +45,7 @@ impl Executor {
     pub(super) fn start(
         name: String,
         factories: Factories,
-        interceptors: WorkerInterceptors,
+        settings: RunSettings,
         cache_size: usize,
         namespace: String,
         deadlock_timeout: Duration,
@@ -54,7 +54,7 @@ impl Executor {
         let executor = Executor {
             current: Mutex::new(None),
             factories,
-            interceptors,
+            settings,
             cache_size,
             namespace,
             name,
@@ -71,12 +71,12 @@ impl Executor {
         let thread_clock = clock.clone();
         let (factories, cache_size, namespace) = (self.factories.clone(), self.cache_size, self.namespace.clone());
         let metrics = self.metrics.clone();
-        let interceptors = self.interceptors.clone();
+        let settings = self.settings.clone();
         let handle = std::thread::Builder::new()
             .name(format!("workflows-{}", self.name))
             .spawn(move || {
                 thread_clock.install();
-                let mut engine = RunCache::new(factories, interceptors, cache_size, namespace);
+                let mut engine = RunCache::new(factories, settings, cache_size, namespace);
                 engine.metrics = metrics.clone();
                 while let Ok(job) = rx.recv() {
                     match job {

@@ -37,6 +37,7 @@ pub(super) struct LocalActivities {
 
 /// Facts about the run, for the attempt's [`ActivityInfo`].
 pub(super) struct RunFacts {
+    pub(super) namespace: String,
     pub(super) workflow_id: String,
     pub(super) run_id: String,
     pub(super) workflow_type: String,
@@ -94,12 +95,13 @@ impl LocalActivities {
             headers: request.headers.clone(),
         };
         let interceptors = self.interceptors.clone();
+        let namespace = facts.namespace.clone();
         let known = crate::messages::listed(self.activities.keys().map(String::as_str));
         let la_metrics = metrics.local_activity(&facts.workflow_type, &request.activity_type);
         tokio::spawn(async move {
             let scheduled = std::time::SystemTime::now();
             let mut result = match activity {
-                Some(activity) => run_with_retries(activity, &interceptors, info, &request).await,
+                Some(activity) => run_with_retries(activity, &interceptors, &namespace, info, &request).await,
                 None => LocalActivityResult {
                     seq: request.seq,
                     times: Default::default(),
@@ -130,6 +132,7 @@ impl LocalActivities {
 async fn run_with_retries(
     activity: ErasedActivity,
     interceptors: &[Arc<dyn WorkerInterceptor>],
+    namespace: &str,
     mut info: ActivityInfo,
     request: &LocalActivityRequest,
 ) -> LocalActivityResult {
@@ -140,10 +143,13 @@ async fn run_with_retries(
         info.attempt = attempt;
         let span = tracing::info_span!(
             "local_activity",
+            namespace = %namespace,
             activity_type = %info.activity_type,
             seq = request.seq,
             attempt,
+            workflow_type = %info.workflow_type,
             workflow_id = %info.workflow_id,
+            run_id = %info.run_id,
         );
         let ctx = ActivityContext::new(info.clone(), Vec::new(), Vec::new(), None, None);
         let limit = match (request.start_to_close_timeout, deadline) {

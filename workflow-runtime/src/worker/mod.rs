@@ -90,6 +90,10 @@ pub struct WorkerOptions {
     /// How long one poll of workflow code may run without yielding before its task fails as
     /// deadlocked (and the workflow thread is replaced).
     pub deadlock_detection_timeout: Duration,
+    /// Whether workflow code's logs (`tracing` events and spans) are written while it replays
+    /// history, too. Off by default: a line is written once, when the code runs live; turn it
+    /// on to follow a replay.
+    pub log_during_replay: bool,
 }
 
 impl Default for WorkerOptions {
@@ -105,6 +109,7 @@ impl Default for WorkerOptions {
             build_id: None,
             graceful_shutdown_timeout: Duration::from_secs(30),
             deadlock_detection_timeout: Duration::from_secs(2),
+            log_during_replay: false,
         }
     }
 }
@@ -244,6 +249,12 @@ impl WorkerBuilder {
     /// Sets the sticky cache size (0: no cache, every task replays the history).
     pub fn sticky_cache_size(mut self, size: usize) -> Self {
         self.options.sticky_cache_size = size;
+        self
+    }
+
+    /// Writes workflow code's logs during replays too (see [`WorkerOptions::log_during_replay`]).
+    pub fn log_during_replay(mut self, log: bool) -> Self {
+        self.options.log_during_replay = log;
         self
     }
 

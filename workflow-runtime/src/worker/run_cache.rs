@@ -11,7 +11,7 @@ use crate::client::proto::query::WorkflowQueryResult;
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use crate::engine::driver::WorkflowFactory;
 use crate::engine::run::Run;
-use crate::interceptor::WorkerInterceptors;
+use crate::engine::run::RunSettings;
 use crate::workflow::TaskError;
 use crate::workflow::WorkflowInfo;
 use crate::workflow::local_activity::{LocalActivityRequest, LocalActivityResult};
@@ -54,7 +54,7 @@ pub(crate) enum TaskOutcome {
 /// Runs workflow tasks against cached or replayed runs.
 pub(crate) struct RunCache {
     factories: Factories,
-    interceptors: WorkerInterceptors,
+    settings: RunSettings,
     cache: LruCache<Run>,
     /// Runs waiting on local activities, kept whatever the cache size.
     awaiting_locals: HashMap<String, Run>,
@@ -63,15 +63,10 @@ pub(crate) struct RunCache {
 }
 
 impl RunCache {
-    pub(crate) fn new(
-        factories: Factories,
-        interceptors: WorkerInterceptors,
-        cache_size: usize,
-        namespace: String,
-    ) -> Self {
+    pub(crate) fn new(factories: Factories, settings: RunSettings, cache_size: usize, namespace: String) -> Self {
         RunCache {
             factories,
-            interceptors,
+            settings,
             cache: LruCache::new(cache_size),
             awaiting_locals: HashMap::new(),
             metrics: Default::default(),
@@ -121,13 +116,14 @@ impl RunCache {
                     attempt: 1,
                     ..Default::default()
                 };
-                Run::new(factory.create(), info).with_interceptors(self.interceptors.clone())
+                Run::new(factory.create(), info).with_settings(self.settings.clone())
             }
             _ => return TaskOutcome::NeedFullHistory,
         };
 
         let span = tracing::info_span!(
             "workflow_task",
+            namespace = %self.namespace,
             workflow_type = %workflow_type,
             workflow_id = %execution.workflow_id,
             run_id = %execution.run_id,
@@ -168,6 +164,7 @@ impl RunCache {
         let info = run.info();
         let span = tracing::info_span!(
             "workflow_task",
+            namespace = %self.namespace,
             workflow_type = %info.workflow_type,
             workflow_id = %info.workflow_id,
             run_id = %run_id,

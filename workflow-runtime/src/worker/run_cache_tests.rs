@@ -239,7 +239,7 @@ impl HistoryBuilder {
 fn engine(cache: usize) -> RunCache {
     let mut factories: BTreeMap<String, Arc<dyn WorkflowFactory>> = BTreeMap::new();
     factories.insert("Greeter".into(), Arc::new(TypedFactory::<Greeter>::new()));
-    RunCache::new(Arc::new(factories), Arc::new([]), cache, "default".into())
+    RunCache::new(Arc::new(factories), Default::default(), cache, "default".into())
 }
 
 fn commands(outcome: TaskOutcome) -> Vec<Command> {

@@ -15,6 +15,7 @@ use crate::client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
 use crate::client::proto::workflowservice as ws;
 use crate::client::time::to_proto_duration;
 use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use crate::engine::run::RunSettings;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -72,7 +73,10 @@ impl WorkflowWorker {
         let executor = Executor::start(
             task_queue.clone(),
             registered.workflows,
-            registered.interceptors.clone(),
+            RunSettings {
+                interceptors: registered.interceptors.clone(),
+                log_during_replay: options.log_during_replay,
+            },
             cache_size,
             namespace,
             options.deadlock_detection_timeout,
@@ -434,6 +438,7 @@ async fn settle_local_activities(
 ) -> (TaskOutcome, bool) {
     let execution = task.workflow_execution.clone().unwrap_or_default();
     let facts = RunFacts {
+        namespace: shared.client.namespace().to_string(),
         workflow_id: execution.workflow_id,
         run_id: execution.run_id,
         workflow_type: task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),

@@ -1,5 +1,6 @@
 //! Logs: payload contents (even undecodable ones) and the API key stay out of the logs at the
-//! default level, and decode failures stored in history do not repeat the payload.
+//! default level, and decode failures stored in history do not repeat the payload; workflow
+//! code logs once, not again on replay (unless asked), and every line says which run it is.
 
 use crate::bad_input::Fragile;
 use workflow_runtime::prelude::*;
@@ -19,18 +20,40 @@ impl std::io::Write for Captured {
     }
 }
 
+/// What this test binary logs at the info level (the one subscriber, installed on first use).
+fn captured_logs() -> Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+impl Captured {
+    /// The lines logged so far that contain `text`.
+    fn lines_with(&self, text: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|l| l.contains(text))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 /// At the default log level, neither payload contents (even those that fail to decode) nor the
 /// API key reach the logs, and decode failures stored in history do not repeat the payload.
 #[tokio::test]
 async fn payload_contents_and_secrets_stay_out_of_logs_and_failure_messages() {
     use workflow_runtime::client::payload::to_payload;
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("info")
-        .with_writer(move || writer.clone())
-        .try_init()
-        .expect("the only subscriber of this test binary");
+    let logs = captured_logs();
     let client = Client::connect(ClientOptions::new(DevServer::shared_address()).api_key("sesame-api-key"))
         .await
         .unwrap();
@@ -78,4 +101,74 @@ async fn payload_contents_and_secrets_stay_out_of_logs_and_failure_messages() {
     for secret in ["sesame", "4111"] {
         assert!(!logged.contains(secret), "`{secret}` was logged:\n{logged}");
     }
+}
+
+#[activity(start_to_close_timeout = "5s")]
+async fn chatty_step(marker: String) -> Result<(), ActivityError> {
+    tracing::info!("chatty {marker} in the activity");
+    Ok(())
+}
+
+/// Logs a line before and after each step.
+#[workflow]
+#[derive(Default)]
+pub struct Chatty;
+
+#[workflow]
+impl Chatty {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, marker: String) -> WorkflowResult<()> {
+        tracing::info!("chatty {marker} started");
+        ctx.activity(chatty_step, marker.clone()).await?;
+        tracing::info!("chatty {marker} after the activity");
+        ctx.sleep(std::time::Duration::from_millis(10)).await?;
+        tracing::info!("chatty {marker} done");
+        Ok(())
+    }
+}
+
+/// Runs `Chatty` with `marker` on a worker without a cache (every task replays the run from its
+/// start), logging during replays when `log_during_replay`.
+async fn run_chatty(marker: &str, log_during_replay: bool) {
+    let client = crate::connect().await;
+    let tq = unique("chatty");
+    let worker = Worker::builder(&client, &tq)
+        .workflow::<Chatty>()
+        .activity(chatty_step)
+        .sticky_cache_size(0)
+        .log_during_replay(log_during_replay)
+        .build()
+        .unwrap();
+    let running = worker.spawn();
+    Chatty::execute(&client, StartOptions::new(unique("chatty"), &tq), marker.to_string())
+        .await
+        .unwrap();
+    running.stop().await.unwrap();
+}
+
+/// Workflow code's lines are written once, when the code runs live, however often the run
+/// replays; each line from workflow and activity code names the run, its type and the attempt.
+/// Asked to, the worker also logs during replays.
+#[tokio::test]
+async fn workflow_logs_are_written_once_and_name_the_run() {
+    let logs = captured_logs();
+    let marker = unique("once");
+    run_chatty(&marker, false).await;
+    for step in ["started", "after the activity", "done", "in the activity"] {
+        let lines = logs.lines_with(&format!("chatty {marker} {step}"));
+        assert_eq!(lines.len(), 1, "`{step}` once: {lines:#?}");
+        for field in ["namespace=default", "workflow_id=", "run_id=", "attempt=1"] {
+            assert!(lines[0].contains(field), "`{field}` in {}", lines[0]);
+        }
+    }
+    let started = &logs.lines_with(&format!("chatty {marker} started"))[0];
+    assert!(started.contains("workflow_type=Chatty"), "{started}");
+    let activity = &logs.lines_with(&format!("chatty {marker} in the activity"))[0];
+    assert!(activity.contains("activity_type=chatty_step"), "{activity}");
+    assert!(activity.contains("workflow_type=Chatty"), "{activity}");
+
+    let replayed = unique("replayed");
+    run_chatty(&replayed, true).await;
+    let started = logs.lines_with(&format!("chatty {replayed} started"));
+    assert!(started.len() > 1, "logged again on replay: {started:#?}");
 }
