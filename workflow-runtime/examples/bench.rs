@@ -2,7 +2,9 @@
 //! `bench/README.md` that every peer SDK's bench program follows too (same workflows, wire
 //! names and commands):
 //!
-//! - `bench worker TASK_QUEUE`: serves until a line arrives on stdin (or stdin closes).
+//! - `bench worker TASK_QUEUE`: serves until a line arrives on stdin (or stdin closes); with
+//!   `BENCH_METRICS=1` (and the `metrics` feature) its client and worker record Temporal's SDK
+//!   metrics, served on a Prometheus endpoint, for the cost of metrics.
 //! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` history.
 //! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment.
 //!
@@ -113,6 +115,23 @@ async fn connect() -> Client {
 }
 
 async fn worker(task_queue: &str) {
+    #[cfg(feature = "metrics")]
+    let (client, _metrics) = if std::env::var_os("BENCH_METRICS").is_some() {
+        let exporter = workflow_runtime::metrics::MetricsExporter::builder()
+            .prometheus("127.0.0.1:0")
+            .start()
+            .await
+            .expect("metrics exporter");
+        let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
+        let options = ClientOptions::new(address).metrics(&exporter);
+        (
+            Client::connect(options).await.expect("connect to Temporal"),
+            Some(exporter),
+        )
+    } else {
+        (connect().await, None)
+    };
+    #[cfg(not(feature = "metrics"))]
     let client = connect().await;
     let cache = std::env::var("BENCH_MAX_CACHED")
         .ok()

@@ -108,6 +108,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     };
 
     let mut history_file = None;
+    let mut metrics_cost_raw = None;
     for (mode, in_memory) in [("in-memory", true), ("SQLite", false)] {
         let server = DevServer::start_with(DevServerOptions {
             cli: Some(cli.clone()),
@@ -125,6 +126,9 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
             record(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, &mut tables);
         }
         if in_memory {
+            let cost = metrics_cost(&ours, &address, sizes.concurrent, sizes.warm_up);
+            tables.push_str(&cost.0);
+            metrics_cost_raw = Some(cost.1);
             let rows = each(&mut |sdk| idle_cache(sdk, &ours, &address, sizes.idle));
             let title = format!(
                 "{} idle workflow runs in the worker's cache ({mode} dev server)",
@@ -165,6 +169,9 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         );
     }
 
+    if let Some(cost) = metrics_cost_raw {
+        raw.insert("metrics_cost".into(), cost);
+    }
     let date = run_date()?;
     let machine = machine();
     println!(
@@ -357,6 +364,48 @@ fn throughput(
     report
 }
 
+/// This project's worker CPU per workflow with Temporal's SDK metrics off and on (client and
+/// worker recording, a Prometheus endpoint served), on the concurrent one-activity workload,
+/// off and on twice each, alternating, to even out drift. Returns a table and the raw reports.
+fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), warm_up: usize) -> (String, Value) {
+    let mut with_metrics = ours.clone();
+    with_metrics.env.push(("BENCH_METRICS".into(), "1".into()));
+    let mut reports: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..2 {
+        for (i, program) in [ours, &with_metrics].into_iter().enumerate() {
+            let workload = format!("metrics-{i}-{round}");
+            match throughput(program, ours, address, &workload, sizes, warm_up) {
+                Ok(report) => reports[i].push(report),
+                Err(e) => eprintln!("xtask: metrics cost ({workload}): {e:#}"),
+            }
+        }
+    }
+    let cpu_per_1000 = |rs: &[Value]| -> Option<f64> {
+        let cpu: f64 = rs
+            .iter()
+            .map(|r| at(r, &["worker", "cpu_seconds"]))
+            .sum::<Option<f64>>()?;
+        let workflows: f64 = rs.iter().map(|r| at(r, &["workflows"])).sum::<Option<f64>>()?;
+        (workflows > 0.0).then(|| cpu / workflows * 1000.0)
+    };
+    let (off, on) = (cpu_per_1000(&reports[0]), cpu_per_1000(&reports[1]));
+    let show = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
+    let overhead = match (off, on) {
+        (Some(off), Some(on)) if off > 0.0 => format!("{:+.1} %", (on / off - 1.0) * 100.0),
+        _ => "–".to_string(),
+    };
+    let (n, c, a) = sizes;
+    let table = format!(
+        "\n### Cost of metrics: {n} workflows × {a} activity, {c} at a time, this project's worker, twice each\n\n\
+         | metrics | worker CPU s / 1000 wf ↓ |\n|---|---|\n| off (compiled in, no handle) | {} |\n\
+         | on (client + worker, Prometheus endpoint) | {} |\n| **CPU per workflow, on vs off** | {overhead} |\n",
+        show(off),
+        show(on),
+    );
+    let raw = json!({ "off": reports[0], "on": reports[1], "cpu_per_1000_off": off, "cpu_per_1000_on": on });
+    (table, raw)
+}
+
 /// RSS of a worker holding `count` idle runs in its cache, over its RSS before them.
 fn idle_cache(sdk: &BenchProgram, driver: &BenchProgram, address: &str, count: usize) -> Result<Value> {
     let queue = task_queue(sdk, "idle");
@@ -412,7 +461,17 @@ fn build_ours(profile: &str) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(crate::workspace_root())
-        .args(["build", "--quiet", "-p", "workflow-runtime", "--example", "bench"]);
+        // With the metrics compiled in (and off unless `BENCH_METRICS` is set), for their cost.
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "workflow-runtime",
+            "--example",
+            "bench",
+            "--features",
+            "metrics",
+        ]);
     if profile == "release" {
         cmd.arg("--release");
     }
