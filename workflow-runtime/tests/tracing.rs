@@ -219,3 +219,67 @@ async fn one_trace_runs_from_a_python_client_through_a_rust_workflow_to_a_python
         "the Python activity runs under the Rust workflow's StartActivity"
     );
 }
+
+#[activity(start_to_close_timeout = "5s", retry(maximum_attempts = 1))]
+async fn out_of_stock(item: String) -> Result<(), ActivityError> {
+    Err(ActivityError::non_retryable(
+        format!("{item} is out of stock"),
+        "OutOfStock",
+    ))
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct DoomedOrder;
+
+#[workflow(name = "DoomedOrder")]
+impl DoomedOrder {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, item: String) -> WorkflowResult<()> {
+        ctx.activity(out_of_stock, item).await?;
+        Ok(())
+    }
+}
+
+/// Errors are recorded on the spans: the failed activity attempt's, and the failed run's
+/// `CompleteWorkflow` (here in the test environment, traced from a Rust client).
+#[tokio::test]
+async fn a_failed_activity_and_a_failed_run_are_recorded_as_errors() {
+    use opentelemetry::trace::Status;
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let tracing = OpenTelemetryTracing::new(provider.tracer("rust"));
+    let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
+    let options = env.client().options().clone().interceptor(tracing.clone());
+    let client = Client::connect(options).await.unwrap();
+    let worker = Worker::builder(&client, "doomed")
+        .workflow::<DoomedOrder>()
+        .activity(out_of_stock)
+        .interceptor(tracing)
+        .build()
+        .unwrap();
+    let running = worker.spawn();
+    let outcome = DoomedOrder::execute(&client, StartOptions::new("doomed-1", "doomed"), "tea".into()).await;
+    running.stop().await.unwrap();
+    assert!(outcome.is_err());
+    let spans = exporter.get_finished_spans().unwrap();
+    let status = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no `{name}` span"))
+            .status
+            .clone()
+    };
+    assert!(
+        matches!(status("RunActivity:out_of_stock"), Status::Error { description } if description.contains("tea is out of stock"))
+    );
+    assert!(matches!(status("CompleteWorkflow:DoomedOrder"), Status::Error { .. }));
+    assert_eq!(
+        status("StartWorkflow:DoomedOrder"),
+        Status::Unset,
+        "the start itself succeeded"
+    );
+}
