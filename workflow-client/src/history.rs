@@ -12,38 +12,22 @@
 //! ```
 
 use crate::error::ClientError;
+use crate::payload::JSON_PROTOBUF;
 use crate::proto::history::History;
+use crate::protobuf;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
-use std::sync::OnceLock;
-
-static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
-
-fn descriptor(full_name: &str) -> Result<MessageDescriptor, ClientError> {
-    static POOL: OnceLock<Result<DescriptorPool, String>> = OnceLock::new();
-    let pool = POOL
-        .get_or_init(|| DescriptorPool::decode(DESCRIPTORS).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| ClientError::HistoryJson(format!("the Temporal descriptor set is unreadable: {e}")))?;
-    pool.get_message_by_name(full_name)
-        .ok_or_else(|| ClientError::HistoryJson(format!("{full_name} is missing from the descriptor set")))
-}
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
 
 fn history_descriptor() -> Result<MessageDescriptor, ClientError> {
-    descriptor("temporal.api.history.v1.History")
+    protobuf::descriptor("temporal.api.history.v1.History").map_err(|e| ClientError::HistoryJson(e.to_string()))
 }
 
-/// Writes any Temporal API message as compact proto3 JSON (camelCase names, enums as names),
-/// as the other SDKs' `json/protobuf` payloads carry it.
+/// Writes any Temporal API message (or one whose descriptors were registered with
+/// [`protobuf::register_descriptors`]) as compact proto3 JSON (camelCase names, enums as
+/// names), as the other SDKs' `json/protobuf` payloads carry it.
 pub fn message_to_json<M: Message + prost::Name>(message: &M) -> Result<String, ClientError> {
-    let dynamic = DynamicMessage::decode(descriptor(&M::full_name())?, message.encode_to_vec().as_slice())
-        .map_err(|e| ClientError::HistoryJson(format!("{} does not decode: {e}", M::full_name())))?;
-    let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::new(&mut out);
-    dynamic
-        .serialize_with_options(&mut serializer, &SerializeOptions::new())
-        .map_err(|e| ClientError::HistoryJson(e.to_string()))?;
-    String::from_utf8(out).map_err(|e| ClientError::HistoryJson(e.to_string()))
+    let json = protobuf::encode_data(JSON_PROTOBUF, message).map_err(|e| ClientError::HistoryJson(e.to_string()))?;
+    String::from_utf8(json).map_err(|e| ClientError::HistoryJson(e.to_string()))
 }
 
 /// Reads a history from proto3 JSON (`{"events": [...]}`), as the CLI and web UI write it.
@@ -64,9 +48,7 @@ pub fn history_from_json(json: &str) -> Result<History, ClientError> {
 
 /// Writes a history as pretty proto3 JSON that `temporal` tools read.
 pub fn history_to_json(history: &History) -> Result<String, ClientError> {
-    let descriptor = history_descriptor()?;
-    let message = DynamicMessage::decode(descriptor, history.encode_to_vec().as_slice())
-        .map_err(|e| ClientError::HistoryJson(format!("history does not decode: {e}")))?;
+    let message = protobuf::to_dynamic(history).map_err(|e| ClientError::HistoryJson(e.to_string()))?;
     let mut out = Vec::new();
     let mut serializer =
         serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"  "));

@@ -42,6 +42,7 @@ pub mod metrics;
 mod metrics;
 pub mod options;
 pub mod payload;
+pub mod protobuf;
 pub mod schedule;
 pub mod search_attributes;
 pub mod time;
@@ -60,6 +61,7 @@ pub use handle::{
 pub use headers::Headers;
 pub use options::{ClientOptions, IdConflictPolicy, IdReusePolicy, RetryPolicy, RpcRetry, StartOptions, TlsOptions};
 pub use payload::{Binary, PayloadArgs, PayloadError};
+pub use protobuf::{Proto, ProtoBinary};
 pub use schedule::{ScheduleHandle, ScheduleOptions, ScheduleSpec};
 pub use search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
 pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSummary};

@@ -2,6 +2,9 @@
 //!
 //! - `binary/null` for `()` and `None` (anything that serializes as JSON `null`),
 //! - `binary/plain` for raw bytes ([`Binary`], or any type that serializes as bytes),
+//! - `json/protobuf` and `binary/protobuf` for protobuf messages wrapped in
+//!   [`Proto`](crate::protobuf::Proto) and [`ProtoBinary`](crate::protobuf::ProtoBinary)
+//!   (see [`protobuf`](crate::protobuf)),
 //! - `json/plain` (serde_json) for everything else.
 //!
 //! Several arguments are several payloads, as every Temporal SDK sends them: argument lists are
@@ -17,6 +20,7 @@
 //! ```
 
 use crate::proto::common::Payload;
+use crate::protobuf;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -31,6 +35,8 @@ pub const BINARY_NULL: &str = "binary/null";
 pub const BINARY_PLAIN: &str = "binary/plain";
 /// The encoding of a protobuf message as proto3 JSON (its type under `messageType`).
 pub const JSON_PROTOBUF: &str = "json/protobuf";
+/// The encoding of a protobuf message in the protobuf wire format (its type under `messageType`).
+pub const BINARY_PROTOBUF: &str = "binary/protobuf";
 /// The metadata key naming a protobuf payload's message type.
 pub const MESSAGE_TYPE_KEY: &str = "messageType";
 
@@ -52,6 +58,41 @@ pub enum PayloadError {
     Encode {
         /// The Rust type being encoded.
         type_name: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The payload's encoding is not one the expected type reads: a protobuf payload for a
+    /// type that is not a protobuf wrapper, or another encoding for a `Proto<M>` or
+    /// `ProtoBinary<M>`.
+    #[error("a `{encoding}` payload cannot decode as `{type_name}`, which reads {reads}")]
+    EncodingMismatch {
+        /// The Rust type that was expected.
+        type_name: &'static str,
+        /// The payload's encoding.
+        encoding: String,
+        /// The encodings that type reads.
+        reads: &'static str,
+    },
+    /// A protobuf payload holds another message type than the one expected.
+    #[error("a protobuf payload of message type `{found}` cannot decode as `{expected}`")]
+    MessageTypeMismatch {
+        /// The full name of the message the receiving code takes.
+        expected: String,
+        /// The payload's `messageType`.
+        found: String,
+    },
+    /// The proto3 JSON mapping of a message needs its descriptor, and none is known.
+    #[error(
+        "no descriptor for protobuf message `{message_type}`: register its file descriptor set with \
+         `workflow_client::protobuf::register_descriptors`, or send it as `ProtoBinary`"
+    )]
+    UnknownMessageType {
+        /// The message's full name.
+        message_type: String,
+    },
+    /// A file descriptor set given to `register_descriptors` does not decode or link.
+    #[error("invalid protobuf descriptors: {reason}")]
+    InvalidDescriptors {
         /// What went wrong.
         reason: String,
     },
@@ -106,13 +147,21 @@ impl<'de> Deserialize<'de> for Binary {
 
 /// Encodes one value as one payload.
 pub fn to_payload<T: Serialize + ?Sized>(value: &T) -> Result<Payload, PayloadError> {
-    if let Ok(bytes) = value.serialize(bytes_probe::BytesProbe) {
-        return Ok(payload_with(BINARY_PLAIN, bytes));
-    }
-    let data = serde_json::to_vec(value).map_err(|e| PayloadError::Encode {
+    let fail = |reason: String| PayloadError::Encode {
         type_name: std::any::type_name::<T>(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    match value.serialize(bytes_probe::BytesProbe::default()) {
+        Ok(bytes_probe::Probed::Bytes(bytes)) => return Ok(payload_with(BINARY_PLAIN, bytes)),
+        Ok(bytes_probe::Probed::Protobuf(envelope)) => {
+            let (encoding, message_type, data) = protobuf::envelope::split(&envelope)
+                .ok_or_else(|| fail("a protobuf wrapper wrote no envelope".to_string()))?;
+            return Ok(protobuf_payload(encoding, message_type, data.to_vec()));
+        }
+        Err(bytes_probe::Refused::Protobuf(reason)) => return Err(fail(reason)),
+        Err(_) => {}
+    }
+    let data = serde_json::to_vec(value).map_err(|e| fail(e.to_string()))?;
     if data == b"null" {
         return Ok(payload_with(BINARY_NULL, Vec::new()));
     }
@@ -123,7 +172,7 @@ pub fn to_payload<T: Serialize + ?Sized>(value: &T) -> Result<Payload, PayloadEr
 /// (`invalid type: string "4111 1111 1111 1111", expected u64`), and decode errors end up in
 /// logs and in failure messages stored unencrypted in history. What kind of value it was,
 /// what was expected, and where, stay.
-fn redact(reason: String) -> String {
+pub(crate) fn redact(reason: String) -> String {
     let mut out = String::with_capacity(reason.len());
     let mut rest = reason.as_str();
     while let Some(i) = rest.find(['"', '`']) {
@@ -163,6 +212,15 @@ fn redact(reason: String) -> String {
 /// Decodes one payload as a value of type `T`.
 pub fn from_payload<T: DeserializeOwned>(payload: &Payload) -> Result<T, PayloadError> {
     let encoding = encoding_of(payload);
+    if encoding == JSON_PROTOBUF || encoding == BINARY_PROTOBUF {
+        let message_type = payload
+            .metadata
+            .get(MESSAGE_TYPE_KEY)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .unwrap_or("");
+        return protobuf::decode(encoding, message_type, &payload.data);
+    }
+    refuse_protobuf_wrapper::<T>(encoding)?;
     let fail = |reason: String| PayloadError::Decode {
         type_name: std::any::type_name::<T>(),
         encoding: encoding.to_string(),
@@ -176,8 +234,8 @@ pub fn from_payload<T: DeserializeOwned>(payload: &Payload) -> Result<T, Payload
             T::deserialize(de).map_err(|e| fail(e.to_string()))
         }
         other => Err(fail(format!(
-            "unsupported encoding `{other}` (this converter reads {JSON_PLAIN}, {BINARY_NULL} and {BINARY_PLAIN}; \
-             register a payload codec for anything else)"
+            "unsupported encoding `{other}` (this converter reads {JSON_PLAIN}, {BINARY_NULL}, {BINARY_PLAIN}, \
+             {JSON_PROTOBUF} and {BINARY_PROTOBUF}; register a payload codec for anything else)"
         ))),
     }
 }
@@ -185,14 +243,31 @@ pub fn from_payload<T: DeserializeOwned>(payload: &Payload) -> Result<T, Payload
 /// Decodes an optional single payload: no payload at all reads as `null` (so `()` and
 /// `Option<T>` results work when another SDK sends nothing).
 pub fn from_optional_payload<T: DeserializeOwned>(payload: Option<&Payload>) -> Result<T, PayloadError> {
+    const NO_PAYLOAD: &str = "(no payload)";
     match payload {
         Some(p) => from_payload(p),
-        None => T::deserialize(serde_json::Value::Null).map_err(|e| PayloadError::Decode {
-            type_name: std::any::type_name::<T>(),
-            encoding: "(no payload)".to_string(),
-            reason: redact(e.to_string()),
-        }),
+        None => {
+            refuse_protobuf_wrapper::<T>(NO_PAYLOAD)?;
+            T::deserialize(serde_json::Value::Null).map_err(|e| PayloadError::Decode {
+                type_name: std::any::type_name::<T>(),
+                encoding: NO_PAYLOAD.to_string(),
+                reason: redact(e.to_string()),
+            })
+        }
     }
+}
+
+/// A protobuf wrapper reads only protobuf payloads (outside one, as a field of a `json/plain`
+/// value, it reads proto3 JSON).
+fn refuse_protobuf_wrapper<T: DeserializeOwned>(encoding: &str) -> Result<(), PayloadError> {
+    if protobuf::is_protobuf::<T>() {
+        return Err(PayloadError::EncodingMismatch {
+            type_name: std::any::type_name::<T>(),
+            encoding: encoding.to_string(),
+            reads: protobuf::PROTOBUF_READS,
+        });
+    }
+    Ok(())
 }
 
 /// The encoding named in a payload's metadata (`""` when absent or not UTF-8).
@@ -207,15 +282,18 @@ pub fn encoding_of(payload: &Payload) -> &str {
 /// A Temporal API message as a `json/protobuf` payload, the way the other SDKs' default
 /// converters write protobuf values (the message type named in `messageType`).
 pub fn to_proto_json_payload<M: prost::Message + prost::Name>(message: &M) -> Result<Payload, PayloadError> {
-    let json = crate::history::message_to_json(message).map_err(|e| PayloadError::Encode {
-        type_name: std::any::type_name::<M>(),
-        reason: e.to_string(),
-    })?;
-    let mut payload = payload_with(JSON_PROTOBUF, json.into_bytes());
+    let data = protobuf::encode_data(JSON_PROTOBUF, message)?;
+    Ok(protobuf_payload(JSON_PROTOBUF, &M::full_name(), data))
+}
+
+fn protobuf_payload(encoding: &str, message_type: &str, data: Vec<u8>) -> Payload {
+    let mut payload = payload_with(encoding, data);
+    if !message_type.is_empty() {
+        payload
+            .metadata
+            .insert(MESSAGE_TYPE_KEY.to_string(), message_type.as_bytes().to_vec());
+    }
     payload
-        .metadata
-        .insert(MESSAGE_TYPE_KEY.to_string(), M::full_name().into_bytes());
-    Ok(payload)
 }
 
 fn payload_with(encoding: &str, data: Vec<u8>) -> Payload {
@@ -340,52 +418,101 @@ tuple_into_args!(A, B, C, D, E, F, G);
 tuple_into_args!(A, B, C, D, E, F, G, H);
 
 /// A serializer that succeeds only for values that serialize as raw bytes (possibly inside a
-/// newtype struct); everything else is refused at its first call, which costs nothing.
+/// newtype struct) and for protobuf wrappers (possibly inside an `Option`); everything else is
+/// refused at its first call, which costs nothing.
 mod bytes_probe {
     use serde::ser::{Impossible, Serialize, Serializer};
 
+    /// What a value accepted by the probe is.
+    pub(super) enum Probed {
+        /// Raw bytes (`binary/plain`).
+        Bytes(Vec<u8>),
+        /// A protobuf wrapper's envelope (see `protobuf::envelope`).
+        Protobuf(Vec<u8>),
+    }
+
     #[derive(Debug)]
-    pub(super) struct NotBytes;
-    impl std::fmt::Display for NotBytes {
+    pub(super) enum Refused {
+        /// Not bytes and not a protobuf wrapper.
+        NotBytes,
+        /// The value's own error, left for the JSON path to report.
+        Custom(String),
+        /// A protobuf wrapper that could not encode its message.
+        Protobuf(String),
+    }
+    impl std::fmt::Display for Refused {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("not bytes")
+            match self {
+                Refused::NotBytes => f.write_str("not bytes"),
+                Refused::Custom(reason) | Refused::Protobuf(reason) => f.write_str(reason),
+            }
         }
     }
-    impl std::error::Error for NotBytes {}
-    impl serde::ser::Error for NotBytes {
-        fn custom<T: std::fmt::Display>(_: T) -> Self {
-            NotBytes
+    impl std::error::Error for Refused {}
+    impl serde::ser::Error for Refused {
+        fn custom<T: std::fmt::Display>(msg: T) -> Self {
+            Refused::Custom(msg.to_string())
         }
     }
 
-    pub(super) struct BytesProbe;
+    /// `inside_protobuf`: serializing a protobuf wrapper's envelope, which is bytes to a
+    /// serializer that is not human-readable.
+    #[derive(Default)]
+    pub(super) struct BytesProbe {
+        inside_protobuf: bool,
+    }
 
     macro_rules! refuse {
         ($($method:ident($($arg:ty),*)),* $(,)?) => {
-            $(fn $method(self, $(_: $arg),*) -> Result<Vec<u8>, NotBytes> { Err(NotBytes) })*
+            $(fn $method(self, $(_: $arg),*) -> Result<Probed, Refused> { Err(Refused::NotBytes) })*
         };
     }
 
     impl Serializer for BytesProbe {
-        type Ok = Vec<u8>;
-        type Error = NotBytes;
-        type SerializeSeq = Impossible<Vec<u8>, NotBytes>;
-        type SerializeTuple = Impossible<Vec<u8>, NotBytes>;
-        type SerializeTupleStruct = Impossible<Vec<u8>, NotBytes>;
-        type SerializeTupleVariant = Impossible<Vec<u8>, NotBytes>;
-        type SerializeMap = Impossible<Vec<u8>, NotBytes>;
-        type SerializeStruct = Impossible<Vec<u8>, NotBytes>;
-        type SerializeStructVariant = Impossible<Vec<u8>, NotBytes>;
+        type Ok = Probed;
+        type Error = Refused;
+        type SerializeSeq = Impossible<Probed, Refused>;
+        type SerializeTuple = Impossible<Probed, Refused>;
+        type SerializeTupleStruct = Impossible<Probed, Refused>;
+        type SerializeTupleVariant = Impossible<Probed, Refused>;
+        type SerializeMap = Impossible<Probed, Refused>;
+        type SerializeStruct = Impossible<Probed, Refused>;
+        type SerializeStructVariant = Impossible<Probed, Refused>;
 
-        fn serialize_bytes(self, v: &[u8]) -> Result<Vec<u8>, NotBytes> {
-            Ok(v.to_vec())
+        fn is_human_readable(&self) -> bool {
+            !self.inside_protobuf
+        }
+        fn serialize_bytes(self, v: &[u8]) -> Result<Probed, Refused> {
+            Ok(if self.inside_protobuf {
+                Probed::Protobuf(v.to_vec())
+            } else {
+                Probed::Bytes(v.to_vec())
+            })
         }
         fn serialize_newtype_struct<T: Serialize + ?Sized>(
             self,
-            _name: &'static str,
+            name: &'static str,
             value: &T,
-        ) -> Result<Vec<u8>, NotBytes> {
-            value.serialize(self)
+        ) -> Result<Probed, Refused> {
+            if name != crate::protobuf::MARKER || self.inside_protobuf {
+                return value.serialize(self);
+            }
+            match value.serialize(BytesProbe { inside_protobuf: true }) {
+                Ok(Probed::Protobuf(envelope)) => Ok(Probed::Protobuf(envelope)),
+                Err(Refused::Custom(reason) | Refused::Protobuf(reason)) => Err(Refused::Protobuf(reason)),
+                Ok(Probed::Bytes(_)) | Err(Refused::NotBytes) => {
+                    Err(Refused::Protobuf("a protobuf wrapper wrote no envelope".to_string()))
+                }
+            }
+        }
+        fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Probed, Refused> {
+            // `Some(Proto(m))` is a protobuf payload, as `None` is `binary/null`; `Some(bytes)`
+            // stays a JSON value.
+            match value.serialize(self) {
+                Ok(Probed::Protobuf(envelope)) => Ok(Probed::Protobuf(envelope)),
+                Err(Refused::Protobuf(reason)) => Err(Refused::Protobuf(reason)),
+                _ => Err(Refused::NotBytes),
+            }
         }
         refuse!(
             serialize_bool(bool),
@@ -406,26 +533,23 @@ mod bytes_probe {
             serialize_unit_struct(&'static str),
             serialize_unit_variant(&'static str, u32, &'static str),
         );
-        fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<Vec<u8>, NotBytes> {
-            Err(NotBytes)
-        }
         fn serialize_newtype_variant<T: Serialize + ?Sized>(
             self,
             _: &'static str,
             _: u32,
             _: &'static str,
             _: &T,
-        ) -> Result<Vec<u8>, NotBytes> {
-            Err(NotBytes)
+        ) -> Result<Probed, Refused> {
+            Err(Refused::NotBytes)
         }
-        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotBytes> {
-            Err(NotBytes)
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Refused> {
+            Err(Refused::NotBytes)
         }
-        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotBytes> {
-            Err(NotBytes)
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Refused> {
+            Err(Refused::NotBytes)
         }
-        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, NotBytes> {
-            Err(NotBytes)
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Refused> {
+            Err(Refused::NotBytes)
         }
         fn serialize_tuple_variant(
             self,
@@ -433,14 +557,14 @@ mod bytes_probe {
             _: u32,
             _: &'static str,
             _: usize,
-        ) -> Result<Self::SerializeTupleVariant, NotBytes> {
-            Err(NotBytes)
+        ) -> Result<Self::SerializeTupleVariant, Refused> {
+            Err(Refused::NotBytes)
         }
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotBytes> {
-            Err(NotBytes)
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Refused> {
+            Err(Refused::NotBytes)
         }
-        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, NotBytes> {
-            Err(NotBytes)
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Refused> {
+            Err(Refused::NotBytes)
         }
         fn serialize_struct_variant(
             self,
@@ -448,8 +572,8 @@ mod bytes_probe {
             _: u32,
             _: &'static str,
             _: usize,
-        ) -> Result<Self::SerializeStructVariant, NotBytes> {
-            Err(NotBytes)
+        ) -> Result<Self::SerializeStructVariant, Refused> {
+            Err(Refused::NotBytes)
         }
     }
 }
@@ -527,12 +651,12 @@ mod tests {
         assert!(text.contains("`u64`"), "{text}");
         assert!(text.contains("json/plain"), "{text}");
         let mut odd = p.clone();
-        odd.metadata.insert(ENCODING_KEY.into(), b"json/protobuf".to_vec());
+        odd.metadata.insert(ENCODING_KEY.into(), b"binary/encrypted".to_vec());
         assert!(
             from_payload::<u64>(&odd)
                 .unwrap_err()
                 .to_string()
-                .contains("unsupported encoding `json/protobuf`")
+                .contains("unsupported encoding `binary/encrypted`")
         );
     }
 

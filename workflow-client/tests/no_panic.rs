@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use workflow_client::Failure;
 use workflow_client::history::{history_from_json, history_to_json};
 use workflow_client::payload::{Binary, from_payload, to_payload};
-use workflow_client::proto::common::Payload;
+use workflow_client::proto::common::{Payload, WorkflowExecution};
 use workflow_client::proto::failure::{self as pf, failure::FailureInfo};
+use workflow_client::proto::history::HistoryEvent;
+use workflow_client::{Proto, ProtoBinary};
 
 fn any_payload() -> impl Strategy<Value = Payload> {
     let encodings = prop_oneof![
@@ -15,13 +17,26 @@ fn any_payload() -> impl Strategy<Value = Payload> {
         Just(b"binary/plain".to_vec()),
         Just(b"binary/null".to_vec()),
         Just(b"json/protobuf".to_vec()),
+        Just(b"binary/protobuf".to_vec()),
         proptest::collection::vec(any::<u8>(), 0..12),
     ];
-    (encodings, proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(encoding, data)| Payload {
-        metadata: HashMap::from([("encoding".to_string(), encoding)]),
-        data,
-        ..Default::default()
-    })
+    let message_types = prop_oneof![
+        Just(None),
+        Just(Some(b"temporal.api.common.v1.WorkflowExecution".to_vec())),
+        Just(Some(b"temporal.api.history.v1.HistoryEvent".to_vec())),
+        proptest::collection::vec(any::<u8>(), 0..12).prop_map(Some),
+    ];
+    (encodings, message_types, proptest::collection::vec(any::<u8>(), 0..64)).prop_map(
+        |(encoding, message_type, data)| {
+            let mut metadata = HashMap::from([("encoding".to_string(), encoding)]);
+            metadata.extend(message_type.map(|t| ("messageType".to_string(), t)));
+            Payload {
+                metadata,
+                data,
+                ..Default::default()
+            }
+        },
+    )
 }
 
 fn any_failure() -> impl Strategy<Value = pf::Failure> {
@@ -75,6 +90,9 @@ proptest! {
         let _ = from_payload::<Binary>(&payload);
         let _ = from_payload::<()>(&payload);
         let _ = from_payload::<serde_json::Value>(&payload);
+        let _ = from_payload::<Proto<WorkflowExecution>>(&payload);
+        let _ = from_payload::<ProtoBinary<HistoryEvent>>(&payload);
+        let _ = from_payload::<Option<Proto<HistoryEvent>>>(&payload);
     }
 
     #[test]
