@@ -2,6 +2,7 @@
 //! workflow (start, list, count); per-workflow operations live on [`crate::handle`].
 
 use crate::definitions::{SignalDefinition, WorkflowDefinition};
+use crate::eager::{EagerWorkers, EagerWorkflowWorker};
 use crate::error::{ClientError, from_status, is_transient};
 use crate::handle::{UntypedWorkflowHandle, WorkflowHandle};
 use crate::interceptor::{ClientCall, ClientInterceptor, ClientOperation, intercepted};
@@ -94,6 +95,8 @@ pub struct Client {
 struct Inner {
     service: WorkflowService,
     options: ClientOptions,
+    /// Workers of this process that take eager starts.
+    eager: EagerWorkers,
 }
 
 impl std::fmt::Debug for Client {
@@ -193,7 +196,11 @@ impl Client {
             .max_decoding_message_size(128 * 1024 * 1024)
             .max_encoding_message_size(128 * 1024 * 1024);
         let client = Client {
-            inner: Arc::new(Inner { service, options }),
+            inner: Arc::new(Inner {
+                service,
+                options,
+                eager: EagerWorkers::default(),
+            }),
         };
         client
             .call(ws::GetSystemInfoRequest::default(), None, |mut s, r| async move {
@@ -462,10 +469,23 @@ impl Client {
     ) -> Result<(String, bool), ClientError> {
         Ok(match signal {
             None => {
+                // Eager: a worker of this client polls the queue and has a free slot, and the
+                // start has no delay (the server refuses eager execution with one).
+                let slot = (o.eager && o.start_delay.is_none())
+                    .then(|| self.inner.eager.reserve(&o.task_queue))
+                    .flatten();
+                let r = ws::StartWorkflowExecutionRequest {
+                    request_eager_execution: slot.is_some(),
+                    ..r
+                };
                 let resp = self
                     .call(r, None, |mut s, r| async move { s.start_workflow_execution(r).await })
                     .await
                     .map_err(|e| e.into_client_error(Some(&o.workflow_id)))?;
+                if let (Some(slot), Some(task)) = (slot, resp.eager_workflow_task) {
+                    tracing::debug!(workflow_id = %o.workflow_id, "first workflow task handed back: run eagerly");
+                    slot.run(task);
+                }
                 (resp.run_id, resp.started)
             }
             Some((signal_name, signal_args)) => {
@@ -503,6 +523,13 @@ impl Client {
                 (resp.run_id, resp.started)
             }
         })
+    }
+
+    /// Lets `worker` take the first task of workflows this client starts on `task_queue` with
+    /// [`StartOptions::eager`] (see [`eager`](crate::eager)). Held weakly: a dropped worker is
+    /// forgotten.
+    pub fn register_eager_worker(&self, task_queue: &str, worker: std::sync::Weak<dyn EagerWorkflowWorker>) {
+        self.inner.eager.register(task_queue, worker);
     }
 
     /// The interceptors every workflow call runs through.

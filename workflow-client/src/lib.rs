@@ -29,6 +29,7 @@ pub mod client;
 pub mod codecs;
 pub mod converter;
 pub mod definitions;
+pub mod eager;
 pub mod error;
 pub mod failure;
 pub mod handle;

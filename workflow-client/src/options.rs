@@ -417,6 +417,10 @@ pub struct StartOptions {
     /// Temporal headers of the start: the workflow reads them (`ctx.header`), and so do the
     /// workers' interceptors.
     pub headers: Headers,
+    /// Eager start: when a worker built on the same client polls the task queue and has a free
+    /// slot, the server hands the first workflow task back in the start's answer and that
+    /// worker runs it at once (no poll round trip); otherwise the start goes the usual way.
+    pub eager: bool,
 }
 
 impl StartOptions {
@@ -495,6 +499,11 @@ impl StartOptions {
     /// Sets the request id (idempotency key).
     pub fn request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(id.into());
+        self
+    }
+    /// Asks for an eager start (see [`StartOptions::eager`](StartOptions#structfield.eager)).
+    pub fn eager(mut self, eager: bool) -> Self {
+        self.eager = eager;
         self
     }
     /// Adds a Temporal header to the start (JSON, or bytes as binary).

@@ -19,6 +19,7 @@
 mod activity_tasks;
 mod cache;
 pub(crate) mod codec;
+mod eager_start;
 mod executor;
 mod local_activities;
 mod metrics;
@@ -410,6 +411,12 @@ impl Worker {
 
     /// Polls and runs tasks until shutdown; returns when every in-flight task has finished.
     pub async fn run(self) -> Result<(), WorkerError> {
+        self.start()?.serve().await
+    }
+
+    /// Starts polling (and the workflow thread): from here on, eager starts on this worker's
+    /// client can hand it their first task.
+    fn start(self) -> Result<Serving, WorkerError> {
         let shutdown = self.shutdown.subscribe();
         tracing::info!(task_queue = %self.task_queue, identity = %self.identity, "worker started");
         self.metrics.worker_started();
@@ -448,13 +455,42 @@ impl Worker {
                 shutdown.clone(),
             )?)
         };
+        Ok(Serving {
+            worker: self,
+            identity,
+            activities,
+            workflows,
+            shutdown,
+        })
+    }
+}
+
+/// A started worker: its pollers run until shutdown.
+struct Serving {
+    worker: Worker,
+    identity: WorkerIdentity,
+    activities: Option<activity_tasks::ActivityWorker>,
+    workflows: Option<workflow_tasks::WorkflowWorker>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Serving {
+    /// Waits for shutdown, then for every in-flight task to finish (within the grace period).
+    async fn serve(self) -> Result<(), WorkerError> {
+        let Serving {
+            worker: this,
+            identity,
+            activities,
+            workflows,
+            shutdown,
+        } = self;
         let mut shutdown_wait = shutdown.clone();
         let _ = shutdown_wait.wait_for(|s| *s).await;
-        tracing::info!(task_queue = %self.task_queue, "worker shutting down");
-        self.announce_shutdown(&identity, workflows.as_ref().and_then(|w| w.sticky_queue()))
+        tracing::info!(task_queue = %this.task_queue, "worker shutting down");
+        this.announce_shutdown(&identity, workflows.as_ref().and_then(|w| w.sticky_queue()))
             .await;
         // The grace period bounds the whole stop, counted from when shutdown began.
-        let deadline = tokio::time::Instant::now() + self.options.graceful_shutdown_timeout;
+        let deadline = tokio::time::Instant::now() + this.options.graceful_shutdown_timeout;
         let (wf, act) = tokio::join!(
             async {
                 match workflows {
@@ -470,10 +506,12 @@ impl Worker {
         );
         let () = act;
         wf?;
-        tracing::info!(task_queue = %self.task_queue, "worker stopped");
+        tracing::info!(task_queue = %this.task_queue, "worker stopped");
         Ok(())
     }
+}
 
+impl Worker {
     /// Tells the server this worker is going away, before it waits for its tasks: the next
     /// tasks of its cached runs go to the normal queue rather than its sticky queue, and a
     /// server that supports it answers the worker's outstanding polls at once.

@@ -49,10 +49,15 @@ impl RunningWorker {
 impl Worker {
     /// Runs the worker in the background on the current tokio runtime; the returned handle
     /// stops it.
+    ///
+    /// Polling starts before this returns: a start asking for eager execution right after
+    /// finds the worker.
     pub fn spawn(self) -> RunningWorker {
+        let shutdown = self.shutdown_handle();
+        let started = self.start();
         RunningWorker {
-            shutdown: self.shutdown_handle(),
-            task: tokio::spawn(self.run()),
+            shutdown,
+            task: tokio::spawn(async move { started?.serve().await }),
         }
     }
 }

@@ -24,9 +24,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 const MAX_EAGER_ACTIVITIES_PER_TASK: usize = 3;
 use tokio::task::JoinHandle;
 
-struct WorkflowWorkerState {
-    client: Client,
-    task_queue: String,
+pub(super) struct WorkflowWorkerState {
+    pub(super) client: Client,
+    pub(super) task_queue: String,
     sticky_queue: Option<String>,
     sticky_timeout: Duration,
     identity: String,
@@ -35,11 +35,11 @@ struct WorkflowWorkerState {
     eager: Option<EagerActivities>,
     /// The build id of this worker's code, recorded on each completed workflow task.
     build_id: String,
-    slots: Arc<Semaphore>,
+    pub(super) slots: Arc<Semaphore>,
     /// Local activities in flight and their results, by run.
     locals: LocalActivities,
     /// Set when the worker shuts down: answers stop asking for stickiness.
-    shutdown: watch::Receiver<bool>,
+    pub(super) shutdown: watch::Receiver<bool>,
     /// This worker's key on every poll (the server ends its polls when it shuts down).
     instance_key: String,
     metrics: super::metrics::WorkerMetrics,
@@ -56,6 +56,8 @@ pub(super) struct WorkflowWorker {
     shared: Arc<WorkflowWorkerState>,
     pollers: Vec<JoinHandle<()>>,
     max_slots: usize,
+    /// Takes eager starts while the worker lives.
+    _eager_starts: Arc<super::eager_start::EagerIntake>,
 }
 
 impl WorkflowWorker {
@@ -118,6 +120,7 @@ impl WorkflowWorker {
             }
         }
         Ok(WorkflowWorker {
+            _eager_starts: super::eager_start::EagerIntake::register(&shared),
             shared,
             pollers,
             max_slots: options.max_concurrent_workflow_tasks,
@@ -210,7 +213,7 @@ impl WorkflowWorkerState {
 
 /// One workflow task: its whole history, the engine's answer (after the local activities it
 /// asked for), encoded by the payload codec, sent back.
-async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTaskQueueResponse) {
+pub(super) async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTaskQueueResponse) {
     let run_id = run_id_of(&task);
     let task_metrics = shared.metrics.workflow_task(&task);
     if let Err(e) = complete_history(shared, &mut task).await {

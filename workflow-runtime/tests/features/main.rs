@@ -12,6 +12,7 @@
 mod bad_input;
 mod cancellation;
 mod children;
+mod eager_start;
 mod histories;
 mod interceptors;
 mod local_activities;
