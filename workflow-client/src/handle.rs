@@ -105,6 +105,14 @@ impl UntypedWorkflowHandle {
         &self.workflow_id
     }
 
+    /// This handle, aimed at another run of the same workflow (same client and deadline).
+    pub(crate) fn for_run(&self, run_id: String) -> Self {
+        UntypedWorkflowHandle {
+            run_id: Some(run_id),
+            ..self.clone()
+        }
+    }
+
     /// A handle to an update sent earlier (by this process or another, in any SDK), known by
     /// its id: its [`result`](UntypedUpdateHandle::result) waits for the outcome. `name` is
     /// the update's wire name, used in errors only.
@@ -813,6 +821,11 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// Fetches the whole history.
     pub async fn fetch_history(&self) -> Result<History, ClientError> {
         self.raw.fetch_history().await
+    }
+
+    /// Resets the run (see [`UntypedWorkflowHandle::reset`]); returns the new run's handle.
+    pub async fn reset(&self, options: crate::reset::ResetOptions) -> Result<Self, ClientError> {
+        Ok(Self::from_untyped(self.raw.reset(options).await?))
     }
 }
 

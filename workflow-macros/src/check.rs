@@ -20,6 +20,7 @@ const HANDLE_METHODS: &[&str] = &[
     "terminate",
     "describe",
     "fetch_history",
+    "reset",
     "signal",
     "query",
     "query_with",

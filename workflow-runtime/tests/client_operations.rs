@@ -1,0 +1,274 @@
+//! Client operations on a real Temporal server: resetting a workflow to its first or last
+//! workflow task or to an event, with and without the signals and updates received since.
+
+use std::time::Duration;
+use workflow_runtime::client::WorkflowExecutionStatus;
+use workflow_runtime::client::payload::from_payload;
+use workflow_runtime::client::proto::common::Payloads;
+use workflow_runtime::client::proto::enums::{EventType, WorkflowTaskFailedCause};
+use workflow_runtime::client::proto::history::history_event::Attributes;
+use workflow_runtime::client::reset::ResetOptions;
+use workflow_runtime::prelude::*;
+use workflow_runtime::testing::{dev_server_client, unique_id as unique};
+use workflow_runtime::worker::RunningWorker;
+
+/// Collects items from signals and updates until closed; returns them.
+#[workflow]
+#[derive(Default)]
+pub struct Collector {
+    items: Vec<String>,
+    closed: bool,
+}
+
+#[workflow(name = "ResetCollector")]
+impl Collector {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, customer: String) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.closed).await?;
+        Ok(format!("{customer}: {}", ctx.state(|s| s.items.join(","))))
+    }
+
+    #[signal]
+    fn add(&mut self, item: String) {
+        self.items.push(item);
+    }
+
+    #[signal]
+    fn close(&mut self) {
+        self.closed = true;
+    }
+
+    #[query]
+    fn items(&self) -> Vec<String> {
+        self.items.clone()
+    }
+
+    #[update]
+    fn add_now(&mut self, item: String) -> usize {
+        self.items.push(item);
+        self.items.len()
+    }
+}
+
+/// A worker serving `Collector` on `queue`.
+fn collector_worker(client: &Client, queue: &str) -> RunningWorker {
+    Worker::builder(client, queue)
+        .workflow::<Collector>()
+        .build()
+        .unwrap()
+        .spawn()
+}
+
+/// Waits until the workflow's items are `expected`, failing after a bound: the worker applies
+/// signals in its own time, so the test asks instead of sleeping.
+async fn items_become(handle: &CollectorHandle, expected: &[&str]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let items = handle.items().await.unwrap();
+        if items == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "items of {:?} stayed {items:?}, expected {expected:?}",
+            handle.run_id()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A `Collector` that has applied the signals `a` and `b`, each in its own workflow task.
+async fn collected_a_and_b(client: &Client, queue: &str) -> CollectorHandle {
+    let handle = Collector::start(client, StartOptions::new(unique("collector"), queue), "ada".into())
+        .await
+        .unwrap();
+    // Answered once the first workflow task completed: the signals come after it.
+    items_become(&handle, &[]).await;
+    handle.add("a".into()).await.unwrap();
+    items_become(&handle, &["a"]).await;
+    handle.add("b".into()).await.unwrap();
+    items_become(&handle, &["a", "b"]).await;
+    handle
+}
+
+/// Resets `handle`'s run; checks the old run was terminated by it and the new run's history
+/// records the reset and, after it, the `reapplied` signals and updates (as `name(argument)`).
+/// Returns the new run's handle.
+async fn reset_checked(handle: &CollectorHandle, options: ResetOptions, reapplied: &[&str]) -> CollectorHandle {
+    let old_run = handle.run_id().unwrap().to_string();
+    let new = CollectorHandle::from(handle.reset(options).await.unwrap());
+    let new_run = new.run_id().expect("the new run's id").to_string();
+    assert_ne!(new_run, old_run);
+    let old = handle
+        .untyped()
+        .client()
+        .handle::<Collector>(handle.workflow_id(), Some(old_run));
+    assert_eq!(
+        old.describe().await.unwrap().summary.status,
+        WorkflowExecutionStatus::Terminated
+    );
+
+    let history = new.fetch_history().await.unwrap();
+    let reset_at = history
+        .events
+        .iter()
+        .position(|e| {
+            matches!(&e.attributes, Some(Attributes::WorkflowTaskFailedEventAttributes(a))
+                if a.cause == WorkflowTaskFailedCause::ResetWorkflow as i32)
+        })
+        .expect("the new run records the reset as a failed workflow task");
+    let call = |name: &str, args: Option<&Payloads>| {
+        let arg: String = from_payload(&args.unwrap().payloads[0]).unwrap();
+        format!("{name}({arg})")
+    };
+    let after: Vec<String> = history.events[reset_at..]
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::WorkflowExecutionSignaledEventAttributes(s)) => {
+                Some(call(&s.signal_name, s.input.as_ref()))
+            }
+            Some(Attributes::WorkflowExecutionUpdateAdmittedEventAttributes(u)) => {
+                let input = u.request.as_ref().and_then(|r| r.input.as_ref()).unwrap();
+                Some(call(&input.name, input.args.as_ref()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(after, reapplied);
+    new
+}
+
+/// Closes the workflow and returns its result.
+async fn closed(handle: &CollectorHandle) -> String {
+    handle.close().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), handle.result())
+        .await
+        .expect("the run finishes once closed")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reset_to_the_first_workflow_task_runs_again_with_or_without_the_signals() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("reset-first");
+    let running = collector_worker(&client, &queue);
+
+    let kept = collected_a_and_b(&client, &queue).await;
+    let options = ResetOptions::first_workflow_task("replay from the start");
+    let new = reset_checked(&kept, options, &["add(a)", "add(b)"]).await;
+    items_become(&new, &["a", "b"]).await;
+    assert_eq!(closed(&new).await, "ada: a,b");
+
+    let dropped = collected_a_and_b(&client, &queue).await;
+    let options = ResetOptions::first_workflow_task("start over").reapply_signals(false);
+    let new = reset_checked(&dropped, options, &[]).await;
+    items_become(&new, &[]).await;
+    new.add("c".into()).await.unwrap();
+    assert_eq!(closed(&new).await, "ada: c");
+    // A handle without a run id resets the latest run: the one the last reset started.
+    let latest = Collector::handle(&client, new.workflow_id());
+    assert!(latest.run_id().is_none());
+    let again = CollectorHandle::from(
+        latest
+            .reset(ResetOptions::first_workflow_task("once more"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(closed(&again).await, "ada: c");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reset_to_an_event_keeps_what_came_before_it() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("reset-event");
+    let running = collector_worker(&client, &queue);
+    // The workflow task that applied `a`: the first completed after its signal.
+    let after_a = |handle: CollectorHandle| async move {
+        let events = handle.fetch_history().await.unwrap().events;
+        let signaled = events
+            .iter()
+            .position(|e| e.event_type == EventType::WorkflowExecutionSignaled as i32)
+            .unwrap();
+        events[signaled..]
+            .iter()
+            .find(|e| e.event_type == EventType::WorkflowTaskCompleted as i32)
+            .unwrap()
+            .event_id
+    };
+
+    let kept = collected_a_and_b(&client, &queue).await;
+    let event = after_a(kept.clone()).await;
+    let new = reset_checked(&kept, ResetOptions::event(event, "after a"), &["add(b)"]).await;
+    assert_eq!(closed(&new).await, "ada: a,b");
+
+    let dropped = collected_a_and_b(&client, &queue).await;
+    let event = after_a(dropped.clone()).await;
+    let options = ResetOptions::event(event, "after a, without b").reapply_signals(false);
+    let new = reset_checked(&dropped, options, &[]).await;
+    assert_eq!(closed(&new).await, "ada: a");
+
+    // An event that is no workflow task event is refused by the server.
+    let refused = new.reset(ResetOptions::event(1, "the start event")).await.unwrap_err();
+    assert!(matches!(refused, ClientError::InvalidArgument(_)), "{refused:?}");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reset_to_the_last_workflow_task_reapplies_a_signal_no_worker_saw() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("reset-last");
+    let running = collector_worker(&client, &queue);
+    let kept = collected_a_and_b(&client, &queue).await;
+    let dropped = collected_a_and_b(&client, &queue).await;
+    // With no worker, `c` is recorded after the last completed workflow task, unapplied.
+    running.stop().await.unwrap();
+    kept.add("c".into()).await.unwrap();
+    dropped.add("c".into()).await.unwrap();
+
+    let new_kept = reset_checked(&kept, ResetOptions::last_workflow_task("fixed"), &["add(c)"]).await;
+    let options = ResetOptions::last_workflow_task("fixed, without c").reapply_signals(false);
+    let new_dropped = reset_checked(&dropped, options, &[]).await;
+
+    let running = collector_worker(&client, &queue);
+    assert_eq!(closed(&new_kept).await, "ada: a,b,c");
+    assert_eq!(closed(&new_dropped).await, "ada: a,b");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reset_reapplies_updates_unless_excluded() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("reset-updates");
+    let running = collector_worker(&client, &queue);
+    let with_update = |client: Client, queue: String| async move {
+        let handle = Collector::start(&client, StartOptions::new(unique("collector"), &queue), "ada".into())
+            .await
+            .unwrap();
+        // Answered once the first workflow task completed: `a` and `u` come after it.
+        items_become(&handle, &[]).await;
+        handle.add("a".into()).await.unwrap();
+        assert_eq!(handle.add_now("u".into()).await.unwrap(), 2);
+        handle
+    };
+
+    // Reapplied, the update is in the new run's history as admitted (its delivery to the
+    // worker from that event is the engine's part).
+    let kept = with_update(client.clone(), queue.clone()).await;
+    let options = ResetOptions::first_workflow_task("keep updates");
+    reset_checked(&kept, options, &["add(a)", "add_now(u)"]).await;
+
+    let dropped = with_update(client.clone(), queue.clone()).await;
+    let options = ResetOptions::first_workflow_task("drop updates").reapply_updates(false);
+    let new = reset_checked(&dropped, options, &["add(a)"]).await;
+    items_become(&new, &["a"]).await;
+    assert_eq!(closed(&new).await, "ada: a");
+
+    let neither = with_update(client.clone(), queue.clone()).await;
+    let options = ResetOptions::first_workflow_task("drop both")
+        .reapply_updates(false)
+        .reapply_signals(false);
+    let new = reset_checked(&neither, options, &[]).await;
+    assert_eq!(closed(&new).await, "ada: ");
+    running.stop().await.unwrap();
+}
