@@ -3,8 +3,9 @@
 //! names and commands):
 //!
 //! - `bench worker TASK_QUEUE`: serves until a line arrives on stdin (or stdin closes); with
-//!   `BENCH_METRICS=1` (and the `metrics` feature) its client and worker record Temporal's SDK
-//!   metrics, served on a Prometheus endpoint, for the cost of metrics.
+//!   `BENCH_METRICS=1` (and the `metrics` and `opentelemetry` features) its client and worker
+//!   record Temporal's SDK metrics, served on a Prometheus endpoint, and trace every call with
+//!   `OpenTelemetryTracing` (spans recorded, not exported), for the cost of both.
 //! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` history.
 //! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment.
 //!
@@ -115,38 +116,23 @@ async fn connect() -> Client {
 }
 
 async fn worker(task_queue: &str) {
-    #[cfg(feature = "metrics")]
-    let (client, _metrics) = if std::env::var_os("BENCH_METRICS").is_some() {
-        let exporter = workflow_runtime::metrics::MetricsExporter::builder()
-            .prometheus("127.0.0.1:0")
-            .start()
-            .await
-            .expect("metrics exporter");
-        let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
-        let options = ClientOptions::new(address).metrics(&exporter);
-        (
-            Client::connect(options).await.expect("connect to Temporal"),
-            Some(exporter),
-        )
-    } else {
-        (connect().await, None)
-    };
-    #[cfg(not(feature = "metrics"))]
-    let client = connect().await;
+    let (client, telemetry) = observed_client().await;
     let cache = std::env::var("BENCH_MAX_CACHED")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let worker = Worker::builder(&client, task_queue)
+    let mut worker = Worker::builder(&client, task_queue)
         .workflow::<Sequential>()
         .workflow::<Idle>()
         .workflow::<Timers>()
         .activity(step)
         .sticky_cache_size(cache)
         .max_concurrent_activities(500)
-        .max_concurrent_workflow_tasks(500)
-        .build()
-        .expect("worker");
+        .max_concurrent_workflow_tasks(500);
+    if let Some(telemetry) = &telemetry {
+        worker = telemetry.observe(worker);
+    }
+    let worker = worker.build().expect("worker");
     let shutdown = worker.shutdown_handle();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -155,6 +141,65 @@ async fn worker(task_queue: &str) {
     });
     println!("ready");
     worker.run().await.expect("worker run");
+}
+
+/// What `BENCH_METRICS=1` turns on: metrics served on a Prometheus endpoint, and tracing of
+/// every call (spans recorded, not exported: an exporter's cost is the application's choice).
+#[cfg(all(feature = "metrics", feature = "opentelemetry"))]
+struct Telemetry {
+    _metrics: workflow_runtime::metrics::MetricsExporter,
+    tracing: workflow_runtime::interceptor::OpenTelemetryTracing,
+}
+
+/// The worker's client, observed when `BENCH_METRICS` is set.
+#[cfg(all(feature = "metrics", feature = "opentelemetry"))]
+async fn observed_client() -> (Client, Option<Telemetry>) {
+    if std::env::var_os("BENCH_METRICS").is_none() {
+        return (connect().await, None);
+    }
+    let exporter = workflow_runtime::metrics::MetricsExporter::builder()
+        .prometheus("127.0.0.1:0")
+        .start()
+        .await
+        .expect("metrics exporter");
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let tracing = workflow_runtime::interceptor::OpenTelemetryTracing::new(
+        opentelemetry::trace::TracerProvider::tracer(&provider, "bench"),
+    );
+    let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
+    let options = ClientOptions::new(address)
+        .metrics(&exporter)
+        .interceptor(tracing.clone());
+    let client = Client::connect(options).await.expect("connect to Temporal");
+    let telemetry = Telemetry {
+        _metrics: exporter,
+        tracing,
+    };
+    (client, Some(telemetry))
+}
+
+#[cfg(all(feature = "metrics", feature = "opentelemetry"))]
+impl Telemetry {
+    /// The worker, traced too.
+    fn observe(&self, worker: workflow_runtime::worker::WorkerBuilder) -> workflow_runtime::worker::WorkerBuilder {
+        worker.interceptor(self.tracing.clone())
+    }
+}
+
+/// Without the features there is nothing to observe with.
+#[cfg(not(all(feature = "metrics", feature = "opentelemetry")))]
+enum Telemetry {}
+
+#[cfg(not(all(feature = "metrics", feature = "opentelemetry")))]
+impl Telemetry {
+    fn observe(&self, _: workflow_runtime::worker::WorkerBuilder) -> workflow_runtime::worker::WorkerBuilder {
+        match *self {}
+    }
+}
+
+#[cfg(not(all(feature = "metrics", feature = "opentelemetry")))]
+async fn observed_client() -> (Client, Option<Telemetry>) {
+    (connect().await, None)
 }
 
 async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activities: u64, id_prefix: String) {

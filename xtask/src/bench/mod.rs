@@ -364,8 +364,8 @@ fn throughput(
     report
 }
 
-/// This project's worker CPU per workflow with Temporal's SDK metrics off and on (client and
-/// worker recording, a Prometheus endpoint served), on the concurrent one-activity workload,
+/// This project's worker CPU per workflow with Temporal's SDK metrics and OpenTelemetry tracing
+/// off and on (client and worker recording and tracing, a Prometheus endpoint served), on the concurrent one-activity workload,
 /// off and on twice each, alternating, to even out drift. Returns a table and the raw reports.
 fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), warm_up: usize) -> (String, Value) {
     let mut with_metrics = ours.clone();
@@ -396,9 +396,9 @@ fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), 
     };
     let (n, c, a) = sizes;
     let table = format!(
-        "\n### Cost of metrics: {n} workflows × {a} activity, {c} at a time, this project's worker, twice each\n\n\
-         | metrics | worker CPU s / 1000 wf ↓ |\n|---|---|\n| off (compiled in, no handle) | {} |\n\
-         | on (client + worker, Prometheus endpoint) | {} |\n| **CPU per workflow, on vs off** | {overhead} |\n",
+        "\n### Cost of metrics and tracing: {n} workflows × {a} activity, {c} at a time, this project's worker, twice each\n\n\
+         | metrics + tracing | worker CPU s / 1000 wf ↓ |\n|---|---|\n| off (compiled in, no handle) | {} |\n\
+         | on (client + worker metrics, Prometheus endpoint, every call traced) | {} |\n| **CPU per workflow, on vs off** | {overhead} |\n",
         show(off),
         show(on),
     );
@@ -461,7 +461,8 @@ fn build_ours(profile: &str) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(crate::workspace_root())
-        // With the metrics compiled in (and off unless `BENCH_METRICS` is set), for their cost.
+        // With metrics and tracing compiled in (and off unless `BENCH_METRICS` is set), for
+        // their cost.
         .args([
             "build",
             "--quiet",
@@ -470,7 +471,7 @@ fn build_ours(profile: &str) -> Result<PathBuf> {
             "--example",
             "bench",
             "--features",
-            "metrics",
+            "metrics,opentelemetry",
         ]);
     if profile == "release" {
         cmd.arg("--release");
