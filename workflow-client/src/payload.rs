@@ -4,7 +4,7 @@
 //! - `binary/plain` for raw bytes ([`Binary`], or any type that serializes as bytes),
 //! - `json/protobuf` and `binary/protobuf` for protobuf messages wrapped in
 //!   [`Proto`](crate::protobuf::Proto) and [`ProtoBinary`](crate::protobuf::ProtoBinary)
-//!   (see [`protobuf`](crate::protobuf)),
+//!   (see [`protobuf`]),
 //! - `json/plain` (serde_json) for everything else.
 //!
 //! Several arguments are several payloads, as every Temporal SDK sends them: argument lists are
