@@ -47,6 +47,7 @@ pub mod protobuf;
 pub mod reset;
 pub mod schedule;
 pub mod search_attributes;
+pub mod task_queue;
 pub mod time;
 pub mod visibility;
 
@@ -67,6 +68,7 @@ pub use protobuf::{Proto, ProtoBinary};
 pub use reset::{ResetOptions, ResetTarget};
 pub use schedule::{ScheduleHandle, ScheduleOptions, ScheduleSpec};
 pub use search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
+pub use task_queue::TaskQueueDescription;
 pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSummary};
 
 /// The Temporal API types this crate speaks, under short names.
@@ -75,6 +77,7 @@ pub mod proto {
     pub use temporalio_protos::google::rpc;
     pub use temporalio_protos::temporal::api::command::v1 as command;
     pub use temporalio_protos::temporal::api::common::v1 as common;
+    pub use temporalio_protos::temporal::api::deployment::v1 as deployment;
     pub use temporalio_protos::temporal::api::enums::v1 as enums;
     pub use temporalio_protos::temporal::api::errordetails::v1 as errordetails;
     pub use temporalio_protos::temporal::api::failure::v1 as failure;

@@ -1,15 +1,17 @@
 //! Client operations on a real Temporal server: resetting a workflow to its first or last
-//! workflow task or to an event, with and without the signals and updates received since.
+//! workflow task or to an event, with and without the signals and updates received since;
+//! describing a task queue (its backlog, the workers polling it).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use workflow_runtime::client::WorkflowExecutionStatus;
 use workflow_runtime::client::payload::from_payload;
 use workflow_runtime::client::proto::common::Payloads;
 use workflow_runtime::client::proto::enums::{EventType, WorkflowTaskFailedCause};
 use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::client::reset::ResetOptions;
+use workflow_runtime::client::task_queue::Poller;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{dev_server_client, unique_id as unique};
+use workflow_runtime::testing::{DevServer, dev_server_client, unique_id as unique};
 use workflow_runtime::worker::RunningWorker;
 
 /// Collects items from signals and updates until closed; returns them.
@@ -270,5 +272,82 @@ async fn reset_reapplies_updates_unless_excluded() {
         .reapply_signals(false);
     let new = reset_checked(&neither, options, &[]).await;
     assert_eq!(closed(&new).await, "ada: ");
+    running.stop().await.unwrap();
+}
+
+#[activity(start_to_close_timeout = "10s")]
+async fn shout(text: String) -> Result<String, ActivityError> {
+    Ok(text.to_uppercase())
+}
+
+/// Polls `probe` until it gives a value, failing the test after `limit`: the server reports
+/// pollers and backlogs in its own time, so the test asks instead of sleeping.
+async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_task_queue_describes_its_backlog_and_the_worker_polling_it() {
+    let identity = unique("describer");
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).identity(&identity))
+        .await
+        .unwrap();
+    let queue = unique("described");
+
+    // No worker yet: three workflow tasks wait.
+    for _ in 0..3 {
+        Collector::start(&client, StartOptions::new(unique("waiting"), &queue), "ada".into())
+            .await
+            .unwrap();
+    }
+    let waiting = eventually("a backlog of three workflow tasks", Duration::from_secs(20), || async {
+        let d = client.describe_task_queue(&queue).await.unwrap();
+        d.workflow
+            .backlog
+            .as_ref()
+            .is_some_and(|b| b.approximate_count == 3)
+            .then_some(d)
+    })
+    .await;
+    assert!(waiting.workflow.pollers.is_empty());
+    assert!(waiting.workflow.backlog.as_ref().unwrap().approximate_age > Duration::ZERO);
+
+    // A worker polls both kinds of task under the client's identity and drains the backlog.
+    let running = Worker::builder(&client, &queue)
+        .workflow::<Collector>()
+        .activity(shout)
+        .build()
+        .unwrap()
+        .spawn();
+    let served = eventually(
+        "the worker's pollers and an empty backlog",
+        Duration::from_secs(20),
+        || async {
+            let d = client.describe_task_queue(&queue).await.unwrap();
+            let polled = |pollers: &[Poller]| pollers.iter().any(|p| p.identity == identity);
+            let drained = d.workflow.backlog.as_ref().is_some_and(|b| b.approximate_count == 0);
+            (polled(&d.workflow.pollers) && polled(&d.activity.pollers) && drained).then_some(d)
+        },
+    )
+    .await;
+    let poller = served.workflow.pollers.iter().find(|p| p.identity == identity).unwrap();
+    let polled_at = poller.last_access_time.expect("when it last polled");
+    assert!(SystemTime::now().duration_since(polled_at).unwrap_or_default() < Duration::from_secs(60));
+    assert!(served.versioning.is_none(), "unversioned: {:?}", served.versioning);
+    assert!(served.build_ids().is_empty());
     running.stop().await.unwrap();
 }
