@@ -107,6 +107,18 @@ pub enum ClientError {
         /// The schedule's id.
         schedule_id: String,
     },
+    /// A batch job with this id already exists.
+    #[error("a batch job with id `{job_id}` already exists")]
+    BatchAlreadyExists {
+        /// The id that was asked for.
+        job_id: String,
+    },
+    /// No batch job has this id.
+    #[error("no batch job with id `{job_id}` exists")]
+    BatchNotFound {
+        /// The id that was asked for.
+        job_id: String,
+    },
     /// A history JSON document could not be read or written.
     #[error("history JSON: {0}")]
     HistoryJson(String),

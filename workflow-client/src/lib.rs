@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod activity_completion;
+pub mod batch;
 pub mod client;
 pub mod codecs;
 pub mod converter;
@@ -52,6 +53,7 @@ pub mod time;
 pub mod visibility;
 
 pub use activity_completion::ActivityRef;
+pub use batch::{BatchHandle, BatchOperation, BatchOptions};
 pub use async_trait::async_trait;
 pub use client::{Client, LONG_POLL_TIMEOUT, RpcError, WorkflowService};
 pub use converter::{CodecError, DataConverter, PayloadCodec};
@@ -75,6 +77,7 @@ pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSumma
 pub mod proto {
     pub use prost_wkt_types::{Any, Duration, Timestamp};
     pub use temporalio_protos::google::rpc;
+    pub use temporalio_protos::temporal::api::batch::v1 as batch;
     pub use temporalio_protos::temporal::api::command::v1 as command;
     pub use temporalio_protos::temporal::api::common::v1 as common;
     pub use temporalio_protos::temporal::api::deployment::v1 as deployment;

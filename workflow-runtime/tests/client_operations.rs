@@ -1,9 +1,12 @@
 //! Client operations on a real Temporal server: resetting a workflow to its first or last
 //! workflow task or to an event, with and without the signals and updates received since;
-//! describing a task queue (its backlog, the workers polling it).
+//! describing a task queue (its backlog, the workers polling it); batch jobs that signal, cancel
+//! and terminate the workflows a query matches.
 
+use futures::TryStreamExt;
 use std::time::{Duration, SystemTime};
 use workflow_runtime::client::WorkflowExecutionStatus;
+use workflow_runtime::client::batch::{BatchKind, BatchOperation, BatchOptions, BatchState, BatchSummary};
 use workflow_runtime::client::payload::from_payload;
 use workflow_runtime::client::proto::common::Payloads;
 use workflow_runtime::client::proto::enums::{EventType, WorkflowTaskFailedCause};
@@ -349,5 +352,94 @@ async fn a_task_queue_describes_its_backlog_and_the_worker_polling_it() {
     assert!(SystemTime::now().duration_since(polled_at).unwrap_or_default() < Duration::from_secs(60));
     assert!(served.versioning.is_none(), "unversioned: {:?}", served.versioning);
     assert!(served.build_ids().is_empty());
+    running.stop().await.unwrap();
+}
+
+/// `count` collectors started on `queue`, once visibility lists all of them as running.
+async fn running_collectors(client: &Client, queue: &str, count: usize) -> (String, Vec<CollectorHandle>) {
+    let mut handles = Vec::new();
+    for _ in 0..count {
+        let options = StartOptions::new(unique("batched"), queue);
+        handles.push(Collector::start(client, options, "ada".into()).await.unwrap());
+    }
+    let query = format!("TaskQueue = '{queue}' AND ExecutionStatus = 'Running'");
+    eventually("visibility to list the workflows", Duration::from_secs(20), || async {
+        (client.count_workflows(&query).await.unwrap() == count as u64).then_some(())
+    })
+    .await;
+    (query, handles)
+}
+
+#[tokio::test]
+async fn batches_signal_cancel_and_terminate_the_workflows_a_query_matches() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("batch");
+    let running = collector_worker(&client, &queue);
+    let (query, handles) = running_collectors(&client, &queue, 5).await;
+
+    // A signal to all five, with its argument.
+    let signal = BatchOperation::signal("add", ("batched".to_string(),)).unwrap();
+    let job = client
+        .start_batch(BatchOptions::new(&query, signal, "stock arrived"))
+        .await
+        .unwrap();
+    let done = job.wait(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(done.kind, BatchKind::Signal);
+    assert_eq!(done.state, BatchState::Completed, "{done:?}");
+    assert_eq!((done.total, done.completed, done.failed), (5, 5, 0));
+    assert_eq!(done.reason, "stock arrived");
+    for handle in &handles {
+        items_become(handle, &["batched"]).await;
+    }
+
+    // Terminated, by a job named here: the name is then taken.
+    let job_id = unique("terminate-job");
+    let terminate = BatchOptions::new(&query, BatchOperation::Terminate, "closing the shop").job_id(&job_id);
+    let job = client.start_batch(terminate.clone()).await.unwrap();
+    assert_eq!(job.job_id(), job_id);
+    let again = client.start_batch(terminate).await.unwrap_err();
+    assert!(
+        matches!(&again, ClientError::BatchAlreadyExists { job_id: id } if *id == job_id),
+        "{again:?}"
+    );
+    let done = job.wait(Duration::from_secs(60)).await.unwrap();
+    assert_eq!((done.kind, done.state), (BatchKind::Terminate, BatchState::Completed));
+    assert_eq!((done.total, done.completed, done.failed), (5, 5, 0));
+    for handle in &handles {
+        let ended = handle.result().await.unwrap_err();
+        assert!(
+            matches!(&ended, ClientError::WorkflowTerminated { reason } if reason == "closing the shop"),
+            "{ended:?}"
+        );
+    }
+    let listed: Vec<BatchSummary> = client.list_batches().try_collect().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|b| b.job_id == job_id && b.kind == BatchKind::Terminate),
+        "{listed:?}"
+    );
+
+    // Cancel: each run sees the request and ends cancelled.
+    let (query, handles) = running_collectors(&client, &queue, 2).await;
+    let cancel = BatchOptions::new(&query, BatchOperation::Cancel, "no longer needed");
+    let done = client
+        .start_batch(cancel)
+        .await
+        .unwrap()
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!((done.kind, done.total, done.completed), (BatchKind::Cancel, 2, 2));
+    for handle in &handles {
+        let ended = handle.result().await.unwrap_err();
+        assert!(matches!(ended, ClientError::WorkflowCanceled { .. }), "{ended:?}");
+    }
+
+    let missing = client.batch_handle("no-such-job").describe().await.unwrap_err();
+    assert!(
+        matches!(&missing, ClientError::BatchNotFound { job_id } if job_id == "no-such-job"),
+        "{missing:?}"
+    );
     running.stop().await.unwrap();
 }
