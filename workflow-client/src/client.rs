@@ -172,11 +172,19 @@ impl Client {
         }
         headers.push(header("temporal-namespace", &options.namespace)?);
 
+        let tunnel = options.http_connect_proxy.as_ref().map(|p| p.tunnel()).transpose();
+        let tunnel = tunnel.map_err(ClientError::Config)?;
         let mut attempt = 0;
         let channel = loop {
             attempt += 1;
-            match endpoint.connect().await {
+            let connected = match &tunnel {
+                Some(tunnel) => endpoint.connect_with_connector(tunnel.clone()).await,
+                None => endpoint.connect().await,
+            };
+            match connected {
                 Ok(channel) => break channel,
+                // A proxy's refusal would be the same on every attempt.
+                Err(e) if let Some(refused) = crate::proxy::refusal(&e) => return Err(refused.into()),
                 Err(e) if attempt < options.retry.max_attempts => {
                     tracing::debug!(attempt, address = %options.address, error = %error_chain(&e), "connect failed; retrying");
                     tokio::time::sleep(options.retry.backoff(attempt)).await;

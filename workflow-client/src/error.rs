@@ -119,6 +119,10 @@ pub enum ClientError {
         /// The id that was asked for.
         job_id: String,
     },
+    /// The HTTP proxy did not open a tunnel to the server (see
+    /// [`ClientOptions::http_connect_proxy`](crate::ClientOptions::http_connect_proxy)).
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxyError),
     /// A history JSON document could not be read or written.
     #[error("history JSON: {0}")]
     HistoryJson(String),

@@ -6,6 +6,7 @@ use crate::interceptor::ClientInterceptor;
 use crate::payload::{self, PayloadError};
 use crate::proto::common::{self as pc, Payload};
 use crate::proto::enums;
+use crate::proxy::HttpConnectProxy;
 use crate::time::to_proto_duration;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub struct ClientOptions {
     pub api_key: Option<String>,
     /// Extra gRPC metadata on every call.
     pub headers: Vec<(String, String)>,
+    /// An HTTP proxy the connection goes through (`CONNECT`); `None` to connect directly.
+    pub http_connect_proxy: Option<HttpConnectProxy>,
     /// How long to wait for the TCP/TLS connection.
     pub connect_timeout: Duration,
     /// Deadline of ordinary calls (long polls use their own).
@@ -62,6 +65,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("tls", &self.tls.is_some())
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("http_connect_proxy", &self.http_connect_proxy)
             .field("connect_timeout", &self.connect_timeout)
             .field("rpc_timeout", &self.rpc_timeout)
             .field("retry", &self.retry)
@@ -80,6 +84,7 @@ impl ClientOptions {
             tls: None,
             api_key: None,
             headers: Vec::new(),
+            http_connect_proxy: None,
             connect_timeout: Duration::from_secs(10),
             rpc_timeout: Duration::from_secs(10),
             retry: RpcRetry::default(),
@@ -123,6 +128,15 @@ impl ClientOptions {
     /// Adds a gRPC metadata header to every call.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Connects through an HTTP proxy: `"proxy.corp:3128"`, `"http://user:password@proxy.corp:3128"`,
+    /// or an [`HttpConnectProxy`] with [`basic_auth`](HttpConnectProxy::basic_auth). The proxy
+    /// is asked for a tunnel to `address` (`CONNECT host:port`); TLS, when set, runs through it
+    /// to the server. A proxy that refuses fails `connect` with [`ClientError::Proxy`](crate::ClientError::Proxy).
+    pub fn http_connect_proxy(mut self, proxy: impl Into<HttpConnectProxy>) -> Self {
+        self.http_connect_proxy = Some(proxy.into());
         self
     }
 
