@@ -87,6 +87,7 @@ pub mod proto {
     pub use temporalio_protos::temporal::api::errordetails::v1 as errordetails;
     pub use temporalio_protos::temporal::api::failure::v1 as failure;
     pub use temporalio_protos::temporal::api::history::v1 as history;
+    pub use temporalio_protos::temporal::api::nexus::v1 as nexus;
     pub use temporalio_protos::temporal::api::protocol::v1 as protocol;
     pub use temporalio_protos::temporal::api::query::v1 as query;
     pub use temporalio_protos::temporal::api::schedule::v1 as schedule;

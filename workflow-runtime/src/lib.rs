@@ -21,6 +21,7 @@ pub mod interceptor;
 mod messages;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+pub mod nexus;
 pub mod replay;
 pub mod worker;
 pub mod workflow;

@@ -26,7 +26,8 @@ commands:
   install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path
   bench [--smoke]  this project against the Rust, Python and TypeScript SDKs (installed under
                    target/bench), on in-memory and SQLite dev servers (release build); --smoke
-                   runs tiny counts for this project only, so CI keeps the harness working
+                   runs tiny counts for this project only, so CI keeps the harness working;
+                   --cost only measures the CPU cost of metrics and tracing
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(rest.iter().any(|a| a == "--keep")),
         Some("test") => test(&rest),
         Some("dev-server") => dev_server_foreground(),
+        Some("bench") if rest.iter().any(|a| a == "--cost") => bench::run_cost(),
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
         Some("msrv") => msrv::run(),
         Some("install-cli") => ensure_cli().map(|cli| {

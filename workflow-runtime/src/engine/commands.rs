@@ -87,6 +87,10 @@ pub(crate) enum WorkflowCommand {
         seq: u32,
         attributes: Box<pc::RequestCancelExternalWorkflowExecutionCommandAttributes>,
     },
+    ScheduleNexusOperation {
+        seq: u32,
+        attributes: Box<pc::ScheduleNexusOperationCommandAttributes>,
+    },
 }
 
 /// The marker name side effects are recorded under (the one other SDKs use).
@@ -160,6 +164,10 @@ impl WorkflowCommand {
             WorkflowCommand::CancelExternal { attributes, .. } => {
                 format!("RequestCancelExternalWorkflowExecution(id {})", attributes.workflow_id)
             }
+            WorkflowCommand::ScheduleNexusOperation { attributes, .. } => format!(
+                "ScheduleNexusOperation({}.{} through {})",
+                attributes.service, attributes.operation, attributes.endpoint
+            ),
         }
     }
 
@@ -266,6 +274,10 @@ impl WorkflowCommand {
             WorkflowCommand::CancelExternal { attributes, .. } => (
                 CommandType::RequestCancelExternalWorkflowExecution,
                 CmdAttr::RequestCancelExternalWorkflowExecutionCommandAttributes(*attributes),
+            ),
+            WorkflowCommand::ScheduleNexusOperation { attributes, .. } => (
+                CommandType::ScheduleNexusOperation,
+                CmdAttr::ScheduleNexusOperationCommandAttributes(*attributes),
             ),
             WorkflowCommand::Cancel { details } => (
                 CommandType::CancelWorkflowExecution,

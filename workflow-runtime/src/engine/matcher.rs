@@ -50,6 +50,7 @@ impl Run {
             WorkflowCommand::SignalExternal { seq, .. } | WorkflowCommand::CancelExternal { seq, .. } => {
                 run.externals.recorded(event.event_id, seq);
             }
+            WorkflowCommand::ScheduleNexusOperation { seq, .. } => run.nexus.recorded(event.event_id, seq),
             _ => {}
         }
         Ok(())
@@ -120,6 +121,14 @@ impl WorkflowCommand {
                 patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
             }
             (
+                WorkflowCommand::ScheduleNexusOperation { attributes, .. },
+                Some(EvAttr::NexusOperationScheduledEventAttributes(a)),
+            ) => {
+                a.endpoint == attributes.endpoint
+                    && a.service == attributes.service
+                    && a.operation == attributes.operation
+            }
+            (
                 WorkflowCommand::StartChild { attributes, .. },
                 Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)),
             ) => {
@@ -164,6 +173,7 @@ pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
                 | EvAttr::WorkflowPropertiesModifiedEventAttributes(_)
                 | EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(_)
                 | EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(_)
+                | EvAttr::NexusOperationScheduledEventAttributes(_)
         )
     )
 }
@@ -189,6 +199,10 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             ),
             None => format!("MarkerRecorded({})", a.marker_name),
         },
+        Some(EvAttr::NexusOperationScheduledEventAttributes(a)) => format!(
+            "NexusOperationScheduled({}.{} through {})",
+            a.service, a.operation, a.endpoint
+        ),
         Some(EvAttr::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => format!(
             "StartChildWorkflowExecutionInitiated(type {}, id {})",
             a.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or(""),

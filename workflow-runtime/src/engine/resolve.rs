@@ -127,6 +127,21 @@ impl Run {
                 let cause = Failure::terminated("child workflow terminated");
                 self.close_child(a.initiated_event_id, a.started_event_id, 0, cause);
             }
+            EvAttr::NexusOperationStartedEventAttributes(a) => {
+                let token = a.operation_token;
+                self.state
+                    .borrow_mut()
+                    .resolve_nexus(a.scheduled_event_id, |slot| slot.operation_token = Some(token));
+            }
+            EvAttr::NexusOperationCompletedEventAttributes(a) => {
+                let result = a.result;
+                self.state
+                    .borrow_mut()
+                    .resolve_nexus(a.scheduled_event_id, |slot| slot.outcome = Some(Ok(result)));
+            }
+            EvAttr::NexusOperationFailedEventAttributes(a) => self.fail_nexus(a.scheduled_event_id, a.failure),
+            EvAttr::NexusOperationCanceledEventAttributes(a) => self.fail_nexus(a.scheduled_event_id, a.failure),
+            EvAttr::NexusOperationTimedOutEventAttributes(a) => self.fail_nexus(a.scheduled_event_id, a.failure),
             EvAttr::ExternalWorkflowExecutionSignaledEventAttributes(a) => {
                 self.state.borrow_mut().resolve_external(a.initiated_event_id, Ok(()))
             }
@@ -158,6 +173,15 @@ impl Run {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Resolves a Nexus operation as failed, canceled or timed out, with the failure the
+    /// server recorded (a Nexus operation failure whose cause says why).
+    fn fail_nexus(&mut self, scheduled_event_id: i64, failure: Option<crate::client::proto::failure::Failure>) {
+        let failure = Failure::from(failure.unwrap_or_default());
+        self.state
+            .borrow_mut()
+            .resolve_nexus(scheduled_event_id, |slot| slot.outcome = Some(Err(failure)));
     }
 
     /// Resolves an activity as failed (or timed out): an activity failure whose cause is what

@@ -65,6 +65,8 @@ pub(crate) struct RunState {
     pub(crate) children: SlotTable<ChildSlot>,
     /// Signals and cancel requests to other workflows, found again by their `…Initiated` event.
     pub(crate) externals: SlotTable<ExternalSlot>,
+    /// Nexus operations, found again by their `NexusOperationScheduled` event.
+    pub(crate) nexus: SlotTable<crate::workflow::nexus_call::NexusSlot>,
     /// The run's interceptors (made by the worker's when the run starts).
     pub(crate) interceptors: Vec<Box<dyn crate::interceptor::WorkflowInterceptor>>,
 }
@@ -104,6 +106,7 @@ impl RunState {
             local_requests: Vec::new(),
             children: SlotTable::default(),
             externals: SlotTable::default(),
+            nexus: SlotTable::default(),
             interceptors: Vec::new(),
         }
     }
@@ -161,6 +164,9 @@ impl RunState {
         }
         for (_, e) in self.externals.in_order().filter(|(_, e)| e.outcome.is_none()) {
             lines.push(format!("waiting on delivery of the {}", e.description));
+        }
+        for (_, n) in self.nexus.in_order().filter(|(_, n)| n.outcome.is_none()) {
+            lines.push(format!("waiting on {}", n.description));
         }
         if !self.condition_wakers.is_empty() {
             lines.push(format!("waiting on {} condition(s)", self.condition_wakers.len()));

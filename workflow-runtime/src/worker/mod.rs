@@ -23,6 +23,7 @@ mod eager_start;
 mod executor;
 mod local_activities;
 mod metrics;
+mod nexus_tasks;
 mod polling;
 pub(crate) mod run_cache;
 mod running;
@@ -73,6 +74,10 @@ pub struct WorkerOptions {
     pub workflow_pollers: usize,
     /// Pollers of the activity task queue.
     pub activity_pollers: usize,
+    /// Nexus requests handled at once (when the worker serves Nexus operations).
+    pub max_concurrent_nexus_tasks: usize,
+    /// Pollers of the task queue's Nexus requests (when the worker serves Nexus operations).
+    pub nexus_pollers: usize,
     /// Runs kept in memory between tasks; 0 disables the sticky queue (every task replays).
     pub sticky_cache_size: usize,
     /// How long a task on this worker's sticky queue waits before the server gives it to any
@@ -104,6 +109,8 @@ impl Default for WorkerOptions {
             max_concurrent_activities: 100,
             workflow_pollers: 2,
             activity_pollers: 2,
+            max_concurrent_nexus_tasks: 100,
+            nexus_pollers: 2,
             sticky_cache_size: 1000,
             sticky_schedule_to_start_timeout: Duration::from_secs(5),
             identity: None,
@@ -121,6 +128,7 @@ pub struct WorkerBuilder {
     task_queue: String,
     workflows: BTreeMap<String, Arc<dyn WorkflowFactory>>,
     activities: BTreeMap<String, ErasedActivity>,
+    nexus_operations: BTreeMap<(String, String), crate::nexus::ErasedOperation>,
     options: WorkerOptions,
     interceptors: Vec<Arc<dyn WorkerInterceptor>>,
     metrics: metrics::Chosen,
@@ -128,6 +136,31 @@ pub struct WorkerBuilder {
 }
 
 impl WorkerBuilder {
+    /// Serves Nexus operation `O` with `handler`, a synchronous operation: its result (or
+    /// failure) answers the caller's request. The worker polls its task queue's Nexus
+    /// requests; an endpoint targeting the task queue routes calls here (see
+    /// [`crate::nexus`]).
+    pub fn nexus_operation<O, F, Fut>(mut self, handler: F) -> Self
+    where
+        O: crate::nexus::NexusOperation,
+        F: Fn(crate::nexus::NexusContext, O::Input) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<O::Output, crate::nexus::NexusError>> + Send + 'static,
+    {
+        let key = (O::SERVICE.to_string(), O::NAME.to_string());
+        if self
+            .nexus_operations
+            .insert(key, crate::nexus::erase_operation::<O, F, Fut>(handler))
+            .is_some()
+        {
+            self.errors.push(format!(
+                "Nexus operation `{}.{}` is registered twice",
+                O::SERVICE,
+                O::NAME
+            ));
+        }
+        self
+    }
+
     /// Registers workflow `W`.
     pub fn workflow<W: Workflow>(mut self) -> Self {
         if self
@@ -296,7 +329,7 @@ impl WorkerBuilder {
         if self.task_queue.is_empty() {
             errors.push("the task queue name is empty".into());
         }
-        if self.workflows.is_empty() && self.activities.is_empty() {
+        if self.workflows.is_empty() && self.activities.is_empty() && self.nexus_operations.is_empty() {
             errors.push("nothing is registered: add at least one workflow or activity".into());
         }
         let o = &self.options;
@@ -305,6 +338,8 @@ impl WorkerBuilder {
             ("max_concurrent_activities", o.max_concurrent_activities),
             ("workflow_pollers", o.workflow_pollers),
             ("activity_pollers", o.activity_pollers),
+            ("max_concurrent_nexus_tasks", o.max_concurrent_nexus_tasks),
+            ("nexus_pollers", o.nexus_pollers),
         ] {
             if v == 0 {
                 errors.push(format!("{name} must be at least 1"));
@@ -326,6 +361,7 @@ impl WorkerBuilder {
             task_queue: self.task_queue,
             workflows: Arc::new(self.workflows),
             activities: Arc::new(self.activities),
+            nexus_operations: Arc::new(self.nexus_operations),
             interceptors: self.interceptors.into(),
             options: self.options,
             identity,
@@ -350,6 +386,7 @@ pub struct Worker {
     task_queue: String,
     workflows: run_cache::Factories,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
+    nexus_operations: nexus_tasks::Operations,
     interceptors: WorkerInterceptors,
     options: WorkerOptions,
     identity: String,
@@ -379,6 +416,7 @@ impl Worker {
             task_queue: task_queue.into(),
             workflows: BTreeMap::new(),
             activities: BTreeMap::new(),
+            nexus_operations: BTreeMap::new(),
             options: WorkerOptions::default(),
             interceptors: Vec::new(),
             metrics: Default::default(),
@@ -455,11 +493,22 @@ impl Worker {
                 shutdown.clone(),
             )?)
         };
+        let nexus = (!self.nexus_operations.is_empty()).then(|| {
+            nexus_tasks::NexusWorker::start(
+                self.client.clone(),
+                self.task_queue.clone(),
+                &identity,
+                self.nexus_operations.clone(),
+                &self.options,
+                shutdown.clone(),
+            )
+        });
         Ok(Serving {
             worker: self,
             identity,
             activities,
             workflows,
+            nexus,
             shutdown,
         })
     }
@@ -471,6 +520,7 @@ struct Serving {
     identity: WorkerIdentity,
     activities: Option<activity_tasks::ActivityWorker>,
     workflows: Option<workflow_tasks::WorkflowWorker>,
+    nexus: Option<nexus_tasks::NexusWorker>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -482,6 +532,7 @@ impl Serving {
             identity,
             activities,
             workflows,
+            nexus,
             shutdown,
         } = self;
         let mut shutdown_wait = shutdown.clone();
@@ -501,6 +552,9 @@ impl Serving {
             async {
                 if let Some(a) = activities {
                     a.finish(deadline).await;
+                }
+                if let Some(n) = nexus {
+                    n.finish(deadline).await;
                 }
             }
         );
@@ -523,6 +577,9 @@ impl Worker {
         }
         if !self.activities.is_empty() {
             types.push(TaskQueueType::Activity as i32);
+        }
+        if !self.nexus_operations.is_empty() {
+            types.push(TaskQueueType::Nexus as i32);
         }
         let request = crate::client::proto::workflowservice::ShutdownWorkerRequest {
             namespace: self.client.namespace().to_string(),

@@ -330,6 +330,38 @@ impl<W: 'static> WorkflowContext<W> {
         ActivityCall::new(self.run.clone(), input.into_args())
     }
 
+    /// Calls Nexus operation `O` through `endpoint` (the name the endpoint was created with on
+    /// the server): the operation's output, or a failure whose cause says how it failed, was
+    /// canceled or timed out. Recorded in history and replayed from it like an activity.
+    ///
+    /// ```
+    /// # use workflow_runtime::prelude::*;
+    /// # use workflow_runtime::nexus::NexusOperation;
+    /// # pub struct Hello;
+    /// # impl NexusOperation for Hello {
+    /// #     const SERVICE: &'static str = "greeting";
+    /// #     const NAME: &'static str = "hello";
+    /// #     type Input = String;
+    /// #     type Output = String;
+    /// # }
+    /// # #[workflow] #[derive(Default)] pub struct Greeter;
+    /// # #[workflow] impl Greeter {
+    /// #[run]
+    /// async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+    ///     ctx.nexus::<Hello>("greeting-endpoint", name)
+    ///         .schedule_to_close_timeout(Duration::from_secs(60))
+    ///         .await
+    /// }
+    /// # }
+    /// ```
+    pub fn nexus<O: crate::nexus::NexusOperation>(
+        &self,
+        endpoint: impl Into<String>,
+        input: O::Input,
+    ) -> super::nexus_call::NexusCall<O> {
+        super::nexus_call::NexusCall::new(self.run.clone(), endpoint.into(), input)
+    }
+
     /// Runs activity `A` as a local activity: in this worker, inside the workflow task, its
     /// result recorded in history as a marker. For short activities (milliseconds to a few
     /// seconds) where a round trip through the server's queues would cost more than the work;

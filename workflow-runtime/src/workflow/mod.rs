@@ -12,6 +12,7 @@ pub(crate) mod error;
 pub(crate) mod external;
 pub(crate) mod info;
 pub mod local_activity;
+pub(crate) mod nexus_call;
 pub mod sdk_flags;
 mod time;
 pub(crate) mod timer;
@@ -26,4 +27,5 @@ pub use context::{
 pub use continue_as_new::ContinueAsNewOptions;
 pub use error::{TaskError, WorkflowError, WorkflowResult};
 pub use local_activity::{LocalActivityCall, LocalActivityFuture};
+pub use nexus_call::{NexusCall, NexusFuture};
 pub use time::WorkflowTime;

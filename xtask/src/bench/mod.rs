@@ -364,9 +364,31 @@ fn throughput(
     report
 }
 
+/// `cargo xtask bench --cost`: only the cost of metrics and tracing (release build, one
+/// in-memory dev server, the full concurrent workload), for a quick look.
+pub(crate) fn run_cost() -> Result<ExitCode> {
+    let ours = BenchProgram {
+        sdk: THIS_PROJECT,
+        program: build_ours("release")?,
+        args: Vec::new(),
+        cwd: None,
+        env: Vec::new(),
+    };
+    let server = DevServer::start_with(DevServerOptions {
+        cli: Some(crate::ensure_cli()?),
+        in_memory: true,
+        ..Default::default()
+    })?;
+    let (table, _) = metrics_cost(&ours, server.address(), (200, 200, 1), 20);
+    println!("{table}");
+    server.stop();
+    Ok(ExitCode::SUCCESS)
+}
+
 /// This project's worker CPU per workflow with Temporal's SDK metrics and OpenTelemetry tracing
-/// off and on (client and worker recording and tracing, a Prometheus endpoint served), on the concurrent one-activity workload,
-/// off and on twice each, alternating, to even out drift. Returns a table and the raw reports.
+/// off and on (client and worker recording and tracing, a Prometheus endpoint served), on the
+/// concurrent one-activity workload, off and on twice each, alternating, to even out drift.
+/// Returns a table and the raw reports.
 fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), warm_up: usize) -> (String, Value) {
     let mut with_metrics = ours.clone();
     with_metrics.env.push(("BENCH_METRICS".into(), "1".into()));

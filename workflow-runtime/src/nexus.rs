@@ -1,0 +1,202 @@
+//! Nexus: durable operations one team serves to others through an endpoint the server routes
+//! (across namespaces and SDKs).
+//!
+//! An operation is declared once, by its service and operation names and its input and output
+//! types ([`NexusOperation`]); the handler registers it on a worker
+//! ([`WorkerBuilder::nexus_operation`](crate::worker::WorkerBuilder::nexus_operation)), and
+//! workflow code calls it through an endpoint
+//! ([`WorkflowContext::nexus`](crate::workflow::WorkflowContext::nexus)), the call recorded in
+//! history and replayed like an activity's.
+//!
+//! ```no_run
+//! use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
+//! use workflow_runtime::prelude::*;
+//!
+//! /// `greeting.hello`: a synchronous operation.
+//! pub struct Hello;
+//! impl NexusOperation for Hello {
+//!     const SERVICE: &'static str = "greeting";
+//!     const NAME: &'static str = "hello";
+//!     type Input = String;
+//!     type Output = String;
+//! }
+//!
+//! # fn demo(client: &Client) {
+//! // The handler's worker, on the task queue the endpoint targets:
+//! let worker = Worker::builder(client, "greeting-handlers")
+//!     .nexus_operation::<Hello, _, _>(|_ctx: NexusContext, name: String| async move {
+//!         if name.is_empty() {
+//!             return Err(NexusError::bad_request("a name is required"));
+//!         }
+//!         Ok(format!("hello {name}"))
+//!     });
+//! # }
+//! // In workflow code: `ctx.nexus::<Hello>("greeting-endpoint", name).await?`
+//! ```
+
+use crate::client::payload::{self, PayloadError};
+use crate::client::proto::common::Payload;
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A Nexus operation, by its wire names and types: what a handler serves and a caller calls.
+pub trait NexusOperation: Send + Sync + 'static {
+    /// The service's wire name.
+    const SERVICE: &'static str;
+    /// The operation's wire name within the service.
+    const NAME: &'static str;
+    /// What the caller sends.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// What the operation answers.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// What a handler knows of the request it serves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NexusContext {
+    /// The service's wire name.
+    pub service: String,
+    /// The operation's wire name.
+    pub operation: String,
+    /// The caller's request id (the same on every retry of one call).
+    pub request_id: String,
+    /// The Nexus headers of the request.
+    pub headers: HashMap<String, String>,
+    /// The endpoint the request came through.
+    pub endpoint: String,
+}
+
+/// Why a Nexus handler did not answer with a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NexusError {
+    /// The request could not be handled; the caller's server retries it unless it is
+    /// non-retryable (bad requests and the like are not).
+    #[error("{kind} handler error: {message}")]
+    Handler {
+        /// The Nexus handler error type (`BAD_REQUEST`, `INTERNAL`, `NOT_FOUND`, …).
+        kind: HandlerErrorKind,
+        /// What went wrong.
+        message: String,
+        /// Overrides whether the caller's server retries it (by default: by `kind`).
+        retryable: Option<bool>,
+    },
+    /// The operation ran and failed: the caller's workflow sees the failure at once.
+    #[error("operation failed: {0}")]
+    Failed(String),
+    /// The operation was canceled.
+    #[error("operation canceled: {0}")]
+    Canceled(String),
+}
+
+impl NexusError {
+    /// A request the handler refuses (not retried).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        NexusError::Handler {
+            kind: HandlerErrorKind::BadRequest,
+            message: message.into(),
+            retryable: None,
+        }
+    }
+
+    /// A fault of the handler (retried by the caller's server).
+    pub fn internal(message: impl Into<String>) -> Self {
+        NexusError::Handler {
+            kind: HandlerErrorKind::Internal,
+            message: message.into(),
+            retryable: None,
+        }
+    }
+
+    /// The operation failed: the caller's workflow sees the failure.
+    pub fn failed(message: impl Into<String>) -> Self {
+        NexusError::Failed(message.into())
+    }
+}
+
+/// The Nexus handler error types (the protocol's names, as every SDK sends them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandlerErrorKind {
+    /// The request is invalid: not retried.
+    BadRequest,
+    /// The caller may not do this: not retried.
+    Unauthorized,
+    /// The caller is not who it says: not retried.
+    Unauthenticated,
+    /// No such service or operation: not retried.
+    NotFound,
+    /// Too many requests: retried.
+    ResourceExhausted,
+    /// A fault of the handler: retried.
+    Internal,
+    /// The handler does not implement this: not retried.
+    NotImplemented,
+    /// The handler is not available now: retried.
+    Unavailable,
+    /// The handler did not answer in time: retried.
+    UpstreamTimeout,
+}
+
+impl HandlerErrorKind {
+    /// The protocol's name of the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandlerErrorKind::BadRequest => "BAD_REQUEST",
+            HandlerErrorKind::Unauthorized => "UNAUTHORIZED",
+            HandlerErrorKind::Unauthenticated => "UNAUTHENTICATED",
+            HandlerErrorKind::NotFound => "NOT_FOUND",
+            HandlerErrorKind::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            HandlerErrorKind::Internal => "INTERNAL",
+            HandlerErrorKind::NotImplemented => "NOT_IMPLEMENTED",
+            HandlerErrorKind::Unavailable => "UNAVAILABLE",
+            HandlerErrorKind::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+        }
+    }
+
+    /// Whether the caller's server retries an error of this type (unless told otherwise).
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            HandlerErrorKind::ResourceExhausted
+                | HandlerErrorKind::Internal
+                | HandlerErrorKind::Unavailable
+                | HandlerErrorKind::UpstreamTimeout
+        )
+    }
+}
+
+impl std::fmt::Display for HandlerErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered synchronous operation handler, over payloads.
+pub(crate) type ErasedOperation =
+    Arc<dyn Fn(NexusContext, Option<Payload>) -> BoxFuture<'static, Result<Payload, NexusError>> + Send + Sync>;
+
+/// `handler` for operation `O`, over payloads: the input decoded, the output encoded (a
+/// payload that does not decode is a bad request).
+pub(crate) fn erase_operation<O, F, Fut>(handler: F) -> ErasedOperation
+where
+    O: NexusOperation,
+    F: Fn(NexusContext, O::Input) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<O::Output, NexusError>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    Arc::new(move |ctx, input| {
+        let handler = handler.clone();
+        Box::pin(async move {
+            let input: O::Input = payload::from_optional_payload(input.as_ref()).map_err(|e: PayloadError| {
+                NexusError::bad_request(format!("input of operation `{}.{}`: {e}", O::SERVICE, O::NAME))
+            })?;
+            let output = handler(ctx, input).await?;
+            payload::to_payload(&output)
+                .map_err(|e| NexusError::internal(format!("output of operation `{}.{}`: {e}", O::SERVICE, O::NAME)))
+        })
+    })
+}

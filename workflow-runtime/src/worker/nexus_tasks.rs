@@ -1,0 +1,298 @@
+//! Nexus tasks: poll the task queue's Nexus requests, run the registered operation handler,
+//! and answer with its result, an operation failure, or a handler error — in the protocol's
+//! Temporal-failure form when the request says the server reads it, the older form otherwise.
+
+use super::WorkerOptions;
+use super::metrics::PollerMetrics;
+use super::polling;
+use crate::client::failure::Failure;
+use crate::client::proto::enums::{NexusHandlerErrorRetryBehavior, TaskQueueKind};
+use crate::client::proto::failure as pf;
+use crate::client::proto::nexus as pn;
+use crate::client::proto::taskqueue::TaskQueue;
+use crate::client::proto::workflowservice as ws;
+use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use crate::nexus::{ErasedOperation, NexusContext, NexusError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+/// The registered operations, by (service, operation).
+pub(crate) type Operations = Arc<BTreeMap<(String, String), ErasedOperation>>;
+
+struct NexusWorkerState {
+    client: Client,
+    task_queue: String,
+    identity: String,
+    instance_key: String,
+    operations: Operations,
+    slots: Arc<Semaphore>,
+}
+
+pub(super) struct NexusWorker {
+    shared: Arc<NexusWorkerState>,
+    pollers: Vec<JoinHandle<()>>,
+    max_slots: usize,
+}
+
+impl NexusWorker {
+    pub(super) fn start(
+        client: Client,
+        task_queue: String,
+        identity: &super::WorkerIdentity,
+        operations: Operations,
+        options: &WorkerOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let shared = Arc::new(NexusWorkerState {
+            client,
+            task_queue,
+            identity: identity.name.clone(),
+            instance_key: identity.instance_key.clone(),
+            operations,
+            slots: Arc::new(Semaphore::new(options.max_concurrent_nexus_tasks)),
+        });
+        let pollers = (0..options.nexus_pollers)
+            .map(|_| tokio::spawn(poll_loop(shared.clone(), shutdown.clone())))
+            .collect();
+        NexusWorker {
+            shared,
+            pollers,
+            max_slots: options.max_concurrent_nexus_tasks,
+        }
+    }
+
+    /// Waits for the pollers to stop and in-flight requests to be answered.
+    pub(super) async fn finish(self, deadline: tokio::time::Instant) {
+        for p in self.pollers {
+            let _ = p.await;
+        }
+        let all = self.shared.slots.clone().acquire_many_owned(self.max_slots as u32);
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
+            tracing::warn!("Nexus requests still running after the shutdown grace period");
+        }
+    }
+}
+
+async fn poll_loop(shared: Arc<NexusWorkerState>, shutdown: watch::Receiver<bool>) {
+    let poll = || {
+        let request = ws::PollNexusTaskQueueRequest {
+            namespace: shared.client.namespace().to_string(),
+            task_queue: Some(TaskQueue {
+                name: shared.task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            identity: shared.identity.clone(),
+            worker_instance_key: shared.instance_key.clone(),
+            ..Default::default()
+        };
+        async {
+            let task = shared
+                .client
+                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
+                    s.poll_nexus_task_queue(r).await
+                })
+                .await?;
+            Ok((!task.task_token.is_empty()).then_some(task))
+        }
+    };
+    let handle = |task| {
+        let shared = shared.clone();
+        async move { handle_task(&shared, task).await }
+    };
+    let slots = shared.slots.clone();
+    polling::poll_loop("Nexus task", PollerMetrics::unrecorded(), slots, shutdown, poll, handle).await
+}
+
+/// How a request ended, before it is put in the protocol's words.
+enum Answer {
+    Completed(Box<pn::Response>),
+    HandlerError(NexusError),
+}
+
+async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResponse) {
+    let request = task.request.unwrap_or_default();
+    let temporal_failures = request
+        .capabilities
+        .as_ref()
+        .is_some_and(|c| c.temporal_failure_responses);
+    let answer = match request.variant {
+        Some(pn::request::Variant::StartOperation(start)) => {
+            let span = tracing::info_span!(
+                "nexus_operation",
+                namespace = %shared.client.namespace(),
+                service = %start.service,
+                operation = %start.operation,
+                endpoint = %request.endpoint,
+            );
+            let ctx = NexusContext {
+                service: start.service.clone(),
+                operation: start.operation.clone(),
+                request_id: start.request_id.clone(),
+                headers: request.header.clone().into_iter().collect(),
+                endpoint: request.endpoint.clone(),
+            };
+            start_operation(shared, ctx, start.payload, temporal_failures)
+                .instrument(span)
+                .await
+        }
+        Some(pn::request::Variant::CancelOperation(_)) => Answer::HandlerError(NexusError::Handler {
+            kind: crate::nexus::HandlerErrorKind::NotImplemented,
+            message: "this worker serves synchronous operations only: there is nothing to cancel".into(),
+            retryable: None,
+        }),
+        None => Answer::HandlerError(NexusError::bad_request("a Nexus request without an operation")),
+    };
+    let namespace = shared.client.namespace().to_string();
+    let sent = match answer {
+        Answer::Completed(response) => {
+            let request = ws::RespondNexusTaskCompletedRequest {
+                namespace,
+                identity: shared.identity.clone(),
+                task_token: task.task_token,
+                response: Some(*response),
+                ..Default::default()
+            };
+            let call =
+                |mut s: crate::client::WorkflowService, r| async move { s.respond_nexus_task_completed(r).await };
+            shared.client.call(request, None, call).await.map(drop)
+        }
+        Answer::HandlerError(error) => {
+            let mut request = ws::RespondNexusTaskFailedRequest {
+                namespace,
+                identity: shared.identity.clone(),
+                task_token: task.task_token,
+                ..Default::default()
+            };
+            if temporal_failures {
+                request.failure = Some(handler_failure(&error));
+            } else {
+                #[allow(deprecated)]
+                {
+                    request.error = Some(handler_error(&error));
+                }
+            }
+            let call = |mut s: crate::client::WorkflowService, r| async move { s.respond_nexus_task_failed(r).await };
+            shared.client.call(request, None, call).await.map(drop)
+        }
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %ClientError::from(e), "could not answer a Nexus request");
+    }
+}
+
+/// Runs the operation's handler; its result or failure answers the request, its handler
+/// errors fail the task.
+async fn start_operation(
+    shared: &NexusWorkerState,
+    ctx: NexusContext,
+    payload: Option<crate::client::proto::common::Payload>,
+    temporal_failures: bool,
+) -> Answer {
+    let key = (ctx.service.clone(), ctx.operation.clone());
+    let Some(operation) = shared.operations.get(&key).cloned() else {
+        let names: Vec<String> = shared.operations.keys().map(|(s, o)| format!("{s}.{o}")).collect();
+        let known = crate::messages::listed(names.iter().map(String::as_str));
+        return Answer::HandlerError(NexusError::Handler {
+            kind: crate::nexus::HandlerErrorKind::NotFound,
+            message: format!(
+                "operation `{}.{}` is not registered on this worker; registered: {known}",
+                key.0, key.1
+            ),
+            retryable: None,
+        });
+    };
+    let outcome = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(operation(ctx, payload))).await {
+        Ok(outcome) => outcome,
+        Err(panic) => Err(NexusError::internal(format!(
+            "the operation handler panicked: {}",
+            crate::messages::panic_message(&*panic)
+        ))),
+    };
+    let start = match outcome {
+        Ok(payload) => pn::start_operation_response::Variant::SyncSuccess(pn::start_operation_response::Sync {
+            payload: Some(payload),
+            links: Vec::new(),
+        }),
+        Err(NexusError::Failed(message)) if temporal_failures => {
+            pn::start_operation_response::Variant::Failure(Failure::application(message, "NexusOperationError").into())
+        }
+        Err(NexusError::Canceled(message)) if temporal_failures => {
+            pn::start_operation_response::Variant::Failure(Failure::canceled(message).into())
+        }
+        Err(NexusError::Failed(message)) => unsuccessful("failed", message),
+        Err(NexusError::Canceled(message)) => unsuccessful("canceled", message),
+        Err(handler) => return Answer::HandlerError(handler),
+    };
+    Answer::Completed(Box::new(pn::Response {
+        variant: Some(pn::response::Variant::StartOperation(pn::StartOperationResponse {
+            variant: Some(start),
+        })),
+    }))
+}
+
+/// An operation that failed or was canceled, in the older protocol's form.
+fn unsuccessful(state: &str, message: String) -> pn::start_operation_response::Variant {
+    #[allow(deprecated)]
+    pn::start_operation_response::Variant::OperationError(pn::UnsuccessfulOperationError {
+        operation_state: state.to_string(),
+        failure: Some(pn::Failure {
+            message,
+            ..Default::default()
+        }),
+    })
+}
+
+/// The type, retry behaviour and message of a handler error.
+fn retry_behavior(error: &NexusError) -> (String, NexusHandlerErrorRetryBehavior, String) {
+    match error {
+        NexusError::Handler {
+            kind,
+            message,
+            retryable,
+        } => {
+            let behavior = match retryable {
+                Some(true) => NexusHandlerErrorRetryBehavior::Retryable,
+                Some(false) => NexusHandlerErrorRetryBehavior::NonRetryable,
+                None => NexusHandlerErrorRetryBehavior::Unspecified,
+            };
+            (kind.as_str().to_string(), behavior, message.clone())
+        }
+        other => (
+            "INTERNAL".to_string(),
+            NexusHandlerErrorRetryBehavior::Unspecified,
+            other.to_string(),
+        ),
+    }
+}
+
+/// A handler error as a Temporal failure (the current protocol).
+fn handler_failure(error: &NexusError) -> pf::Failure {
+    let (kind, behavior, message) = retry_behavior(error);
+    pf::Failure {
+        message,
+        failure_info: Some(pf::failure::FailureInfo::NexusHandlerFailureInfo(
+            pf::NexusHandlerFailureInfo {
+                r#type: kind,
+                retry_behavior: behavior as i32,
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// A handler error in the older protocol's form.
+fn handler_error(error: &NexusError) -> pn::HandlerError {
+    let (kind, behavior, message) = retry_behavior(error);
+    pn::HandlerError {
+        error_type: kind,
+        failure: Some(pn::Failure {
+            message,
+            ..Default::default()
+        }),
+        retry_behavior: behavior as i32,
+    }
+}

@@ -1,0 +1,129 @@
+//! Nexus on the real dev server: a workflow calls synchronous operations through an endpoint
+//! that routes to a handler worker on another task queue — a result, an operation failure, a
+//! handler error that is not retried, an unknown operation — and the calls replay from
+//! history.
+
+use std::time::Duration;
+use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
+use workflow_runtime::prelude::*;
+use workflow_runtime::replay::Replayer;
+use workflow_runtime::testing::{DevServer, dev_server_client, event_names, find_cli, unique_id as unique};
+
+/// `inventory.reserve`: reserves an item, or says why not.
+pub struct Reserve;
+
+impl NexusOperation for Reserve {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "reserve";
+    type Input = String;
+    type Output = u64;
+}
+
+/// An operation nobody serves.
+pub struct Audit;
+
+impl NexusOperation for Audit {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "audit";
+    type Input = ();
+    type Output = ();
+}
+
+async fn reserve(ctx: NexusContext, item: String) -> Result<u64, NexusError> {
+    assert_eq!((ctx.service.as_str(), ctx.operation.as_str()), ("inventory", "reserve"));
+    match item.as_str() {
+        "" => Err(NexusError::bad_request("an item is required")),
+        "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
+        _ => Ok(item.len() as u64),
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Shopper;
+
+#[workflow]
+impl Shopper {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let mut seen = Vec::new();
+        for item in ["tea", "unicorn", ""] {
+            let call = ctx
+                .nexus::<Reserve>(endpoint.clone(), item.to_string())
+                .schedule_to_close_timeout(Duration::from_secs(20));
+            seen.push(match call.await {
+                Ok(n) => format!("{item}: reserved {n}"),
+                Err(e) => format!("{item}: {}", e.root_cause().message),
+            });
+        }
+        let audit = ctx
+            .nexus::<Audit>(endpoint, ())
+            .schedule_to_close_timeout(Duration::from_secs(20))
+            .await;
+        seen.push(match audit {
+            Ok(()) => "audit: done".into(),
+            Err(e) => format!("audit: {}", e.root_cause().message),
+        });
+        Ok(seen)
+    }
+}
+
+/// Creates a Nexus endpoint named `name` targeting `task_queue`, with the CLI.
+fn create_endpoint(name: &str, task_queue: &str) {
+    let out = std::process::Command::new(find_cli().unwrap())
+        .args(["operator", "nexus", "endpoint", "create", "--name", name])
+        .args(["--target-namespace", "default", "--target-task-queue", task_queue])
+        .args(["--address", &DevServer::shared_address()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "endpoint create: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
+    let client = dev_server_client().await.unwrap();
+    let (callers, handlers) = (unique("nexus-callers"), unique("nexus-handlers"));
+    // Endpoint names allow letters, digits, `-` and `_`.
+    let endpoint = unique("inventory").replace('.', "-");
+    create_endpoint(&endpoint, &handlers);
+    let handler = Worker::builder(&client, &handlers)
+        .nexus_operation::<Reserve, _, _>(reserve)
+        .build()
+        .unwrap()
+        .spawn();
+    let caller = Worker::builder(&client, &callers)
+        .workflow::<Shopper>()
+        .build()
+        .unwrap()
+        .spawn();
+    let shopper = Shopper::start(&client, StartOptions::new(unique("shopper"), &callers), endpoint)
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(60), shopper.result())
+        .await
+        .expect("the run ends")
+        .unwrap();
+    caller.stop().await.unwrap();
+    handler.stop().await.unwrap();
+    assert_eq!(seen[0], "tea: reserved 3");
+    assert_eq!(seen[1], "unicorn: unicorns are out of stock");
+    assert_eq!(seen[2], ": an item is required", "a bad request is not retried");
+    assert!(
+        seen[3].starts_with("audit: ") && seen[3].contains("inventory.audit"),
+        "an unknown operation is refused by name: {}",
+        seen[3]
+    );
+    let history = shopper.fetch_history().await.unwrap();
+    let names = event_names(&history);
+    let count = |n: &str| names.iter().filter(|e| *e == n).count();
+    assert_eq!(count("NEXUS_OPERATION_SCHEDULED"), 4);
+    assert_eq!(count("NEXUS_OPERATION_COMPLETED"), 1);
+    assert_eq!(count("NEXUS_OPERATION_FAILED"), 3);
+    // The calls replay from history, without a server.
+    Replayer::new().workflow::<Shopper>().replay(&history).unwrap();
+}
