@@ -412,6 +412,7 @@ impl Client {
             workflow_start_delay: o.start_delay.map(to_proto_duration),
             user_metadata: self.user_metadata(o).await?,
             header: o.headers.to_proto(),
+            completion_callbacks: o.completion_callbacks.clone(),
             ..Default::default()
         })
     }

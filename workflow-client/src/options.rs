@@ -435,6 +435,9 @@ pub struct StartOptions {
     /// slot, the server hands the first workflow task back in the start's answer and that
     /// worker runs it at once (no poll round trip); otherwise the start goes the usual way.
     pub eager: bool,
+    /// Callbacks the server calls when the run closes (a Nexus workflow operation sets the
+    /// caller's, so the caller learns the result).
+    pub completion_callbacks: Vec<pc::Callback>,
 }
 
 impl StartOptions {

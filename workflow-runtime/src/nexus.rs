@@ -58,6 +58,11 @@ pub trait NexusOperation: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NexusContext {
+    /// The worker's client (to start or signal workflows).
+    pub client: crate::client::Client,
+    /// Where the server wants an asynchronous operation's result delivered, and the headers
+    /// to send with it.
+    pub(crate) callback: Option<(String, HashMap<String, String>)>,
     /// The service's wire name.
     pub service: String,
     /// The operation's wire name.
@@ -68,6 +73,9 @@ pub struct NexusContext {
     pub headers: HashMap<String, String>,
     /// The endpoint the request came through.
     pub endpoint: String,
+    /// The task queue of the worker serving the request (where a backing workflow usually
+    /// runs).
+    pub task_queue: String,
 }
 
 /// Why a Nexus handler did not answer with a result.
@@ -175,9 +183,15 @@ impl std::fmt::Display for HandlerErrorKind {
     }
 }
 
-/// A registered synchronous operation handler, over payloads.
+/// How an operation started: answered at once, or running (a workflow), known by its token.
+pub(crate) enum Started {
+    Sync(Payload),
+    Async { token: String },
+}
+
+/// A registered operation handler, over payloads.
 pub(crate) type ErasedOperation =
-    Arc<dyn Fn(NexusContext, Option<Payload>) -> BoxFuture<'static, Result<Payload, NexusError>> + Send + Sync>;
+    Arc<dyn Fn(NexusContext, Option<Payload>) -> BoxFuture<'static, Result<Started, NexusError>> + Send + Sync>;
 
 /// `handler` for operation `O`, over payloads: the input decoded, the output encoded (a
 /// payload that does not decode is a bad request).
@@ -191,12 +205,113 @@ where
     Arc::new(move |ctx, input| {
         let handler = handler.clone();
         Box::pin(async move {
-            let input: O::Input = payload::from_optional_payload(input.as_ref()).map_err(|e: PayloadError| {
-                NexusError::bad_request(format!("input of operation `{}.{}`: {e}", O::SERVICE, O::NAME))
-            })?;
+            let input = decode_input::<O>(input.as_ref())?;
             let output = handler(ctx, input).await?;
             payload::to_payload(&output)
+                .map(Started::Sync)
                 .map_err(|e| NexusError::internal(format!("output of operation `{}.{}`: {e}", O::SERVICE, O::NAME)))
         })
     })
+}
+
+/// Decodes an operation's input as `O::Input` (a payload that does not decode is a bad
+/// request).
+fn decode_input<O: NexusOperation>(input: Option<&Payload>) -> Result<O::Input, NexusError> {
+    payload::from_optional_payload(input).map_err(|e: PayloadError| {
+        NexusError::bad_request(format!("input of operation `{}.{}`: {e}", O::SERVICE, O::NAME))
+    })
+}
+
+/// `start` for a workflow-backed operation `O`: it says how to start workflow `W` for the
+/// input; the run is started with the caller's callback attached (the caller's request id
+/// makes a retried request find the same run) and the operation answers with its token at
+/// once. The caller gets the workflow's result (or failure) when the run closes.
+pub(crate) fn erase_workflow_operation<O, W, F>(start: F) -> ErasedOperation
+where
+    O: NexusOperation,
+    W: crate::client::WorkflowDefinition<Output = O::Output>,
+    W::Input: Send + Sync,
+    F: Fn(&NexusContext, O::Input) -> Result<(crate::client::StartOptions, W::Input), NexusError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let start = Arc::new(start);
+    Arc::new(move |ctx, input| {
+        let start = start.clone();
+        Box::pin(async move {
+            let input = decode_input::<O>(input.as_ref())?;
+            let (mut options, workflow_input) = start(&ctx, input)?;
+            let Some((url, header)) = ctx.callback.clone() else {
+                return Err(NexusError::bad_request(format!(
+                    "operation `{}.{}` runs a workflow and needs a callback to deliver its result",
+                    O::SERVICE,
+                    O::NAME
+                )));
+            };
+            options.request_id = Some(ctx.request_id.clone());
+            options
+                .completion_callbacks
+                .push(crate::client::proto::common::Callback {
+                    variant: Some(crate::client::proto::common::callback::Variant::Nexus(
+                        crate::client::proto::common::callback::Nexus { url, header },
+                    )),
+                    ..Default::default()
+                });
+            let workflow_id = options.workflow_id.clone();
+            ctx.client
+                .start::<W>(options, workflow_input)
+                .await
+                .map_err(|e| NexusError::internal(format!("starting workflow `{}`: {e}", W::NAME)))?;
+            Ok(Started::Async {
+                token: WorkflowRunToken::new(ctx.client.namespace(), &workflow_id).encode(),
+            })
+        })
+    })
+}
+
+/// The token of a workflow-backed operation, in the form the official SDKs write: base64url
+/// (no padding) of `{"t":1,"ns":…,"wid":…}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WorkflowRunToken {
+    #[serde(rename = "t")]
+    kind: u8,
+    #[serde(rename = "ns")]
+    namespace: String,
+    #[serde(rename = "wid")]
+    workflow_id: String,
+}
+
+impl WorkflowRunToken {
+    /// The kind of token a workflow run operation has.
+    const WORKFLOW_RUN: u8 = 1;
+
+    pub(crate) fn new(namespace: &str, workflow_id: &str) -> Self {
+        WorkflowRunToken {
+            kind: Self::WORKFLOW_RUN,
+            namespace: namespace.to_string(),
+            workflow_id: workflow_id.to_string(),
+        }
+    }
+
+    pub(crate) fn encode(&self) -> String {
+        use base64::Engine as _;
+        let json = serde_json::to_vec(self).expect("a token is plain JSON");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workflow_run_token_is_base64url_json_as_the_official_sdks_write_it() {
+        use base64::Engine as _;
+        let token = WorkflowRunToken::new("default", "ship-42").encode();
+        assert!(!token.contains('=') && !token.contains('+') && !token.contains('/'));
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value, serde_json::json!({"t": 1, "ns": "default", "wid": "ship-42"}));
+    }
 }

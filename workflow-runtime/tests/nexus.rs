@@ -1,7 +1,8 @@
-//! Nexus on the real dev server: a workflow calls synchronous operations through an endpoint
-//! that routes to a handler worker on another task queue — a result, an operation failure, a
-//! handler error that is not retried, an unknown operation — and the calls replay from
-//! history.
+//! Nexus on the real dev server: a workflow calls operations through an endpoint that routes
+//! to a handler worker on another task queue — synchronous ones (a result, an operation
+//! failure, a handler error that is not retried, an unknown operation) and one backed by a
+//! workflow, whose result reaches the caller when that workflow ends — and the calls replay
+//! from history.
 
 use std::time::Duration;
 use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
@@ -27,6 +28,30 @@ impl NexusOperation for Audit {
     const NAME: &'static str = "audit";
     type Input = ();
     type Output = ();
+}
+
+/// `inventory.restock`: runs the `Restock` workflow; answers its result when it ends.
+pub struct RestockOperation;
+
+impl NexusOperation for RestockOperation {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "restock";
+    type Input = (String, u64);
+    type Output = String;
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Restock;
+
+#[workflow]
+impl Restock {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, item: String, count: u64) -> WorkflowResult<String> {
+        // Long enough that the caller sees the operation start before it ends.
+        ctx.sleep(Duration::from_secs(1)).await?;
+        Ok(format!("{count} {item} restocked"))
+    }
 }
 
 async fn reserve(ctx: NexusContext, item: String) -> Result<u64, NexusError> {
@@ -56,6 +81,11 @@ impl Shopper {
                 Err(e) => format!("{item}: {}", e.root_cause().message),
             });
         }
+        let restocked = ctx
+            .nexus::<RestockOperation>(endpoint.clone(), ("tea".to_string(), 12))
+            .schedule_to_close_timeout(Duration::from_secs(30))
+            .await?;
+        seen.push(restocked);
         let audit = ctx
             .nexus::<Audit>(endpoint, ())
             .schedule_to_close_timeout(Duration::from_secs(20))
@@ -93,6 +123,11 @@ async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
     create_endpoint(&endpoint, &handlers);
     let handler = Worker::builder(&client, &handlers)
         .nexus_operation::<Reserve, _, _>(reserve)
+        .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, (item, count)| {
+            let id = format!("restock-{item}-{}", ctx.request_id);
+            Ok((StartOptions::new(id, &ctx.task_queue), (item, count)))
+        })
+        .workflow::<Restock>()
         .build()
         .unwrap()
         .spawn();
@@ -113,16 +148,22 @@ async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
     assert_eq!(seen[0], "tea: reserved 3");
     assert_eq!(seen[1], "unicorn: unicorns are out of stock");
     assert_eq!(seen[2], ": an item is required", "a bad request is not retried");
+    assert_eq!(seen[3], "12 tea restocked", "the backing workflow's result");
     assert!(
-        seen[3].starts_with("audit: ") && seen[3].contains("inventory.audit"),
+        seen[4].starts_with("audit: ") && seen[4].contains("inventory.audit"),
         "an unknown operation is refused by name: {}",
-        seen[3]
+        seen[4]
     );
     let history = shopper.fetch_history().await.unwrap();
     let names = event_names(&history);
     let count = |n: &str| names.iter().filter(|e| *e == n).count();
-    assert_eq!(count("NEXUS_OPERATION_SCHEDULED"), 4);
-    assert_eq!(count("NEXUS_OPERATION_COMPLETED"), 1);
+    assert_eq!(count("NEXUS_OPERATION_SCHEDULED"), 5);
+    assert_eq!(
+        count("NEXUS_OPERATION_STARTED"),
+        1,
+        "the workflow-backed one started, then completed"
+    );
+    assert_eq!(count("NEXUS_OPERATION_COMPLETED"), 2);
     assert_eq!(count("NEXUS_OPERATION_FAILED"), 3);
     // The calls replay from history, without a server.
     Replayer::new().workflow::<Shopper>().replay(&history).unwrap();

@@ -161,6 +161,38 @@ impl WorkerBuilder {
         self
     }
 
+    /// Serves Nexus operation `O` with workflow `W`: `start` says how to start it for the
+    /// operation's input (its id, task queue and the workflow's input); the operation answers
+    /// with its token at once, and the caller gets the workflow's result when the run closes
+    /// (the run carries the caller's callback; a retried request finds the same run).
+    pub fn nexus_workflow_operation<O, W, F>(mut self, start: F) -> Self
+    where
+        O: crate::nexus::NexusOperation,
+        W: crate::client::WorkflowDefinition<Output = O::Output>,
+        W::Input: Send + Sync,
+        F: Fn(
+                &crate::nexus::NexusContext,
+                O::Input,
+            ) -> Result<(crate::client::StartOptions, W::Input), crate::nexus::NexusError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let key = (O::SERVICE.to_string(), O::NAME.to_string());
+        if self
+            .nexus_operations
+            .insert(key, crate::nexus::erase_workflow_operation::<O, W, F>(start))
+            .is_some()
+        {
+            self.errors.push(format!(
+                "Nexus operation `{}.{}` is registered twice",
+                O::SERVICE,
+                O::NAME
+            ));
+        }
+        self
+    }
+
     /// Registers workflow `W`.
     pub fn workflow<W: Workflow>(mut self) -> Self {
         if self

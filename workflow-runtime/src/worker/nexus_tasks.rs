@@ -12,7 +12,7 @@ use crate::client::proto::nexus as pn;
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::proto::workflowservice as ws;
 use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
-use crate::nexus::{ErasedOperation, NexusContext, NexusError};
+use crate::nexus::{ErasedOperation, NexusContext, NexusError, Started};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
@@ -128,12 +128,21 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
                 operation = %start.operation,
                 endpoint = %request.endpoint,
             );
+            let callback = (!start.callback.is_empty()).then(|| {
+                (
+                    start.callback.clone(),
+                    start.callback_header.clone().into_iter().collect(),
+                )
+            });
             let ctx = NexusContext {
+                client: shared.client.clone(),
+                callback,
                 service: start.service.clone(),
                 operation: start.operation.clone(),
                 request_id: start.request_id.clone(),
                 headers: request.header.clone().into_iter().collect(),
                 endpoint: request.endpoint.clone(),
+                task_queue: shared.task_queue.clone(),
             };
             start_operation(shared, ctx, start.payload, temporal_failures)
                 .instrument(span)
@@ -141,7 +150,7 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
         }
         Some(pn::request::Variant::CancelOperation(_)) => Answer::HandlerError(NexusError::Handler {
             kind: crate::nexus::HandlerErrorKind::NotImplemented,
-            message: "this worker serves synchronous operations only: there is nothing to cancel".into(),
+            message: "canceling an operation is not supported by this worker yet".into(),
             retryable: None,
         }),
         None => Answer::HandlerError(NexusError::bad_request("a Nexus request without an operation")),
@@ -213,10 +222,20 @@ async fn start_operation(
         ))),
     };
     let start = match outcome {
-        Ok(payload) => pn::start_operation_response::Variant::SyncSuccess(pn::start_operation_response::Sync {
-            payload: Some(payload),
-            links: Vec::new(),
-        }),
+        Ok(Started::Sync(payload)) => {
+            pn::start_operation_response::Variant::SyncSuccess(pn::start_operation_response::Sync {
+                payload: Some(payload),
+                links: Vec::new(),
+            })
+        }
+        Ok(Started::Async { token }) =>
+        {
+            #[allow(deprecated)]
+            pn::start_operation_response::Variant::AsyncSuccess(pn::start_operation_response::Async {
+                operation_token: token,
+                ..Default::default()
+            })
+        }
         Err(NexusError::Failed(message)) if temporal_failures => {
             pn::start_operation_response::Variant::Failure(Failure::application(message, "NexusOperationError").into())
         }
