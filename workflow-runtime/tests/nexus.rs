@@ -2,7 +2,11 @@
 //! to a handler worker on another task queue — synchronous ones (a result, an operation
 //! failure, a handler error that is not retried, an unknown operation) and one backed by a
 //! workflow, whose result reaches the caller when that workflow ends — and the calls replay
-//! from history.
+//! from history; and across SDKs, a Rust workflow calling the Python SDK's handlers and a
+//! Python workflow calling these.
+
+#[path = "python/peer.rs"]
+mod peer;
 
 use std::time::Duration;
 use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
@@ -98,6 +102,43 @@ impl Shopper {
     }
 }
 
+/// The `inventory` service's handlers, on `task_queue`.
+fn handler_worker(client: &Client, task_queue: &str) -> Worker {
+    Worker::builder(client, task_queue)
+        .nexus_operation::<Reserve, _, _>(reserve)
+        .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, (item, count)| {
+            let id = format!("restock-{item}-{}", ctx.request_id);
+            Ok((StartOptions::new(id, &ctx.task_queue), (item, count)))
+        })
+        .workflow::<Restock>()
+        .build()
+        .unwrap()
+}
+
+/// What `Shopper` (or the Python SDK's copy of it) sees, whichever SDK serves the operations:
+/// the unknown operation's message differs by SDK.
+fn assert_shopper_saw(seen: &[String]) {
+    assert_eq!(
+        seen[..4],
+        [
+            "tea: reserved 3",
+            "unicorn: unicorns are out of stock",
+            ": an item is required",
+            "12 tea restocked"
+        ]
+    );
+    assert!(
+        seen[4].starts_with("audit: ") && seen[4] != "audit: done",
+        "{}",
+        seen[4]
+    );
+}
+
+/// A fresh endpoint name (letters, digits, `-` and `_` only).
+fn endpoint_name(prefix: &str) -> String {
+    unique(prefix).replace('.', "-")
+}
+
 /// Creates a Nexus endpoint named `name` targeting `task_queue`, with the CLI.
 fn create_endpoint(name: &str, task_queue: &str) {
     let out = std::process::Command::new(find_cli().unwrap())
@@ -118,19 +159,9 @@ fn create_endpoint(name: &str, task_queue: &str) {
 async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
     let client = dev_server_client().await.unwrap();
     let (callers, handlers) = (unique("nexus-callers"), unique("nexus-handlers"));
-    // Endpoint names allow letters, digits, `-` and `_`.
-    let endpoint = unique("inventory").replace('.', "-");
+    let endpoint = endpoint_name("inventory");
     create_endpoint(&endpoint, &handlers);
-    let handler = Worker::builder(&client, &handlers)
-        .nexus_operation::<Reserve, _, _>(reserve)
-        .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, (item, count)| {
-            let id = format!("restock-{item}-{}", ctx.request_id);
-            Ok((StartOptions::new(id, &ctx.task_queue), (item, count)))
-        })
-        .workflow::<Restock>()
-        .build()
-        .unwrap()
-        .spawn();
+    let handler = handler_worker(&client, &handlers).spawn();
     let caller = Worker::builder(&client, &callers)
         .workflow::<Shopper>()
         .build()
@@ -145,15 +176,8 @@ async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
         .unwrap();
     caller.stop().await.unwrap();
     handler.stop().await.unwrap();
-    assert_eq!(seen[0], "tea: reserved 3");
-    assert_eq!(seen[1], "unicorn: unicorns are out of stock");
-    assert_eq!(seen[2], ": an item is required", "a bad request is not retried");
-    assert_eq!(seen[3], "12 tea restocked", "the backing workflow's result");
-    assert!(
-        seen[4].starts_with("audit: ") && seen[4].contains("inventory.audit"),
-        "an unknown operation is refused by name: {}",
-        seen[4]
-    );
+    assert_shopper_saw(&seen);
+    assert!(seen[4].contains("inventory.audit"), "refused by name: {}", seen[4]);
     let history = shopper.fetch_history().await.unwrap();
     let names = event_names(&history);
     let count = |n: &str| names.iter().filter(|e| *e == n).count();
@@ -167,4 +191,55 @@ async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
     assert_eq!(count("NEXUS_OPERATION_FAILED"), 3);
     // The calls replay from history, without a server.
     Replayer::new().workflow::<Shopper>().replay(&history).unwrap();
+}
+
+#[tokio::test]
+async fn a_rust_workflow_calls_operations_the_python_sdk_serves() {
+    let client = dev_server_client().await.unwrap();
+    let (callers, handlers) = (unique("nexus-callers"), unique("py-nexus-handlers"));
+    let endpoint = endpoint_name("py-inventory");
+    create_endpoint(&endpoint, &handlers);
+    let caller = Worker::builder(&client, &callers)
+        .workflow::<Shopper>()
+        .build()
+        .unwrap()
+        .spawn();
+    let out = peer::python(
+        "nexus.py",
+        &[
+            "serve-and-start",
+            &DevServer::shared_address(),
+            &callers,
+            &handlers,
+            &endpoint,
+            &unique("shopper"),
+        ],
+    )
+    .await;
+    caller.stop().await.unwrap();
+    let seen: Vec<String> = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_shopper_saw(&seen);
+}
+
+#[tokio::test]
+async fn a_python_workflow_calls_operations_this_sdk_serves() {
+    let client = dev_server_client().await.unwrap();
+    let (callers, handlers) = (unique("py-nexus-callers"), unique("nexus-handlers"));
+    let endpoint = endpoint_name("rs-inventory");
+    create_endpoint(&endpoint, &handlers);
+    let handler = handler_worker(&client, &handlers).spawn();
+    let out = peer::python(
+        "nexus.py",
+        &[
+            "call",
+            &DevServer::shared_address(),
+            &callers,
+            &endpoint,
+            &unique("py-shopper"),
+        ],
+    )
+    .await;
+    handler.stop().await.unwrap();
+    let seen: Vec<String> = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_shopper_saw(&seen);
 }
