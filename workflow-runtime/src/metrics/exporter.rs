@@ -140,7 +140,9 @@ impl MetricsExporterBuilder {
             let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(exporter)
                 .with_interval(*interval)
                 .build();
-            provider = provider.with_reader(reader);
+            provider = provider
+                .with_reader(reader)
+                .with_resource(service_named(opentelemetry_sdk::Resource::builder().build()));
         } else if prometheus.is_none() {
             return Err(MetricsError::NoExporter);
         }
@@ -164,10 +166,39 @@ impl MetricsExporterBuilder {
     }
 }
 
+/// `service.name` when the environment names no service (`OTEL_SERVICE_NAME`, or `service.name`
+/// in `OTEL_RESOURCE_ATTRIBUTES`), in the place of OpenTelemetry's `unknown_service:{executable}`,
+/// as sdk-core puts `temporal-core-sdk` there.
+#[cfg(feature = "otlp")]
+const SERVICE_NAME: &str = "temporal-rust-sdk";
+
+/// `resource` (OpenTelemetry's: the environment's attributes and the SDK's `telemetry.sdk.*`)
+/// with [`SERVICE_NAME`] where it names no service.
+#[cfg(feature = "otlp")]
+fn service_named(resource: opentelemetry_sdk::Resource) -> opentelemetry_sdk::Resource {
+    let key = opentelemetry::Key::from_static_str("service.name");
+    let named = resource
+        .get(&key)
+        .is_some_and(|name| !name.as_str().starts_with("unknown_service"));
+    if named {
+        return resource;
+    }
+    opentelemetry_sdk::Resource::builder_empty()
+        .with_attributes(
+            resource
+                .iter()
+                .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())),
+        )
+        .with_service_name(SERVICE_NAME)
+        .build()
+}
+
 /// Temporal's SDK metrics, exported: an OpenTelemetry meter provider with a Prometheus scrape
 /// endpoint and/or OTLP pushes, and the [`Metrics`] handle to give the client and workers.
 /// Dropping it stops the scrape endpoint; [`shutdown`](Self::shutdown) also pushes the last
-/// OTLP batch.
+/// OTLP batch. Call it rather than dropping an OTLP exporter: a drop makes that push from the
+/// dropping thread, which on a current-thread runtime blocks the runtime up to 5 s and loses
+/// the batch (the push needs the runtime it blocks).
 pub struct MetricsExporter {
     metrics: Metrics,
     provider: SdkMeterProvider,
@@ -319,4 +350,31 @@ fn render(registry: &prometheus::Registry) -> String {
     prometheus::TextEncoder::new()
         .encode_to_string(&registry.gather())
         .unwrap_or_else(|e| format!("# the metrics could not be encoded: {e}\n"))
+}
+
+#[cfg(all(test, feature = "otlp"))]
+mod tests {
+    use super::*;
+    use opentelemetry::{Key, Value};
+    use opentelemetry_sdk::Resource;
+
+    fn service(resource: &Resource) -> Option<Value> {
+        resource.get(&Key::from_static_str("service.name"))
+    }
+
+    #[test]
+    fn an_unnamed_service_is_the_sdk() {
+        let unnamed = Resource::builder_empty()
+            .with_service_name("unknown_service:orders-worker")
+            .with_attribute(opentelemetry::KeyValue::new("telemetry.sdk.language", "rust"))
+            .build();
+        let named = service_named(unnamed);
+        assert_eq!(service(&named), Some(Value::from(SERVICE_NAME)));
+        assert_eq!(
+            named.get(&Key::from_static_str("telemetry.sdk.language")),
+            Some(Value::from("rust"))
+        );
+        let orders = Resource::builder_empty().with_service_name("orders").build();
+        assert_eq!(service(&service_named(orders)), Some(Value::from("orders")));
+    }
 }
