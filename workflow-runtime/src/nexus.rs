@@ -294,6 +294,27 @@ impl WorkflowRunToken {
         }
     }
 
+    /// The token `text` carries, if it is a workflow run token.
+    pub(crate) fn decode(text: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .ok()?;
+        serde_json::from_slice::<Self>(&json)
+            .ok()
+            .filter(|t| t.kind == Self::WORKFLOW_RUN)
+    }
+
+    /// The backing workflow's id.
+    pub(crate) fn workflow_id(&self) -> &str {
+        &self.workflow_id
+    }
+
+    /// The backing workflow's namespace.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     pub(crate) fn encode(&self) -> String {
         use base64::Engine as _;
         let json = serde_json::to_vec(self).expect("a token is plain JSON");
@@ -313,5 +334,7 @@ mod tests {
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(value, serde_json::json!({"t": 1, "ns": "default", "wid": "ship-42"}));
+        assert_eq!(WorkflowRunToken::decode(&token).unwrap().workflow_id(), "ship-42");
+        assert_eq!(WorkflowRunToken::decode("not a token"), None);
     }
 }

@@ -58,6 +58,54 @@ impl Restock {
     }
 }
 
+/// `inventory.count`: runs the `Count` workflow, which counts until canceled.
+pub struct CountOperation;
+
+impl NexusOperation for CountOperation {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "count";
+    type Input = String;
+    type Output = String;
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Count;
+
+#[workflow]
+impl Count {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, item: String) -> WorkflowResult<String> {
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Ok(format!("{item} counted"))
+    }
+}
+
+/// Starts a count, gives it two seconds, then calls it off and waits to hear how it ended.
+#[workflow]
+#[derive(Default)]
+pub struct CallsOff;
+
+#[workflow]
+impl CallsOff {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String) -> WorkflowResult<String> {
+        let scope = ctx.cancellation_scope();
+        let count = ctx
+            .nexus::<CountOperation>(endpoint, item)
+            .schedule_to_close_timeout(Duration::from_secs(60))
+            .cancellation_scope(&scope)
+            .into_future();
+        ctx.sleep(Duration::from_secs(2)).await?;
+        scope.cancel();
+        Ok(match count.await {
+            Ok(done) => done,
+            Err(e) if e.is_canceled() => "canceled".to_string(),
+            Err(e) => format!("failed: {e}"),
+        })
+    }
+}
+
 async fn reserve(ctx: NexusContext, item: String) -> Result<u64, NexusError> {
     assert_eq!((ctx.service.as_str(), ctx.operation.as_str()), ("inventory", "reserve"));
     match item.as_str() {
@@ -111,6 +159,10 @@ fn handler_worker(client: &Client, task_queue: &str) -> Worker {
             Ok((StartOptions::new(id, &ctx.task_queue), (item, count)))
         })
         .workflow::<Restock>()
+        .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
+            Ok((StartOptions::new(format!("count-{item}"), &ctx.task_queue), (item,)))
+        })
+        .workflow::<Count>()
         .build()
         .unwrap()
 }
@@ -242,4 +294,42 @@ async fn a_python_workflow_calls_operations_this_sdk_serves() {
     handler.stop().await.unwrap();
     let seen: Vec<String> = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_shopper_saw(&seen);
+}
+
+#[tokio::test]
+async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
+    let client = dev_server_client().await.unwrap();
+    let (callers, handlers) = (unique("nexus-callers"), unique("nexus-handlers"));
+    let endpoint = endpoint_name("inventory");
+    create_endpoint(&endpoint, &handlers);
+    let handler = handler_worker(&client, &handlers).spawn();
+    let caller = Worker::builder(&client, &callers).workflow::<CallsOff>().build().unwrap().spawn();
+    let item = unique("tea");
+    let calls_off = CallsOff::start(&client, StartOptions::new(unique("calls-off"), &callers), endpoint, item.clone())
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), calls_off.result())
+        .await
+        .expect("the run ends")
+        .unwrap();
+    let counting = client.untyped_handle(format!("count-{item}"), None);
+    let status = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let status = counting.describe().await.unwrap().summary.status;
+            if status != workflow_runtime::client::WorkflowExecutionStatus::Running {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the backing workflow ends");
+    caller.stop().await.unwrap();
+    handler.stop().await.unwrap();
+    assert_eq!(outcome, "canceled");
+    assert_eq!(status, workflow_runtime::client::WorkflowExecutionStatus::Canceled);
+    let names = event_names(&calls_off.fetch_history().await.unwrap());
+    for event in ["NEXUS_OPERATION_STARTED", "NEXUS_OPERATION_CANCEL_REQUESTED", "NEXUS_OPERATION_CANCELED"] {
+        assert!(names.iter().any(|n| n == event), "{event} in {names:?}");
+    }
 }

@@ -91,6 +91,10 @@ pub(crate) enum WorkflowCommand {
         seq: u32,
         attributes: Box<pc::ScheduleNexusOperationCommandAttributes>,
     },
+    RequestCancelNexusOperation {
+        seq: u32,
+        scheduled_event_id: i64,
+    },
 }
 
 /// The marker name side effects are recorded under (the one other SDKs use).
@@ -168,6 +172,9 @@ impl WorkflowCommand {
                 "ScheduleNexusOperation({}.{} through {})",
                 attributes.service, attributes.operation, attributes.endpoint
             ),
+            WorkflowCommand::RequestCancelNexusOperation { scheduled_event_id, .. } => {
+                format!("RequestCancelNexusOperation(scheduled event {scheduled_event_id})")
+            }
         }
     }
 
@@ -278,6 +285,12 @@ impl WorkflowCommand {
             WorkflowCommand::ScheduleNexusOperation { attributes, .. } => (
                 CommandType::ScheduleNexusOperation,
                 CmdAttr::ScheduleNexusOperationCommandAttributes(*attributes),
+            ),
+            WorkflowCommand::RequestCancelNexusOperation { scheduled_event_id, .. } => (
+                CommandType::RequestCancelNexusOperation,
+                CmdAttr::RequestCancelNexusOperationCommandAttributes(pc::RequestCancelNexusOperationCommandAttributes {
+                    scheduled_event_id,
+                }),
             ),
             WorkflowCommand::Cancel { details } => (
                 CommandType::CancelWorkflowExecution,

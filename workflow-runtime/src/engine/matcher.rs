@@ -50,7 +50,12 @@ impl Run {
             WorkflowCommand::SignalExternal { seq, .. } | WorkflowCommand::CancelExternal { seq, .. } => {
                 run.externals.recorded(event.event_id, seq);
             }
-            WorkflowCommand::ScheduleNexusOperation { seq, .. } => run.nexus.recorded(event.event_id, seq),
+            WorkflowCommand::ScheduleNexusOperation { seq, .. } => {
+                run.nexus.recorded(event.event_id, seq);
+                if let Some(slot) = run.nexus.get_mut(seq) {
+                    slot.scheduled_event_id = Some(event.event_id);
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -121,6 +126,10 @@ impl WorkflowCommand {
                 patch_marker(event).is_some_and(|(recorded, _)| &recorded == id)
             }
             (
+                WorkflowCommand::RequestCancelNexusOperation { scheduled_event_id, .. },
+                Some(EvAttr::NexusOperationCancelRequestedEventAttributes(a)),
+            ) => a.scheduled_event_id == *scheduled_event_id,
+            (
                 WorkflowCommand::ScheduleNexusOperation { attributes, .. },
                 Some(EvAttr::NexusOperationScheduledEventAttributes(a)),
             ) => {
@@ -174,6 +183,7 @@ pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
                 | EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(_)
                 | EvAttr::WorkflowExecutionUpdateCompletedEventAttributes(_)
                 | EvAttr::NexusOperationScheduledEventAttributes(_)
+                | EvAttr::NexusOperationCancelRequestedEventAttributes(_)
         )
     )
 }
@@ -199,6 +209,9 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             ),
             None => format!("MarkerRecorded({})", a.marker_name),
         },
+        Some(EvAttr::NexusOperationCancelRequestedEventAttributes(a)) => {
+            format!("NexusOperationCancelRequested(scheduled event {})", a.scheduled_event_id)
+        }
         Some(EvAttr::NexusOperationScheduledEventAttributes(a)) => format!(
             "NexusOperationScheduled({}.{} through {})",
             a.service, a.operation, a.endpoint

@@ -12,7 +12,7 @@ use crate::client::proto::nexus as pn;
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::proto::workflowservice as ws;
 use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
-use crate::nexus::{ErasedOperation, NexusContext, NexusError, Started};
+use crate::nexus::{ErasedOperation, NexusContext, NexusError, Started, WorkflowRunToken};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
@@ -148,11 +148,7 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
                 .instrument(span)
                 .await
         }
-        Some(pn::request::Variant::CancelOperation(_)) => Answer::HandlerError(NexusError::Handler {
-            kind: crate::nexus::HandlerErrorKind::NotImplemented,
-            message: "canceling an operation is not supported by this worker yet".into(),
-            retryable: None,
-        }),
+        Some(pn::request::Variant::CancelOperation(cancel)) => cancel_operation(shared, &cancel.operation_token).await,
         None => Answer::HandlerError(NexusError::bad_request("a Nexus request without an operation")),
     };
     let namespace = shared.client.namespace().to_string();
@@ -251,6 +247,34 @@ async fn start_operation(
             variant: Some(start),
         })),
     }))
+}
+
+/// Cancels a workflow-backed operation: asks its workflow to cancel (the caller learns the
+/// outcome when the workflow ends).
+async fn cancel_operation(shared: &NexusWorkerState, token: &str) -> Answer {
+    let Some(token) = WorkflowRunToken::decode(token) else {
+        return Answer::HandlerError(NexusError::bad_request(
+            "an operation token this worker did not issue: only workflow-backed operations can be canceled",
+        ));
+    };
+    if token.namespace() != shared.client.namespace() {
+        return Answer::HandlerError(NexusError::bad_request(format!(
+            "the operation runs in namespace `{}`, not this worker's",
+            token.namespace()
+        )));
+    }
+    let handle = shared.client.untyped_handle(token.workflow_id(), None);
+    match handle.cancel("canceled by the Nexus caller").await {
+        Ok(()) => Answer::Completed(Box::new(pn::Response {
+            variant: Some(pn::response::Variant::CancelOperation(pn::CancelOperationResponse {})),
+        })),
+        Err(e @ ClientError::NotFound(_)) => Answer::HandlerError(NexusError::Handler {
+            kind: crate::nexus::HandlerErrorKind::NotFound,
+            message: e.to_string(),
+            retryable: None,
+        }),
+        Err(e) => Answer::HandlerError(NexusError::internal(e.to_string())),
+    }
 }
 
 /// An operation that failed or was canceled, in the older protocol's form.

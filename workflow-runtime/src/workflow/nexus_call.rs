@@ -2,6 +2,7 @@
 //! history (`NexusOperationScheduled`, then `…Completed`, `…Failed`, `…Canceled` or
 //! `…TimedOut`) and replayed from it.
 
+use super::cancellation::{CancellationScope, CancellationType};
 use super::error::WorkflowError;
 use crate::client::failure::Failure;
 use crate::client::payload;
@@ -23,6 +24,8 @@ use std::time::Duration;
 #[derive(Default)]
 pub(crate) struct NexusSlot {
     pub(crate) description: String,
+    /// Its `NexusOperationScheduled` event, once history recorded it.
+    pub(crate) scheduled_event_id: Option<i64>,
     /// The operation's token, once the handler started it asynchronously.
     pub(crate) operation_token: Option<String>,
     pub(crate) outcome: Option<Result<Option<Payload>, Failure>>,
@@ -51,6 +54,8 @@ pub struct NexusCall<O: NexusOperation> {
     endpoint: String,
     input: O::Input,
     schedule_to_close_timeout: Option<Duration>,
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
     _operation: PhantomData<fn() -> O>,
 }
 
@@ -61,8 +66,26 @@ impl<O: NexusOperation> NexusCall<O> {
             endpoint,
             input,
             schedule_to_close_timeout: None,
+            scope: None,
+            // As the other SDKs do by default: the caller learns how the operation ended.
+            cancellation_type: CancellationType::WaitCancellationCompleted,
             _operation: PhantomData,
         }
+    }
+
+    /// When `scope` is cancelled while the operation runs, cancels it the way
+    /// [`cancellation_type`](Self::cancellation_type) says. Default: the scope the code runs
+    /// in (cancelled when the workflow is asked to cancel).
+    pub fn cancellation_scope(mut self, scope: &CancellationScope) -> Self {
+        self.scope = Some(scope.clone());
+        self
+    }
+
+    /// How a cancellation is carried out: ask the handler and wait until the operation ended
+    /// (the default), ask and stop waiting at once, or stop waiting without asking.
+    pub fn cancellation_type(mut self, how: CancellationType) -> Self {
+        self.cancellation_type = how;
+        self
     }
 
     /// How long the caller waits for the operation to end, retries of the request included
@@ -110,10 +133,14 @@ impl<O: NexusOperation> IntoFuture for NexusCall<O> {
     type IntoFuture = NexusFuture<O>;
     fn into_future(self) -> NexusFuture<O> {
         let run = self.run.clone();
+        let (scope, cancellation_type) = (self.scope.clone(), self.cancellation_type);
         let scheduled = self.schedule();
         NexusFuture {
             run,
             scheduled,
+            scope,
+            cancellation_type,
+            cancel_requested: false,
             _operation: PhantomData,
         }
     }
@@ -123,6 +150,9 @@ impl<O: NexusOperation> IntoFuture for NexusCall<O> {
 pub struct NexusFuture<O: NexusOperation> {
     run: Rc<RefCell<RunState>>,
     scheduled: Result<u32, WorkflowError>,
+    scope: Option<CancellationScope>,
+    cancellation_type: CancellationType,
+    cancel_requested: bool,
     _operation: PhantomData<fn() -> O>,
 }
 
@@ -130,13 +160,22 @@ impl<O: NexusOperation> Unpin for NexusFuture<O> {}
 
 impl<O: NexusOperation> Future for NexusFuture<O> {
     type Output = Result<O::Output, WorkflowError>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let seq = match &self.scheduled {
             Ok(seq) => *seq,
             Err(e) => return Poll::Ready(Err(e.clone())),
         };
         let run = self.run.clone();
+        let cancelled = self
+            .scope
+            .get_or_insert_with(|| CancellationScope::current(&run))
+            .is_cancelled();
         let mut run = run.borrow_mut();
+        if cancelled && !self.cancel_requested {
+            self.cancel_requested = true;
+            cancel_nexus(&mut run, seq, self.cancellation_type);
+        }
+        run.watch_scopes(cx);
         let Some(slot) = run.nexus.get_mut(seq) else {
             return Poll::Ready(Err(WorkflowError::non_retryable(
                 "Nexus operation slot vanished",
@@ -156,5 +195,39 @@ impl<O: NexusOperation> Future for NexusFuture<O> {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// Cancels a pending operation the way `how` says: stop waiting now or when history reports
+/// its end, asking the handler to cancel unless abandoned. An operation whose schedule
+/// command was not sent yet is withdrawn.
+fn cancel_nexus(run: &mut RunState, seq: u32, how: CancellationType) {
+    let Some(slot) = run.nexus.get_mut(seq) else {
+        return;
+    };
+    if slot.outcome.is_some() {
+        return;
+    }
+    let canceled = || Some(Err(Failure::canceled("Nexus operation canceled")));
+    let Some(scheduled_event_id) = slot.scheduled_event_id else {
+        slot.outcome = canceled();
+        run.commands
+            .retain(|c| !matches!(c, WorkflowCommand::ScheduleNexusOperation { seq: s, .. } if *s == seq));
+        return;
+    };
+    match how {
+        CancellationType::Abandon => slot.outcome = canceled(),
+        CancellationType::TryCancel => {
+            slot.outcome = canceled();
+            run.issue(WorkflowCommand::RequestCancelNexusOperation {
+                seq,
+                scheduled_event_id,
+            });
+        }
+        // The outcome comes from history: canceled, or the result if it finished first.
+        CancellationType::WaitCancellationCompleted => run.issue(WorkflowCommand::RequestCancelNexusOperation {
+            seq,
+            scheduled_event_id,
+        }),
     }
 }

@@ -11,6 +11,7 @@ service (the same operations as the Rust test's) served and called from Python.
 
 import asyncio
 import json
+import os
 import sys
 from datetime import timedelta
 
@@ -109,3 +110,7 @@ async def call(address, caller_queue, endpoint, workflow_id):
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     asyncio.run({"serve-and-start": serve_and_start, "call": call}[command](*args))
+    # The answer is printed: leave without interpreter finalization, which the SDK's native
+    # threads can still race after a Nexus worker ran (seen as SIGABRT in PyGILState_Release).
+    sys.stdout.flush()
+    os._exit(0)
