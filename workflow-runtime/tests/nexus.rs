@@ -303,11 +303,20 @@ async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
     let endpoint = endpoint_name("inventory");
     create_endpoint(&endpoint, &handlers);
     let handler = handler_worker(&client, &handlers).spawn();
-    let caller = Worker::builder(&client, &callers).workflow::<CallsOff>().build().unwrap().spawn();
+    let caller = Worker::builder(&client, &callers)
+        .workflow::<CallsOff>()
+        .build()
+        .unwrap()
+        .spawn();
     let item = unique("tea");
-    let calls_off = CallsOff::start(&client, StartOptions::new(unique("calls-off"), &callers), endpoint, item.clone())
-        .await
-        .unwrap();
+    let calls_off = CallsOff::start(
+        &client,
+        StartOptions::new(unique("calls-off"), &callers),
+        endpoint,
+        item.clone(),
+    )
+    .await
+    .unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(60), calls_off.result())
         .await
         .expect("the run ends")
@@ -329,7 +338,11 @@ async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
     assert_eq!(outcome, "canceled");
     assert_eq!(status, workflow_runtime::client::WorkflowExecutionStatus::Canceled);
     let names = event_names(&calls_off.fetch_history().await.unwrap());
-    for event in ["NEXUS_OPERATION_STARTED", "NEXUS_OPERATION_CANCEL_REQUESTED", "NEXUS_OPERATION_CANCELED"] {
+    for event in [
+        "NEXUS_OPERATION_STARTED",
+        "NEXUS_OPERATION_CANCEL_REQUESTED",
+        "NEXUS_OPERATION_CANCELED",
+    ] {
         assert!(names.iter().any(|n| n == event), "{event} in {names:?}");
     }
 }

@@ -288,9 +288,9 @@ impl WorkflowCommand {
             ),
             WorkflowCommand::RequestCancelNexusOperation { scheduled_event_id, .. } => (
                 CommandType::RequestCancelNexusOperation,
-                CmdAttr::RequestCancelNexusOperationCommandAttributes(pc::RequestCancelNexusOperationCommandAttributes {
-                    scheduled_event_id,
-                }),
+                CmdAttr::RequestCancelNexusOperationCommandAttributes(
+                    pc::RequestCancelNexusOperationCommandAttributes { scheduled_event_id },
+                ),
             ),
             WorkflowCommand::Cancel { details } => (
                 CommandType::CancelWorkflowExecution,

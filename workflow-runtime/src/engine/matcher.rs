@@ -210,7 +210,10 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             None => format!("MarkerRecorded({})", a.marker_name),
         },
         Some(EvAttr::NexusOperationCancelRequestedEventAttributes(a)) => {
-            format!("NexusOperationCancelRequested(scheduled event {})", a.scheduled_event_id)
+            format!(
+                "NexusOperationCancelRequested(scheduled event {})",
+                a.scheduled_event_id
+            )
         }
         Some(EvAttr::NexusOperationScheduledEventAttributes(a)) => format!(
             "NexusOperationScheduled({}.{} through {})",
