@@ -5,6 +5,8 @@
 //! from history; and across SDKs, a Rust workflow calling the Python SDK's handlers and a
 //! Python workflow calling these.
 
+#[path = "support/history_files.rs"]
+mod history_files;
 #[path = "python/peer.rs"]
 mod peer;
 
@@ -243,6 +245,7 @@ async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
     assert_eq!(count("NEXUS_OPERATION_FAILED"), 3);
     // The calls replay from history, without a server.
     Replayer::new().workflow::<Shopper>().replay(&history).unwrap();
+    history_files::record_history("nexus/shopper", &history);
 }
 
 #[tokio::test]
@@ -337,7 +340,9 @@ async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
     handler.stop().await.unwrap();
     assert_eq!(outcome, "canceled");
     assert_eq!(status, workflow_runtime::client::WorkflowExecutionStatus::Canceled);
-    let names = event_names(&calls_off.fetch_history().await.unwrap());
+    let history = calls_off.fetch_history().await.unwrap();
+    history_files::record_history("nexus/calls-off", &history);
+    let names = event_names(&history);
     for event in [
         "NEXUS_OPERATION_STARTED",
         "NEXUS_OPERATION_CANCEL_REQUESTED",
@@ -345,4 +350,22 @@ async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
     ] {
         assert!(names.iter().any(|n| n == event), "{event} in {names:?}");
     }
+}
+
+/// Nexus histories recorded from the server (`RECORD_HISTORIES=1`) replay against today's code.
+#[test]
+fn recorded_nexus_histories_replay() {
+    let dir = format!("{}/tests/histories/nexus", env!("CARGO_MANIFEST_DIR"));
+    let mut replayed = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let json = std::fs::read_to_string(&path).unwrap();
+        let replayer = Replayer::new().workflow::<Shopper>().workflow::<CallsOff>();
+        if let Err(e) = replayer.replay_json(&json) {
+            panic!("{} does not replay: {e}", path.display());
+        }
+        replayed.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+    }
+    replayed.sort();
+    assert_eq!(replayed, ["calls-off", "shopper"]);
 }

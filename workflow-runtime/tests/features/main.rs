@@ -35,15 +35,9 @@ async fn connect() -> Client {
     dev_server_client().await.unwrap()
 }
 
-/// Keeps a history under `tests/histories/` when `RECORD_HISTORIES` is set (to refresh them
-/// after a deliberate change); the `recorded_histories_replay` test reads them.
-fn record_history(name: &str, history: &workflow_runtime::client::proto::history::History) {
-    if std::env::var_os("RECORD_HISTORIES").is_some() {
-        let json = workflow_runtime::client::history::history_to_json(history).unwrap();
-        let path = format!("{}/tests/histories/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        std::fs::write(path, json).unwrap();
-    }
-}
+#[path = "../support/history_files.rs"]
+mod history_files;
+use history_files::record_history;
 
 /// A replayer that knows every workflow whose history the modules record.
 fn replayer() -> Replayer {
