@@ -9,6 +9,7 @@ use crate::interceptor::{ClientCall, ClientInterceptor, ClientOperation, interce
 use crate::options::{ClientOptions, StartOptions};
 use crate::proto::common::{self as pc, Payload, WorkflowType};
 use crate::proto::enums;
+use crate::proto::operatorservice::operator_service_client::OperatorServiceClient;
 use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{self as ws, workflow_service_client::WorkflowServiceClient};
 use crate::time::to_proto_duration;
@@ -23,6 +24,10 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 /// The raw gRPC service client, with this client's headers applied.
 pub type WorkflowService = WorkflowServiceClient<InterceptedService<Channel, MetadataInterceptor>>;
+
+/// The gRPC client of the operator service (Nexus endpoints, search attributes), with this
+/// client's metadata on every call.
+pub(crate) type OperatorService = OperatorServiceClient<InterceptedService<Channel, MetadataInterceptor>>;
 
 /// The conflict policy of the "…-with-start" calls: use the running run unless the caller chose.
 fn use_existing_unless_set(policy: crate::IdConflictPolicy) -> i32 {
@@ -94,6 +99,7 @@ pub struct Client {
 
 struct Inner {
     service: WorkflowService,
+    operator: OperatorService,
     options: ClientOptions,
     /// Workers of this process that take eager starts.
     eager: EagerWorkers,
@@ -200,12 +206,14 @@ impl Client {
         let interceptor = MetadataInterceptor {
             headers: Arc::new(headers),
         };
+        let operator = OperatorServiceClient::with_interceptor(channel.clone(), interceptor.clone());
         let service = WorkflowServiceClient::with_interceptor(channel, interceptor)
             .max_decoding_message_size(128 * 1024 * 1024)
             .max_encoding_message_size(128 * 1024 * 1024);
         let client = Client {
             inner: Arc::new(Inner {
                 service,
+                operator,
                 options,
                 eager: EagerWorkers::default(),
             }),
@@ -245,15 +253,38 @@ impl Client {
 
     /// Makes one gRPC call with a deadline (`None` = the configured RPC timeout), retrying
     /// transient errors with backoff within the configured bound.
-    pub async fn call<Req, Resp, F, Fut>(
+    pub async fn call<Req, Resp, F, Fut>(&self, request: Req, timeout: Option<Duration>, f: F) -> Result<Resp, RpcError>
+    where
+        Req: Clone,
+        F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        self.call_on(&self.inner.service, request, timeout, f).await
+    }
+
+    /// [`call`](Self::call) on the operator service (endpoints, search attributes).
+    pub(crate) async fn call_operator<Req, Resp, F, Fut>(&self, request: Req, f: F) -> Result<Resp, RpcError>
+    where
+        Req: Clone,
+        F: FnMut(OperatorService, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        self.call_on(&self.inner.operator, request, None, f).await
+    }
+
+    /// One call on `service` with the deadline, transient-error retries and request metrics
+    /// every call gets.
+    async fn call_on<S, Req, Resp, F, Fut>(
         &self,
+        service: &S,
         request: Req,
         timeout: Option<Duration>,
         mut f: F,
     ) -> Result<Resp, RpcError>
     where
+        S: Clone,
         Req: Clone,
-        F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
+        F: FnMut(S, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let retry = &self.inner.options.retry;
@@ -263,7 +294,7 @@ impl Client {
             attempt += 1;
             let mut req = tonic::Request::new(request.clone());
             req.set_timeout(timeout);
-            let call = f(self.inner.service.clone(), req);
+            let call = f(service.clone(), req);
             match crate::metrics::observe_call::<Req, _, _>(&self.inner.options, timeout, call).await {
                 Ok(resp) => return Ok(resp.into_inner()),
                 Err(status) if is_transient(&status) && attempt < retry.max_attempts => {

@@ -113,6 +113,12 @@ pub enum ClientError {
         /// The id that was asked for.
         job_id: String,
     },
+    /// A Nexus endpoint with this name already exists.
+    #[error("a Nexus endpoint named `{name}` already exists")]
+    NexusEndpointAlreadyExists {
+        /// The name that was asked for.
+        name: String,
+    },
     /// No batch job has this id.
     #[error("no batch job with id `{job_id}` exists")]
     BatchNotFound {

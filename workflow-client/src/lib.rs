@@ -42,6 +42,7 @@ pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 #[path = "metrics_off.rs"]
 mod metrics;
+pub mod nexus_endpoints;
 pub mod options;
 pub mod payload;
 pub mod protobuf;
@@ -88,6 +89,7 @@ pub mod proto {
     pub use temporalio_protos::temporal::api::failure::v1 as failure;
     pub use temporalio_protos::temporal::api::history::v1 as history;
     pub use temporalio_protos::temporal::api::nexus::v1 as nexus;
+    pub use temporalio_protos::temporal::api::operatorservice::v1 as operatorservice;
     pub use temporalio_protos::temporal::api::protocol::v1 as protocol;
     pub use temporalio_protos::temporal::api::query::v1 as query;
     pub use temporalio_protos::temporal::api::schedule::v1 as schedule;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
-use workflow_runtime::testing::{DevServer, dev_server_client, event_names, find_cli, unique_id as unique};
+use workflow_runtime::testing::{DevServer, dev_server_client, event_names, unique_id as unique};
 
 /// `inventory.reserve`: reserves an item, or says why not.
 pub struct Reserve;
@@ -193,20 +193,9 @@ fn endpoint_name(prefix: &str) -> String {
     unique(prefix).replace('.', "-")
 }
 
-/// Creates a Nexus endpoint named `name` targeting `task_queue`, with the CLI.
-fn create_endpoint(name: &str, task_queue: &str) {
-    let out = std::process::Command::new(find_cli().unwrap())
-        .args(["operator", "nexus", "endpoint", "create", "--name", name])
-        .args(["--target-namespace", "default", "--target-task-queue", task_queue])
-        .args(["--address", &DevServer::shared_address()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "endpoint create: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// Creates a Nexus endpoint named `name` targeting `task_queue`.
+async fn create_endpoint(client: &Client, name: &str, task_queue: &str) {
+    client.create_nexus_endpoint(name, task_queue).await.unwrap();
 }
 
 #[tokio::test]
@@ -214,7 +203,7 @@ async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
     let client = dev_server_client().await.unwrap();
     let (callers, handlers) = (unique("nexus-callers"), unique("nexus-handlers"));
     let endpoint = endpoint_name("inventory");
-    create_endpoint(&endpoint, &handlers);
+    create_endpoint(&client, &endpoint, &handlers).await;
     let handler = handler_worker(&client, &handlers).spawn();
     let caller = Worker::builder(&client, &callers)
         .workflow::<Shopper>()
@@ -253,7 +242,7 @@ async fn a_rust_workflow_calls_operations_the_python_sdk_serves() {
     let client = dev_server_client().await.unwrap();
     let (callers, handlers) = (unique("nexus-callers"), unique("py-nexus-handlers"));
     let endpoint = endpoint_name("py-inventory");
-    create_endpoint(&endpoint, &handlers);
+    create_endpoint(&client, &endpoint, &handlers).await;
     let caller = Worker::builder(&client, &callers)
         .workflow::<Shopper>()
         .build()
@@ -281,7 +270,7 @@ async fn a_python_workflow_calls_operations_this_sdk_serves() {
     let client = dev_server_client().await.unwrap();
     let (callers, handlers) = (unique("py-nexus-callers"), unique("nexus-handlers"));
     let endpoint = endpoint_name("rs-inventory");
-    create_endpoint(&endpoint, &handlers);
+    create_endpoint(&client, &endpoint, &handlers).await;
     let handler = handler_worker(&client, &handlers).spawn();
     let out = peer::python(
         "nexus.py",
@@ -304,7 +293,7 @@ async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
     let client = dev_server_client().await.unwrap();
     let (callers, handlers) = (unique("nexus-callers"), unique("nexus-handlers"));
     let endpoint = endpoint_name("inventory");
-    create_endpoint(&endpoint, &handlers);
+    create_endpoint(&client, &endpoint, &handlers).await;
     let handler = handler_worker(&client, &handlers).spawn();
     let caller = Worker::builder(&client, &callers)
         .workflow::<CallsOff>()
@@ -368,4 +357,21 @@ fn recorded_nexus_histories_replay() {
     }
     replayed.sort();
     assert_eq!(replayed, ["calls-off", "shopper"]);
+}
+
+#[tokio::test]
+async fn an_endpoint_name_is_taken_once() {
+    let client = dev_server_client().await.unwrap();
+    let name = endpoint_name("taken");
+    let endpoint = client.create_nexus_endpoint(&name, "anywhere").await.unwrap();
+    assert_eq!(endpoint.name, name);
+    let again = client.create_nexus_endpoint(&name, "elsewhere").await.unwrap_err();
+    assert!(
+        matches!(&again, ClientError::NexusEndpointAlreadyExists { name: n } if *n == name),
+        "{again:?}"
+    );
+    client.delete_nexus_endpoint(&endpoint).await.unwrap();
+    // Deleted, the name is free again.
+    let recreated = client.create_nexus_endpoint(&name, "anywhere").await.unwrap();
+    client.delete_nexus_endpoint(&recreated).await.unwrap();
 }
