@@ -12,6 +12,7 @@ pub mod durable_timers;
 pub mod fanout;
 pub mod food_delivery;
 pub mod heartbeat;
+pub mod nexus;
 pub mod perpetual;
 pub mod routing;
 pub mod schedules;

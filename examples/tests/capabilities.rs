@@ -407,6 +407,30 @@ async fn schedules_in_env_are_refused_by_name() {
     assert!(error.to_string().contains("does not support schedules"), "{error}");
 }
 
+// Nexus: two teams' workers, an endpoint between them (server only: the test environment
+// has no Nexus yet).
+
+#[tokio::test]
+async fn nexus_on_server() {
+    let client = server().await;
+    let inventory = nexus::inventory_worker(&client).unwrap().spawn();
+    let outcomes = with_worker(&client, nexus::worker, |c| async move {
+        let mut outcomes = Vec::new();
+        for item in ["tea", "scones", "crumpets"] {
+            outcomes.push(match nexus::start(&c, &unique("order"), item).await {
+                Ok(outcome) => outcome,
+                Err(e) => format!("failed: {e}"),
+            });
+        }
+        outcomes
+    })
+    .await;
+    inventory.stop().await.unwrap();
+    assert_eq!(outcomes[0], "tea reserved, 41 left");
+    assert_eq!(outcomes[1], "scones were out of stock: 12 scones restocked");
+    assert!(outcomes[2].contains("we do not sell `crumpets`"), "{}", outcomes[2]);
+}
+
 // Debuggability.
 
 async fn check_debugging(client: &Client, id: &str) {
@@ -549,6 +573,13 @@ async fn the_readme_names_every_registered_wire_name() {
         ("visibility", vec![visibility::worker(&client).unwrap()]),
         ("schedules", vec![schedules::worker(&client).unwrap()]),
         ("debugging", vec![debugging::worker(&client).unwrap()]),
+        (
+            "nexus",
+            vec![
+                nexus::worker(&client).unwrap(),
+                nexus::inventory_worker(&client).unwrap(),
+            ],
+        ),
     ];
     let mut missing = Vec::new();
     for (example, workers) in &workers {
