@@ -141,6 +141,7 @@ async fn one_trace_runs_from_a_python_client_through_a_rust_workflow_to_a_python
     let out = peer::python(
         "tracing.py",
         &[
+            "workflow",
             &DevServer::shared_address(),
             &queue,
             &format!("{queue}-python"),
@@ -281,5 +282,77 @@ async fn a_failed_activity_and_a_failed_run_are_recorded_as_errors() {
         status("StartWorkflow:DoomedOrder"),
         Status::Unset,
         "the start itself succeeded"
+    );
+}
+
+/// `inventory.reserve`, served by the Python peer (tests/python/nexus.py).
+struct Reserve;
+
+impl workflow_runtime::nexus::NexusOperation for Reserve {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "reserve";
+    type Input = String;
+    type Output = u64;
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct TracedShopper;
+
+#[workflow(name = "TracedShopper")]
+impl TracedShopper {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<String> {
+        let left = ctx
+            .nexus::<Reserve>(endpoint, "tea".to_string())
+            .schedule_to_close_timeout(Duration::from_secs(20))
+            .await?;
+        Ok(format!("tea reserved: {left}"))
+    }
+}
+
+/// The trace goes on through a Nexus operation: the Python handler's span hangs off the Rust
+/// workflow's `StartNexusOperation`, whose context travelled in the Nexus headers.
+#[tokio::test]
+async fn the_trace_runs_on_through_a_nexus_operation_to_a_python_handler() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let tracing = OpenTelemetryTracing::new(provider.tracer("rust-worker"));
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("traced-nexus");
+    let handlers = format!("{queue}-python");
+    let endpoint = unique("traced-inventory").replace('.', "-");
+    client.create_nexus_endpoint(&endpoint, &handlers).await.unwrap();
+    let worker = Worker::builder(&client, &queue)
+        .workflow::<TracedShopper>()
+        .interceptor(tracing)
+        .build()
+        .unwrap();
+    let running = worker.spawn();
+    let args = [
+        "nexus",
+        &DevServer::shared_address(),
+        &queue,
+        &handlers,
+        &endpoint,
+        &unique("traced-shopper"),
+    ];
+    let out = peer::python("tracing.py", &args).await;
+    running.stop().await.unwrap();
+    let python: PythonSide = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(python.result, "tea reserved: 3");
+    let rust: Vec<Seen> = exporter.get_finished_spans().unwrap().iter().map(Seen::from).collect();
+    let start = one(&python.spans, "StartWorkflow:TracedShopper");
+    let scheduled = one(&rust, "StartNexusOperation:inventory/reserve");
+    assert_eq!(scheduled.parent_id.as_deref(), Some(start.span_id.as_str()));
+    assert_eq!(scheduled.kind, "CLIENT");
+    let handled = one(&python.spans, "RunStartNexusOperationHandler:inventory/reserve");
+    assert_eq!(handled.trace_id, start.trace_id);
+    assert_eq!(
+        handled.parent_id.as_deref(),
+        Some(scheduled.span_id.as_str()),
+        "the Python handler runs under the Rust workflow's StartNexusOperation"
     );
 }

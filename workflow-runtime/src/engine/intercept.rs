@@ -15,6 +15,17 @@ impl RunState {
     /// Issues `command`: the run's interceptors see it first and may set its headers.
     pub(crate) fn issue(&mut self, mut command: WorkflowCommand) {
         if !self.interceptors.is_empty()
+            && let WorkflowCommand::ScheduleNexusOperation { attributes, .. } = &mut command
+        {
+            let kind = OutboundKind::NexusOperation {
+                endpoint: attributes.endpoint.clone(),
+                service: attributes.service.clone(),
+                operation: attributes.operation.clone(),
+            };
+            let mut headers = std::mem::take(&mut attributes.nexus_header);
+            self.intercept_outbound_nexus(kind, &mut headers);
+            attributes.nexus_header = headers;
+        } else if !self.interceptors.is_empty()
             && let Some((kind, header)) = outbound_of(&mut command)
         {
             match header {
@@ -45,6 +56,24 @@ impl RunState {
             interceptor.outbound(&mut WorkflowOutbound {
                 kind: kind.clone(),
                 headers: headers.as_deref_mut(),
+                nexus_headers: None,
+                info: &self.info,
+                now: self.now,
+                replaying: self.replaying,
+            });
+        }
+    }
+
+    fn intercept_outbound_nexus(
+        &mut self,
+        kind: OutboundKind,
+        headers: &mut std::collections::HashMap<String, String>,
+    ) {
+        for interceptor in &mut self.interceptors {
+            interceptor.outbound(&mut WorkflowOutbound {
+                kind: kind.clone(),
+                headers: None,
+                nexus_headers: Some(&mut *headers),
                 info: &self.info,
                 now: self.now,
                 replaying: self.replaying,

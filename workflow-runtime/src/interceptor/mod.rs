@@ -236,6 +236,15 @@ pub enum OutboundKind {
     },
     /// The run ends as canceled.
     Cancel,
+    /// A Nexus operation (its headers are [`WorkflowOutbound::nexus_headers`]).
+    NexusOperation {
+        /// The endpoint called through.
+        endpoint: String,
+        /// The service's wire name.
+        service: String,
+        /// The operation's wire name.
+        operation: String,
+    },
 }
 
 /// Something a run issues, as a [`WorkflowInterceptor`] sees it.
@@ -247,6 +256,8 @@ pub struct WorkflowOutbound<'a> {
     /// The headers it will carry, where the call has any (activities, local activities,
     /// children, signals, continue-as-new); `None` where it has none.
     pub headers: Option<&'a mut Headers>,
+    /// A Nexus operation's headers (text, as the Nexus protocol carries them).
+    pub nexus_headers: Option<&'a mut std::collections::HashMap<String, String>>,
     /// The run.
     pub info: &'a WorkflowInfo,
     /// Workflow time.

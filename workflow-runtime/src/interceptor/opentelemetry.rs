@@ -53,7 +53,10 @@ pub const TRACE_HEADER: &str = "_tracer-data";
 ///   `StartChildWorkflow:<type>`, `SignalExternalWorkflow:<signal>` and
 ///   `CompleteWorkflow:<type>` (with the error when the run fails);
 /// - around each activity attempt, `RunActivity:<type>`, under the context its schedule
-///   carried, current while the activity runs (spans the activity makes nest under it).
+///   carried, current while the activity runs (spans the activity makes nest under it);
+/// - for a Nexus operation a workflow calls, `StartNexusOperation:<service>/<operation>`, its
+///   context written into the operation's Nexus headers (text fields, as the Nexus protocol
+///   carries them).
 ///
 /// The context is written with a W3C trace-context propagator unless another is given.
 #[derive(Clone)]
@@ -318,6 +321,9 @@ impl WorkflowInterceptor for RunTracing {
             OutboundKind::SignalExternal { signal, .. } => {
                 WorkflowSpan::new(format!("SignalExternalWorkflow:{signal}"), SpanKind::Client)
             }
+            OutboundKind::NexusOperation { service, operation, .. } => {
+                WorkflowSpan::new(format!("StartNexusOperation:{service}/{operation}"), SpanKind::Client)
+            }
             OutboundKind::ContinueAsNew { .. } => {
                 // The next run goes on under the same context.
                 if let (Some(cx), Some(headers)) = (&self.workflow, call.headers.as_deref_mut()) {
@@ -341,6 +347,10 @@ impl WorkflowInterceptor for RunTracing {
         };
         if let Some(headers) = call.headers.as_deref_mut() {
             self.tracing.inject(&cx, headers);
+        }
+        // Nexus headers are text: the context goes in as the propagator's own fields.
+        if let Some(headers) = call.nexus_headers.as_deref_mut() {
+            self.tracing.propagator.inject_context(&cx, headers);
         }
     }
 }
