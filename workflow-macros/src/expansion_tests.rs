@@ -181,3 +181,47 @@ fn deterministic_module() {
     );
     insta::assert_snapshot!(pretty(out));
 }
+
+/// A workflow implemented elsewhere: the same client side as `workflow_impl`, on a marker type.
+#[test]
+fn workflow_interface() {
+    let out = crate::interface::expand(
+        quote!(name = "OrderWorkflow"),
+        quote! {
+            /// The order workflow the Python service runs.
+            pub trait Order {
+                #[run]
+                fn run(customer: String, rush: bool) -> String;
+                #[signal(name = "add-item")]
+                fn add(item: Item);
+                #[query]
+                fn items() -> Vec<Item>;
+                #[update]
+                fn set_price(cents: u64) -> u64;
+                #[update]
+                fn clear();
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+/// An interface with a mistake in one handler: the error, and everything else generated
+/// beside it (no stub for that handler), so calls elsewhere add no second error.
+#[test]
+fn workflow_interface_with_a_mistake() {
+    let out = crate::interface::expand(
+        quote!(),
+        quote! {
+            trait Ping {
+                #[run]
+                fn run() -> u8;
+                #[signal]
+                fn poke(&self, times: u8);
+                #[query]
+                fn pokes() -> u8;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}

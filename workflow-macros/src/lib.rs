@@ -2,6 +2,8 @@
 //!
 //! - `#[workflow]` on a workflow's state struct and on its `impl` block, with `#[run]`,
 //!   `#[signal]` and `#[query]` on the methods inside;
+//! - `#[workflow_interface]` on a trait declaring a workflow implemented elsewhere (another
+//!   SDK), for its typed client stubs;
 //! - `#[activity]` on an `async fn`;
 //! - `#[deterministic]` on helper functions called from workflow code, or on an inline
 //!   module (its `use` items then resolve paths in everything inside).
@@ -21,6 +23,7 @@ mod check;
 mod deterministic;
 mod errors;
 mod generate;
+mod interface;
 mod lint;
 mod options;
 mod signature;
@@ -99,6 +102,56 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand(args.into(), item.into()).into()
+}
+
+/// Declares a workflow implemented elsewhere (in another SDK, or another service's Rust code)
+/// by the signatures its callers see, on a trait, and gives it the client side a `#[workflow]`
+/// has: the definition, the typed handle `NameHandle` and the stubs `Name::start`,
+/// `Name::execute`, `Name::schedule`, `Name::handle`, `Name::<signal>_with_start`,
+/// `Name::<update>_with_start`, and one method per signal, query and update on the handle
+/// (`start_<update>` and `<update>_handle` too). The trait's name becomes the workflow's type;
+/// `ctx.child::<Name>(…)` starts it as a child workflow.
+///
+/// Each method is marked `#[run]` (exactly one), `#[signal]`, `#[query]` or `#[update]`, takes
+/// the arguments the workflow receives (no `self`, no context) and returns what the caller
+/// gets: the result type itself, not a `Result` (failures arrive as `ClientError`s). Options:
+/// `name = "WireName"` on the trait (default: the trait's name) and on each handler, `crate =
+/// "path"`.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use workflow_runtime::prelude::*;
+///
+/// #[derive(Serialize, Deserialize)]
+/// pub struct Item {
+///     name: String,
+///     cents: u64,
+/// }
+///
+/// /// The order workflow the Python service runs.
+/// #[workflow_interface(name = "OrderWorkflow")]
+/// pub trait Order {
+///     #[run]
+///     fn run(customer: String) -> String;
+///     #[signal(name = "add-item")]
+///     fn add(item: Item);
+///     #[query]
+///     fn items() -> Vec<Item>;
+///     #[update]
+///     fn set_price(cents: u64) -> u64;
+/// }
+///
+/// async fn order_tea(client: &Client) -> Result<String, ClientError> {
+///     let order = Order::start(client, StartOptions::new("order-7", "orders"), "Ada".into()).await?;
+///     order.add(Item { name: "tea".into(), cents: 250 }).await?;
+///     let items: Vec<Item> = order.items().await?;
+///     let old_price = order.set_price(300).await?;
+///     order.result().await
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn workflow_interface(args: TokenStream, item: TokenStream) -> TokenStream {
+    interface::expand(args.into(), item.into()).into()
 }
 
 /// Marks an activity: an `async fn` whose arguments (after an optional first

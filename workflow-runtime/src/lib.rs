@@ -34,7 +34,9 @@ pub use workflow_client::{
     Client, ClientError, ClientOptions, Failure, FailureKind, StartOptions, WorkflowDefinition, WorkflowHandle,
 };
 
-pub use workflow_macros::{activities, activity, deterministic, query, run, signal, update, workflow};
+pub use workflow_macros::{
+    activities, activity, deterministic, query, run, signal, update, workflow, workflow_interface,
+};
 
 /// The names most workflow code needs.
 pub mod prelude {
@@ -46,7 +48,7 @@ pub mod prelude {
     pub use crate::definition::{Activity, ActivityDefinition, ActivityGroup, Workflow};
     pub use crate::worker::{Worker, WorkerOptions};
     pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult, WorkflowTime};
-    pub use crate::{activities, activity, deterministic, query, run, signal, update, workflow};
+    pub use crate::{activities, activity, deterministic, query, run, signal, update, workflow, workflow_interface};
     pub use std::time::Duration;
 }
 

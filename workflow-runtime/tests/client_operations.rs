@@ -1,9 +1,14 @@
 //! Client operations on a real Temporal server: resetting a workflow to its first or last
 //! workflow task or to an event, with and without the signals and updates received since;
 //! describing a task queue (its backlog, the workers polling it); batch jobs that signal, cancel
-//! and terminate the workflows a query matches.
+//! and terminate the workflows a query matches; `#[workflow_interface]` driving a workflow the
+//! Python SDK serves, and one a Rust worker serves under the same wire name.
+
+#[path = "python/peer.rs"]
+mod peer;
 
 use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
 use workflow_runtime::client::WorkflowExecutionStatus;
 use workflow_runtime::client::batch::{BatchKind, BatchOperation, BatchOptions, BatchState, BatchSummary};
@@ -14,7 +19,7 @@ use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::client::reset::ResetOptions;
 use workflow_runtime::client::task_queue::Poller;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{DevServer, dev_server_client, unique_id as unique};
+use workflow_runtime::testing::{DevServer, dev_server_client, eventually, unique_id as unique};
 use workflow_runtime::worker::RunningWorker;
 
 /// Collects items from signals and updates until closed; returns them.
@@ -283,26 +288,6 @@ async fn shout(text: String) -> Result<String, ActivityError> {
     Ok(text.to_uppercase())
 }
 
-/// Polls `probe` until it gives a value, failing the test after `limit`: the server reports
-/// pollers and backlogs in its own time, so the test asks instead of sleeping.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_task_queue_describes_its_backlog_and_the_worker_polling_it() {
     let identity = unique("describer");
@@ -441,5 +426,144 @@ async fn batches_signal_cancel_and_terminate_the_workflows_a_query_matches() {
         matches!(&missing, ClientError::BatchNotFound { job_id } if job_id == "no-such-job"),
         "{missing:?}"
     );
+    running.stop().await.unwrap();
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    name: String,
+    cents: u64,
+}
+
+/// The Python SDK's `OrderWorkflow` (tests/python/interface.py), declared here by its interface.
+#[workflow_interface(name = "OrderWorkflow")]
+pub trait PythonOrder {
+    #[run]
+    fn run(customer: String) -> String;
+    #[signal(name = "add-item")]
+    fn add(item: Item);
+    #[signal]
+    fn close();
+    #[query]
+    fn items() -> Vec<Item>;
+    #[update]
+    fn set_price(cents: u64) -> u64;
+}
+
+#[tokio::test]
+async fn an_interface_drives_a_workflow_the_python_sdk_serves() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("python-orders");
+    let workflow_id = unique("python-order");
+    let order = PythonOrder::start(&client, StartOptions::new(&workflow_id, &queue), "ada".into())
+        .await
+        .unwrap();
+    let address = DevServer::shared_address();
+    // The Python worker serves the queue until the workflow completes.
+    let args = [address.as_str(), &queue, &workflow_id];
+    let python = peer::python("interface.py", &args);
+    let rust = async {
+        let tea = Item {
+            name: "tea".into(),
+            cents: 250,
+        };
+        let jam = Item {
+            name: "jam".into(),
+            cents: 400,
+        };
+        order.add(tea.clone()).await.unwrap();
+        order.add(jam.clone()).await.unwrap();
+        let items = eventually("both items", Duration::from_secs(60), || async {
+            let items = order.items().await.unwrap();
+            (items.len() == 2).then_some(items)
+        })
+        .await;
+        assert_eq!(items, [tea, jam]);
+        assert_eq!(order.set_price(300).await.unwrap(), 0);
+        assert_eq!(order.set_price(350).await.unwrap(), 300);
+        order.close().await.unwrap();
+        order.result().await.unwrap()
+    };
+    let (python, result) = tokio::join!(python, rust);
+    assert_eq!(result, "ada: 2 items, 650 cents, price 350");
+    let python: serde_json::Value = serde_json::from_str(python.trim()).unwrap();
+    assert_eq!(python["result"], result.as_str());
+}
+
+/// A Rust workflow, and an interface declaring it by its wire name as another service would.
+#[workflow]
+#[derive(Default)]
+pub struct Tally {
+    total: u64,
+    adds: u32,
+}
+
+#[workflow(name = "Tally")]
+impl Tally {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, start: u64) -> WorkflowResult<u64> {
+        ctx.state_mut(|s| s.total += start);
+        ctx.wait_condition(|s| s.total >= 100).await?;
+        Ok(ctx.state(|s| s.total))
+    }
+
+    /// Adds `n`; answers how many adds there were.
+    #[update]
+    fn add(&mut self, n: u64) -> u32 {
+        self.total += n;
+        self.adds += 1;
+        self.adds
+    }
+
+    #[query]
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+#[workflow_interface(name = "Tally")]
+pub trait RemoteTally {
+    #[run]
+    fn run(start: u64) -> u64;
+    #[update]
+    fn add(n: u64) -> u32;
+    #[query]
+    fn total() -> u64;
+}
+
+/// Runs the interface's workflow as its child.
+#[workflow]
+#[derive(Default)]
+pub struct TallyParent;
+
+#[workflow]
+impl TallyParent {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, start: u64) -> WorkflowResult<u64> {
+        ctx.child::<RemoteTally>(start).await
+    }
+}
+
+#[tokio::test]
+async fn an_interface_drives_a_rust_workflow_of_the_same_wire_name_and_starts_it_as_a_child() {
+    let client = dev_server_client().await.unwrap();
+    let queue = unique("tallies");
+    let running = Worker::builder(&client, &queue)
+        .workflow::<Tally>()
+        .workflow::<TallyParent>()
+        .build()
+        .unwrap()
+        .spawn();
+    let options = StartOptions::new(unique("tally"), &queue);
+    let (tally, adds) = RemoteTally::add_with_start(&client, options, 10, 5).await.unwrap();
+    assert_eq!(adds, 1);
+    assert_eq!(tally.total().await.unwrap(), 15);
+    assert_eq!(tally.add(85).await.unwrap(), 2);
+    assert_eq!(tally.result().await.unwrap(), 100);
+    let again = RemoteTally::handle(&client, tally.workflow_id());
+    assert_eq!(again.total().await.unwrap(), 100);
+
+    let parent = TallyParent::execute(&client, StartOptions::new(unique("tally-parent"), &queue), 150);
+    assert_eq!(parent.await.unwrap(), 150);
     running.stop().await.unwrap();
 }

@@ -11,7 +11,7 @@ use workflow_runtime::client::schedule::{
 };
 use workflow_runtime::client::{SearchAttributeKey, payload};
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{dev_server_client, unique_id as unique};
+use workflow_runtime::testing::{dev_server_client, eventually, unique_id as unique};
 use workflow_runtime::worker::RunningWorker;
 
 /// A keyword attribute the tests' dev server registers.
@@ -53,26 +53,6 @@ async fn serving<W: Workflow>(prefix: &str) -> (Client, String, RunningWorker) {
         .unwrap()
         .spawn();
     (client, queue, running)
-}
-
-/// Polls `probe` until it gives a value, failing the test after `limit`: the server acts on
-/// schedules in its own time, so tests wait on what it reports instead of sleeping.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The schedule's description once `ready` holds for it.

@@ -1,5 +1,7 @@
 //! Typed models of what the macros are put on, read from the syntax tree with the checks that
-//! concern one item alone (a handler's signature, an activity's signature).
+//! concern one item alone (a handler's signature, an activity's signature); a workflow's
+//! interface reads into the same model as its impl block.
 
 pub(crate) mod activity;
+pub(crate) mod interface;
 pub(crate) mod workflow;

@@ -90,7 +90,19 @@ impl HandlerKind {
 
 const SYNC_STATE_ONLY: &str = "take the context, not `self` (`ctx: WorkflowContext<Self>`), and reach the \
                                state with `ctx.state_mut(|s| …)`, so no borrow is held across an `.await`";
-const BORROWED_ARG: &str = "handler arguments are decoded from payloads and must be owned: remove the `&`";
+pub(crate) const BORROWED_ARG: &str = "handler arguments are decoded from payloads and must be owned: remove the `&`";
+
+/// Where a workflow's methods are declared, which decides how their signatures read.
+#[derive(Clone, Copy)]
+pub(crate) enum Declared<'a> {
+    /// In a `#[workflow]` impl block: methods with bodies, taking `self` or the context first.
+    Impl {
+        /// The path generated code names things through.
+        private: &'a TokenStream,
+    },
+    /// In a `#[workflow_interface]` trait: the signatures a caller sees, nothing more.
+    Interface,
+}
 
 /// Reads the impl block into the model, reporting what is wrong with each method, and removes
 /// the handler attributes (they are not attributes rustc knows once expanded).
@@ -101,6 +113,22 @@ pub(crate) fn read(
     errors: &mut Errors,
 ) -> WorkflowImpl {
     let ident = self_ident(imp, errors);
+    let methods = imp.items.iter_mut().filter_map(|item| match item {
+        syn::ImplItem::Fn(f) => Some((&mut f.attrs, &f.sig)),
+        _ => None,
+    });
+    read_methods(ident, options, methods, Declared::Impl { private }, errors)
+}
+
+/// Reads a workflow's methods (their attributes and signatures) into the model, reporting what
+/// is wrong with each, and removes the handler attributes.
+pub(crate) fn read_methods<'m>(
+    ident: Option<syn::Ident>,
+    options: &WorkflowArgs,
+    methods: impl Iterator<Item = (&'m mut Vec<syn::Attribute>, &'m syn::Signature)>,
+    declared: Declared<'_>,
+    errors: &mut Errors,
+) -> WorkflowImpl {
     let mut model = WorkflowImpl {
         wire_name: options
             .name
@@ -115,38 +143,43 @@ pub(crate) fn read(
         queries: Vec::new(),
         updates: Vec::new(),
     };
-    for item in &mut imp.items {
-        let syn::ImplItem::Fn(f) = item else { continue };
-        if check::takes_generated_name(&f.sig, errors) {
+    for (attrs, sig) in methods {
+        // An interface's methods are stubs on the handle, not functions of the workflow type.
+        if matches!(declared, Declared::Impl { .. }) && check::takes_generated_name(sig, errors) {
             model.generated_name_taken = true;
         }
-        let kinds: Vec<(usize, HandlerKind)> = f
-            .attrs
+        let kinds: Vec<(usize, HandlerKind)> = attrs
             .iter()
             .enumerate()
             .filter_map(|(i, a)| HandlerKind::of(a).map(|k| (i, k)))
             .collect();
         let Some(&(attr_index, kind)) = kinds.first() else {
+            if matches!(declared, Declared::Interface) {
+                errors.push(crate::ast::interface::unmarked(sig));
+            }
             continue;
         };
-        let attr = f.attrs[attr_index].clone();
-        let second_kind = kinds.get(1).map(|&(i, _)| f.attrs[i].clone());
-        f.attrs.retain(|a| HandlerKind::of(a).is_none());
-        let f = &*f;
+        let attr = attrs[attr_index].clone();
+        let second_kind = kinds.get(1).map(|&(i, _)| attrs[i].clone());
+        attrs.retain(|a| HandlerKind::of(a).is_none());
+        let attrs = &*attrs;
         if kind == HandlerKind::Run {
             let first_run = model.run_methods.first().cloned();
-            model.run_methods.push(f.sig.ident.clone());
+            model.run_methods.push(sig.ident.clone());
             let run = errors.isolate(|e| {
                 one_kind(second_kind.as_ref(), e);
                 let _ = handler_options(&attr, kind, e);
-                not_generic(&f.sig, e);
+                not_generic(sig, e);
                 if let Some(first) = first_run {
                     e.push(syn::Error::new_spanned(
                         &attr,
                         format!("a workflow has one `#[run]`; `{first}` is already the entry point"),
                     ));
                 }
-                read_run(&f.sig, private, e)
+                match declared {
+                    Declared::Impl { private } => read_run(sig, private, e),
+                    Declared::Interface => crate::ast::interface::read_run(sig, e),
+                }
             });
             model.run = run.flatten().filter(|_| model.run_methods.len() == 1);
             continue;
@@ -154,23 +187,29 @@ pub(crate) fn read(
         let handler = errors.isolate(|e| {
             one_kind(second_kind.as_ref(), e);
             let options = handler_options(&attr, kind, e);
-            not_generic(&f.sig, e);
-            let wire_name = options.name.clone().unwrap_or_else(|| f.sig.ident.to_string());
-            let shape = match kind {
-                HandlerKind::Signal if f.sig.asyncness.is_some() => read_async_signal(&f.sig, e),
-                HandlerKind::Signal | HandlerKind::Query => read_sync_signal_or_query(&f.sig, kind, e),
-                _ => read_update(&f.sig, e),
+            not_generic(sig, e);
+            let wire_name = options.name.clone().unwrap_or_else(|| sig.ident.to_string());
+            let (shape, skipped) = match declared {
+                Declared::Impl { .. } => {
+                    let shape = match kind {
+                        HandlerKind::Signal if sig.asyncness.is_some() => read_async_signal(sig, e),
+                        HandlerKind::Signal | HandlerKind::Query => read_sync_signal_or_query(sig, kind, e),
+                        _ => read_update(sig, e),
+                    };
+                    (shape, 1)
+                }
+                Declared::Interface => (crate::ast::interface::read_handler(sig, kind, &options, e), 0),
             };
-            check::hides_handle_method(&f.sig, &wire_name, e);
+            check::hides_handle_method(sig, &wire_name, e);
             Handler {
-                method: f.sig.ident.clone(),
+                method: sig.ident.clone(),
                 wire_name,
-                arg_types: owned_args(&f.sig, 1, BORROWED_ARG, e),
+                arg_types: owned_args(sig, skipped, BORROWED_ARG, e),
                 output: shape.output,
                 fallible: shape.fallible,
                 validator: options.validator,
-                is_async: f.sig.asyncness.is_some(),
-                description: signature::doc_text(&f.attrs),
+                is_async: sig.asyncness.is_some(),
+                description: signature::doc_text(attrs),
             }
         });
         match (kind, handler) {
@@ -283,9 +322,9 @@ fn read_run(sig: &syn::Signature, private: &TokenStream, errors: &mut Errors) ->
 }
 
 /// What a handler answers, read from its return type.
-struct Shape {
-    output: syn::Type,
-    fallible: bool,
+pub(crate) struct Shape {
+    pub(crate) output: syn::Type,
+    pub(crate) fallible: bool,
 }
 
 /// `async fn name(ctx: WorkflowContext<Self>, args…)` returning nothing or `WorkflowResult<()>`.

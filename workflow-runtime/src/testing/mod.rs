@@ -92,6 +92,38 @@ pub fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// Asks `probe` until it gives a value, every 100 ms, and panics naming `what` after `limit`:
+/// how a test waits for what a server does in its own time (visibility, batch jobs, pollers)
+/// without a sleep that hides a race.
+///
+/// ```
+/// # async fn demo(client: workflow_runtime::Client) {
+/// use std::time::Duration;
+/// let listed = workflow_runtime::testing::eventually("two runs listed", Duration::from_secs(20), || async {
+///     let count = client.count_workflows("TaskQueue = 'orders'").await.unwrap();
+///     (count == 2).then_some(count)
+/// })
+/// .await;
+/// # }
+/// ```
+pub async fn eventually<T, F, Fut>(what: &str, limit: std::time::Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// A client of the test binary's shared dev server ([`DevServer::shared_address`]: the one
 /// `TEMPORAL_ADDRESS` names, else one started on first use).
 #[cfg(feature = "testing")]
