@@ -27,6 +27,17 @@ pub enum TestEnvError {
     Connect(#[from] ClientError),
 }
 
+/// Why [`TestEnv::create_nexus_endpoint`] refused an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NexusEndpointError {
+    /// An endpoint of that name exists.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The name or the task queue is not valid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// An in-process Temporal environment with virtual time, for unit tests of workflows.
 ///
 /// It speaks the Temporal protocol on a loopback port, so the real `Worker`
@@ -42,6 +53,17 @@ pub enum TestEnvError {
 /// An activity task waiting on a task queue no worker polls (no poll waiting, none for a
 /// second) does not hold time back: its schedule-to-start timeout is virtual time, like a
 /// timer.
+///
+/// Nexus operations run on it as on a server: create an endpoint that routes to a task queue
+/// ([`create_nexus_endpoint`](Self::create_nexus_endpoint), or the `CreateNexusEndpoint` call
+/// `temporal operator nexus endpoint create` makes) and serve the operations on a worker there.
+/// A workflow's call through the endpoint becomes a Nexus task for that worker; a handler error
+/// that may be retried sends the request again after a backoff in virtual time, until the
+/// operation's schedule-to-close timeout (virtual time too); a workflow-backed operation's
+/// result (or failure, or cancellation) reaches the caller when its run closes, through the
+/// completion callback the environment issued; and cancelling a started operation sends its
+/// handler a cancel request. While a Nexus request is in a worker's hands, time moves at real
+/// speed, as while an activity runs.
 ///
 /// Workflows run on it through the runtime (`workflow_runtime::testing` shows a whole test);
 /// on its own it is a server and a client:
@@ -128,6 +150,23 @@ impl TestEnv {
     /// typed stubs.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Creates Nexus endpoint `name`, which routes the operations workflows call through it to
+    /// the workers of `task_queue` (in this environment's namespace), as
+    /// `temporal operator nexus endpoint create` does on a server (the environment serves that
+    /// `CreateNexusEndpoint` call too). Returns the endpoint's id.
+    pub fn create_nexus_endpoint(&self, name: &str, task_queue: &str) -> Result<String, NexusEndpointError> {
+        self.shared
+            .write(|s| {
+                let namespace = s.namespace.clone();
+                s.create_endpoint(name, &namespace, task_queue)
+            })
+            .map(|endpoint| endpoint.id)
+            .map_err(|refusal| match refusal {
+                state::Refusal::AlreadyExists(m) => NexusEndpointError::AlreadyExists(m),
+                other => NexusEndpointError::Invalid(other.message()),
+            })
     }
 
     /// The virtual time now.

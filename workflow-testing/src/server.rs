@@ -1,13 +1,15 @@
 //! The test environment's gRPC front: the subset of the Temporal `WorkflowService` that the
-//! client and the worker use, served on a loopback port, over [`State`].
+//! client and the worker use, and the `OperatorService`'s Nexus endpoint calls, served on a
+//! loopback port, over [`State`].
 
-use super::state::{Refusal, State, Token, UpdateStage};
+use super::state::{NexusTask, Refusal, State, Token, UpdateStage};
 use futures::future::BoxFuture;
 use prost::Message;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use temporalio_protos::temporal::api::operatorservice::v1 as os;
 use tokio::sync::watch;
 use tonic::Status;
 use tonic::server::{Grpc, UnaryService};
@@ -72,8 +74,8 @@ impl ServerState {
     /// speed; wakes waiters if anything changed.
     pub(crate) fn tick(&self, elapsed: Duration) {
         let mut state = self.lock();
-        let expired =
-            state.expire_attempts(std::time::Instant::now()) | state.expire_workflow_tasks(std::time::Instant::now());
+        let now = std::time::Instant::now();
+        let expired = state.expire_attempts(now) | state.expire_workflow_tasks(now) | state.expire_nexus_tasks(now);
         let fired = state.follow_real_time(elapsed);
         drop(state);
         if expired || fired {
@@ -99,7 +101,7 @@ impl ServerState {
 fn status(refusal: Refusal) -> Status {
     match refusal {
         Refusal::NotFound(m) => Status::not_found(m),
-        Refusal::AlreadyStarted(m) => Status::already_exists(m),
+        Refusal::AlreadyStarted(m) | Refusal::AlreadyExists(m) => Status::already_exists(m),
         Refusal::Invalid(m) => Status::invalid_argument(m),
     }
 }
@@ -154,7 +156,11 @@ macro_rules! unary {
             let shared = shared.clone();
             async move { $handler(&shared, r).await }
         });
-        Grpc::new(tonic_prost::ProstCodec::default()).unary(handler, $req).await
+        // Clients that compress (the `temporal` CLI does) are understood.
+        Grpc::new(tonic_prost::ProstCodec::default())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .unary(handler, $req)
+            .await
     }};
 }
 
@@ -190,6 +196,14 @@ async fn route(
         "UpdateWorkflowExecution" => unary!(shared, req, update_workflow_execution),
         "ExecuteMultiOperation" => unary!(shared, req, execute_multi_operation),
         "PollWorkflowExecutionUpdate" => unary!(shared, req, poll_workflow_execution_update),
+        "PollNexusTaskQueue" => unary!(shared, req, poll_nexus_task_queue),
+        "RespondNexusTaskCompleted" => unary!(shared, req, respond_nexus_task_completed),
+        "RespondNexusTaskFailed" => unary!(shared, req, respond_nexus_task_failed),
+        // The operator service's.
+        "CreateNexusEndpoint" => unary!(shared, req, create_nexus_endpoint),
+        "GetNexusEndpoint" => unary!(shared, req, get_nexus_endpoint),
+        "ListNexusEndpoints" => unary!(shared, req, list_nexus_endpoints),
+        "DeleteNexusEndpoint" => unary!(shared, req, delete_nexus_endpoint),
         other => Status::unimplemented(unsupported(other)).into_http(),
     }
 }
@@ -365,8 +379,8 @@ async fn wait_skipping_time(shared: &ServerState, done: impl Fn(&State) -> bool)
 fn unsupported(method: &str) -> String {
     let feature = if method.contains("Schedule") {
         "schedules"
-    } else if method.contains("Nexus") {
-        "Nexus operations"
+    } else if method.contains("NexusEndpoint") {
+        "changing Nexus endpoints"
     } else if method.contains("WorkerDeployment") || method.contains("Versioning") || method.contains("BuildId") {
         "worker versioning"
     } else if method.contains("Batch") {
@@ -531,20 +545,25 @@ async fn poll_activity_task_queue(
 ) -> Result<ws::PollActivityTaskQueueResponse, Status> {
     let queue = request.task_queue.unwrap_or_default().name;
     shared.write(|s| s.activity_poll_began(&queue));
-    let _ended = PollEnds { shared, queue: &queue };
+    let _ended = PollEnds {
+        shared,
+        queue: &queue,
+        ended: State::activity_poll_ended,
+    };
     Ok(long_poll(shared, &request.worker_instance_key, |s| s.poll_activity(&queue)).await)
 }
 
-/// Records the end of an activity poll however the poll ends (answered, timed out, or
-/// dropped when the worker goes away).
+/// Records the end of an activity (or Nexus) poll however the poll ends (answered, timed
+/// out, or dropped when the worker goes away).
 struct PollEnds<'a> {
     shared: &'a ServerState,
     queue: &'a str,
+    ended: fn(&mut State, &str),
 }
 
 impl Drop for PollEnds<'_> {
     fn drop(&mut self) {
-        self.shared.write(|s| s.activity_poll_ended(self.queue));
+        self.shared.write(|s| (self.ended)(s, self.queue));
     }
 }
 
@@ -774,5 +793,123 @@ async fn respond_activity_failed_by_id(
     shared
         .write(|s| s.fail_activity(&token, request.failure, request.last_heartbeat_details))
         .map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn poll_nexus_task_queue(
+    shared: &ServerState,
+    request: ws::PollNexusTaskQueueRequest,
+) -> Result<ws::PollNexusTaskQueueResponse, Status> {
+    let queue = request.task_queue.unwrap_or_default().name;
+    shared.write(|s| s.nexus_poll_began(&queue));
+    let _ended = PollEnds {
+        shared,
+        queue: &queue,
+        ended: State::nexus_poll_ended,
+    };
+    Ok(long_poll(shared, &request.worker_instance_key, |s| s.poll_nexus(&queue)).await)
+}
+
+fn nexus_token(bytes: &[u8]) -> Result<NexusTask, Status> {
+    match token(bytes)? {
+        Token::Nexus(task) => Ok(task),
+        _ => Err(Status::invalid_argument("not a Nexus task token")),
+    }
+}
+
+async fn respond_nexus_task_completed(
+    shared: &ServerState,
+    request: ws::RespondNexusTaskCompletedRequest,
+) -> Result<ws::RespondNexusTaskCompletedResponse, Status> {
+    let task = nexus_token(&request.task_token)?;
+    let response = request
+        .response
+        .ok_or_else(|| Status::invalid_argument("a Nexus task completion without a response"))?;
+    shared
+        .write(|s| s.complete_nexus_task(&task, response))
+        .map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn respond_nexus_task_failed(
+    shared: &ServerState,
+    request: ws::RespondNexusTaskFailedRequest,
+) -> Result<ws::RespondNexusTaskFailedResponse, Status> {
+    use workflow_client::proto::failure::{Failure, NexusHandlerFailureInfo, failure::FailureInfo};
+    let task = nexus_token(&request.task_token)?;
+    // The handler error as a Temporal failure, from the older form when that is what came.
+    #[allow(deprecated)]
+    let failure = match (request.failure, request.error) {
+        (Some(failure), _) => failure,
+        (None, Some(error)) => Failure {
+            message: error.failure.map(|f| f.message).unwrap_or_default(),
+            failure_info: Some(FailureInfo::NexusHandlerFailureInfo(NexusHandlerFailureInfo {
+                r#type: error.error_type,
+                retry_behavior: error.retry_behavior,
+            })),
+            ..Default::default()
+        },
+        (None, None) => return Err(Status::invalid_argument("a Nexus task failure without an error")),
+    };
+    shared.write(|s| s.fail_nexus_task(&task, failure)).map_err(status)?;
+    Ok(Default::default())
+}
+
+async fn create_nexus_endpoint(
+    shared: &ServerState,
+    request: os::CreateNexusEndpointRequest,
+) -> Result<os::CreateNexusEndpointResponse, Status> {
+    use workflow_client::proto::nexus::endpoint_target::Variant;
+    let spec = request.spec.unwrap_or_default();
+    let (namespace, task_queue) = match spec.target.and_then(|t| t.variant) {
+        Some(Variant::Worker(worker)) => (worker.namespace, worker.task_queue),
+        Some(Variant::External(_)) => {
+            return Err(Status::unimplemented(
+                "the test environment does not support external Nexus endpoints (CreateNexusEndpoint); \
+                 target a worker's task queue",
+            ));
+        }
+        None => return Err(Status::invalid_argument("a Nexus endpoint needs a target")),
+    };
+    let endpoint = shared
+        .write(|s| s.create_endpoint(&spec.name, &namespace, &task_queue))
+        .map_err(status)?;
+    Ok(os::CreateNexusEndpointResponse {
+        endpoint: Some(endpoint),
+    })
+}
+
+async fn get_nexus_endpoint(
+    shared: &ServerState,
+    request: os::GetNexusEndpointRequest,
+) -> Result<os::GetNexusEndpointResponse, Status> {
+    let endpoint = shared
+        .read(|s| s.endpoints().into_iter().find(|e| e.id == request.id))
+        .ok_or_else(|| Status::not_found(format!("no Nexus endpoint with id `{}`", request.id)))?;
+    Ok(os::GetNexusEndpointResponse {
+        endpoint: Some(endpoint),
+    })
+}
+
+async fn list_nexus_endpoints(
+    shared: &ServerState,
+    request: os::ListNexusEndpointsRequest,
+) -> Result<os::ListNexusEndpointsResponse, Status> {
+    let endpoints = shared.read(|s| s.endpoints());
+    let endpoints = endpoints
+        .into_iter()
+        .filter(|e| request.name.is_empty() || e.spec.as_ref().is_some_and(|s| s.name == request.name))
+        .collect();
+    Ok(os::ListNexusEndpointsResponse {
+        endpoints,
+        next_page_token: Vec::new(),
+    })
+}
+
+async fn delete_nexus_endpoint(
+    shared: &ServerState,
+    request: os::DeleteNexusEndpointRequest,
+) -> Result<os::DeleteNexusEndpointResponse, Status> {
+    shared.write(|s| s.delete_endpoint(&request.id)).map_err(status)?;
     Ok(Default::default())
 }

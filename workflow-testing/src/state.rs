@@ -22,6 +22,7 @@ use workflow_client::time::{from_proto_duration, to_timestamp};
 mod activities;
 mod buffering;
 mod commands;
+mod nexus;
 mod queries;
 mod retries;
 mod task_failures;
@@ -29,6 +30,7 @@ mod updates;
 mod visibility;
 
 use activities::{ActivityState, effective_retry};
+pub(crate) use nexus::NexusTask;
 pub(crate) use updates::{UpdateStage, UpdateState};
 
 /// Where virtual time starts: a fixed instant, so recorded histories are the same every run.
@@ -49,6 +51,8 @@ pub(crate) enum Token {
     Query {
         id: u64,
     },
+    /// A Nexus request (an operation's start or cancel) handed to a worker.
+    Nexus(NexusTask),
 }
 
 impl Token {
@@ -64,6 +68,13 @@ impl Token {
                 attempt,
             } => format!("a|{run_id}|{scheduled_event_id}|{attempt}"),
             Token::Query { id } => format!("q|{id}"),
+            Token::Nexus(task) => format!(
+                "n|{}|{}|{}|{}",
+                task.run_id,
+                task.scheduled_event_id,
+                if task.cancel { "cancel" } else { "start" },
+                task.attempt
+            ),
         }
         .into_bytes()
     }
@@ -82,6 +93,12 @@ impl Token {
                 attempt: attempt.parse().ok()?,
             }),
             ["q", id] => Some(Token::Query { id: id.parse().ok()? }),
+            ["n", run_id, scheduled, kind @ ("start" | "cancel"), attempt] => Some(Token::Nexus(NexusTask {
+                run_id: run_id.to_string(),
+                scheduled_event_id: scheduled.parse().ok()?,
+                cancel: *kind == "cancel",
+                attempt: attempt.parse().ok()?,
+            })),
             _ => None,
         }
     }
@@ -92,7 +109,18 @@ impl Token {
 pub(crate) enum Refusal {
     NotFound(String),
     AlreadyStarted(String),
+    /// Something with that name exists (a Nexus endpoint).
+    AlreadyExists(String),
     Invalid(String),
+}
+
+impl Refusal {
+    /// What was refused, and why.
+    pub(crate) fn message(self) -> String {
+        match self {
+            Refusal::NotFound(m) | Refusal::AlreadyStarted(m) | Refusal::AlreadyExists(m) | Refusal::Invalid(m) => m,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,6 +145,8 @@ pub(crate) struct Execution {
     /// The `WorkflowTaskStarted` of the last task the worker completed.
     last_completed_started_id: i64,
     activities: HashMap<i64, ActivityState>,
+    /// Nexus operations not ended yet, by scheduled event.
+    nexus: HashMap<i64, nexus::NexusOperationState>,
     timers: HashMap<String, i64>,
     /// The run that continued this one, when it continued as new.
     pub(crate) continued_by: Option<String>,
@@ -191,6 +221,16 @@ enum Due {
         scheduled_event_id: i64,
         attempt: i32,
     },
+    /// A Nexus request is sent again after a retryable failure's backoff.
+    NexusRetry {
+        run_id: String,
+        scheduled_event_id: i64,
+    },
+    /// A Nexus operation's schedule-to-close timeout.
+    NexusTimeout {
+        run_id: String,
+        scheduled_event_id: i64,
+    },
 }
 
 /// A query waiting for the worker's answer.
@@ -225,6 +265,16 @@ pub(crate) struct State {
     run_counter: u64,
     /// Whether a failed workflow task is retried, as on the server, instead of failing the run.
     pub(crate) retry_failed_tasks: bool,
+    /// Nexus endpoints, by name.
+    endpoints: BTreeMap<String, nexus::Endpoint>,
+    /// Nexus requests waiting for a worker, by task queue.
+    nexus_queues: HashMap<String, VecDeque<NexusTask>>,
+    /// Who polls each Nexus task queue.
+    nexus_pollers: HashMap<String, activities::Pollers>,
+    /// Nexus requests in workers' hands, with their (real-time) deadlines.
+    nexus_running: HashMap<NexusTask, std::time::Instant>,
+    /// Numbers the ids of endpoints and Nexus requests.
+    nexus_counter: u64,
 }
 
 fn event_type(attributes: &Ev) -> EventType {
@@ -279,6 +329,15 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::ExternalWorkflowExecutionCancelRequestedEventAttributes(_) => {
             EventType::ExternalWorkflowExecutionCancelRequested
         }
+        Ev::NexusOperationScheduledEventAttributes(_) => EventType::NexusOperationScheduled,
+        Ev::NexusOperationStartedEventAttributes(_) => EventType::NexusOperationStarted,
+        Ev::NexusOperationCompletedEventAttributes(_) => EventType::NexusOperationCompleted,
+        Ev::NexusOperationFailedEventAttributes(_) => EventType::NexusOperationFailed,
+        Ev::NexusOperationCanceledEventAttributes(_) => EventType::NexusOperationCanceled,
+        Ev::NexusOperationTimedOutEventAttributes(_) => EventType::NexusOperationTimedOut,
+        Ev::NexusOperationCancelRequestedEventAttributes(_) => EventType::NexusOperationCancelRequested,
+        Ev::NexusOperationCancelRequestCompletedEventAttributes(_) => EventType::NexusOperationCancelRequestCompleted,
+        Ev::NexusOperationCancelRequestFailedEventAttributes(_) => EventType::NexusOperationCancelRequestFailed,
         _ => EventType::Unspecified,
     }
 }
@@ -303,6 +362,11 @@ impl State {
             stopped_workers: Default::default(),
             run_counter: 0,
             retry_failed_tasks: false,
+            endpoints: BTreeMap::new(),
+            nexus_queues: HashMap::new(),
+            nexus_pollers: HashMap::new(),
+            nexus_running: HashMap::new(),
+            nexus_counter: 0,
         }
     }
 
@@ -376,6 +440,17 @@ impl State {
         request: ws::StartWorkflowExecutionRequest,
         continued_from: Option<String>,
     ) -> Result<String, Refusal> {
+        // A start sent again (its request id the same): the run it started, as on the server
+        // (a Nexus handler's retried start finds the run its first attempt started).
+        if !request.request_id.is_empty()
+            && let Some(run) = self.latest.get(&request.workflow_id)
+            && self
+                .executions
+                .get(run)
+                .is_some_and(|e| e.is_open() && e.request.request_id == request.request_id)
+        {
+            return Ok(run.clone());
+        }
         self.start_attempt(request, continued_from, None)
     }
 
@@ -441,6 +516,7 @@ impl State {
                 sticky_queue: None,
                 last_completed_started_id: 0,
                 activities: HashMap::new(),
+                nexus: HashMap::new(),
                 timers: HashMap::new(),
                 continued_by: None,
                 parent: None,
@@ -509,6 +585,7 @@ impl State {
                 search_attributes: request.search_attributes,
                 header: request.header,
                 workflow_id: request.workflow_id,
+                completion_callbacks: request.completion_callbacks,
                 ..Default::default()
             }),
         );
@@ -596,6 +673,7 @@ impl State {
         self.release_waiting_queries(run_id);
         let execution = self.executions.get_mut(run_id).expect("execution exists");
         execution.activities.clear();
+        execution.nexus.clear();
         execution.timers.clear();
         let parent = execution.parent.clone();
         let children = std::mem::take(&mut execution.children);
@@ -605,11 +683,23 @@ impl State {
             | Due::FirstTask { run_id: r }
             | Due::ActivityRetry { run_id: r, .. }
             | Due::ActivityScheduleToStart { run_id: r, .. }
+            | Due::NexusRetry { run_id: r, .. }
+            | Due::NexusTimeout { run_id: r, .. }
             | Due::WorkflowTimeout { run_id: r } => r != run_id,
         });
         for queue in self.activity_queues.values_mut() {
             queue.retain(|(r, _)| r != run_id);
         }
+        for queue in self.nexus_queues.values_mut() {
+            queue.retain(|task| task.run_id != run_id);
+        }
+        let next_run = match &event {
+            Ev::WorkflowExecutionContinuedAsNewEventAttributes(a) => Some(a.new_execution_run_id.as_str()),
+            Ev::WorkflowExecutionFailedEventAttributes(a) if retried => Some(a.new_execution_run_id.as_str()),
+            Ev::WorkflowExecutionTimedOutEventAttributes(a) if retried => Some(a.new_execution_run_id.as_str()),
+            _ => None,
+        };
+        self.deliver_callbacks(run_id, &event, next_run);
         if let Some(parent) = parent
             && status != WorkflowExecutionStatus::ContinuedAsNew
             && !retried
@@ -945,9 +1035,9 @@ impl State {
         }
     }
 
-    /// Whether nothing can happen until time moves: no task in a worker's hands, and none
-    /// queued where a worker would take it (an activity task on a queue no worker polls waits
-    /// for time, as its schedule-to-start timeout does).
+    /// Whether nothing can happen until time moves: no task (nor Nexus request) in a worker's
+    /// hands, and none queued where a worker would take it (an activity task or Nexus request
+    /// on a queue no worker polls waits for time, as its timeout does).
     pub(crate) fn is_idle(&self) -> bool {
         let now = std::time::Instant::now();
         self.in_flight == 0
@@ -957,6 +1047,7 @@ impl State {
                 .iter()
                 .all(|(queue, tasks)| tasks.is_empty() || !self.activity_queue_served(queue, now))
             && self.query_queues.values().all(VecDeque::is_empty)
+            && self.nexus_queues_idle(now)
     }
 
     /// When the next timer or retry is due.
@@ -1009,6 +1100,14 @@ impl State {
                     scheduled_event_id,
                     attempt,
                 } => self.schedule_to_start_passed(&run_id, scheduled_event_id, attempt),
+                Due::NexusRetry {
+                    run_id,
+                    scheduled_event_id,
+                } => self.retry_nexus(&run_id, scheduled_event_id),
+                Due::NexusTimeout {
+                    run_id,
+                    scheduled_event_id,
+                } => self.nexus_timed_out(&run_id, scheduled_event_id),
             }
         }
         self.now = self.now.max(to);

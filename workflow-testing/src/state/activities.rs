@@ -29,11 +29,32 @@ pub(super) struct ActivityState {
 /// there waits for time, and time may skip.
 const SERVED_AFTER_LAST_POLL: Duration = Duration::from_secs(1);
 
-/// The polls of one activity task queue.
+/// The polls of one task queue (of activity or Nexus tasks).
 #[derive(Default)]
 pub(crate) struct Pollers {
     waiting: usize,
     last_left: Option<std::time::Instant>,
+}
+
+impl Pollers {
+    /// A poll began.
+    pub(super) fn began(&mut self) {
+        self.waiting += 1;
+    }
+
+    /// A poll ended.
+    pub(super) fn ended(&mut self) {
+        self.waiting = self.waiting.saturating_sub(1);
+        self.last_left = Some(std::time::Instant::now());
+    }
+
+    /// Whether a worker polls the queue: a poll waits on it, or one ended moments ago.
+    pub(super) fn serves(&self, now: std::time::Instant) -> bool {
+        self.waiting > 0
+            || self
+                .last_left
+                .is_some_and(|t| now.duration_since(t) < SERVED_AFTER_LAST_POLL)
+    }
 }
 
 /// The server's default activity retry policy, with the command's fields over it.
@@ -151,24 +172,18 @@ impl State {
 
     /// A worker's poll of activity task queue `queue` began.
     pub(crate) fn activity_poll_began(&mut self, queue: &str) {
-        self.activity_pollers.entry(queue.to_string()).or_default().waiting += 1;
+        self.activity_pollers.entry(queue.to_string()).or_default().began();
     }
 
     /// A worker's poll of activity task queue `queue` ended.
     pub(crate) fn activity_poll_ended(&mut self, queue: &str) {
-        let pollers = self.activity_pollers.entry(queue.to_string()).or_default();
-        pollers.waiting = pollers.waiting.saturating_sub(1);
-        pollers.last_left = Some(std::time::Instant::now());
+        self.activity_pollers.entry(queue.to_string()).or_default().ended();
     }
 
     /// Whether a worker polls activity task queue `queue`: a poll waits on it, or one ended
     /// moments ago.
     pub(super) fn activity_queue_served(&self, queue: &str, now: std::time::Instant) -> bool {
-        self.activity_pollers.get(queue).is_some_and(|p| {
-            p.waiting > 0
-                || p.last_left
-                    .is_some_and(|t| now.duration_since(t) < SERVED_AFTER_LAST_POLL)
-        })
+        self.activity_pollers.get(queue).is_some_and(|p| p.serves(now))
     }
 
     /// Hands out the next activity task of `queue`, if any.
@@ -397,14 +412,16 @@ impl State {
         );
     }
 
-    /// While an activity attempt runs in a worker (its code runs in real time), virtual time
-    /// moves at real speed, so a timer the workflow set beside it fires as it would on a
-    /// server; it never jumps past the attempt. Returns whether anything fell due.
+    /// While an activity attempt or a Nexus request runs in a worker (its code runs in real
+    /// time), virtual time moves at real speed, so a timer the workflow set beside it fires as
+    /// it would on a server; it never jumps past the attempt. Returns whether anything fell
+    /// due.
     pub(crate) fn follow_real_time(&mut self, elapsed: Duration) -> bool {
-        let running = self
-            .executions
-            .values()
-            .any(|e| e.is_open() && e.activities.values().any(|a| a.started));
+        let running = self.nexus_request_running()
+            || self
+                .executions
+                .values()
+                .any(|e| e.is_open() && e.activities.values().any(|a| a.started));
         if !running {
             return false;
         }

@@ -348,6 +348,10 @@ impl State {
                     execution,
                 });
             }
+            Cmd::ScheduleNexusOperationCommandAttributes(a) => self.schedule_nexus(run_id, completed_id, a)?,
+            Cmd::RequestCancelNexusOperationCommandAttributes(a) => {
+                self.request_cancel_nexus(run_id, completed_id, a.scheduled_event_id)
+            }
             other => {
                 let name = format!("{other:?}");
                 let name = name
