@@ -258,3 +258,81 @@ async fn seconds_and_total_suffixes_are_options() -> Result<(), Box<dyn std::err
     exporter.shutdown().await?;
     Ok(())
 }
+
+/// Runs `count` `double` activities at once.
+#[workflow]
+#[derive(Default)]
+pub struct Burst;
+
+#[workflow]
+impl Burst {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, count: u64) -> WorkflowResult<u64> {
+        let calls = (0..count).map(|n| ctx.activity(double, n).into_future());
+        let mut sum = 0;
+        for doubled in workflow_runtime::futures::future::join_all(calls).await {
+            sum += doubled?;
+        }
+        Ok(sum)
+    }
+}
+
+#[tokio::test]
+async fn autoscaled_pollers_rise_with_a_burst_and_return_to_the_minimum() -> Result<(), Box<dyn std::error::Error>> {
+    use workflow_runtime::worker::PollerBehavior;
+    const MAXIMUM: f64 = 6.0;
+    let exporter = MetricsExporter::builder().prometheus("127.0.0.1:0").start().await?;
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).metrics(&exporter)).await?;
+    let queue = unique_id("autoscaling");
+    let worker = Worker::builder(&client, &queue)
+        .workflow::<Burst>()
+        .activity(double)
+        .activity_pollers(PollerBehavior::Autoscaling {
+            minimum: 1,
+            maximum: MAXIMUM as usize,
+            initial: 1,
+        })
+        .build()?
+        .spawn();
+    // Activity polls open now, read from the gauge; never above the maximum.
+    let labels = [("task_queue", queue.as_str()), ("poller_type", "activity_task")];
+    let pollers = &|| {
+        let text = exporter.render_prometheus().expect("a Prometheus registry");
+        let open = value(&text, "temporal_num_pollers", &labels).unwrap_or(0.0);
+        assert!(open <= MAXIMUM, "{open} activity polls open, above the maximum");
+        open
+    };
+    // Waits (at most `bound`, looking every 20 ms) until `done` holds of the open polls.
+    let wait_for = |what: &'static str, bound: Duration, done: fn(f64) -> bool| async move {
+        let deadline = Instant::now() + bound;
+        loop {
+            let open = pollers();
+            if done(open) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never saw {what}; last {open} polls open");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    wait_for("the minimum poll open at start", Duration::from_secs(20), |open| {
+        open == 1.0
+    })
+    .await;
+
+    // A burst: polls that bring tasks add pollers, up to the maximum.
+    let burst = Burst::execute(&client, StartOptions::new(unique_id("burst"), &queue), 60);
+    let (sum, ()) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(60), burst),
+        wait_for("more polls than the minimum", Duration::from_secs(60), |open| open
+            > 1.0),
+    );
+    assert_eq!(sum??, (0..60).map(|n| n * 2).sum::<u64>());
+
+    // Idle: the added polls come back empty (within about 10 s) and are not renewed.
+    wait_for("the minimum again once idle", Duration::from_secs(60), |open| {
+        open == 1.0
+    })
+    .await;
+    worker.stop().await?;
+    Ok(())
+}

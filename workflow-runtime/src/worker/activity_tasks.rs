@@ -2,14 +2,15 @@
 
 use super::WorkerOptions;
 use super::polling;
+use super::tuning::{PollerBehavior, RateLimiter, SlotPermit, Slots};
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
 use crate::client::headers::Headers;
 use crate::client::proto::common::Payloads;
 use crate::client::proto::enums::TaskQueueKind;
-use crate::client::proto::taskqueue::TaskQueue;
+use crate::client::proto::taskqueue::{TaskQueue, TaskQueueMetadata};
 use crate::client::proto::workflowservice as ws;
 use crate::client::time::{from_proto_duration, from_timestamp};
-use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use crate::client::{Client, ClientError};
 use crate::definition::ErasedActivity;
 use crate::interceptor::{ActivityInbound, WorkerInterceptors, intercept_activity};
 use futures::FutureExt;
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -29,7 +30,12 @@ struct ActivityWorkerState {
     instance_key: String,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
     interceptors: WorkerInterceptors,
-    slots: Arc<Semaphore>,
+    slots: Slots,
+    pollers: PollerBehavior,
+    /// The worker's own limit on activity starts.
+    rate: Option<Arc<RateLimiter>>,
+    /// The task queue's limit, sent to the server with every poll.
+    queue_rate: Option<f64>,
     running: Mutex<HashMap<u64, ActivityContext>>,
     next_id: std::sync::atomic::AtomicU64,
     /// The worker's shutdown signal, which every attempt's context watches.
@@ -39,8 +45,7 @@ struct ActivityWorkerState {
 
 pub(super) struct ActivityWorker {
     shared: Arc<ActivityWorkerState>,
-    pollers: Vec<JoinHandle<()>>,
-    max_slots: usize,
+    poller: JoinHandle<()>,
 }
 
 impl ActivityWorker {
@@ -60,22 +65,20 @@ impl ActivityWorker {
             instance_key: identity.instance_key,
             activities,
             interceptors,
-            slots: Arc::new(Semaphore::new(options.max_concurrent_activities)),
+            slots: Slots::new(&options.activity_slots),
+            pollers: options.activity_pollers,
+            rate: options
+                .max_activities_per_second
+                .map(|r| Arc::new(RateLimiter::per_second(r))),
+            queue_rate: options.max_task_queue_activities_per_second,
             running: Mutex::new(HashMap::new()),
             next_id: Default::default(),
             shutdown: shutdown.clone(),
             metrics: identity.metrics,
         });
-        let max = options.max_concurrent_activities;
-        (shared.metrics).watch_slots(super::metrics::SlotKind::Activity, &shared.slots, max);
-        let pollers = (0..options.activity_pollers)
-            .map(|_| tokio::spawn(poll_loop(shared.clone(), shutdown.clone())))
-            .collect();
-        ActivityWorker {
-            shared,
-            pollers,
-            max_slots: options.max_concurrent_activities,
-        }
+        (shared.metrics).watch_slots(super::metrics::SlotKind::Activity, &shared.slots);
+        let poller = tokio::spawn(poll_loop(shared.clone(), shutdown));
+        ActivityWorker { shared, poller }
     }
 
     /// A handle that runs activity tasks handed back with a workflow task (eager execution).
@@ -88,18 +91,12 @@ impl ActivityWorker {
     /// Waits for running attempts until shortly before `deadline`, then cancels those still
     /// running and waits for their reports until `deadline` at the latest.
     pub(super) async fn finish(self, deadline: tokio::time::Instant) {
-        for p in self.pollers {
-            let _ = p.await;
-        }
-        let slots = self.shared.slots.clone();
-        let max = self.max_slots as u32;
+        let _ = self.poller.await;
+        let slots = &self.shared.slots;
         // The last tenth of the grace period (at most 1 s) is for cancelled attempts to report.
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let cancel_at = deadline - (left / 10).min(Duration::from_secs(1));
-        if tokio::time::timeout_at(cancel_at, slots.clone().acquire_many_owned(max))
-            .await
-            .is_ok()
-        {
+        if tokio::time::timeout_at(cancel_at, slots.all_released()).await.is_ok() {
             return;
         }
         let running: Vec<ActivityContext> = self
@@ -117,10 +114,7 @@ impl ActivityWorker {
         for ctx in running {
             ctx.cancel();
         }
-        if tokio::time::timeout_at(deadline, slots.acquire_many_owned(max))
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, slots.all_released()).await.is_err() {
             tracing::warn!("activities ignored their cancellation; the worker stops without their results");
         }
     }
@@ -136,15 +130,15 @@ pub(super) struct EagerActivities {
 impl EagerActivities {
     /// A slot for an activity of `activity_type` on `task_queue`, if this worker runs it and
     /// has one free.
-    pub(super) fn reserve(&self, activity_type: &str, task_queue: &str) -> Option<OwnedSemaphorePermit> {
+    pub(super) fn reserve(&self, activity_type: &str, task_queue: &str) -> Option<SlotPermit> {
         if task_queue != self.shared.task_queue || !self.shared.activities.contains_key(activity_type) {
             return None;
         }
-        self.shared.slots.clone().try_acquire_owned().ok()
+        self.shared.slots.try_acquire()
     }
 
     /// Runs an eagerly dispatched activity task in a reserved slot.
-    pub(super) fn run(&self, task: ws::PollActivityTaskQueueResponse, slot: OwnedSemaphorePermit) {
+    pub(super) fn run(&self, task: ws::PollActivityTaskQueueResponse, slot: SlotPermit) {
         let shared = self.shared.clone();
         tokio::spawn(async move {
             run_attempt(&shared, task).await;
@@ -159,30 +153,35 @@ async fn poll_loop(shared: Arc<ActivityWorkerState>, shutdown: watch::Receiver<b
         kind: TaskQueueKind::Normal as i32,
         ..Default::default()
     };
-    let poll = || {
+    let metadata = shared.queue_rate.map(|rate| TaskQueueMetadata {
+        max_tasks_per_second: Some(rate),
+    });
+    let poll = |timeout| {
         let request = ws::PollActivityTaskQueueRequest {
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(queue.clone()),
             identity: shared.identity.clone(),
             worker_instance_key: shared.instance_key.clone(),
+            task_queue_metadata: metadata,
             ..Default::default()
         };
-        async {
-            let task = shared
-                .client
-                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
-                    s.poll_activity_task_queue(r).await
-                })
-                .await?;
-            Ok((!task.task_token.is_empty()).then_some(task))
-        }
+        shared.client.call(request, Some(timeout), |mut s, r| async move {
+            s.poll_activity_task_queue(r).await
+        })
     };
     let handle = |task| {
         let shared = shared.clone();
         async move { run_attempt(&shared, task).await }
     };
-    let metrics = shared.metrics.poller(super::metrics::PollerKind::Activity);
-    polling::poll_loop("activity task", metrics, shared.slots.clone(), shutdown, poll, handle).await
+    let settings = polling::PollSettings {
+        what: "activity task",
+        metrics: shared.metrics.poller(super::metrics::PollerKind::Activity),
+        slots: shared.slots.clone(),
+        pollers: shared.pollers,
+        rate: shared.rate.clone(),
+        shutdown,
+    };
+    polling::poll_loop(settings, poll, handle).await
 }
 
 async fn run_attempt(shared: &ActivityWorkerState, task: ws::PollActivityTaskQueueResponse) {

@@ -1,11 +1,11 @@
 //! Eager workflow start, the worker's side: a start on this worker's client that asks for it
 //! hands the first workflow task here, to run in a free workflow task slot like a polled one.
 
+use super::tuning::SlotPermit;
 use super::workflow_tasks::{WorkflowWorkerState, handle_task};
 use crate::client::eager::{EagerWorkflowSlot, EagerWorkflowWorker};
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use std::sync::{Arc, Weak};
-use tokio::sync::OwnedSemaphorePermit;
 
 /// Takes eager starts for one workflow worker (registered on its client, weakly: the worker
 /// holds it, and dropping the worker ends it).
@@ -33,7 +33,7 @@ impl EagerWorkflowWorker for EagerIntake {
         if *worker.shutdown.borrow() {
             return None;
         }
-        let permit = worker.slots.clone().try_acquire_owned().ok()?;
+        let permit = worker.slots.try_acquire()?;
         Some(Box::new(Slot { worker, permit }))
     }
 }
@@ -41,7 +41,7 @@ impl EagerWorkflowWorker for EagerIntake {
 /// A workflow task slot held for an eager start's first task.
 struct Slot {
     worker: Arc<WorkflowWorkerState>,
-    permit: OwnedSemaphorePermit,
+    permit: SlotPermit,
 }
 
 impl EagerWorkflowSlot for Slot {

@@ -1,6 +1,7 @@
 //! Local activities on the worker's side: each runs on tokio with its retry policy, and its
 //! result waits in its run's queue until a workflow task of that run feeds it to the engine.
 
+use super::tuning::Slots;
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
 use crate::client::failure::Failure;
 use crate::client::proto::enums::TimeoutType;
@@ -33,6 +34,8 @@ pub(super) struct LocalActivities {
     activities: Arc<BTreeMap<String, ErasedActivity>>,
     interceptors: WorkerInterceptors,
     runs: Mutex<HashMap<String, Arc<RunLocals>>>,
+    /// Held by each attempt while it runs.
+    slots: Slots,
 }
 
 /// Facts about the run, for the attempt's [`ActivityInfo`].
@@ -45,11 +48,18 @@ pub(super) struct RunFacts {
 }
 
 impl LocalActivities {
-    pub(super) fn new(activities: Arc<BTreeMap<String, ErasedActivity>>, interceptors: WorkerInterceptors) -> Self {
+    pub(super) fn new(
+        activities: Arc<BTreeMap<String, ErasedActivity>>,
+        interceptors: WorkerInterceptors,
+        slots: Slots,
+        metrics: &super::metrics::WorkerMetrics,
+    ) -> Self {
+        metrics.watch_slots(super::metrics::SlotKind::LocalActivity, &slots);
         LocalActivities {
             activities,
             interceptors,
             runs: Mutex::new(HashMap::new()),
+            slots,
         }
     }
 
@@ -98,10 +108,18 @@ impl LocalActivities {
         let namespace = facts.namespace.clone();
         let known = crate::messages::listed(self.activities.keys().map(String::as_str));
         let la_metrics = metrics.local_activity(&facts.workflow_type, &request.activity_type);
+        let slots = self.slots.clone();
         tokio::spawn(async move {
             let scheduled = std::time::SystemTime::now();
             let mut result = match activity {
-                Some(activity) => run_with_retries(activity, &interceptors, &namespace, info, &request).await,
+                Some(activity) => {
+                    let attempts = Attempts {
+                        activity,
+                        interceptors: &interceptors,
+                        slots: &slots,
+                    };
+                    run_with_retries(attempts, &namespace, info, &request).await
+                }
                 None => LocalActivityResult {
                     seq: request.seq,
                     times: Default::default(),
@@ -127,20 +145,50 @@ impl LocalActivities {
     }
 }
 
+/// What runs a local activity's attempts: its code, the interceptors around each attempt, and
+/// the slots each attempt holds while it runs (not while it waits to retry).
+struct Attempts<'a> {
+    activity: ErasedActivity,
+    interceptors: &'a [Arc<dyn WorkerInterceptor>],
+    slots: &'a Slots,
+}
+
 /// Runs the attempts of one local activity until one succeeds or the retry policy or the
 /// schedule-to-close timeout says stop.
 async fn run_with_retries(
-    activity: ErasedActivity,
-    interceptors: &[Arc<dyn WorkerInterceptor>],
+    attempts: Attempts<'_>,
     namespace: &str,
     mut info: ActivityInfo,
     request: &LocalActivityRequest,
 ) -> LocalActivityResult {
+    let Attempts {
+        activity,
+        interceptors,
+        slots,
+    } = attempts;
     let started = tokio::time::Instant::now();
     let deadline = request.schedule_to_close_timeout.map(|d| started + d);
+    let ended = |attempt, outcome| LocalActivityResult {
+        seq: request.seq,
+        times: Default::default(),
+        recorded_type: None,
+        attempt,
+        outcome,
+    };
     let mut attempt = 1u32;
     loop {
         info.attempt = attempt;
+        // A free slot first, within the schedule-to-close timeout.
+        let slot = match deadline {
+            Some(end) => match tokio::time::timeout_at(end, slots.acquire()).await {
+                Ok(slot) => slot,
+                Err(_) => {
+                    let waited = "local activity timed out waiting for a free local activity slot";
+                    return ended(attempt, Err(Failure::timeout(waited, TimeoutType::ScheduleToClose)));
+                }
+            },
+            None => slots.acquire().await,
+        };
         let span = tracing::info_span!(
             "local_activity",
             namespace = %namespace,
@@ -173,30 +221,17 @@ async fn run_with_retries(
         }
         .instrument(span)
         .await;
+        drop(slot);
         let failure = match outcome {
             None => Failure::timeout("local activity attempt timed out", TimeoutType::StartToClose),
             Some(Err(panic)) => {
                 let message = crate::messages::panic_message(&*panic);
                 Failure::application(format!("activity panicked: {message}"), "Panic")
             }
-            Some(Ok(Ok(payload))) => {
-                return LocalActivityResult {
-                    seq: request.seq,
-                    times: Default::default(),
-                    recorded_type: None,
-                    attempt,
-                    outcome: Ok(Some(payload)),
-                };
-            }
+            Some(Ok(Ok(payload))) => return ended(attempt, Ok(Some(payload))),
             Some(Ok(Err(ActivityError::Failed(f)))) => *f,
             Some(Ok(Err(ActivityError::Canceled))) => {
-                return LocalActivityResult {
-                    seq: request.seq,
-                    times: Default::default(),
-                    recorded_type: None,
-                    attempt,
-                    outcome: Err(Failure::canceled("local activity canceled")),
-                };
+                return ended(attempt, Err(Failure::canceled("local activity canceled")));
             }
             Some(Ok(Err(ActivityError::WillCompleteAsync))) => Failure::application(
                 "a local activity cannot complete asynchronously",
@@ -212,15 +247,7 @@ async fn run_with_retries(
                 tokio::time::sleep(d).await;
                 attempt += 1;
             }
-            _ => {
-                return LocalActivityResult {
-                    seq: request.seq,
-                    times: Default::default(),
-                    recorded_type: None,
-                    attempt,
-                    outcome: Err(failure),
-                };
-            }
+            _ => return ended(attempt, Err(failure)),
         }
     }
 }

@@ -17,6 +17,7 @@ pub(crate) enum PollerKind {
 pub(crate) enum SlotKind {
     Workflow,
     Activity,
+    LocalActivity,
 }
 
 #[cfg(feature = "metrics")]
@@ -30,12 +31,12 @@ mod imp {
     use crate::client::time::from_timestamp;
     use crate::engine::run::Run;
     use crate::worker::run_cache::TaskOutcome;
+    use crate::worker::tuning::Slots;
     use crate::workflow::local_activity::LocalActivityResult;
     use opentelemetry::metrics::{Counter, Gauge, UpDownCounter};
     use opentelemetry::{KeyValue, StringValue};
-    use std::sync::{Arc, Weak};
+    use std::sync::Arc;
     use std::time::{Duration, Instant, SystemTime};
-    use tokio::sync::Semaphore;
 
     /// sdk-core's buckets, in milliseconds.
     const WORKFLOW_E2E_BUCKETS_MS: &[f64] = &[
@@ -245,27 +246,27 @@ mod imp {
             }
         }
 
-        /// Reports a worker's free and used slots (`worker_task_slots_available`,
-        /// `worker_task_slots_used`) whenever metrics are collected, for as long as `slots`
-        /// lives.
-        pub(crate) fn watch_slots(&self, kind: SlotKind, slots: &Arc<Semaphore>, max: usize) {
+        /// Reports a worker's used slots (`worker_task_slots_used`) and, when their number is
+        /// fixed, free slots (`worker_task_slots_available`) whenever metrics are collected,
+        /// for as long as `slots` lives.
+        pub(crate) fn watch_slots(&self, kind: SlotKind, slots: &Slots) {
             let Some(i) = &self.0 else { return };
             let worker_type = match kind {
                 SlotKind::Workflow => "WorkflowWorker",
                 SlotKind::Activity => "ActivityWorker",
+                SlotKind::LocalActivity => "LocalActivityWorker",
             };
             let labels = with(&i.base, [KeyValue::new("worker_type", worker_type)]);
             let observe = |name: &str, description: &'static str, used: bool| {
-                let (slots, labels): (Weak<Semaphore>, Vec<KeyValue>) = (Arc::downgrade(slots), labels.clone());
+                let (slots, labels) = (slots.downgrade(), labels.clone());
                 i.metrics
                     .meter()
                     .u64_observable_gauge(format!("{}{name}", crate::client::metrics::PREFIX))
                     .with_description(description)
-                    .with_callback(move |gauge| {
-                        if let Some(slots) = slots.upgrade() {
-                            let free = slots.available_permits().min(max) as u64;
-                            gauge.observe(if used { max as u64 - free } else { free }, &labels);
-                        }
+                    .with_callback(move |gauge| match slots.used_of() {
+                        Some((taken, _)) if used => gauge.observe(taken as u64, &labels),
+                        Some((taken, Some(max))) => gauge.observe(max.saturating_sub(taken) as u64, &labels),
+                        _ => {}
                     })
                     .build();
             };
@@ -587,10 +588,9 @@ mod imp {
     use crate::client::proto::workflowservice as ws;
     use crate::engine::run::Run;
     use crate::worker::run_cache::TaskOutcome;
+    use crate::worker::tuning::Slots;
     use crate::workflow::local_activity::LocalActivityResult;
-    use std::sync::Arc;
     use std::time::SystemTime;
-    use tokio::sync::Semaphore;
 
     /// Records nothing (the `metrics` feature is off).
     #[derive(Clone, Default)]
@@ -617,7 +617,7 @@ mod imp {
         #[inline(always)]
         pub(crate) fn worker_started(&self) {}
         #[inline(always)]
-        pub(crate) fn watch_slots(&self, _: SlotKind, _: &Arc<Semaphore>, _: usize) {}
+        pub(crate) fn watch_slots(&self, _: SlotKind, _: &Slots) {}
         #[inline(always)]
         pub(crate) fn poller(&self, _: PollerKind) -> PollerMetrics {
             PollerMetrics

@@ -27,9 +27,11 @@ mod nexus_tasks;
 mod polling;
 pub(crate) mod run_cache;
 mod running;
+pub mod tuning;
 mod workflow_tasks;
 
 pub use running::RunningWorker;
+pub use tuning::{PollerBehavior, ResourceTuner, SlotSupplier};
 
 #[cfg(test)]
 mod run_cache_tests;
@@ -66,18 +68,39 @@ pub enum WorkerError {
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    /// Workflow tasks processed at once.
-    pub max_concurrent_workflow_tasks: usize,
-    /// Activity attempts run at once.
-    pub max_concurrent_activities: usize,
-    /// Pollers of the workflow task queues (normal and sticky each get this many).
-    pub workflow_pollers: usize,
-    /// Pollers of the activity task queue.
-    pub activity_pollers: usize,
+    /// How many workflow tasks run at once (default: 100, fixed).
+    pub workflow_task_slots: SlotSupplier,
+    /// How many activity attempts run at once (default: 100, fixed).
+    pub activity_slots: SlotSupplier,
+    /// How many local activity attempts run at once (default: 100, fixed).
+    pub local_activity_slots: SlotSupplier,
+    /// Polls of each workflow task queue, the normal one and the worker's sticky one
+    /// (default: 2 each).
+    pub workflow_pollers: PollerBehavior,
+    /// Polls of the activity task queue (default: 2).
+    pub activity_pollers: PollerBehavior,
     /// Nexus requests handled at once (when the worker serves Nexus operations).
     pub max_concurrent_nexus_tasks: usize,
-    /// Pollers of the task queue's Nexus requests (when the worker serves Nexus operations).
-    pub nexus_pollers: usize,
+    /// Polls of the task queue's Nexus requests (when the worker serves Nexus operations;
+    /// default: 2).
+    pub nexus_pollers: PollerBehavior,
+    /// The most activity attempts this worker starts per second (default: no limit): each
+    /// start comes at least `1 / n` s after the one before, with no burst, and the worker
+    /// does not poll while a start would have to wait. As the Go SDK's
+    /// `WorkerActivitiesPerSecond`. Eager activity execution is off while a rate limit is set.
+    pub max_activities_per_second: Option<f64>,
+    /// The most activities per second the server hands out from the task queue, to all its
+    /// workers together (default: the server's own limit). Sent with every activity poll; the
+    /// server keeps the latest value it was sent, so workers of a queue should agree. As the Go
+    /// SDK's `TaskQueueActivitiesPerSecond`. The server allows a short burst (about one
+    /// second's worth per task queue partition).
+    pub max_task_queue_activities_per_second: Option<f64>,
+    /// Do not poll the activity task queue: registered activities run only as local
+    /// activities of this worker's workflows (as the Go SDK's `LocalActivityWorkerOnly`).
+    pub no_remote_activities: bool,
+    /// Do not poll workflow tasks, even with workflows registered: an activity (or Nexus)
+    /// worker built from the same registrations as a workflow worker.
+    pub no_workflow_tasks: bool,
     /// Runs kept in memory between tasks; 0 disables the sticky queue (every task replays).
     pub sticky_cache_size: usize,
     /// How long a task on this worker's sticky queue waits before the server gives it to any
@@ -105,12 +128,17 @@ pub struct WorkerOptions {
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
-            max_concurrent_workflow_tasks: 100,
-            max_concurrent_activities: 100,
-            workflow_pollers: 2,
-            activity_pollers: 2,
+            workflow_task_slots: SlotSupplier::Fixed(100),
+            activity_slots: SlotSupplier::Fixed(100),
+            local_activity_slots: SlotSupplier::Fixed(100),
+            workflow_pollers: PollerBehavior::SimpleMaximum(2),
+            activity_pollers: PollerBehavior::SimpleMaximum(2),
             max_concurrent_nexus_tasks: 100,
-            nexus_pollers: 2,
+            nexus_pollers: PollerBehavior::SimpleMaximum(2),
+            max_activities_per_second: None,
+            max_task_queue_activities_per_second: None,
+            no_remote_activities: false,
+            no_workflow_tasks: false,
             sticky_cache_size: 1000,
             sticky_schedule_to_start_timeout: Duration::from_secs(5),
             identity: None,
@@ -119,6 +147,59 @@ impl Default for WorkerOptions {
             deadlock_detection_timeout: Duration::from_secs(2),
             log_during_replay: false,
         }
+    }
+}
+
+impl WorkerOptions {
+    /// What cannot work in these settings, one line each.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, slots) in [
+            ("workflow_task_slots", &self.workflow_task_slots),
+            ("activity_slots", &self.activity_slots),
+            ("local_activity_slots", &self.local_activity_slots),
+        ] {
+            problems.extend(slots.problem().map(|p| format!("{name}: {p}")));
+        }
+        for (name, pollers) in [
+            ("workflow_pollers", &self.workflow_pollers),
+            ("activity_pollers", &self.activity_pollers),
+            ("nexus_pollers", &self.nexus_pollers),
+        ] {
+            problems.extend(pollers.problem().map(|p| format!("{name}: {p}")));
+        }
+        if self.max_concurrent_nexus_tasks == 0 {
+            problems.push("max_concurrent_nexus_tasks must be at least 1".into());
+        }
+        for (name, rate) in [
+            ("max_activities_per_second", self.max_activities_per_second),
+            (
+                "max_task_queue_activities_per_second",
+                self.max_task_queue_activities_per_second,
+            ),
+        ] {
+            if let Some(r) = rate
+                && !(r.is_finite() && r > 0.0)
+            {
+                problems.push(format!("{name} must be a number above 0, not {r}"));
+            }
+        }
+        problems
+    }
+
+    /// Whether the worker polls workflow tasks and activity tasks, given whether it has
+    /// workflows and activities registered.
+    fn polls(&self, workflows: bool, activities: bool) -> (bool, bool) {
+        (
+            workflows && !self.no_workflow_tasks,
+            activities && !self.no_remote_activities,
+        )
+    }
+
+    /// Whether activities are rate limited (then none run eagerly: an eager task would skip
+    /// both limits).
+    fn rate_limited(&self) -> bool {
+        self.max_activities_per_second.is_some() || self.max_task_queue_activities_per_second.is_some()
     }
 }
 
@@ -324,15 +405,87 @@ impl WorkerBuilder {
         self
     }
 
-    /// Sets the number of activity attempts run at once.
+    /// Runs at most `n` activity attempts at once (a fixed [`SlotSupplier`]).
     pub fn max_concurrent_activities(mut self, n: usize) -> Self {
-        self.options.max_concurrent_activities = n;
+        self.options.activity_slots = SlotSupplier::Fixed(n);
         self
     }
 
-    /// Sets the number of workflow tasks processed at once.
+    /// Runs at most `n` workflow tasks at once (a fixed [`SlotSupplier`]).
     pub fn max_concurrent_workflow_tasks(mut self, n: usize) -> Self {
-        self.options.max_concurrent_workflow_tasks = n;
+        self.options.workflow_task_slots = SlotSupplier::Fixed(n);
+        self
+    }
+
+    /// Runs at most `n` local activity attempts at once (a fixed [`SlotSupplier`]).
+    pub fn max_concurrent_local_activities(mut self, n: usize) -> Self {
+        self.options.local_activity_slots = SlotSupplier::Fixed(n);
+        self
+    }
+
+    /// Sets how many workflow tasks run at once.
+    pub fn workflow_task_slots(mut self, slots: impl Into<SlotSupplier>) -> Self {
+        self.options.workflow_task_slots = slots.into();
+        self
+    }
+
+    /// Sets how many activity attempts run at once.
+    pub fn activity_slots(mut self, slots: impl Into<SlotSupplier>) -> Self {
+        self.options.activity_slots = slots.into();
+        self
+    }
+
+    /// Sets how many local activity attempts run at once.
+    pub fn local_activity_slots(mut self, slots: impl Into<SlotSupplier>) -> Self {
+        self.options.local_activity_slots = slots.into();
+        self
+    }
+
+    /// Hands out workflow task, activity and local activity slots from `tuner`, with each
+    /// kind's default [`ResourceSlotOptions`](tuning::ResourceSlotOptions).
+    pub fn resource_based_slots(mut self, tuner: &ResourceTuner) -> Self {
+        self.options.workflow_task_slots = tuner.workflow_task_slots();
+        self.options.activity_slots = tuner.activity_slots();
+        self.options.local_activity_slots = tuner.local_activity_slots();
+        self
+    }
+
+    /// Sets the polls of each workflow task queue (normal and sticky).
+    pub fn workflow_pollers(mut self, pollers: impl Into<PollerBehavior>) -> Self {
+        self.options.workflow_pollers = pollers.into();
+        self
+    }
+
+    /// Sets the polls of the activity task queue.
+    pub fn activity_pollers(mut self, pollers: impl Into<PollerBehavior>) -> Self {
+        self.options.activity_pollers = pollers.into();
+        self
+    }
+
+    /// Starts at most `per_second` activity attempts per second on this worker (see
+    /// [`WorkerOptions::max_activities_per_second`]).
+    pub fn max_activities_per_second(mut self, per_second: f64) -> Self {
+        self.options.max_activities_per_second = Some(per_second);
+        self
+    }
+
+    /// Asks the server to hand out at most `per_second` activities per second from the task
+    /// queue (see [`WorkerOptions::max_task_queue_activities_per_second`]).
+    pub fn max_task_queue_activities_per_second(mut self, per_second: f64) -> Self {
+        self.options.max_task_queue_activities_per_second = Some(per_second);
+        self
+    }
+
+    /// Does not poll the activity task queue: registered activities run only as this
+    /// worker's local activities.
+    pub fn no_remote_activities(mut self, no: bool) -> Self {
+        self.options.no_remote_activities = no;
+        self
+    }
+
+    /// Does not poll workflow tasks, even with workflows registered.
+    pub fn no_workflow_tasks(mut self, no: bool) -> Self {
+        self.options.no_workflow_tasks = no;
         self
     }
 
@@ -364,18 +517,12 @@ impl WorkerBuilder {
         if self.workflows.is_empty() && self.activities.is_empty() && self.nexus_operations.is_empty() {
             errors.push("nothing is registered: add at least one workflow or activity".into());
         }
-        let o = &self.options;
-        for (name, v) in [
-            ("max_concurrent_workflow_tasks", o.max_concurrent_workflow_tasks),
-            ("max_concurrent_activities", o.max_concurrent_activities),
-            ("workflow_pollers", o.workflow_pollers),
-            ("activity_pollers", o.activity_pollers),
-            ("max_concurrent_nexus_tasks", o.max_concurrent_nexus_tasks),
-            ("nexus_pollers", o.nexus_pollers),
-        ] {
-            if v == 0 {
-                errors.push(format!("{name} must be at least 1"));
-            }
+        errors.extend(self.options.problems());
+        let (polls_workflows, polls_activities) =
+            (self.options).polls(!self.workflows.is_empty(), !self.activities.is_empty());
+        if !polls_workflows && !polls_activities && self.nexus_operations.is_empty() && errors.is_empty() {
+            errors
+                .push("nothing to poll: no_workflow_tasks and no_remote_activities leave no task kind to poll".into());
         }
         if !errors.is_empty() {
             return Err(WorkerError::Config(errors.join("; ")));
@@ -472,6 +619,11 @@ impl Worker {
         self.activities.keys().map(String::as_str).collect()
     }
 
+    /// Whether this worker polls workflow tasks and activity tasks.
+    fn polled(&self) -> (bool, bool) {
+        (self.options).polls(!self.workflows.is_empty(), !self.activities.is_empty())
+    }
+
     /// A handle that stops this worker.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
@@ -495,7 +647,8 @@ impl Worker {
             instance_key: uuid::Uuid::new_v4().simple().to_string(),
             metrics: self.metrics.clone(),
         };
-        let activities = if self.activities.is_empty() {
+        let (polls_workflows, polls_activities) = self.polled();
+        let activities = if !polls_activities {
             None
         } else {
             Some(activity_tasks::ActivityWorker::start(
@@ -508,7 +661,7 @@ impl Worker {
                 shutdown.clone(),
             ))
         };
-        let workflows = if self.workflows.is_empty() {
+        let workflows = if !polls_workflows {
             None
         } else {
             Some(workflow_tasks::WorkflowWorker::start(
@@ -521,7 +674,10 @@ impl Worker {
                     interceptors: self.interceptors.clone(),
                 },
                 &self.options,
-                activities.as_ref().map(|a| a.eager()),
+                activities
+                    .as_ref()
+                    .filter(|_| !self.options.rate_limited())
+                    .map(|a| a.eager()),
                 shutdown.clone(),
             )?)
         };
@@ -604,10 +760,11 @@ impl Worker {
     async fn announce_shutdown(&self, identity: &WorkerIdentity, sticky_queue: Option<String>) {
         use crate::client::proto::enums::TaskQueueType;
         let mut types = Vec::new();
-        if !self.workflows.is_empty() {
+        let (polls_workflows, polls_activities) = self.polled();
+        if polls_workflows {
             types.push(TaskQueueType::Workflow as i32);
         }
-        if !self.activities.is_empty() {
+        if polls_activities {
             types.push(TaskQueueType::Activity as i32);
         }
         if !self.nexus_operations.is_empty() {

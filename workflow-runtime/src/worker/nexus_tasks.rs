@@ -5,17 +5,18 @@
 use super::WorkerOptions;
 use super::metrics::PollerMetrics;
 use super::polling;
+use super::tuning::{PollerBehavior, SlotSupplier, Slots};
 use crate::client::failure::Failure;
 use crate::client::proto::enums::{NexusHandlerErrorRetryBehavior, TaskQueueKind};
 use crate::client::proto::failure as pf;
 use crate::client::proto::nexus as pn;
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::proto::workflowservice as ws;
-use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use crate::client::{Client, ClientError};
 use crate::nexus::{ErasedOperation, NexusContext, NexusError, Started, WorkflowRunToken};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -28,13 +29,13 @@ struct NexusWorkerState {
     identity: String,
     instance_key: String,
     operations: Operations,
-    slots: Arc<Semaphore>,
+    slots: Slots,
+    pollers: PollerBehavior,
 }
 
 pub(super) struct NexusWorker {
     shared: Arc<NexusWorkerState>,
-    pollers: Vec<JoinHandle<()>>,
-    max_slots: usize,
+    poller: JoinHandle<()>,
 }
 
 impl NexusWorker {
@@ -52,32 +53,27 @@ impl NexusWorker {
             identity: identity.name.clone(),
             instance_key: identity.instance_key.clone(),
             operations,
-            slots: Arc::new(Semaphore::new(options.max_concurrent_nexus_tasks)),
+            slots: Slots::new(&SlotSupplier::Fixed(options.max_concurrent_nexus_tasks)),
+            pollers: options.nexus_pollers,
         });
-        let pollers = (0..options.nexus_pollers)
-            .map(|_| tokio::spawn(poll_loop(shared.clone(), shutdown.clone())))
-            .collect();
-        NexusWorker {
-            shared,
-            pollers,
-            max_slots: options.max_concurrent_nexus_tasks,
-        }
+        let poller = tokio::spawn(poll_loop(shared.clone(), shutdown));
+        NexusWorker { shared, poller }
     }
 
     /// Waits for the pollers to stop and in-flight requests to be answered.
     pub(super) async fn finish(self, deadline: tokio::time::Instant) {
-        for p in self.pollers {
-            let _ = p.await;
-        }
-        let all = self.shared.slots.clone().acquire_many_owned(self.max_slots as u32);
-        if tokio::time::timeout_at(deadline, all).await.is_err() {
+        let _ = self.poller.await;
+        if tokio::time::timeout_at(deadline, self.shared.slots.all_released())
+            .await
+            .is_err()
+        {
             tracing::warn!("Nexus requests still running after the shutdown grace period");
         }
     }
 }
 
 async fn poll_loop(shared: Arc<NexusWorkerState>, shutdown: watch::Receiver<bool>) {
-    let poll = || {
+    let poll = |timeout| {
         let request = ws::PollNexusTaskQueueRequest {
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(TaskQueue {
@@ -89,22 +85,23 @@ async fn poll_loop(shared: Arc<NexusWorkerState>, shutdown: watch::Receiver<bool
             worker_instance_key: shared.instance_key.clone(),
             ..Default::default()
         };
-        async {
-            let task = shared
-                .client
-                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
-                    s.poll_nexus_task_queue(r).await
-                })
-                .await?;
-            Ok((!task.task_token.is_empty()).then_some(task))
-        }
+        shared.client.call(request, Some(timeout), |mut s, r| async move {
+            s.poll_nexus_task_queue(r).await
+        })
     };
     let handle = |task| {
         let shared = shared.clone();
         async move { handle_task(&shared, task).await }
     };
-    let slots = shared.slots.clone();
-    polling::poll_loop("Nexus task", PollerMetrics::unrecorded(), slots, shutdown, poll, handle).await
+    let settings = polling::PollSettings {
+        what: "Nexus task",
+        metrics: PollerMetrics::unrecorded(),
+        slots: shared.slots.clone(),
+        pollers: shared.pollers,
+        rate: None,
+        shutdown,
+    };
+    polling::poll_loop(settings, poll, handle).await
 }
 
 /// How a request ended, before it is put in the protocol's words.

@@ -1,11 +1,17 @@
-//! The poll loop both task kinds share: take a slot, long-poll, run the task on its own tokio
-//! task while it holds the slot, back off after errors, stop at shutdown.
+//! The poll loop every task kind shares: for each poll, wait for a task slot, a poller's turn
+//! and the rate limit (activities); long-poll; hand a task out (after the rate limit, for
+//! activities) to run on its own tokio task while it holds the slot. The scaler moves the
+//! number of turns on what polls bring back; failed polls back off; shutdown stops it.
 
 use super::metrics::PollerMetrics;
-use crate::client::{ClientError, RpcError};
+use super::tuning::{PollOutcome, PollScaler, PollerBehavior, RateLimiter, SlotPermit, Slots};
+use crate::client::proto::workflowservice as ws;
+use crate::client::{ClientError, LONG_POLL_TIMEOUT, RpcError};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 /// Pause after a failed poll (the client already retried transient errors).
 const POLL_ERROR_BACKOFF: Duration = Duration::from_secs(1);
@@ -15,65 +21,139 @@ const POLL_ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// the worker is shutting down answers outstanding polls at once.
 const SHUTDOWN_POLL_DRAIN: Duration = Duration::from_secs(1);
 
-/// Polls until shutdown. `poll` returns `None` when the long poll ended without a task.
-pub(super) async fn poll_loop<T, P, PFut, H, HFut>(
-    what: &'static str,
-    metrics: PollerMetrics,
-    slots: Arc<Semaphore>,
-    mut shutdown: watch::Receiver<bool>,
-    poll: P,
-    handle: H,
-) where
-    P: Fn() -> PFut,
-    PFut: Future<Output = Result<Option<T>, RpcError>>,
+/// A poll's answer: a task, or empty when the long poll ended without one.
+pub(super) trait PollAnswer: Send + 'static {
+    /// The long poll ended without a task.
+    fn is_empty(&self) -> bool;
+    /// The server's suggested change to the number of pollers, if it made one.
+    fn suggestion(&self) -> Option<i32>;
+}
+
+macro_rules! poll_answer {
+    ($($t:ty),*) => {$(
+        impl PollAnswer for $t {
+            fn is_empty(&self) -> bool {
+                self.task_token.is_empty()
+            }
+            fn suggestion(&self) -> Option<i32> {
+                self.poller_scaling_decision.as_ref().map(|d| d.poll_request_delta_suggestion)
+            }
+        }
+    )*};
+}
+poll_answer!(
+    ws::PollWorkflowTaskQueueResponse,
+    ws::PollActivityTaskQueueResponse,
+    ws::PollNexusTaskQueueResponse
+);
+
+/// What a poll loop polls with.
+pub(super) struct PollSettings {
+    /// The task kind, for logs.
+    pub(super) what: &'static str,
+    pub(super) metrics: PollerMetrics,
+    pub(super) slots: Slots,
+    pub(super) pollers: PollerBehavior,
+    /// The worker's own limit on task starts (activities).
+    pub(super) rate: Option<Arc<RateLimiter>>,
+    pub(super) shutdown: watch::Receiver<bool>,
+}
+
+/// Polls until shutdown. `poll` makes one long poll with the deadline it is given.
+pub(super) async fn poll_loop<T, P, PFut, H, HFut>(settings: PollSettings, poll: P, handle: H)
+where
+    T: PollAnswer,
+    P: Fn(Duration) -> PFut,
+    PFut: Future<Output = Result<T, RpcError>> + Send,
     H: Fn(T) -> HFut,
     HFut: Future<Output = ()> + Send + 'static,
 {
-    loop {
-        let permit = tokio::select! {
-            biased;
-            _ = shutdown.wait_for(|s| *s) => return,
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        };
-        let (polling, poll) = metrics.polling(poll());
-        tokio::pin!(poll);
-        let in_time = tokio::select! {
-            biased;
-            r = &mut poll => Some(r),
-            _ = shutdown.wait_for(|s| *s) => None,
-        };
-        let polled = match in_time {
-            Some(r) => r,
-            None => {
-                if let Ok(Ok(Some(task))) = tokio::time::timeout(SHUTDOWN_POLL_DRAIN, poll).await {
-                    // Delivered as the worker stops: run it rather than lose it.
-                    let work = handle(task);
-                    tokio::spawn(async move {
-                        work.await;
-                        drop(permit);
-                    });
+    let PollSettings {
+        what,
+        metrics,
+        slots,
+        pollers,
+        rate,
+        mut shutdown,
+    } = settings;
+    let scaler = &PollScaler::new(pollers);
+    let (slots, metrics, poll, limit) = (&slots, &metrics, &poll, rate.as_deref());
+    let poll_shutdown = &shutdown.clone();
+    let next_turn = move || async move {
+        let slot = slots.acquire().await;
+        let turn = scaler.turn().await;
+        // Last, right before the poll: tasks other polls brought meanwhile count.
+        if let Some(limit) = limit {
+            limit.ready().await;
+        }
+        (slot, turn)
+    };
+    let one_poll = move |slot: SlotPermit, turn| {
+        let (polling, call) = metrics.polling(poll(scaler.poll_timeout(LONG_POLL_TIMEOUT)));
+        let mut shutdown = poll_shutdown.clone();
+        async move {
+            let polled = call.await;
+            drop(polling);
+            match polled {
+                Ok(answer) => {
+                    let (task, suggestion) = (!answer.is_empty(), answer.suggestion());
+                    tracing::trace!(task, ?suggestion, "{what} poll answered");
+                    scaler.observe(PollOutcome::Answered { task, suggestion });
+                    metrics.polled(task);
+                    drop(turn);
+                    task.then_some((answer, slot))
                 }
-                return;
-            }
-        };
-        drop(polling);
-        match polled {
-            Ok(None) => metrics.polled(false),
-            Ok(Some(task)) => {
-                metrics.polled(true);
-                let work = handle(task);
-                tokio::spawn(async move {
-                    work.await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(error = %ClientError::from(e), "{what} poll failed; retrying");
-                tokio::select! {
-                    _ = shutdown.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(POLL_ERROR_BACKOFF) => {}
+                Err(e) => {
+                    let overloaded = e.status.code() == tonic::Code::ResourceExhausted;
+                    scaler.observe(match overloaded {
+                        true => PollOutcome::Overloaded,
+                        false => PollOutcome::Failed,
+                    });
+                    drop(slot);
+                    tracing::warn!(error = %ClientError::from(e), "{what} poll failed; retrying");
+                    // The failed poll's turn is held through the pause.
+                    tokio::select! {
+                        _ = shutdown.wait_for(|s| *s) => {}
+                        _ = tokio::time::sleep(POLL_ERROR_BACKOFF) => {}
+                    }
+                    drop(turn);
+                    None
                 }
             }
         }
+    };
+    let hand_out = |polled: Option<(T, SlotPermit)>| {
+        let Some((task, slot)) = polled else { return };
+        // Counted at once, so the next poll waits for this task's start.
+        let start = rate.as_ref().map(|r| r.waiting());
+        let work = handle(task);
+        tokio::spawn(async move {
+            if let Some(start) = start {
+                start.start().await;
+            }
+            work.await;
+            drop(slot);
+        });
+    };
+
+    let mut polls = FuturesUnordered::new();
+    let mut turn = std::pin::pin!(next_turn());
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|s| *s) => break,
+            Some(polled) = polls.next(), if !polls.is_empty() => hand_out(polled),
+            (slot, place) = &mut turn => {
+                polls.push(one_poll(slot, place));
+                turn.set(next_turn());
+            }
+        }
     }
+    // Polls in flight at shutdown may still deliver (run those tasks rather than lose them).
+    let drain = async {
+        while let Some(polled) = polls.next().await {
+            hand_out(polled);
+        }
+    };
+    let _ = tokio::time::timeout(SHUTDOWN_POLL_DRAIN, drain).await;
 }

@@ -8,17 +8,18 @@ use super::executor::Executor;
 use super::local_activities::{LocalActivities, RunFacts};
 use super::polling;
 use super::run_cache::{Factories, TaskOutcome};
+use super::tuning::{SlotPermit, Slots};
 use crate::client::proto::command::{Command, command::Attributes as CmdAttr};
 use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
 use crate::client::proto::history::History;
 use crate::client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
 use crate::client::proto::workflowservice as ws;
 use crate::client::time::to_proto_duration;
-use crate::client::{Client, ClientError, LONG_POLL_TIMEOUT};
+use crate::client::{Client, ClientError};
 use crate::engine::run::RunSettings;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::watch;
 
 /// Activities asked for eagerly in one workflow task answer (the server caps it too).
 const MAX_EAGER_ACTIVITIES_PER_TASK: usize = 3;
@@ -35,7 +36,7 @@ pub(super) struct WorkflowWorkerState {
     eager: Option<EagerActivities>,
     /// The build id of this worker's code, recorded on each completed workflow task.
     build_id: String,
-    pub(super) slots: Arc<Semaphore>,
+    pub(super) slots: Slots,
     /// Local activities in flight and their results, by run.
     locals: LocalActivities,
     /// Set when the worker shuts down: answers stop asking for stickiness.
@@ -55,7 +56,6 @@ pub(super) struct Registered {
 pub(super) struct WorkflowWorker {
     shared: Arc<WorkflowWorkerState>,
     pollers: Vec<JoinHandle<()>>,
-    max_slots: usize,
     /// Takes eager starts while the worker lives.
     _eager_starts: Arc<super::eager_start::EagerIntake>,
 }
@@ -94,36 +94,52 @@ impl WorkflowWorker {
             executor,
             eager,
             build_id: options.build_id.clone().unwrap_or_default(),
-            slots: Arc::new(Semaphore::new(options.max_concurrent_workflow_tasks)),
-            locals: LocalActivities::new(registered.activities, registered.interceptors),
+            slots: Slots::new(&options.workflow_task_slots),
+            locals: LocalActivities::new(
+                registered.activities,
+                registered.interceptors,
+                Slots::new(&options.local_activity_slots),
+                &identity.metrics,
+            ),
             shutdown: shutdown.clone(),
             instance_key: identity.instance_key,
             metrics: identity.metrics,
         });
-        let max = options.max_concurrent_workflow_tasks;
-        (shared.metrics).watch_slots(super::metrics::SlotKind::Workflow, &shared.slots, max);
-        let mut pollers = Vec::new();
-        for _ in 0..options.workflow_pollers {
-            let normal = TaskQueue {
-                name: task_queue.clone(),
-                kind: TaskQueueKind::Normal as i32,
-                ..Default::default()
-            };
-            pollers.push(tokio::spawn(poll_loop(shared.clone(), normal, shutdown.clone())));
-            if let Some(sticky) = &sticky_queue {
-                let sticky = TaskQueue {
-                    name: sticky.clone(),
-                    kind: TaskQueueKind::Sticky as i32,
-                    normal_name: task_queue.clone(),
+        (shared.metrics).watch_slots(super::metrics::SlotKind::Workflow, &shared.slots);
+        let normal = TaskQueue {
+            name: task_queue.clone(),
+            kind: TaskQueueKind::Normal as i32,
+            ..Default::default()
+        };
+        let sticky = sticky_queue.as_ref().map(|sticky| TaskQueue {
+            name: sticky.clone(),
+            kind: TaskQueueKind::Sticky as i32,
+            normal_name: task_queue.clone(),
+        });
+        let pollers = [Some(normal), sticky]
+            .into_iter()
+            .flatten()
+            .map(|queue| {
+                let settings = polling::PollSettings {
+                    what: "workflow task",
+                    metrics: shared.metrics.poller(match queue.kind == TaskQueueKind::Sticky as i32 {
+                        true => super::metrics::PollerKind::StickyWorkflow,
+                        false => super::metrics::PollerKind::Workflow,
+                    }),
+                    // Each queue is a class of its own: resource-based slots give each its
+                    // first slot, so neither queue's polls hold every slot.
+                    slots: shared.slots.class(),
+                    pollers: options.workflow_pollers,
+                    rate: None,
+                    shutdown: shutdown.clone(),
                 };
-                pollers.push(tokio::spawn(poll_loop(shared.clone(), sticky, shutdown.clone())));
-            }
-        }
+                tokio::spawn(poll_loop(shared.clone(), queue, settings))
+            })
+            .collect();
         Ok(WorkflowWorker {
             _eager_starts: super::eager_start::EagerIntake::register(&shared),
             shared,
             pollers,
-            max_slots: options.max_concurrent_workflow_tasks,
         })
     }
 
@@ -134,8 +150,10 @@ impl WorkflowWorker {
         for p in self.pollers {
             let _ = p.await;
         }
-        let all = self.shared.slots.clone().acquire_many_owned(self.max_slots as u32);
-        if tokio::time::timeout_at(deadline, all).await.is_err() {
+        if tokio::time::timeout_at(deadline, self.shared.slots.all_released())
+            .await
+            .is_err()
+        {
             tracing::warn!("workflow tasks still running after the shutdown grace period");
         }
         self.shared.executor.stop().await
@@ -149,8 +167,8 @@ impl WorkflowWorker {
     }
 }
 
-async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, shutdown: watch::Receiver<bool>) {
-    let poll = || {
+async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, settings: polling::PollSettings) {
+    let poll = |timeout| {
         let request = ws::PollWorkflowTaskQueueRequest {
             namespace: shared.client.namespace().to_string(),
             task_queue: Some(queue.clone()),
@@ -158,25 +176,15 @@ async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, shutdown:
             worker_instance_key: shared.instance_key.clone(),
             ..Default::default()
         };
-        async {
-            let task = shared
-                .client
-                .call(request, Some(LONG_POLL_TIMEOUT), |mut s, r| async move {
-                    s.poll_workflow_task_queue(r).await
-                })
-                .await?;
-            Ok((!task.task_token.is_empty()).then_some(task))
-        }
+        shared.client.call(request, Some(timeout), |mut s, r| async move {
+            s.poll_workflow_task_queue(r).await
+        })
     };
     let handle = |task| {
         let shared = shared.clone();
         async move { handle_task(&shared, task).await }
     };
-    let metrics = shared.metrics.poller(match queue.kind == TaskQueueKind::Sticky as i32 {
-        true => super::metrics::PollerKind::StickyWorkflow,
-        false => super::metrics::PollerKind::Workflow,
-    });
-    polling::poll_loop("workflow task", metrics, shared.slots.clone(), shutdown, poll, handle).await
+    polling::poll_loop(settings, poll, handle).await
 }
 
 impl WorkflowWorkerState {
@@ -512,7 +520,7 @@ async fn settle_local_activities(
 
 /// Asks for eager execution of the activities this worker runs and has a free slot for, and
 /// holds those slots until the answer says which tasks came back.
-fn reserve_eager_slots(shared: &WorkflowWorkerState, commands: &mut [Command]) -> Vec<OwnedSemaphorePermit> {
+fn reserve_eager_slots(shared: &WorkflowWorkerState, commands: &mut [Command]) -> Vec<SlotPermit> {
     let Some(eager) = &shared.eager else { return Vec::new() };
     let mut slots = Vec::new();
     for command in commands.iter_mut() {
