@@ -356,3 +356,83 @@ async fn the_trace_runs_on_through_a_nexus_operation_to_a_python_handler() {
         "the Python handler runs under the Rust workflow's StartNexusOperation"
     );
 }
+
+/// `inventory.restock`, answered at once here (the Python caller does not mind how).
+struct Restock;
+
+impl workflow_runtime::nexus::NexusOperation for Restock {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "restock";
+    type Input = (String, u64);
+    type Output = String;
+}
+
+/// A Python workflow's Nexus calls reach a traced Rust handler: each handler span hangs off
+/// the Python `StartNexusOperation` span of its call.
+#[tokio::test]
+async fn a_python_workflows_nexus_calls_are_traced_into_the_rust_handler() {
+    use workflow_runtime::nexus::NexusError;
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let tracing = OpenTelemetryTracing::new(provider.tracer("rust-handler"));
+    let client = dev_server_client().await.unwrap();
+    let handlers = unique("traced-handlers");
+    let endpoint = unique("traced-rs-inventory").replace('.', "-");
+    client.create_nexus_endpoint(&endpoint, &handlers).await.unwrap();
+    let worker = Worker::builder(&client, &handlers)
+        .nexus_operation::<Reserve, _, _>(|_, item: String| async move {
+            match item.as_str() {
+                "" => Err(NexusError::bad_request("an item is required")),
+                "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
+                _ => Ok(item.len() as u64),
+            }
+        })
+        .nexus_operation::<Restock, _, _>(|_, (item, count): (String, u64)| async move {
+            Ok(format!("{count} {item} restocked"))
+        })
+        .interceptor(tracing)
+        .build()
+        .unwrap();
+    let running = worker.spawn();
+    let args = [
+        "nexus-caller",
+        &DevServer::shared_address(),
+        &unique("py-traced-callers"),
+        &endpoint,
+        &unique("py-traced-shopper"),
+    ];
+    let out = peer::python("tracing.py", &args).await;
+    running.stop().await.unwrap();
+    let python: PythonSide = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(python.result.contains("12 tea restocked"), "{}", python.result);
+    let rust: Vec<Seen> = exporter.get_finished_spans().unwrap().iter().map(Seen::from).collect();
+    let callers: Vec<&Seen> = python
+        .spans
+        .iter()
+        .filter(|s| s.name.starts_with("StartNexusOperation:inventory/"))
+        .collect();
+    let handled: Vec<&Seen> = rust
+        .iter()
+        .filter(|s| s.name.starts_with("RunStartNexusOperationHandler:inventory/"))
+        .collect();
+    // Three reserves and a restock were served (the unknown `audit` never reached a handler).
+    assert_eq!(handled.len(), 4, "{:#?}", names(&rust));
+    for span in handled {
+        let caller = callers
+            .iter()
+            .find(|c| Some(c.span_id.as_str()) == span.parent_id.as_deref())
+            .unwrap_or_else(|| panic!("{} has no Python caller span as parent", span.name));
+        assert_eq!(span.trace_id, caller.trace_id);
+        assert_eq!(
+            span.name.trim_start_matches("RunStartNexusOperationHandler:"),
+            caller.name.trim_start_matches("StartNexusOperation:")
+        );
+    }
+    let reserves = rust
+        .iter()
+        .filter(|s| s.name == "RunStartNexusOperationHandler:inventory/reserve")
+        .count();
+    assert_eq!(reserves, 3);
+}

@@ -57,6 +57,71 @@ pub trait WorkerInterceptor: Send + Sync + 'static {
     fn intercept_activity<'a>(&'a self, call: ActivityInbound, next: ActivityNext<'a>) -> ActivityInterceptFuture<'a> {
         next.run(call)
     }
+
+    /// Runs around one Nexus operation start this worker serves: may look at the request
+    /// (its Nexus headers), must run `next` (or fail it instead), and sees how it ended.
+    fn intercept_nexus_operation<'a>(&'a self, call: NexusInbound, next: NexusNext<'a>) -> NexusInterceptFuture<'a> {
+        next.run(call)
+    }
+}
+
+/// What [`WorkerInterceptor::intercept_nexus_operation`] returns: the start's success (a
+/// result, or a running operation) or its error.
+pub type NexusInterceptFuture<'a> = BoxFuture<'a, Result<(), crate::nexus::NexusError>>;
+
+/// A Nexus operation start about to run, as interceptors see it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NexusInbound {
+    /// The request: service, operation, request id, Nexus headers, endpoint.
+    pub ctx: crate::nexus::NexusContext,
+    /// Its input (as it came).
+    pub input: Option<Payload>,
+}
+
+/// The rest of a Nexus interceptor chain: the interceptors after this one, then the handler.
+pub struct NexusNext<'a> {
+    rest: &'a [Arc<dyn WorkerInterceptor>],
+    run: Box<dyn FnOnce(NexusInbound) -> NexusInterceptFuture<'a> + Send + 'a>,
+}
+
+impl<'a> NexusNext<'a> {
+    /// Runs the rest of the chain with `call`.
+    pub fn run(self, call: NexusInbound) -> NexusInterceptFuture<'a> {
+        match self.rest.split_first() {
+            Some((first, rest)) => first.intercept_nexus_operation(call, NexusNext { rest, run: self.run }),
+            None => (self.run)(call),
+        }
+    }
+}
+
+/// Runs a Nexus operation start through `interceptors`; `run` runs the handler with the call
+/// as the last interceptor left it.
+pub(crate) async fn intercept_nexus<F, Fut>(
+    interceptors: &[Arc<dyn WorkerInterceptor>],
+    call: NexusInbound,
+    run: F,
+) -> Result<crate::nexus::Started, crate::nexus::NexusError>
+where
+    F: FnOnce(NexusInbound) -> Fut + Send,
+    Fut: std::future::Future<Output = Result<crate::nexus::Started, crate::nexus::NexusError>> + Send,
+{
+    if interceptors.is_empty() {
+        return run(call).await;
+    }
+    let mut output = None;
+    let slot = &mut output;
+    let next = NexusNext {
+        rest: interceptors,
+        run: Box::new(move |call| {
+            Box::pin(async move {
+                *slot = Some(run(call).await?);
+                Ok(())
+            })
+        }),
+    };
+    next.run(call).await?;
+    output.ok_or_else(|| crate::nexus::NexusError::internal("a Nexus interceptor returned without running the handler"))
 }
 
 /// A worker's interceptors, in registration order.

@@ -2,8 +2,8 @@
 //! each runs on (feature `opentelemetry`).
 
 use super::{
-    ActivityInbound, ActivityInterceptFuture, ActivityNext, InboundKind, OutboundKind, WorkerInterceptor,
-    WorkflowInbound, WorkflowInterceptor, WorkflowOutbound,
+    ActivityInbound, ActivityInterceptFuture, ActivityNext, InboundKind, NexusInbound, NexusInterceptFuture, NexusNext,
+    OutboundKind, WorkerInterceptor, WorkflowInbound, WorkflowInterceptor, WorkflowOutbound,
 };
 use crate::activity::ActivityError;
 use crate::client::headers::Headers;
@@ -56,7 +56,8 @@ pub const TRACE_HEADER: &str = "_tracer-data";
 ///   carried, current while the activity runs (spans the activity makes nest under it);
 /// - for a Nexus operation a workflow calls, `StartNexusOperation:<service>/<operation>`, its
 ///   context written into the operation's Nexus headers (text fields, as the Nexus protocol
-///   carries them).
+///   carries them); and around each operation start this worker serves,
+///   `RunStartNexusOperationHandler:<service>/<operation>` under the caller's context.
 ///
 /// The context is written with a W3C trace-context propagator unless another is given.
 #[derive(Clone)]
@@ -164,6 +165,29 @@ impl ClientInterceptor for OpenTelemetryTracing {
 }
 
 impl WorkerInterceptor for OpenTelemetryTracing {
+    fn intercept_nexus_operation<'a>(&'a self, call: NexusInbound, next: NexusNext<'a>) -> NexusInterceptFuture<'a> {
+        // Nexus headers are text: the caller's context is the propagator's own fields there.
+        let parent = self.propagator.extract(&call.ctx.headers);
+        let cx = self.start(
+            format!(
+                "RunStartNexusOperationHandler:{}/{}",
+                call.ctx.service, call.ctx.operation
+            ),
+            SpanKind::Server,
+            Vec::new(),
+            &parent,
+        );
+        Box::pin(async move {
+            let out = next.run(call).with_context(cx.clone()).await;
+            let span = cx.span();
+            if let Err(e) = &out {
+                span.set_status(Status::error(e.to_string()));
+            }
+            span.end();
+            out
+        })
+    }
+
     fn workflow(&self, info: &WorkflowInfo) -> Option<Box<dyn WorkflowInterceptor>> {
         Some(Box::new(RunTracing {
             workflow: self.extract(&info.headers),

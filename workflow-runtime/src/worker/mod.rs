@@ -687,6 +687,7 @@ impl Worker {
                 self.task_queue.clone(),
                 &identity,
                 self.nexus_operations.clone(),
+                self.interceptors.clone(),
                 &self.options,
                 shutdown.clone(),
             )

@@ -13,6 +13,7 @@ use crate::client::proto::nexus as pn;
 use crate::client::proto::taskqueue::TaskQueue;
 use crate::client::proto::workflowservice as ws;
 use crate::client::{Client, ClientError};
+use crate::interceptor::{NexusInbound, WorkerInterceptors, intercept_nexus};
 use crate::nexus::{ErasedOperation, NexusContext, NexusError, Started, WorkflowRunToken};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ struct NexusWorkerState {
     identity: String,
     instance_key: String,
     operations: Operations,
+    interceptors: WorkerInterceptors,
     slots: Slots,
     pollers: PollerBehavior,
 }
@@ -44,6 +46,7 @@ impl NexusWorker {
         task_queue: String,
         identity: &super::WorkerIdentity,
         operations: Operations,
+        interceptors: WorkerInterceptors,
         options: &WorkerOptions,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
@@ -53,6 +56,7 @@ impl NexusWorker {
             identity: identity.name.clone(),
             instance_key: identity.instance_key.clone(),
             operations,
+            interceptors,
             slots: Slots::new(&SlotSupplier::Fixed(options.max_concurrent_nexus_tasks)),
             pollers: options.nexus_pollers,
         });
@@ -207,7 +211,9 @@ async fn start_operation(
             retryable: None,
         });
     };
-    let outcome = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(operation(ctx, payload))).await {
+    let call = NexusInbound { ctx, input: payload };
+    let run = intercept_nexus(&shared.interceptors, call, |call| operation(call.ctx, call.input));
+    let outcome = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)).await {
         Ok(outcome) => outcome,
         Err(panic) => Err(NexusError::internal(format!(
             "the operation handler panicked: {}",

@@ -2,12 +2,15 @@
 
     tracing.py workflow ADDRESS RUST_TASK_QUEUE PYTHON_TASK_QUEUE WORKFLOW_ID
     tracing.py nexus ADDRESS RUST_TASK_QUEUE PYTHON_TASK_QUEUE ENDPOINT WORKFLOW_ID
+    tracing.py nexus-caller ADDRESS PYTHON_TASK_QUEUE ENDPOINT WORKFLOW_ID
 
 `workflow` starts `TracedOrder` (a Rust workflow, on RUST_TASK_QUEUE) from a Python client
 with the SDK's `TracingInterceptor`, queries and signals it (all within one `place-order`
 span), and serves its `py_shout` activity on PYTHON_TASK_QUEUE with the same interceptor.
 `nexus` serves the `inventory` Nexus service of tests/python/nexus.py on PYTHON_TASK_QUEUE
-(traced) and starts the Rust `TracedShopper` workflow, which calls it through ENDPOINT. Each
+(traced) and starts the Rust `TracedShopper` workflow, which calls it through ENDPOINT.
+`nexus-caller` runs the Python `PyShopper` workflow of tests/python/nexus.py (traced), which
+calls the operations through ENDPOINT (served by a traced Rust worker). Each
 prints the result and every span the Python side recorded, as JSON: {"result": ...,
 "status": ..., "spans": [{"name", "trace_id", "span_id", "parent_id", "kind", "attributes",
 "links"}]}.
@@ -91,9 +94,23 @@ async def nexus_call(address: str, rust_queue: str, python_queue: str, endpoint:
     print(json.dumps({"result": result, "status": "", "spans": finished_spans(exporter)}))
 
 
+async def nexus_caller(address: str, python_queue: str, endpoint: str, workflow_id: str) -> None:
+    from nexus import PyShopper
+
+    tracer, exporter = traced()
+    client = await Client.connect(address, interceptors=[TracingInterceptor(tracer)])
+    async with Worker(client, task_queue=python_queue, workflows=[PyShopper]):
+        with tracer.start_as_current_span("place-order"):
+            result = await asyncio.wait_for(
+                client.execute_workflow(PyShopper.run, endpoint, id=workflow_id, task_queue=python_queue), 60
+            )
+    print(json.dumps({"result": json.dumps(result), "status": "", "spans": finished_spans(exporter)}))
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    asyncio.run({"workflow": workflow_call, "nexus": nexus_call}[command](*args))
+    commands = {"workflow": workflow_call, "nexus": nexus_call, "nexus-caller": nexus_caller}
+    asyncio.run(commands[command](*args))
     # The answer is printed: leave without interpreter finalization, which the SDK's native
     # threads can race after a Nexus worker ran.
     sys.stdout.flush()
