@@ -9,12 +9,12 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use temporalio_protos::temporal::api::operatorservice::v1 as os;
 use tokio::sync::watch;
 use tonic::Status;
 use tonic::server::{Grpc, UnaryService};
 use workflow_client::proto::enums::QueryResultType;
 use workflow_client::proto::history::History;
+use workflow_client::proto::operatorservice as os;
 use workflow_client::proto::workflowservice as ws;
 
 /// How long a poll waits for a task before answering empty (the worker polls again).

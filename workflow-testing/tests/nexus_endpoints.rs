@@ -2,9 +2,9 @@
 //! them, and `TestEnv::create_nexus_endpoint`: created, refused with typed errors, listed,
 //! looked up and deleted.
 
-use temporalio_protos::temporal::api::nexus::v1 as pn;
-use temporalio_protos::temporal::api::operatorservice::v1 as os;
 use tonic::Code;
+use workflow_client::proto::nexus as pn;
+use workflow_client::proto::operatorservice as os;
 use workflow_testing::{NexusEndpointError, TestEnv};
 
 fn spec(name: &str, target: pn::endpoint_target::Variant) -> os::CreateNexusEndpointRequest {
