@@ -102,21 +102,23 @@ async fn collected_a_and_b(client: &Client, queue: &str) -> CollectorHandle {
 }
 
 /// Resets `handle`'s run; checks the old run was terminated by it and the new run's history
-/// records the reset and, after it, the `reapplied` signals and updates (as `name(argument)`).
+/// records the reset and, after it, the `reapplied` signals and updates (as `name(arguments)`).
 /// Returns the new run's handle.
 async fn reset_checked(handle: &CollectorHandle, options: ResetOptions, reapplied: &[&str]) -> CollectorHandle {
-    let old_run = handle.run_id().unwrap().to_string();
+    let before = handle.describe().await.unwrap().summary;
     let new = CollectorHandle::from(handle.reset(options).await.unwrap());
     let new_run = new.run_id().expect("the new run's id").to_string();
-    assert_ne!(new_run, old_run);
+    assert_ne!(new_run, before.run_id);
+    // A running run is terminated by the reset; a closed one stays as it was.
     let old = handle
         .untyped()
         .client()
-        .handle::<Collector>(handle.workflow_id(), Some(old_run));
-    assert_eq!(
-        old.describe().await.unwrap().summary.status,
-        WorkflowExecutionStatus::Terminated
-    );
+        .handle::<Collector>(handle.workflow_id(), Some(before.run_id));
+    let expected = match before.status {
+        WorkflowExecutionStatus::Running => WorkflowExecutionStatus::Terminated,
+        closed => closed,
+    };
+    assert_eq!(old.describe().await.unwrap().summary.status, expected);
 
     let history = new.fetch_history().await.unwrap();
     let reset_at = history
@@ -128,8 +130,9 @@ async fn reset_checked(handle: &CollectorHandle, options: ResetOptions, reapplie
         })
         .expect("the new run records the reset as a failed workflow task");
     let call = |name: &str, args: Option<&Payloads>| {
-        let arg: String = from_payload(&args.unwrap().payloads[0]).unwrap();
-        format!("{name}({arg})")
+        let args = args.map(|a| a.payloads.as_slice()).unwrap_or_default();
+        let args: Vec<String> = args.iter().map(|p| from_payload(p).unwrap()).collect();
+        format!("{name}({})", args.join(", "))
     };
     let after: Vec<String> = history.events[reset_at..]
         .iter()
@@ -175,16 +178,14 @@ async fn reset_to_the_first_workflow_task_runs_again_with_or_without_the_signals
     items_become(&new, &[]).await;
     new.add("c".into()).await.unwrap();
     assert_eq!(closed(&new).await, "ada: c");
-    // A handle without a run id resets the latest run: the one the last reset started.
+    // A handle without a run id resets the latest run: the one the last reset started, whose
+    // first completed task came before `c` and `close`, so both are sent again and the new run
+    // closes by itself.
     let latest = Collector::handle(&client, new.workflow_id());
     assert!(latest.run_id().is_none());
-    let again = CollectorHandle::from(
-        latest
-            .reset(ResetOptions::first_workflow_task("once more"))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(closed(&again).await, "ada: c");
+    let options = ResetOptions::first_workflow_task("once more");
+    let again = reset_checked(&latest, options, &["add(c)", "close()"]).await;
+    assert_eq!(again.result().await.unwrap(), "ada: c");
     running.stop().await.unwrap();
 }
 

@@ -10,6 +10,7 @@ dataclass argument, a query answering a list of them, an update, and the result.
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import dataclass
 
@@ -64,3 +65,9 @@ async def main(address: str, task_queue: str, workflow_id: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(*sys.argv[1:]))
+    # The SDK's native threads can crash the interpreter while it finalizes, after all output
+    # is written: leave without finalizing (as interop.py does). An exception above still exits
+    # non-zero with its traceback.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
