@@ -467,18 +467,18 @@ async fn unsupported_features_fail_at_once_naming_the_feature() {
         |mut service, request| async move { service.create_schedule(request).await },
     ))
     .await;
-    let nexus = within(client.call(
-        ws::PollNexusTaskQueueRequest {
+    let versioning = within(client.call(
+        ws::DescribeWorkerDeploymentRequest {
             namespace: "default".into(),
-            ..Default::default()
+            deployment_name: "checkout".into(),
         },
         None,
-        |mut service, request| async move { service.poll_nexus_task_queue(request).await },
+        |mut service, request| async move { service.describe_worker_deployment(request).await },
     ))
     .await;
     for (outcome, feature) in [
         (schedule.map(drop), "schedules (CreateSchedule)"),
-        (nexus.map(drop), "Nexus operations (PollNexusTaskQueue)"),
+        (versioning.map(drop), "worker versioning (DescribeWorkerDeployment)"),
     ] {
         let status = outcome.expect_err("not supported").status;
         assert_eq!(status.code() as i32, 12, "UNIMPLEMENTED: {status:?}");
@@ -493,4 +493,83 @@ async fn unsupported_features_fail_at_once_naming_the_feature() {
         .await
         .expect_err("OR is beyond the subset");
     assert!(refused.to_string().contains("comparisons joined by AND"), "{refused}");
+}
+
+/// `inventory.check`: nothing serves it in these tests.
+pub struct Check;
+
+impl workflow_runtime::nexus::NexusOperation for Check {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "check";
+    type Input = String;
+    type Output = bool;
+}
+
+/// Calls `inventory.check` through `endpoint`, waiting a day at most.
+#[workflow]
+#[derive(Default)]
+pub struct Checker;
+
+#[workflow]
+impl Checker {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<String> {
+        let checked = ctx
+            .nexus::<Check>(endpoint, "tea".to_string())
+            .schedule_to_close_timeout(Duration::from_secs(86_400))
+            .await;
+        Ok(match checked {
+            Ok(found) => format!("found: {found}"),
+            Err(e) => e.root_cause().message.clone(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn nexus_endpoints_and_calls_nothing_serves() {
+    use workflow_runtime::client::ClientError;
+    let env = TestEnv::start().await.unwrap();
+    let client = env.client();
+    // The client's endpoint calls work here as on a server.
+    let endpoint = client.create_nexus_endpoint("inventory", "nobody-polls").await.unwrap();
+    assert_eq!(endpoint.name, "inventory");
+    let again = client
+        .create_nexus_endpoint("inventory", "elsewhere")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, ClientError::NexusEndpointAlreadyExists { .. }),
+        "{again}"
+    );
+    client.delete_nexus_endpoint(&endpoint).await.unwrap();
+    env.create_nexus_endpoint("inventory", "nobody-polls").unwrap();
+
+    let worker = Worker::builder(client, "checkers")
+        .workflow::<Checker>()
+        .build()
+        .unwrap()
+        .spawn();
+    // No worker polls the endpoint's queue: the request waits for time, which jumps to the
+    // operation's timeout at once.
+    let started = Instant::now();
+    let before = env.now();
+    let checker = Checker::start(client, StartOptions::new("checker", "checkers"), "inventory".into())
+        .await
+        .unwrap();
+    let checked = tokio::time::timeout(Duration::from_secs(10), checker.result())
+        .await
+        .expect("virtual time jumps to the timeout");
+    assert_eq!(checked.unwrap(), "operation timed out");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(env.now().duration_since(before).unwrap() >= Duration::from_secs(86_400));
+    // A call through an endpoint that does not exist fails the run at once, naming it.
+    let lost = Checker::start(client, StartOptions::new("lost", "checkers"), "nowhere".into())
+        .await
+        .unwrap();
+    let failure = lost.result().await.unwrap_err();
+    assert!(
+        failure.to_string().contains("no Nexus endpoint named `nowhere`"),
+        "{failure}"
+    );
+    worker.stop().await.unwrap();
 }

@@ -67,17 +67,20 @@ where
     let started = std::time::Instant::now();
     let env = TestEnv::start_with(options).await.expect("the test environment");
     let in_env = scenario(env.client().clone()).await;
+    compare(racing, (server, on_server), (in_env, started.elapsed()))
+}
+
+/// Checks that the test environment reported what the server did (but for the `racing`
+/// events), each report with the wall time its backend took; returns the server's report.
+fn compare(racing: &[&str], server: (Report, Duration), in_env: (Report, Duration)) -> Report {
     // Seen with `--nocapture`: what each backend took.
-    eprintln!(
-        "scenario wall time: server {on_server:?}, TestEnv {:?}",
-        started.elapsed()
-    );
+    eprintln!("scenario wall time: server {:?}, TestEnv {:?}", server.1, in_env.1);
     assert_eq!(
-        in_env.without(racing),
-        server.without(racing),
+        in_env.0.without(racing),
+        server.0.without(racing),
         "TestEnv differs from the server"
     );
-    server
+    server.0
 }
 
 /// Runs `W` with `input` to its end on both backends (a test environment started with
@@ -133,3 +136,4 @@ mod cancellation;
 mod children;
 mod lifecycle;
 mod messages;
+mod nexus;

@@ -1,0 +1,451 @@
+//! Nexus operations through an endpoint: synchronous outcomes (a result, an operation
+//! failure, handler errors retried or not), a workflow-backed operation's result or failure
+//! delivered by its completion callback, a schedule-to-close timeout, and the cancellation of
+//! a workflow-backed operation (the handler cancels its workflow).
+
+use super::*;
+use workflow_runtime::client::failure::Failure;
+use workflow_runtime::client::proto::failure::failure::FailureInfo;
+use workflow_runtime::futures::StreamExt;
+use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
+use workflow_runtime::replay::Replayer;
+
+/// `inventory.reserve`: reserves an item, or says why not.
+pub struct Reserve;
+
+impl NexusOperation for Reserve {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "reserve";
+    type Input = String;
+    type Output = u64;
+}
+
+/// An operation nobody serves.
+pub struct Audit;
+
+impl NexusOperation for Audit {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "audit";
+    type Input = ();
+    type Output = ();
+}
+
+/// `inventory.restock`: runs the `Restock` workflow; answers its result (or failure).
+pub struct RestockOperation;
+
+impl NexusOperation for RestockOperation {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "restock";
+    type Input = u64;
+    type Output = String;
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Restock;
+
+#[workflow]
+impl Restock {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, count: u64) -> WorkflowResult<String> {
+        // Long enough that the caller sees the operation start before it ends.
+        ctx.sleep(Duration::from_secs(1)).await?;
+        if count == 0 {
+            return Err(WorkflowError::non_retryable("nothing to restock", "EmptyRestock"));
+        }
+        Ok(format!("{count} restocked"))
+    }
+}
+
+/// `inventory.count`: runs the `Count` workflow, which counts for an hour.
+pub struct CountOperation;
+
+impl NexusOperation for CountOperation {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "count";
+    type Input = String;
+    type Output = String;
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct Count;
+
+#[workflow]
+impl Count {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, item: String) -> WorkflowResult<String> {
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Ok(format!("{item} counted"))
+    }
+}
+
+/// `inventory.flaky`: its handler always fails with a retryable error.
+pub struct Flaky;
+
+impl NexusOperation for Flaky {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "flaky";
+    type Input = ();
+    type Output = ();
+}
+
+/// `inventory.shaky`: its handler fails with a retryable error twice for each call, then
+/// answers which attempt succeeded.
+pub struct Shaky;
+
+impl NexusOperation for Shaky {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "shaky";
+    type Input = ();
+    type Output = u32;
+}
+
+/// `inventory.slow`: its handler takes half a second (of real time) to answer.
+pub struct Slow;
+
+impl NexusOperation for Slow {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "slow";
+    type Input = ();
+    type Output = String;
+}
+
+/// The attempts `inventory.shaky` saw, by the call's request id (the same on every retry).
+static SHAKY_ATTEMPTS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+async fn shaky(ctx: NexusContext, (): ()) -> Result<u32, NexusError> {
+    let attempt = {
+        let mut seen = SHAKY_ATTEMPTS.lock().unwrap();
+        seen.push(ctx.request_id.clone());
+        seen.iter().filter(|id| **id == ctx.request_id).count() as u32
+    };
+    if attempt < 3 {
+        return Err(NexusError::internal(format!("attempt {attempt} failed")));
+    }
+    Ok(attempt)
+}
+
+async fn reserve(_ctx: NexusContext, item: String) -> Result<u64, NexusError> {
+    match item.as_str() {
+        "" => Err(NexusError::bad_request("an item is required")),
+        "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
+        _ => Ok(item.len() as u64),
+    }
+}
+
+/// The `inventory` service's handlers, on `task_queue`.
+fn handlers(client: &Client, task_queue: &str) -> Worker {
+    Worker::builder(client, task_queue)
+        .nexus_operation::<Reserve, _, _>(reserve)
+        .nexus_operation::<Flaky, _, _>(|_ctx: NexusContext, ()| async move {
+            Err::<(), _>(NexusError::internal("the warehouse is down"))
+        })
+        .nexus_operation::<Shaky, _, _>(shaky)
+        .nexus_operation::<Slow, _, _>(|_ctx: NexusContext, ()| async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Ok("slow but there".to_string())
+        })
+        .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, count| {
+            let id = format!("restock-{}", ctx.request_id);
+            Ok((StartOptions::new(id, &ctx.task_queue), (count,)))
+        })
+        .workflow::<Restock>()
+        .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
+            Ok((StartOptions::new(format!("count-{item}"), &ctx.task_queue), (item,)))
+        })
+        .workflow::<Count>()
+        .build()
+        .unwrap()
+}
+
+/// A failure and its causes, one line: each level's message and kind (Nexus kinds by their
+/// fields, without event ids, which depend on how workflow tasks batch).
+fn describe(failure: &Failure) -> String {
+    let kind = match &*failure.kind {
+        FailureKind::Application { type_name, .. } => format!("application {type_name}"),
+        FailureKind::Canceled { .. } => "canceled".to_string(),
+        FailureKind::Timeout { timeout_type, .. } => format!("timeout {timeout_type:?}"),
+        FailureKind::Other(info) => match &**info {
+            FailureInfo::NexusOperationExecutionFailureInfo(i) => format!(
+                "nexus operation {}.{}{}",
+                i.service,
+                i.operation,
+                if i.operation_token.is_empty() {
+                    ""
+                } else {
+                    " with a token"
+                }
+            ),
+            FailureInfo::NexusHandlerFailureInfo(i) => format!("handler error {} {}", i.r#type, i.retry_behavior),
+            other => format!("{other:?}"),
+        },
+        other => format!("{other:?}"),
+    };
+    let here = format!("{} [{kind}]", failure.message);
+    match &failure.cause {
+        Some(cause) => format!("{here} <- {}", describe(cause)),
+        None => here,
+    }
+}
+
+/// What a call ended with.
+fn outcome<T: std::fmt::Debug>(result: Result<T, WorkflowError>) -> String {
+    match result {
+        Ok(value) => format!("{value:?}"),
+        Err(e) => describe(&e),
+    }
+}
+
+/// Calls `inventory.reserve` for an item, one with no stock and no item, then an operation
+/// the handler does not serve.
+#[workflow]
+#[derive(Default)]
+pub struct SyncCalls;
+
+#[workflow]
+impl SyncCalls {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let mut seen = Vec::new();
+        for item in ["tea", "unicorn", ""] {
+            let call = ctx
+                .nexus::<Reserve>(endpoint.clone(), item.to_string())
+                .schedule_to_close_timeout(Duration::from_secs(20));
+            seen.push(outcome(call.await));
+        }
+        let audit = ctx
+            .nexus::<Audit>(endpoint, ())
+            .schedule_to_close_timeout(Duration::from_secs(20))
+            .await;
+        seen.push(outcome(audit));
+        Ok(seen)
+    }
+}
+
+/// Calls the workflow-backed `inventory.restock` twice: a run that completes, one that fails.
+#[workflow]
+#[derive(Default)]
+pub struct WorkflowBackedCalls;
+
+#[workflow]
+impl WorkflowBackedCalls {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let mut seen = Vec::new();
+        for count in [12, 0] {
+            let call = ctx
+                .nexus::<RestockOperation>(endpoint.clone(), count)
+                .schedule_to_close_timeout(Duration::from_secs(30));
+            seen.push(outcome(call.await));
+        }
+        Ok(seen)
+    }
+}
+
+/// Calls an operation whose handler fails with retryable errors until its schedule-to-close
+/// timeout, and a workflow-backed one that outlives its own.
+#[workflow]
+#[derive(Default)]
+pub struct TimedOutCalls;
+
+#[workflow]
+impl TimedOutCalls {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String) -> WorkflowResult<Vec<String>> {
+        let flaky = ctx
+            .nexus::<Flaky>(endpoint.clone(), ())
+            .schedule_to_close_timeout(Duration::from_secs(3))
+            .await;
+        // Long enough that the server surely records the start first.
+        let count = ctx
+            .nexus::<CountOperation>(endpoint, item)
+            .schedule_to_close_timeout(Duration::from_secs(5))
+            .await;
+        Ok(vec![outcome(flaky), outcome(count)])
+    }
+}
+
+/// Calls an operation whose handler fails twice with retryable errors, and a slow one beside
+/// an hour's timer (the handler's answer comes first: time does not jump while it works).
+#[workflow]
+#[derive(Default)]
+pub struct PatientCalls;
+
+#[workflow]
+impl PatientCalls {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let shaky = ctx
+            .nexus::<Shaky>(endpoint.clone(), ())
+            .schedule_to_close_timeout(Duration::from_secs(30))
+            .await;
+        let slow = ctx
+            .nexus::<Slow>(endpoint, ())
+            .schedule_to_close_timeout(Duration::from_secs(7200))
+            .into_future();
+        let hour = ctx.sleep(Duration::from_secs(3600));
+        let first = match workflow_runtime::futures::future::select(slow, hour).await {
+            workflow_runtime::futures::future::Either::Left((answer, _)) => outcome(answer),
+            workflow_runtime::futures::future::Either::Right(_) => "the hour passed first".to_string(),
+        };
+        Ok(vec![outcome(shaky), first])
+    }
+}
+
+/// Starts a count, gives it two seconds, then calls it off and waits to hear how it ended.
+#[workflow]
+#[derive(Default)]
+pub struct CallsOff;
+
+#[workflow]
+impl CallsOff {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String) -> WorkflowResult<String> {
+        let scope = ctx.cancellation_scope();
+        let count = ctx
+            .nexus::<CountOperation>(endpoint, item)
+            .schedule_to_close_timeout(Duration::from_secs(60))
+            .cancellation_scope(&scope)
+            .into_future();
+        ctx.sleep(Duration::from_secs(2)).await?;
+        scope.cancel();
+        Ok(outcome(count.await))
+    }
+}
+
+/// Runs a caller workflow `W` (its input made from the endpoint's name by `input`) to its end
+/// on the dev server and in a fresh `TestEnv`, each with a fresh endpoint (created with the
+/// client on the server, with `TestEnv::create_nexus_endpoint` in the environment) routed to a
+/// worker of [`handlers`]; both must report the same, and the environment's history must
+/// replay. Returns the server's report.
+async fn on_both_through_an_endpoint<W>(input: impl Fn(String) -> W::Input) -> Report
+where
+    W: workflow_runtime::client::WorkflowDefinition + workflow_runtime::definition::Workflow,
+    W::Output: std::fmt::Debug,
+{
+    let caller = |client: &Client, queue: &str| Worker::builder(client, queue).workflow::<W>().build().unwrap();
+    let fresh = || (unique_id("inventory").replace('.', "-"), unique_id("nexus-handlers"));
+    let started = std::time::Instant::now();
+    let client = dev_server_client().await.expect("the dev server");
+    let (endpoint, queue) = fresh();
+    client
+        .create_nexus_endpoint(&endpoint, &queue)
+        .await
+        .expect("a new endpoint");
+    let serving = handlers(&client, &queue).spawn();
+    let server = run_to_end::<W>(&client, caller, input(endpoint)).await;
+    serving.stop().await.expect("the handler worker stops");
+    let on_server = started.elapsed();
+    let started = std::time::Instant::now();
+    let env = TestEnv::start().await.expect("the test environment");
+    let (endpoint, queue) = fresh();
+    env.create_nexus_endpoint(&endpoint, &queue).expect("a new endpoint");
+    let serving = handlers(env.client(), &queue).spawn();
+    let in_env = run_to_end::<W>(env.client(), caller, input(endpoint)).await;
+    serving.stop().await.expect("the handler worker stops");
+    let in_env = (in_env, started.elapsed());
+    // The environment's history of the call replays, as the server's does.
+    let query = format!("WorkflowType = '{}'", W::NAME);
+    let runs: Vec<_> = env.client().list_workflows(&query).collect().await;
+    let workflow_id = &runs[0].as_ref().expect("the run is listed").workflow_id;
+    let history = env.history(workflow_id).expect("its history");
+    Replayer::new()
+        .workflow::<W>()
+        .replay(&history)
+        .expect("the history replays");
+    compare(&[], (server, on_server), in_env)
+}
+
+#[tokio::test]
+async fn synchronous_operations_answer_results_failures_and_handler_errors() {
+    let report = on_both_through_an_endpoint::<SyncCalls>(|endpoint| (endpoint,)).await;
+    let wrapped = "nexus operation completed unsuccessfully [nexus operation inventory";
+    let expected = format!(
+        "completed: {:?}",
+        [
+            "3".to_string(),
+            format!("{wrapped}.reserve] <- unicorns are out of stock [application NexusOperationError]"),
+            format!("{wrapped}.reserve] <- an item is required [handler error BAD_REQUEST 0]"),
+            format!(
+                "{wrapped}.audit] <- operation `inventory.audit` is not registered on this worker; registered: \
+                 inventory.count, inventory.flaky, inventory.reserve, inventory.restock, inventory.shaky, \
+                 inventory.slow [handler error NOT_FOUND 0]"
+            ),
+        ]
+    );
+    assert_eq!(report.outcome, expected);
+    let scheduled = report
+        .events
+        .iter()
+        .filter(|e| *e == "NEXUS_OPERATION_SCHEDULED")
+        .count();
+    assert_eq!(scheduled, 4, "{:?}", report.events);
+}
+
+#[tokio::test]
+async fn a_workflow_backed_operation_answers_its_runs_result_or_failure() {
+    let report = on_both_through_an_endpoint::<WorkflowBackedCalls>(|endpoint| (endpoint,)).await;
+    let expected = [
+        "\"12 restocked\"",
+        "nexus operation completed unsuccessfully [nexus operation inventory.restock with a token] \
+         <- nothing to restock [application EmptyRestock]",
+    ];
+    assert_eq!(report.outcome, format!("completed: {expected:?}"));
+    let nexus: Vec<&str> = report
+        .events
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.starts_with("NEXUS_"))
+        .collect();
+    assert_eq!(
+        nexus,
+        [
+            "NEXUS_OPERATION_SCHEDULED",
+            "NEXUS_OPERATION_STARTED",
+            "NEXUS_OPERATION_COMPLETED",
+            "NEXUS_OPERATION_SCHEDULED",
+            "NEXUS_OPERATION_STARTED",
+            "NEXUS_OPERATION_FAILED"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn operations_time_out_after_their_schedule_to_close_timeout() {
+    let report = on_both_through_an_endpoint::<TimedOutCalls>(|endpoint| (endpoint, unique_id("tea"))).await;
+    let timed_out = |op: &str| {
+        format!(
+            "nexus operation completed unsuccessfully [nexus operation inventory.{op}] <- operation timed out \
+             [timeout ScheduleToClose]"
+        )
+    };
+    let expected = [timed_out("flaky"), timed_out("count with a token")];
+    assert_eq!(report.outcome, format!("completed: {expected:?}"));
+}
+
+#[tokio::test]
+async fn retryable_handler_errors_are_retried_and_time_stands_while_a_handler_works() {
+    let report = on_both_through_an_endpoint::<PatientCalls>(|endpoint| (endpoint,)).await;
+    assert_eq!(report.outcome, format!("completed: {:?}", ["3", "\"slow but there\""]));
+}
+
+#[tokio::test]
+async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
+    let report = on_both_through_an_endpoint::<CallsOff>(|endpoint| (endpoint, unique_id("tea"))).await;
+    let expected = "nexus operation completed unsuccessfully [nexus operation inventory.count with a token] \
+                    <- operation canceled [canceled]";
+    assert_eq!(report.outcome, format!("completed: {expected:?}"));
+    for event in [
+        "NEXUS_OPERATION_STARTED",
+        "NEXUS_OPERATION_CANCEL_REQUESTED",
+        "NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED",
+        "NEXUS_OPERATION_CANCELED",
+    ] {
+        assert!(
+            report.events.iter().any(|e| e == event),
+            "{event} in {:?}",
+            report.events
+        );
+    }
+}
