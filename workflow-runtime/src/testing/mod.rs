@@ -64,7 +64,7 @@ pub use workflow_dev_server::{
     ADDRESS_ENV, CLI_ENV, DevServer, DevServerError, DevServerOptions, PYTHON_ENV, find_cli, free_port,
 };
 #[cfg(feature = "testing")]
-pub use workflow_testing::{TestEnv, TestEnvError, TestEnvOptions};
+pub use workflow_testing::{NexusEndpointError, TestEnv, TestEnvError, TestEnvOptions};
 
 /// The event types of a history, in order, as short names (`WORKFLOW_EXECUTION_STARTED`,
 /// `ACTIVITY_TASK_SCHEDULED`, …): what a test compares to say which events a run recorded.
