@@ -187,10 +187,14 @@ impl Client {
                 Some(tunnel) => endpoint.connect_with_connector(tunnel.clone()).await,
                 None => endpoint.connect().await,
             };
+            // A proxy's refusal would be the same on every attempt.
+            if let Err(e) = &connected
+                && let Some(refused) = crate::proxy::refusal(e)
+            {
+                return Err(refused.into());
+            }
             match connected {
                 Ok(channel) => break channel,
-                // A proxy's refusal would be the same on every attempt.
-                Err(e) if let Some(refused) = crate::proxy::refusal(&e) => return Err(refused.into()),
                 Err(e) if attempt < options.retry.max_attempts => {
                     tracing::debug!(attempt, address = %options.address, error = %error_chain(&e), "connect failed; retrying");
                     tokio::time::sleep(options.retry.backoff(attempt)).await;
