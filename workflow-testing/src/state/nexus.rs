@@ -691,9 +691,10 @@ impl State {
                     failure_info: Some(FailureInfo::TerminatedFailureInfo(Default::default())),
                     ..Default::default()
                 }),
+                // As the server words it, with no timeout type.
                 Ev::WorkflowExecutionTimedOutEventAttributes(_) => Err(Failure::timeout(
                     "operation exceeded internal timeout",
-                    workflow_client::proto::enums::TimeoutType::StartToClose,
+                    workflow_client::proto::enums::TimeoutType::Unspecified,
                 )
                 .into()),
                 _ => continue,
