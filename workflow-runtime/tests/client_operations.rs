@@ -263,11 +263,13 @@ async fn reset_reapplies_updates_unless_excluded() {
         handle
     };
 
-    // Reapplied, the update is in the new run's history as admitted (its delivery to the
-    // worker from that event is the engine's part).
+    // Reapplied, the update is in the new run's history as admitted, and the worker runs its
+    // handler again: the new run has both items.
     let kept = with_update(client.clone(), queue.clone()).await;
     let options = ResetOptions::first_workflow_task("keep updates");
-    reset_checked(&kept, options, &["add(a)", "add_now(u)"]).await;
+    let new = reset_checked(&kept, options, &["add(a)", "add_now(u)"]).await;
+    items_become(&new, &["a", "u"]).await;
+    assert_eq!(closed(&new).await, "ada: a,u");
 
     let dropped = with_update(client.clone(), queue.clone()).await;
     let options = ResetOptions::first_workflow_task("drop updates").reapply_updates(false);

@@ -3,6 +3,7 @@
 
 use super::driver::SignalError;
 use super::run::Run;
+use super::updates::UpdateDelivery;
 use crate::client::failure::Failure;
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::interceptor::InboundKind;
@@ -13,10 +14,21 @@ use crate::workflow::external::external_failure;
 
 impl Run {
     pub(super) fn apply_event(&mut self, event: HistoryEvent) -> Result<(), TaskError> {
+        let event_id = event.event_id;
         let Some(attributes) = event.attributes else {
             return Ok(());
         };
         match attributes {
+            // An update the server admitted without a protocol message (reapplied after a
+            // reset): delivered as if it had come with the task. On replay its acceptance
+            // event delivers it instead.
+            EvAttr::WorkflowExecutionUpdateAdmittedEventAttributes(a) => {
+                if !self.state.borrow().replaying
+                    && let Some(request) = a.request
+                {
+                    self.admitted_updates.push(UpdateDelivery::admitted(event_id, request));
+                }
+            }
             EvAttr::WorkflowExecutionStartedEventAttributes(a) => {
                 let mut state = self.state.borrow_mut();
                 state.set_start_facts(&a, event.event_time.as_ref());

@@ -111,6 +111,8 @@ pub(crate) struct Run {
     pub(super) skipped_deprecated_patch: bool,
     /// What the worker sets for its runs.
     pub(super) settings: RunSettings,
+    /// Updates admitted by events of the task being applied, to deliver with its messages.
+    pub(super) admitted_updates: Vec<UpdateDelivery>,
 }
 
 /// What a worker sets for each of its runs.
@@ -145,6 +147,7 @@ impl Run {
             divergence: None,
             skipped_deprecated_patch: false,
             settings: RunSettings::default(),
+            admitted_updates: Vec::new(),
         }
     }
 
@@ -386,7 +389,8 @@ impl Run {
                 break;
             }
         }
-        for update in updates {
+        let admitted = std::mem::take(&mut self.admitted_updates);
+        for update in admitted.into_iter().chain(updates) {
             if result.is_ok() {
                 result = self.deliver_update(update);
             }

@@ -221,6 +221,18 @@ impl UpdateDelivery {
         })
     }
 
+    /// An update recorded as admitted at `event_id` (no protocol message carried it): its
+    /// acceptance refers to the request by the id the other SDKs give it.
+    pub(super) fn admitted(event_id: i64, request: pu::Request) -> Self {
+        let update_id = request.meta.as_ref().map(|m| m.update_id.clone()).unwrap_or_default();
+        UpdateDelivery {
+            message_id: format!("{update_id}/request"),
+            sequencing_event_id: event_id,
+            request,
+            live: true,
+        }
+    }
+
     pub(super) fn from_accepted_event(event: &HistoryEvent) -> Option<Self> {
         let Some(EvAttr::WorkflowExecutionUpdateAcceptedEventAttributes(a)) = &event.attributes else {
             return None;
