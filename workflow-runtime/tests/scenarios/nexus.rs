@@ -540,3 +540,48 @@ async fn a_backing_run_that_is_terminated_fails_the_operation() {
     let failed = report.events.iter().filter(|e| *e == "NEXUS_OPERATION_FAILED").count();
     assert_eq!(failed, 1, "{:?}", report.events);
 }
+
+/// Calls `inventory.count` through an endpoint nothing serves, and calls it off after a second:
+/// the cancel request waits for the operation to start, so it times out.
+#[workflow]
+#[derive(Default)]
+pub struct CallsOffEarly;
+
+#[workflow]
+impl CallsOffEarly {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<String> {
+        let scope = ctx.cancellation_scope();
+        let count = ctx
+            .nexus::<CountOperation>(endpoint, "nothing".to_string())
+            .schedule_to_close_timeout(Duration::from_secs(4))
+            .cancellation_scope(&scope)
+            .into_future();
+        ctx.sleep(Duration::from_secs(1)).await?;
+        scope.cancel();
+        Ok(outcome(count.await))
+    }
+}
+
+#[tokio::test]
+async fn an_operation_canceled_before_it_started_waits_for_its_start() {
+    let report = on_both(&[], |client| async move {
+        let endpoint = unique_id("unserved").replace('.', "-");
+        // No worker polls the endpoint's queue.
+        client
+            .create_nexus_endpoint(&endpoint, &unique_id("nobody"))
+            .await
+            .expect("a new endpoint");
+        let worker = |client: &Client, queue: &str| {
+            Worker::builder(client, queue)
+                .workflow::<CallsOffEarly>()
+                .build()
+                .unwrap()
+        };
+        run_to_end::<CallsOffEarly>(&client, worker, (endpoint,)).await
+    })
+    .await;
+    let expected = "nexus operation completed unsuccessfully [nexus operation inventory.count] \
+                    <- operation timed out [timeout ScheduleToClose]";
+    assert_eq!(report.outcome, format!("completed: {expected:?}"));
+}

@@ -575,8 +575,8 @@ impl State {
     }
 
     /// `RequestCancelNexusOperation`: recorded; a started operation's handler gets a cancel
-    /// request (once its start is answered, when it is under way), and one not sent to a
-    /// handler yet is canceled at once.
+    /// request (one not started yet gets it once it starts: until then, as on the server, the
+    /// operation goes on and may still complete, fail or time out).
     pub(super) fn request_cancel_nexus(&mut self, run_id: &str, completed_id: i64, scheduled: i64) {
         let requested = self.append(
             run_id,
@@ -591,9 +591,6 @@ impl State {
         op.cancel_requested = Some(requested);
         if op.token.is_some() {
             self.queue_nexus(run_id, scheduled);
-        } else if !op.in_flight {
-            let cause = Failure::canceled("operation canceled before it was started");
-            self.end_nexus(run_id, scheduled, Err(cause.into()));
         }
     }
 
