@@ -16,10 +16,21 @@
 //!   throughput and start-to-result latencies.
 //! - `bench idle TASK_QUEUE COUNT`: starts COUNT `BenchIdle` workflows and returns once the
 //!   worker has run the first task of every one (each then waits on its timer in the cache).
+//!
+//! And, for this project only (no peer takes part):
+//!
+//! - `bench eager TASK_QUEUE COUNT`: a client and a worker built on it in this process start
+//!   `BenchFirstActivity` workflows one at a time, COUNT with eager start and COUNT without
+//!   (alternating, eager first and last of every four, after a few of each to warm up), and
+//!   print the start-to-first-activity latencies of each way (from the start call to the
+//!   activity's first line) and how many eager starts the worker ran eagerly.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use workflow_runtime::client::history::history_from_json;
+use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
 
@@ -70,6 +81,90 @@ impl Timers {
         }
         Ok(timers)
     }
+}
+
+/// When each probe's activity started, by its key.
+static FIRST_ACTIVITY: Mutex<BTreeMap<u64, Instant>> = Mutex::new(BTreeMap::new());
+
+#[activity(start_to_close_timeout = "30s")]
+async fn first_activity(key: u64) -> Result<u64, ActivityError> {
+    FIRST_ACTIVITY.lock().expect("probe map").insert(key, Instant::now());
+    Ok(key)
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct FirstActivity;
+
+#[workflow(name = "BenchFirstActivity")]
+impl FirstActivity {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, key: u64) -> WorkflowResult<u64> {
+        ctx.activity(first_activity, key).await
+    }
+}
+
+/// The p-th percentile (0 to 1) of sorted figures.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn eager(task_queue: &str, count: usize) {
+    const WARM_UP: usize = 4;
+    let client = connect().await;
+    // A worker identity of its own: an eagerly run task is started by the client's.
+    let options = workflow_runtime::worker::WorkerOptions {
+        identity: Some(format!("{}-worker", client.identity())),
+        ..Default::default()
+    };
+    let worker = Worker::builder(&client, task_queue)
+        .options(options)
+        .workflow::<FirstActivity>()
+        .activity(first_activity)
+        .build()
+        .expect("worker");
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let mut latencies: [Vec<f64>; 2] = Default::default();
+    let mut ran_eagerly = 0;
+    for i in 0..WARM_UP + 2 * count {
+        let eager = matches!(i % 4, 0 | 3);
+        let options = StartOptions::new(format!("{task_queue}-{i}"), task_queue).eager(eager);
+        let started = Instant::now();
+        let handle = FirstActivity::start(&client, options, i as u64).await.expect("start");
+        handle.result().await.expect("result");
+        let activity = FIRST_ACTIVITY.lock().expect("probe map").remove(&(i as u64));
+        let latency = activity.expect("the activity ran").duration_since(started);
+        if i < WARM_UP {
+            continue;
+        }
+        latencies[usize::from(eager)].push(latency.as_secs_f64() * 1000.0);
+        if eager {
+            let history = handle.fetch_history().await.expect("history");
+            let first_task = history.events.iter().find_map(|e| match &e.attributes {
+                Some(Attributes::WorkflowTaskStartedEventAttributes(a)) => Some(a.identity.clone()),
+                _ => None,
+            });
+            ran_eagerly += usize::from(first_task.as_deref() == Some(client.identity()));
+        }
+    }
+    shutdown.shutdown();
+    running.await.expect("worker task").expect("worker");
+    let report = |latencies: &mut Vec<f64>, eagerly: usize| {
+        latencies.sort_by(f64::total_cmp);
+        format!(
+            "{{\"runs\": {}, \"eager_runs\": {eagerly}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}}}",
+            latencies.len(),
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99)
+        )
+    };
+    let [normal, eager] = &mut latencies;
+    println!(
+        "{{\"eager\": {}, \"normal\": {}}}",
+        report(eager, ran_eagerly),
+        report(normal, 0)
+    );
 }
 
 async fn testenv(timers: u64) {
@@ -226,8 +321,9 @@ async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activitie
         latencies.push(r.await.expect("run"));
     }
     let elapsed = started.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+    let mut latencies: Vec<f64> = latencies.iter().map(|l| l.as_secs_f64() * 1000.0).collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| percentile(&latencies, p);
     println!(
         "{{\"workflows\": {workflows}, \"seconds\": {:.3}, \"workflows_per_second\": {:.1}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
         elapsed.as_secs_f64(),
@@ -321,10 +417,11 @@ async fn main() {
             .await
         }
         Some("idle") => idle(&args[2], arg(&args, 3, "count")).await,
+        Some("eager") => eager(&args[2], arg(&args, 3, "count")).await,
         Some("replay") => replay(&args[2], arg(&args, 3, "rounds")),
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
         ),
     }
 }
