@@ -1,28 +1,43 @@
 //! `cargo xtask bench`: this project against the other Temporal SDKs, back to back on this
-//! machine and the same dev servers (see `bench/README.md` for the contract each SDK's bench
-//! program follows). One driver — this project's client — starts the work for every SDK, and
-//! every worker process is measured from outside the same way.
+//! machine (see `bench/README.md` for the contract each SDK's bench program follows). One
+//! driver — this project's client — starts the work for every SDK, and every worker process and
+//! dev server is measured from outside the same way.
 //!
 //! Workloads: throughput and latency (200 concurrent one-activity workflows; 20 workflows of 20
-//! sequential activities) on an in-memory and on a SQLite dev server, worker CPU per 1,000
-//! workflows and peak RSS, RSS with 10,000 idle cached runs, replay of one recorded history of
-//! over 10,000 events, the test environments, and a clean build of a minimal worker.
-//! `--smoke` runs tiny counts for this project only, so CI keeps the harness working.
+//! sequential activities) on an in-memory and on a SQLite dev server, with the null worker
+//! (`bench/null-worker`, raw gRPC) as the ceiling column: server and worker CPU per workflow,
+//! worker peak RSS; RSS with 10,000 idle cached runs; this project's start-to-first-activity
+//! latency with and without eager start; replay of one recorded history of over 10,000 events;
+//! the test environments; a clean build of a minimal worker; the cost of metrics and tracing.
+//!
+//! Method: a dev server's per-workflow cost grows as finished workflows pile up, so every
+//! measured run gets a fresh server (started in a few seconds; far simpler to reason about
+//! than alternating SDKs on one server, whose state still drifts within a pair). Each SDK runs
+//! `repetitions` times per cell, the SDKs in order and then in reverse order (A B C C B A …),
+//! so a drift of the machine weighs on all alike; tables show the median and the spread
+//! (min–max), and ratios come from the medians. The load average at the start and the share
+//! of the machine other processes took during each run are reported, with a warning when the
+//! machine was not quiet (`machine`).
+//! `--smoke` runs tiny counts for this project and the null worker only, two repetitions, so
+//! CI keeps every path of the harness working.
 
 mod build;
+mod machine;
 mod process;
 mod report;
 
-use crate::peers::{self, BenchProgram, Peer};
+use crate::peers::{self, BenchProgram, Peer, null_worker};
 use anyhow::{Context, Result};
-use process::{WorkerProcess, json_line, measured};
-use report::{Column, Row, at, table};
+use process::{Server, WorkerProcess, json_line, measured};
+use report::{Column, Row, VERSUS_PEERS, at, medians, table};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use workflow_dev_server::{DevServer, DevServerOptions};
 
 const THIS_PROJECT: &str = "this project";
+/// The rows of the eager-start table (this project only).
+const EAGER_START: &str = "eager start";
+const NORMAL_START: &str = "normal start";
 
 /// A workload an SDK says it cannot run here (with its reason), as opposed to one that failed.
 #[derive(Debug)]
@@ -41,114 +56,146 @@ struct Sizes {
     concurrent: (usize, usize, u64),
     sequential: (usize, usize, u64),
     warm_up: usize,
+    /// Runs of each SDK in each throughput cell (and of the eager-start probe), each on a
+    /// fresh dev server.
+    repetitions: usize,
     idle: usize,
     /// Activities of the recorded history (6 events each), and replay rounds.
     replay: (u64, usize),
     timers: u64,
+    /// Workflows started one at a time with, and as many without, eager start, per run.
+    eager: usize,
 }
 
-pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
-    let sizes = if smoke {
-        Sizes {
-            concurrent: (10, 10, 1),
-            sequential: (2, 2, 3),
-            warm_up: 2,
-            idle: 20,
-            replay: (20, 2),
-            timers: 20,
-        }
-    } else {
+impl Sizes {
+    fn full() -> Sizes {
         Sizes {
             concurrent: (200, 200, 1),
             sequential: (20, 20, 20),
             warm_up: 20,
+            repetitions: 3,
             idle: 10_000,
             replay: (1700, 5),
             timers: 1000,
+            eager: 100,
         }
+    }
+
+    /// Tiny counts, but every code path: two repetitions (a median, a spread, both orders).
+    fn smoke() -> Sizes {
+        Sizes {
+            concurrent: (10, 10, 1),
+            sequential: (2, 2, 3),
+            warm_up: 2,
+            repetitions: 2,
+            idle: 20,
+            replay: (20, 2),
+            timers: 20,
+            eager: 4,
+        }
+    }
+}
+
+/// What the measured runs share: the CLI that serves, this project's bench program (also the
+/// driver of every SDK), and the sizes.
+struct Harness {
+    cli: PathBuf,
+    ours: BenchProgram,
+    sizes: Sizes,
+}
+
+impl Harness {
+    fn new(smoke: bool) -> Result<Harness> {
+        Ok(Harness {
+            cli: crate::ensure_cli()?,
+            ours: BenchProgram {
+                sdk: THIS_PROJECT,
+                program: build_ours(profile(smoke))?,
+                args: Vec::new(),
+                cwd: None,
+                env: Vec::new(),
+            },
+            sizes: if smoke { Sizes::smoke() } else { Sizes::full() },
+        })
+    }
+}
+
+fn profile(smoke: bool) -> &'static str {
+    if smoke { "dev" } else { "release" }
+}
+
+pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
+    // Before anything of the bench's own (builds included) loads the machine.
+    let load = machine::load_average()?;
+    let h = Harness::new(smoke)?;
+    let reps = h.sizes.repetitions;
+    let ceiling = match null_worker::prepare(profile(smoke)) {
+        Ok(program) => Peer::Ready(program),
+        Err(e) => Peer::Unavailable {
+            sdk: null_worker::SDK,
+            reason: format!("{e:#}"),
+        },
     };
-    let profile = if smoke { "dev" } else { "release" };
-    let ours = BenchProgram {
-        sdk: THIS_PROJECT,
-        program: build_ours(profile)?,
-        args: Vec::new(),
-        cwd: None,
-        env: Vec::new(),
-    };
-    let cli = crate::ensure_cli()?;
-    let mut sdks = vec![Peer::Ready(ours.clone())];
+    let mut sdks = vec![Peer::Ready(h.ours.clone())];
     if !smoke {
         sdks.extend(peers::prepare_all());
     }
-    let names: Vec<String> = sdks.iter().map(|p| sdk_name(p).to_string()).collect();
-    let each = |f: &mut dyn FnMut(&BenchProgram) -> Result<Value>| -> Vec<Row> {
-        sdks.iter()
-            .map(|peer| match peer {
-                Peer::Ready(program) => {
-                    eprintln!("xtask: … {}", program.sdk);
-                    let outcome = f(program).map_err(|e| match e.downcast_ref::<Unavailable>() {
-                        Some(Unavailable(reason)) => format!("unavailable: {reason}"),
-                        None => format!("failed: {e:#}"),
-                    });
-                    if let Err(e) = &outcome {
-                        eprintln!("xtask: {}: {e}", program.sdk);
-                    }
-                    (program.sdk.to_string(), outcome)
-                }
-                Peer::Unavailable { sdk, reason } => (sdk.to_string(), Err(format!("unavailable: {reason}"))),
-            })
-            .collect()
-    };
+    // The throughput tables have the ceiling beside this project.
+    let mut with_ceiling = sdks.clone();
+    with_ceiling.insert(1, ceiling);
+    let names: Vec<&str> = with_ceiling.iter().map(sdk_name).collect();
 
     let mut tables = String::new();
     let mut raw = serde_json::Map::new();
-    let mut record = |key: &str, title: &str, rows: &[Row], columns: &[Column], tables: &mut String| {
-        tables.push_str(&table(title, rows, columns));
-        raw.insert(key.to_string(), rows_json(rows));
+    let mut record = |key: &str, title: &str, rows: &[Row], columns: &[Column], label: &str| {
+        tables.push_str(&table(title, rows, columns, label));
+        raw.insert(key.to_string(), rows_json(rows, columns));
     };
 
-    let mut history_file = None;
-    let mut metrics_cost_raw = None;
     for (mode, in_memory) in [("in-memory", true), ("SQLite", false)] {
-        let server = DevServer::start_with(DevServerOptions {
-            cli: Some(cli.clone()),
-            in_memory,
-            ..Default::default()
-        })?;
-        let address = server.address().to_string();
-        eprintln!("xtask: bench on the {mode} dev server at {address}");
-        for (key, (n, c, a)) in [("concurrent", sizes.concurrent), ("sequential", sizes.sequential)] {
+        for (key, (n, c, a)) in [("concurrent", h.sizes.concurrent), ("sequential", h.sizes.sequential)] {
+            eprintln!("xtask: {key} workload on {mode} dev servers");
             let title = format!(
-                "{n} workflows × {a} activit{}, {c} at a time ({mode} dev server)",
+                "{n} workflows × {a} activit{}, {c} at a time ({mode} dev server; median (min–max) of {reps} runs, \
+                 each on a fresh server)",
                 if a == 1 { "y" } else { "ies" }
             );
-            let rows = each(&mut |sdk| throughput(sdk, &ours, &address, key, (n, c, a), sizes.warm_up));
-            record(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, &mut tables);
+            let rows = repeated(&with_ceiling, reps, &mut |sdk| {
+                throughput(&h, sdk, in_memory, key, (n, c, a))
+            });
+            record(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, VERSUS_PEERS);
         }
-        if in_memory {
-            let cost = metrics_cost(&ours, &address, sizes.concurrent, sizes.warm_up);
-            tables.push_str(&cost.0);
-            metrics_cost_raw = Some(cost.1);
-            let rows = each(&mut |sdk| idle_cache(sdk, &ours, &address, sizes.idle));
-            let title = format!(
-                "{} idle workflow runs in the worker's cache ({mode} dev server)",
-                sizes.idle
-            );
-            record("idle_cache", &title, &rows, &CACHE, &mut tables);
-            history_file = Some(record_history(&ours, &cli, &address, sizes.replay.0)?);
-        }
-        server.stop();
     }
 
-    let history = history_file.context("the history was recorded")?;
-    let events = count_events(&history)?;
-    let rounds = sizes.replay.1.to_string();
-    let rows = each(&mut |sdk| json_line(&mut sdk.command(&["replay", path_str(&history)?, &rounds])));
-    let title = format!("replay of one {events}-event history × {rounds}, in-process");
-    record("replay", &title, &rows, &REPLAY, &mut tables);
+    let (cost_table, cost_raw) = metrics_cost(&h, h.sizes.concurrent);
 
-    let timers = sizes.timers.to_string();
-    let rows = each(&mut |sdk| {
+    let rows = each(&sdks, &mut |sdk| idle_cache(&h, sdk, h.sizes.idle));
+    let title = format!(
+        "{} idle workflow runs in the worker's cache (in-memory dev server)",
+        h.sizes.idle
+    );
+    record("idle_cache", &title, &rows, &CACHE, VERSUS_PEERS);
+
+    eprintln!("xtask: eager workflow start");
+    let rows = eager_start(&h);
+    let title = format!(
+        "this project: start to first activity, one workflow at a time, client and worker in one process \
+         ({} starts each way per run; median (min–max) of {reps} runs, each on a fresh in-memory server)",
+        h.sizes.eager
+    );
+    record("eager_start", &title, &rows, &EAGER, "eager vs normal start");
+
+    let history = record_history(&h, h.sizes.replay.0)?;
+    let events = count_events(&history)?;
+    let rounds = h.sizes.replay.1.to_string();
+    let rows = each(&sdks, &mut |sdk| {
+        json_line(&mut sdk.command(&["replay", path_str(&history)?, &rounds]))
+    });
+    let title = format!("replay of one {events}-event history × {rounds}, in-process");
+    record("replay", &title, &rows, &REPLAY, VERSUS_PEERS);
+
+    let timers = h.sizes.timers.to_string();
+    let rows = each(&sdks, &mut |sdk| {
         let report = json_line(&mut sdk.command(&["testenv", &timers]))?;
         match report.get("unavailable").and_then(Value::as_str) {
             Some(reason) => Err(Unavailable(reason.to_string()).into()),
@@ -156,58 +203,195 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         }
     });
     let title = format!("time-skipping test environment: one 30-day timer; {timers} sequential timers");
-    record("test_environment", &title, &rows, &TEST_ENV, &mut tables);
+    record("test_environment", &title, &rows, &TEST_ENV, VERSUS_PEERS);
 
     if !smoke {
         let rows = build::clean_builds();
-        record(
-            "build",
-            "clean dev build of a minimal worker program",
-            &rows,
-            &build::COLUMNS,
-            &mut tables,
-        );
+        let title = "clean dev build of a minimal worker program";
+        record("build", title, &rows, &build::COLUMNS, VERSUS_PEERS);
     }
+    tables.push_str(&cost_table);
+    raw.insert("metrics_cost".into(), cost_raw);
 
-    if let Some(cost) = metrics_cost_raw {
-        raw.insert("metrics_cost".into(), cost);
-    }
     let date = run_date()?;
     let machine = machine();
+    let workloads = Value::Object(raw);
+    let quiet = Quiet::judge(load, &workloads);
     println!(
-        "\n## Benchmarks ({profile}{}), {date}, {machine}\n\nSDKs: {}. ↑ higher is better, ↓ lower is better; \
-         the last row of each table is this project's figure over the best peer's (above 1 is better).",
+        "\n## Benchmarks ({}{}), {date}, {machine}\n\nSDKs: {}. ↑ higher is better, ↓ lower is better; \
+         the ratio rows are this project's figure over the best peer's and over the null worker's, \
+         from the medians (above 1 is better).\n\nMethod: each throughput figure is the median (min–max) \
+         of {reps} runs per SDK, each run on a fresh dev server (warm-up, then the measured drive), the \
+         SDKs run in order then in reverse order (A B … B A); server CPU is the dev server process's \
+         during the measured drive.\n\n{}",
+        profile(smoke),
         if smoke { ", smoke sizes" } else { "" },
-        names.join(", ")
+        names.join(", "),
+        quiet.summary(),
     );
+    for warning in &quiet.warnings {
+        println!("\n> **Warning: the machine was not quiet.** {warning}");
+        eprintln!("xtask: warning: {warning}");
+    }
     println!("{tables}");
     let report = json!({
         "date": date,
         "machine": machine,
-        "profile": profile,
+        "profile": profile(smoke),
         "smoke": smoke,
         "sdks": names,
-        "workloads": Value::Object(raw),
+        "repetitions": reps,
+        "load_average_at_start": load,
+        "warnings": quiet.warnings,
+        "workloads": workloads,
     });
     let dir = crate::target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(if smoke { "smoke.json" } else { "latest.json" });
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     println!("raw numbers: {}", path.display());
-    // This project failing a workload is a broken harness (CI runs the smoke mode for that).
-    let ours_failed = report["workloads"]
+    // This project's rows (and the null worker's) failing is a broken harness (CI runs the
+    // smoke mode for that).
+    let own = [THIS_PROJECT, null_worker::SDK, EAGER_START, NORMAL_START];
+    let own_failed = report["workloads"]
         .as_object()
         .into_iter()
         .flat_map(|w| w.values())
-        .any(|rows| rows[THIS_PROJECT].get("error").is_some());
-    Ok(if ours_failed {
+        .any(|rows| own.iter().any(|sdk| rows[sdk].get("error").is_some()));
+    Ok(if own_failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
 }
 
-const THROUGHPUT: [Column; 5] = [
+/// Whether the machine was quiet: the load average at the start, and the share of the machine
+/// other processes took during each measured run (see `machine`).
+struct Quiet {
+    load: [f64; 3],
+    others: Vec<f64>,
+    warnings: Vec<String>,
+}
+
+impl Quiet {
+    fn judge(load: [f64; 3], workloads: &Value) -> Quiet {
+        let mut others = Vec::new();
+        collect(workloads, "other_cpu_share", &mut others);
+        others.sort_by(f64::total_cmp);
+        let cores = machine::cores();
+        let mut warnings = Vec::new();
+        if load[0] > machine::LOAD_PER_CORE_LIMIT * cores as f64 {
+            warnings.push(format!(
+                "The 1-minute load average was {:.2} at the start, on {cores} cores (above {} per core): \
+                 other work was running; re-run on a quiet machine before quoting figures.",
+                load[0],
+                machine::LOAD_PER_CORE_LIMIT
+            ));
+        }
+        let busy = others.iter().filter(|&&x| x > machine::OTHER_CPU_LIMIT).count();
+        if busy > 0 {
+            warnings.push(format!(
+                "Other processes took more than {:.0} % of the machine during {busy} of {} measured runs \
+                 (up to {:.0} %); those figures are skewed.",
+                machine::OTHER_CPU_LIMIT * 100.0,
+                others.len(),
+                others.last().copied().unwrap_or(0.0) * 100.0
+            ));
+        }
+        Quiet { load, others, warnings }
+    }
+
+    fn summary(&self) -> String {
+        let [one, five, fifteen] = self.load;
+        let mut text = format!("Load average at the start: {one:.2} {five:.2} {fifteen:.2}.");
+        if let Some(max) = self.others.last() {
+            let median = self.others[self.others.len() / 2];
+            text += &format!(
+                " Other processes took {:.1} % of the machine during the median measured run (at most {:.1} %).",
+                median * 100.0,
+                max * 100.0
+            );
+        }
+        text
+    }
+}
+
+/// Every number under `key` anywhere in `v`.
+fn collect(v: &Value, key: &str, out: &mut Vec<f64>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v.as_f64() {
+                    Some(x) if k == key => out.push(x),
+                    _ => collect(v, key, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect(v, key, out)),
+        _ => {}
+    }
+}
+
+/// Runs `f` for one SDK: its report, or why there is none.
+fn outcome(program: &BenchProgram, f: &mut dyn FnMut(&BenchProgram) -> Result<Value>) -> Result<Value, String> {
+    let outcome = f(program).map_err(|e| match e.downcast_ref::<Unavailable>() {
+        Some(Unavailable(reason)) => format!("unavailable: {reason}"),
+        None => format!("failed: {e:#}"),
+    });
+    if let Err(e) = &outcome {
+        eprintln!("xtask: {}: {e}", program.sdk);
+    }
+    outcome
+}
+
+/// One run of `f` per SDK.
+fn each(sdks: &[Peer], f: &mut dyn FnMut(&BenchProgram) -> Result<Value>) -> Vec<Row> {
+    sdks.iter()
+        .map(|peer| match peer {
+            Peer::Ready(program) => {
+                eprintln!("xtask: … {}", program.sdk);
+                (program.sdk.to_string(), outcome(program, f))
+            }
+            Peer::Unavailable { sdk, reason } => (sdk.to_string(), Err(format!("unavailable: {reason}"))),
+        })
+        .collect()
+}
+
+/// `repetitions` runs of `f` per SDK, the SDKs in order, then in reverse order, and so on
+/// (A B C C B A …), so that a drift of the machine weighs on every SDK alike; each row is
+/// `{"repetitions": [report, …]}`. An SDK that fails is not run again.
+fn repeated(sdks: &[Peer], repetitions: usize, f: &mut dyn FnMut(&BenchProgram) -> Result<Value>) -> Vec<Row> {
+    let mut runs: Vec<Result<Vec<Value>, String>> = sdks
+        .iter()
+        .map(|peer| match peer {
+            Peer::Ready(_) => Ok(Vec::new()),
+            Peer::Unavailable { reason, .. } => Err(format!("unavailable: {reason}")),
+        })
+        .collect();
+    for rep in 0..repetitions {
+        let order: Vec<usize> = match rep % 2 {
+            0 => (0..sdks.len()).collect(),
+            _ => (0..sdks.len()).rev().collect(),
+        };
+        for i in order {
+            let (Peer::Ready(program), Ok(_)) = (&sdks[i], &runs[i]) else {
+                continue;
+            };
+            eprintln!("xtask: … {} ({}/{repetitions})", program.sdk, rep + 1);
+            match (outcome(program, f), &mut runs[i]) {
+                (Ok(report), Ok(done)) => done.push(report),
+                (Err(e), run) => *run = Err(format!("{e} (run {} of {repetitions})", rep + 1)),
+                (Ok(_), Err(_)) => {}
+            }
+        }
+    }
+    sdks.iter()
+        .zip(runs)
+        .map(|(peer, runs)| (sdk_name(peer).to_string(), runs.map(|r| json!({ "repetitions": r }))))
+        .collect()
+}
+
+const THROUGHPUT: [Column; 6] = [
     Column {
         title: "workflows/s",
         value: |v| at(v, &["workflows_per_second"]),
@@ -215,17 +399,13 @@ const THROUGHPUT: [Column; 5] = [
         decimals: 1,
     },
     Column {
-        title: "p50 ms",
-        value: |v| at(v, &["p50_ms"]),
+        title: "server CPU ms / wf",
+        value: |v| Some(at(v, &["server", "cpu_seconds"])? / at(v, &["workflows"])? * 1000.0),
         higher_is_better: false,
         decimals: 1,
     },
-    Column {
-        title: "p99 ms",
-        value: |v| at(v, &["p99_ms"]),
-        higher_is_better: false,
-        decimals: 1,
-    },
+    P50_MS,
+    P99_MS,
     Column {
         title: "worker CPU s / 1000 wf",
         value: |v| Some(at(v, &["worker", "cpu_seconds"])? / at(v, &["workflows"])? * 1000.0),
@@ -270,6 +450,31 @@ const REPLAY: [Column; 1] = [Column {
     decimals: 0,
 }];
 
+const P50_MS: Column = Column {
+    title: "p50 ms",
+    value: |v| at(v, &["p50_ms"]),
+    higher_is_better: false,
+    decimals: 1,
+};
+
+const P99_MS: Column = Column {
+    title: "p99 ms",
+    value: |v| at(v, &["p99_ms"]),
+    higher_is_better: false,
+    decimals: 1,
+};
+
+const EAGER: [Column; 3] = [
+    P50_MS,
+    P99_MS,
+    Column {
+        title: "starts run eagerly, %",
+        value: |v| Some(at(v, &["eager_runs"])? / at(v, &["runs"])? * 100.0),
+        higher_is_better: true,
+        decimals: 0,
+    },
+];
+
 const TEST_ENV: [Column; 2] = [
     Column {
         title: "30-day timer, ms",
@@ -292,12 +497,17 @@ fn sdk_name(peer: &Peer) -> &'static str {
     }
 }
 
-/// `{sdk: report}`, or `{sdk: {"error": why}}`.
-fn rows_json(rows: &[Row]) -> Value {
+/// `{sdk: report}` with the medians of the columns added (`"medians"`), or
+/// `{sdk: {"error": why}}`.
+fn rows_json(rows: &[Row], columns: &[Column]) -> Value {
+    let medians = medians(rows, columns);
     Value::Object(
         rows.iter()
             .map(|(sdk, r)| {
-                let v = r.clone().unwrap_or_else(|e| json!({ "error": e }));
+                let mut v = r.clone().unwrap_or_else(|e| json!({ "error": e }));
+                if let (Some(m), Some(v)) = (medians.get(sdk), v.as_object_mut()) {
+                    v.insert("medians".into(), m.clone());
+                }
                 (sdk.clone(), v)
             })
             .collect(),
@@ -340,66 +550,52 @@ fn drive(
     json_line(cmd.env("TEMPORAL_ADDRESS", address))
 }
 
-/// Warms the worker up, then drives the workload and measures the worker while it runs.
+/// One measured run on a fresh dev server: warms the worker up, then drives the workload and
+/// measures the worker, the server and the rest of the machine while it runs.
 fn throughput(
+    h: &Harness,
     sdk: &BenchProgram,
-    driver: &BenchProgram,
-    address: &str,
+    in_memory: bool,
     workload: &str,
     (n, c, a): (usize, usize, u64),
-    warm_up: usize,
 ) -> Result<Value> {
+    let server = Server::start(&h.cli, in_memory)?;
+    let address = server.address();
     let queue = task_queue(sdk, workload);
     let worker = worker(sdk, address, &queue, 10_000)?;
-    drive(
-        driver,
-        address,
-        &queue,
-        &format!("{queue}-warm-up"),
-        (warm_up, warm_up, a),
-    )
-    .context("warm-up")?;
-    let report = measured(&worker, || drive(driver, address, &queue, &queue, (n, c, a)));
+    let warm_up = h.sizes.warm_up;
+    let warm_up_ids = format!("{queue}-warm-up");
+    drive(&h.ours, address, &queue, &warm_up_ids, (warm_up, warm_up, a)).context("warm-up")?;
+    let report = measured(&worker, &server, || drive(&h.ours, address, &queue, &queue, (n, c, a)));
     worker.stop()?;
+    server.stop();
     report
 }
 
-/// `cargo xtask bench --cost`: only the cost of metrics and tracing (release build, one
-/// in-memory dev server, the full concurrent workload), for a quick look.
+/// `cargo xtask bench --cost`: only the cost of metrics and tracing (release build, fresh
+/// in-memory dev servers, the full concurrent workload), for a quick look.
 pub(crate) fn run_cost() -> Result<ExitCode> {
-    let ours = BenchProgram {
-        sdk: THIS_PROJECT,
-        program: build_ours("release")?,
-        args: Vec::new(),
-        cwd: None,
-        env: Vec::new(),
-    };
-    let server = DevServer::start_with(DevServerOptions {
-        cli: Some(crate::ensure_cli()?),
-        in_memory: true,
-        ..Default::default()
-    })?;
-    let (table, _) = metrics_cost(&ours, server.address(), (200, 200, 1), 20);
+    let h = Harness::new(false)?;
+    let (table, _) = metrics_cost(&h, h.sizes.concurrent);
     println!("{table}");
-    server.stop();
     Ok(ExitCode::SUCCESS)
 }
 
 /// This project's worker CPU per workflow with Temporal's SDK metrics and OpenTelemetry tracing
 /// off and on (client and worker recording and tracing, a Prometheus endpoint served), on the
-/// concurrent one-activity workload, off and on twice each, alternating, to even out drift.
-/// Returns a table and the raw reports.
-fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), warm_up: usize) -> (String, Value) {
-    let mut with_metrics = ours.clone();
+/// concurrent one-activity workload: off, on, on, off (strict alternation, so a drift weighs
+/// on both alike), each on a fresh in-memory dev server. Returns a table and the raw reports.
+fn metrics_cost(h: &Harness, sizes: (usize, usize, u64)) -> (String, Value) {
+    let mut with_metrics = h.ours.clone();
     with_metrics.env.push(("BENCH_METRICS".into(), "1".into()));
+    let programs = [&h.ours, &with_metrics];
     let mut reports: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..2 {
-        for (i, program) in [ours, &with_metrics].into_iter().enumerate() {
-            let workload = format!("metrics-{i}-{round}");
-            match throughput(program, ours, address, &workload, sizes, warm_up) {
-                Ok(report) => reports[i].push(report),
-                Err(e) => eprintln!("xtask: metrics cost ({workload}): {e:#}"),
-            }
+    for (round, i) in [0, 1, 1, 0].into_iter().enumerate() {
+        let workload = format!("metrics-{i}-{round}");
+        eprintln!("xtask: metrics cost, run {} of 4 ({})", round + 1, ["off", "on"][i]);
+        match throughput(h, programs[i], true, &workload, sizes) {
+            Ok(report) => reports[i].push(report),
+            Err(e) => eprintln!("xtask: metrics cost ({workload}): {e:#}"),
         }
     }
     let cpu_per_1000 = |rs: &[Value]| -> Option<f64> {
@@ -418,7 +614,8 @@ fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), 
     };
     let (n, c, a) = sizes;
     let table = format!(
-        "\n### Cost of metrics and tracing: {n} workflows × {a} activity, {c} at a time, this project's worker, twice each\n\n\
+        "\n### Cost of metrics and tracing: {n} workflows × {a} activity, {c} at a time, this project's worker, \
+         off on on off (a fresh in-memory server each)\n\n\
          | metrics + tracing | worker CPU s / 1000 wf ↓ |\n|---|---|\n| off (compiled in, no handle) | {} |\n\
          | on (client + worker metrics, Prometheus endpoint, every call traced) | {} |\n| **CPU per workflow, on vs off** | {overhead} |\n",
         show(off),
@@ -428,37 +625,87 @@ fn metrics_cost(ours: &BenchProgram, address: &str, sizes: (usize, usize, u64), 
     (table, raw)
 }
 
-/// RSS of a worker holding `count` idle runs in its cache, over its RSS before them.
-fn idle_cache(sdk: &BenchProgram, driver: &BenchProgram, address: &str, count: usize) -> Result<Value> {
+/// RSS of a worker holding `count` idle runs in its cache, over its RSS before them (on a
+/// fresh in-memory dev server).
+fn idle_cache(h: &Harness, sdk: &BenchProgram, count: usize) -> Result<Value> {
+    let server = Server::start(&h.cli, true)?;
+    let address = server.address();
     let queue = task_queue(sdk, "idle");
     let worker = worker(sdk, address, &queue, count + 100)?;
-    // One run first, so the baseline includes everything loaded for the first workflow.
-    json_line(driver.command(&["idle", &queue, "1"]).env("TEMPORAL_ADDRESS", address)).ok();
-    let baseline = worker.rss_mib()?.1;
-    let mut report = measured(&worker, || {
+    let idle = |count: usize| {
         json_line(
-            driver
+            h.ours
                 .command(&["idle", &queue, &count.to_string()])
                 .env("TEMPORAL_ADDRESS", address),
         )
-    })?;
+    };
+    // One run first, so the baseline includes everything loaded for the first workflow.
+    idle(1).ok();
+    let baseline = worker.rss_mib()?.1;
+    let mut report = measured(&worker, &server, || idle(count))?;
     report["baseline_rss_mib"] = json!(baseline);
     worker.stop()?;
+    server.stop();
     Ok(report)
 }
 
-/// Runs one `BenchSequential` of `activities` on this project's worker and saves its history
-/// as the CLI exports it; every SDK replays that file.
-fn record_history(ours: &BenchProgram, cli: &Path, address: &str, activities: u64) -> Result<PathBuf> {
-    let queue = task_queue(ours, "record");
-    let worker = worker(ours, address, &queue, 10)?;
-    drive(ours, address, &queue, &queue, (1, 1, activities))?;
+/// The eager-start table's rows: this project's start-to-first-activity latency with and
+/// without eager start, `repetitions` runs of the probe (`bench eager`), each on a fresh
+/// in-memory dev server.
+fn eager_start(h: &Harness) -> Vec<Row> {
+    let reps = h.sizes.repetitions;
+    let probe = || -> Result<Value> {
+        let server = Server::start(&h.cli, true)?;
+        let queue = task_queue(&h.ours, "eager");
+        let count = h.sizes.eager.to_string();
+        let report = json_line(
+            h.ours
+                .command(&["eager", &queue, &count])
+                .env("TEMPORAL_ADDRESS", server.address()),
+        );
+        server.stop();
+        report
+    };
+    let mut runs: Result<[Vec<Value>; 2], String> = Ok(Default::default());
+    for rep in 0..reps {
+        match (probe(), &mut runs) {
+            (Ok(report), Ok([eager, normal])) => {
+                eager.push(report["eager"].clone());
+                normal.push(report["normal"].clone());
+            }
+            (Err(e), _) => {
+                eprintln!("xtask: eager start: {e:#}");
+                runs = Err(format!("failed: {e:#} (run {} of {reps})", rep + 1));
+                break;
+            }
+            (Ok(_), Err(_)) => {}
+        }
+    }
+    let row = |name: &str, i: usize| {
+        let runs = runs
+            .as_ref()
+            .map(|r| json!({ "repetitions": r[i] }))
+            .map_err(Clone::clone);
+        (name.to_string(), runs)
+    };
+    vec![row(EAGER_START, 0), row(NORMAL_START, 1)]
+}
+
+/// Runs one `BenchSequential` of `activities` on this project's worker (on a fresh in-memory
+/// dev server) and saves its history as the CLI exports it; every SDK replays that file.
+fn record_history(h: &Harness, activities: u64) -> Result<PathBuf> {
+    let server = Server::start(&h.cli, true)?;
+    let address = server.address();
+    let queue = task_queue(&h.ours, "record");
+    let worker = worker(&h.ours, address, &queue, 10)?;
+    drive(&h.ours, address, &queue, &queue, (1, 1, activities))?;
     worker.stop()?;
-    let output = Command::new(cli)
+    let output = Command::new(&h.cli)
         .args(["workflow", "show", "--address", address, "--output", "json"])
         .args(["--workflow-id", &format!("{queue}-0")])
         .output()
         .context("run `temporal workflow show`")?;
+    server.stop();
     anyhow::ensure!(
         output.status.success(),
         "`temporal workflow show` failed: {}",
@@ -509,7 +756,7 @@ fn run_date() -> Result<String> {
 }
 
 fn machine() -> String {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = machine::cores();
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {

@@ -1,12 +1,16 @@
-//! A bench worker process of any SDK, measured from outside through `/proc` the same way for
-//! every SDK: CPU seconds (user + system, all threads) over a window, peak and current RSS.
+//! The processes of a measured run, measured from outside through `/proc` the same way for
+//! every SDK: a bench worker process of any SDK (CPU seconds — user + system, all threads —
+//! over a window, peak and current RSS), and the dev server it works against (its CPU seconds).
 
+use super::machine;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
+use workflow_dev_server::{DevServer, DevServerOptions};
 
 /// How long a worker may take to print `ready` (the TypeScript worker bundles its workflows
 /// first) and to exit after it is told to stop.
@@ -16,7 +20,6 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// A running worker, stopped (and killed if it does not exit) when dropped.
 pub(crate) struct WorkerProcess {
     child: Child,
-    ticks_per_second: f64,
 }
 
 impl WorkerProcess {
@@ -39,10 +42,7 @@ impl WorkerProcess {
                 }
             }
         });
-        let mut worker = WorkerProcess {
-            child,
-            ticks_per_second: ticks_per_second(),
-        };
+        let mut worker = WorkerProcess { child };
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -61,17 +61,7 @@ impl WorkerProcess {
 
     /// User + system CPU seconds the process has used so far.
     pub(crate) fn cpu_seconds(&self) -> Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name (which may hold spaces) start at field 3: utime and
-        // stime are fields 14 and 15, so the 12th and 13th after the name.
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-        let ticks = |i: usize| -> Result<f64> {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .context("malformed /proc/PID/stat")
-        };
-        Ok((ticks(11)? + ticks(12)?) / self.ticks_per_second)
+        Ok(Stat::read(self.child.id())?.cpu_seconds())
     }
 
     /// (peak RSS, current RSS) in MiB.
@@ -119,18 +109,104 @@ impl Drop for WorkerProcess {
     }
 }
 
-/// Measures `work` against a worker: CPU seconds used while it ran, and RSS after it.
-pub(crate) fn measured(worker: &WorkerProcess, work: impl FnOnce() -> Result<Value>) -> Result<Value> {
-    let cpu_before = worker.cpu_seconds()?;
+/// A dev server started for one measured run, with the process that serves (the CLI's, under
+/// the guard shell `DevServer` runs it in).
+pub(crate) struct Server {
+    dev: DevServer,
+    pid: u32,
+}
+
+impl Server {
+    /// A fresh server: in memory, or on a fresh SQLite file.
+    pub(crate) fn start(cli: &Path, in_memory: bool) -> Result<Server> {
+        let dev = DevServer::start_with(DevServerOptions {
+            cli: Some(cli.to_path_buf()),
+            in_memory,
+            ..Default::default()
+        })?;
+        let port = dev.address().rsplit(':').next().unwrap_or_default().to_string();
+        // The server is the descendant of this process that runs the CLI with its port (the
+        // guard shell's command line names both too, after `sh -c SCRIPT`).
+        let cli = cli.as_os_str().as_encoded_bytes();
+        let pid = machine::descendants()?
+            .into_iter()
+            .find(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+                args.first() == Some(&cli) && args.windows(2).any(|w| w[0] == b"--port" && w[1] == port.as_bytes())
+            })
+            .with_context(|| format!("no dev server process serves port {port}"))?;
+        Ok(Server { dev, pid })
+    }
+
+    pub(crate) fn address(&self) -> &str {
+        self.dev.address()
+    }
+
+    /// User + system CPU seconds the server has used so far.
+    pub(crate) fn cpu_seconds(&self) -> Result<f64> {
+        Ok(Stat::read(self.pid)?.cpu_seconds())
+    }
+
+    pub(crate) fn stop(self) {
+        self.dev.stop();
+    }
+}
+
+/// Measures `work` against a worker and its server: the CPU seconds each used while it ran,
+/// the worker's RSS after it, and the share of the machine other processes took meanwhile.
+pub(crate) fn measured(worker: &WorkerProcess, server: &Server, work: impl FnOnce() -> Result<Value>) -> Result<Value> {
+    let load = machine::load_average()?[0];
+    let (worker_before, server_before) = (worker.cpu_seconds()?, server.cpu_seconds()?);
+    let machine_before = machine::Snapshot::take()?;
     let mut report = work()?;
-    let cpu = worker.cpu_seconds()? - cpu_before;
+    let other = machine::Snapshot::take()?.other_share_since(&machine_before);
+    let (worker_cpu, server_cpu) = (
+        worker.cpu_seconds()? - worker_before,
+        server.cpu_seconds()? - server_before,
+    );
     let (peak, current) = worker.rss_mib()?;
     report["worker"] = json!({
-        "cpu_seconds": cpu,
+        "cpu_seconds": worker_cpu,
         "peak_rss_mib": peak,
         "rss_mib": current,
     });
+    report["server"] = json!({ "cpu_seconds": server_cpu });
+    report["machine"] = json!({ "load_average_1m": load, "other_cpu_share": other });
     Ok(report)
+}
+
+/// The figures of `/proc/PID/stat` after the command name (which may hold spaces): the
+/// process's state is the first, its parent the second, then (from the 12th) its user and
+/// system time and those of its children it waited for, in clock ticks.
+pub(crate) struct Stat(Vec<String>);
+
+impl Stat {
+    pub(crate) fn read(pid: u32) -> Result<Stat> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        let after_name = stat.rsplit(')').next().unwrap_or("");
+        let fields: Vec<String> = after_name.split_whitespace().map(str::to_string).collect();
+        anyhow::ensure!(fields.len() > 14, "malformed /proc/{pid}/stat: {stat}");
+        Ok(Stat(fields))
+    }
+
+    fn field(&self, i: usize) -> f64 {
+        self.0.get(i).and_then(|f| f.parse().ok()).unwrap_or(0.0)
+    }
+
+    pub(crate) fn parent(&self) -> u32 {
+        self.field(1) as u32
+    }
+
+    /// User + system seconds of the process itself.
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        (self.field(11) + self.field(12)) / ticks_per_second()
+    }
+
+    /// User + system seconds of the children it waited for.
+    pub(crate) fn children_cpu_seconds(&self) -> f64 {
+        (self.field(13) + self.field(14)) / ticks_per_second()
+    }
 }
 
 /// How long one bench command may run before it counts as hung.
@@ -170,12 +246,16 @@ pub(crate) fn json_line(cmd: &mut Command) -> Result<Value> {
     serde_json::from_str(last).with_context(|| format!("parse the report of {cmd:?}: {last}"))
 }
 
-fn ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(100.0)
+/// The clock ticks per second of `/proc`'s CPU times.
+pub(crate) fn ticks_per_second() -> f64 {
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }

@@ -2,6 +2,7 @@
 //! the contract every bench program follows). Each module installs or builds its peer on first
 //! use, under `target/bench/`, and says plainly when it cannot.
 
+pub(crate) mod null_worker;
 pub(crate) mod python;
 pub(crate) mod rust_sdk;
 mod typescript;
