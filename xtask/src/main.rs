@@ -25,9 +25,10 @@ commands:
   dev-server       run a dev server in the foreground (with the web UI) until Ctrl-C
   install-cli      install the Temporal CLI into target/tools/temporal-cli and print its path
   bench [--smoke]  this project against the Rust, Python and TypeScript SDKs (installed under
-                   target/bench), on in-memory and SQLite dev servers (release build); --smoke
-                   runs tiny counts for this project only, so CI keeps the harness working;
-                   --cost only measures the CPU cost of metrics and tracing
+                   target/bench) and a raw-gRPC null worker (the ceiling), on in-memory and
+                   SQLite dev servers (release build); --smoke runs tiny counts for this project
+                   and the null worker only, so CI keeps the harness working; --cost only
+                   measures the CPU cost of metrics and tracing
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
 
