@@ -298,7 +298,8 @@ impl Client {
             attempt += 1;
             let mut req = tonic::Request::new(request.clone());
             req.set_timeout(timeout);
-            let call = f(service.clone(), req);
+            // Boxed: a tonic call is a large future; every workflow call holds one.
+            let call = Box::pin(f(service.clone(), req));
             match crate::metrics::observe_call::<Req, _, _>(&self.inner.options, timeout, call).await {
                 Ok(resp) => return Ok(resp.into_inner()),
                 Err(status) if is_transient(&status) && attempt < retry.max_attempts => {

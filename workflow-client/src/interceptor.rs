@@ -153,7 +153,10 @@ where
     Fut: Future<Output = Result<T, ClientError>> + Send,
 {
     if interceptors.is_empty() {
-        return send(call).await;
+        // Boxed: a call's future is large (its request, retries, metrics), and a caller that
+        // awaits several would otherwise carry the largest inline, on the stack of whatever
+        // polls it.
+        return Box::pin(send(call)).await;
     }
     let mut answer = None;
     let slot = &mut answer;
