@@ -53,6 +53,15 @@ pub enum DevServerError {
         /// Why it failed.
         detail: String,
     },
+    /// The server exited before it was ready; carries its exit status and the tail of its log.
+    Exited {
+        /// The address it was to listen on.
+        address: String,
+        /// How it exited.
+        status: String,
+        /// The last lines the server printed.
+        log_tail: String,
+    },
     /// The server did not answer in time; carries the tail of its log.
     NotReady {
         /// The address that was polled.
@@ -82,6 +91,14 @@ impl std::fmt::Display for DevServerError {
             }
             DevServerError::Io(e) => write!(f, "could not run the Temporal dev server: {e}"),
             DevServerError::Install { what, detail } => write!(f, "could not {what}: {detail}"),
+            DevServerError::Exited {
+                address,
+                status,
+                log_tail,
+            } => write!(
+                f,
+                "the Temporal dev server at {address} exited before it was ready ({status}); its log ends with:\n{log_tail}"
+            ),
             DevServerError::NotReady {
                 address,
                 waited,
@@ -160,8 +177,20 @@ impl DevServer {
         DevServer::start_with(DevServerOptions::default())
     }
 
-    /// Starts a server with the given options.
+    /// Starts a server with the given options. When the port is picked here, a server that
+    /// exits at once (another process took the free port between the pick and the bind) is
+    /// started again on another port, up to three times.
     pub fn start_with(options: DevServerOptions) -> Result<DevServer, DevServerError> {
+        let mut attempt = 1;
+        loop {
+            match DevServer::start_once(options.clone()) {
+                Err(DevServerError::Exited { .. }) if options.port.is_none() && attempt < 3 => attempt += 1,
+                started => return started,
+            }
+        }
+    }
+
+    fn start_once(options: DevServerOptions) -> Result<DevServer, DevServerError> {
         let cli = match options.cli {
             Some(cli) => cli,
             None => find_cli()?,
@@ -310,10 +339,10 @@ wait "$pid""#;
             if let Some(guard) = self.guard.as_mut()
                 && let Some(status) = guard.try_wait()?
             {
-                return Err(DevServerError::NotReady {
+                return Err(DevServerError::Exited {
                     address: self.address.clone(),
-                    waited: start.elapsed(),
-                    log_tail: format!("(server exited with {status})\n{}", self.log_tail()),
+                    status: status.to_string(),
+                    log_tail: self.log_tail(),
                 });
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() && self.healthy() {
@@ -457,10 +486,10 @@ mod tests {
         })
         .unwrap_err();
         match err {
-            DevServerError::NotReady { log_tail, .. } => {
+            DevServerError::Exited { log_tail, .. } => {
                 assert!(log_tail.contains("/nonexistent/bin/temporal"), "{log_tail}")
             }
-            other => panic!("expected NotReady, got {other}"),
+            other => panic!("expected Exited, got {other}"),
         }
     }
 }
