@@ -67,6 +67,16 @@ impl TracedOrder {
     }
 }
 
+/// Tracing whose spans are kept in memory, by a tracer named `name`; the provider must live
+/// as long as the tracing does (dropped, it stops recording).
+fn traced(name: &'static str) -> (OpenTelemetryTracing, InMemorySpanExporter, SdkTracerProvider) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    (OpenTelemetryTracing::new(provider.tracer(name)), exporter, provider)
+}
+
 /// A span as both sides report it.
 #[derive(Debug, Clone, Deserialize)]
 struct Seen {
@@ -122,11 +132,7 @@ fn names(spans: &[Seen]) -> Vec<&str> {
 
 #[tokio::test]
 async fn one_trace_runs_from_a_python_client_through_a_rust_workflow_to_a_python_activity() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let tracing = OpenTelemetryTracing::new(provider.tracer("rust-worker"));
+    let (tracing, exporter, _provider) = traced("rust-worker");
     let client = dev_server_client().await.unwrap();
     let queue = unique("traced");
     let worker = Worker::builder(&client, &queue)
@@ -247,11 +253,7 @@ impl DoomedOrder {
 #[tokio::test]
 async fn a_failed_activity_and_a_failed_run_are_recorded_as_errors() {
     use opentelemetry::trace::Status;
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let tracing = OpenTelemetryTracing::new(provider.tracer("rust"));
+    let (tracing, exporter, _provider) = traced("rust");
     let env = workflow_runtime::testing::TestEnv::start().await.unwrap();
     let options = env.client().options().clone().interceptor(tracing.clone());
     let client = Client::connect(options).await.unwrap();
@@ -315,11 +317,7 @@ impl TracedShopper {
 /// workflow's `StartNexusOperation`, whose context travelled in the Nexus headers.
 #[tokio::test]
 async fn the_trace_runs_on_through_a_nexus_operation_to_a_python_handler() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let tracing = OpenTelemetryTracing::new(provider.tracer("rust-worker"));
+    let (tracing, exporter, _provider) = traced("rust-worker");
     let client = dev_server_client().await.unwrap();
     let queue = unique("traced-nexus");
     let handlers = format!("{queue}-python");
@@ -372,11 +370,7 @@ impl workflow_runtime::nexus::NexusOperation for Restock {
 #[tokio::test]
 async fn a_python_workflows_nexus_calls_are_traced_into_the_rust_handler() {
     use workflow_runtime::nexus::NexusError;
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let tracing = OpenTelemetryTracing::new(provider.tracer("rust-handler"));
+    let (tracing, exporter, _provider) = traced("rust-handler");
     let client = dev_server_client().await.unwrap();
     let handlers = unique("traced-handlers");
     let endpoint = unique("traced-rs-inventory").replace('.', "-");
