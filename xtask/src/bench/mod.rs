@@ -29,7 +29,7 @@ mod report;
 use crate::peers::{self, BenchProgram, Peer, null_worker};
 use anyhow::{Context, Result};
 use process::{Server, WorkerProcess, json_line, measured};
-use report::{Column, Row, VERSUS_PEERS, at, medians, table};
+use report::{Column, Figure, Row, VERSUS_PEERS, at, medians, table};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -55,6 +55,8 @@ struct Sizes {
     /// (workflows, concurrency, activities each)
     concurrent: (usize, usize, u64),
     sequential: (usize, usize, u64),
+    /// The workload of the cost of metrics and tracing: (workflows, concurrency, activities).
+    cost: (usize, usize, u64),
     warm_up: usize,
     /// Runs of each SDK in each throughput cell (and of the eager-start probe), each on a
     /// fresh dev server.
@@ -72,6 +74,7 @@ impl Sizes {
         Sizes {
             concurrent: (200, 200, 1),
             sequential: (20, 20, 20),
+            cost: (1000, 200, 1),
             warm_up: 20,
             repetitions: 3,
             idle: 10_000,
@@ -86,6 +89,7 @@ impl Sizes {
         Sizes {
             concurrent: (10, 10, 1),
             sequential: (2, 2, 3),
+            cost: (10, 10, 1),
             warm_up: 2,
             repetitions: 2,
             idle: 20,
@@ -167,7 +171,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         }
     }
 
-    let (cost_table, cost_raw) = metrics_cost(&h, h.sizes.concurrent);
+    let (cost_table, cost_raw) = metrics_cost(&h);
 
     let rows = each(&sdks, &mut |sdk| idle_cache(&h, sdk, h.sizes.idle));
     let title = format!(
@@ -576,52 +580,64 @@ fn throughput(
 /// in-memory dev servers, the full concurrent workload), for a quick look.
 pub(crate) fn run_cost() -> Result<ExitCode> {
     let h = Harness::new(false)?;
-    let (table, _) = metrics_cost(&h, h.sizes.concurrent);
+    let (table, _) = metrics_cost(&h);
     println!("{table}");
     Ok(ExitCode::SUCCESS)
 }
 
 /// This project's worker CPU per workflow with Temporal's SDK metrics and OpenTelemetry tracing
 /// off and on (client and worker recording and tracing, a Prometheus endpoint served), on the
-/// concurrent one-activity workload: off, on, on, off (strict alternation, so a drift weighs
-/// on both alike), each on a fresh in-memory dev server. Returns a table and the raw reports.
-fn metrics_cost(h: &Harness, sizes: (usize, usize, u64)) -> (String, Value) {
+/// concurrent one-activity workload with more workflows than the throughput cells (so that
+/// `/proc`'s 10 ms CPU ticks weigh under 0.5 %), each run on a fresh in-memory dev server, in
+/// strict alternation (off on on off …, so a drift of the machine weighs on both alike).
+/// Returns a table (medians and spread, and the overhead from the medians) and the raw reports.
+fn metrics_cost(h: &Harness) -> (String, Value) {
+    let (n, c, a) = h.sizes.cost;
     let mut with_metrics = h.ours.clone();
     with_metrics.env.push(("BENCH_METRICS".into(), "1".into()));
     let programs = [&h.ours, &with_metrics];
     let mut reports: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
-    for (round, i) in [0, 1, 1, 0].into_iter().enumerate() {
+    let order: Vec<usize> = (0..h.sizes.repetitions).flat_map(|i| [i % 2, 1 - i % 2]).collect();
+    for (round, &i) in order.iter().enumerate() {
         let workload = format!("metrics-{i}-{round}");
-        eprintln!("xtask: metrics cost, run {} of 4 ({})", round + 1, ["off", "on"][i]);
-        match throughput(h, programs[i], true, &workload, sizes) {
+        eprintln!(
+            "xtask: metrics cost, run {} of {} ({})",
+            round + 1,
+            order.len(),
+            ["off", "on"][i]
+        );
+        match throughput(h, programs[i], true, &workload, (n, c, a)) {
             Ok(report) => reports[i].push(report),
             Err(e) => eprintln!("xtask: metrics cost ({workload}): {e:#}"),
         }
     }
-    let cpu_per_1000 = |rs: &[Value]| -> Option<f64> {
-        let cpu: f64 = rs
-            .iter()
-            .map(|r| at(r, &["worker", "cpu_seconds"]))
-            .sum::<Option<f64>>()?;
-        let workflows: f64 = rs.iter().map(|r| at(r, &["workflows"])).sum::<Option<f64>>()?;
-        (workflows > 0.0).then(|| cpu / workflows * 1000.0)
-    };
-    let (off, on) = (cpu_per_1000(&reports[0]), cpu_per_1000(&reports[1]));
-    let show = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
+    let cpu = THROUGHPUT
+        .iter()
+        .find(|c| c.title == "worker CPU s / 1000 wf")
+        .expect("the throughput table has a worker CPU column");
+    let figure = |rs: &[Value]| Figure::of(&json!({ "repetitions": rs }), cpu);
+    let (off, on) = (figure(&reports[0]), figure(&reports[1]));
+    let show = |f: Option<Figure>| f.map_or("–".to_string(), |f| f.show(cpu.decimals + 1));
     let overhead = match (off, on) {
-        (Some(off), Some(on)) if off > 0.0 => format!("{:+.1} %", (on / off - 1.0) * 100.0),
+        (Some(off), Some(on)) if off.median > 0.0 => format!("{:+.1} %", (on.median / off.median - 1.0) * 100.0),
         _ => "–".to_string(),
     };
-    let (n, c, a) = sizes;
+    let runs = order.len() / 2;
     let table = format!(
-        "\n### Cost of metrics and tracing: {n} workflows × {a} activity, {c} at a time, this project's worker, \
-         off on on off (a fresh in-memory server each)\n\n\
+        "\n### Cost of metrics and tracing: {n} workflows × {a} activity, {c} at a time, this project's worker \
+         (median (min–max) of {runs} runs each way, alternating, each on a fresh in-memory server)\n\n\
          | metrics + tracing | worker CPU s / 1000 wf ↓ |\n|---|---|\n| off (compiled in, no handle) | {} |\n\
          | on (client + worker metrics, Prometheus endpoint, every call traced) | {} |\n| **CPU per workflow, on vs off** | {overhead} |\n",
         show(off),
         show(on),
     );
-    let raw = json!({ "off": reports[0], "on": reports[1], "cpu_per_1000_off": off, "cpu_per_1000_on": on });
+    let median = |f: Option<Figure>| f.map(|f| f.median);
+    let raw = json!({
+        "off": reports[0],
+        "on": reports[1],
+        "cpu_per_1000_off": median(off),
+        "cpu_per_1000_on": median(on),
+    });
     (table, raw)
 }
 

@@ -55,7 +55,7 @@ impl Figure {
         })
     }
 
-    fn show(&self, decimals: usize) -> String {
+    pub(crate) fn show(&self, decimals: usize) -> String {
         match self.runs {
             1 => format!("{:.*}", decimals, self.median),
             _ => format!(
