@@ -336,3 +336,132 @@ async fn autoscaled_pollers_rise_with_a_burst_and_return_to_the_minimum() -> Res
     worker.stop().await?;
     Ok(())
 }
+
+/// Tells the test the local activity of [`Knocked`] started, then waits for the test's go.
+static KNOCK_STARTED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+static KNOCK_GO: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+#[activity(start_to_close_timeout = "30s")]
+async fn hold_the_task() -> Result<(), ActivityError> {
+    KNOCK_STARTED.notify_one();
+    KNOCK_GO.notified().await;
+    Ok(())
+}
+
+/// Holds its first workflow task open (a local activity) while the test signals it.
+#[workflow]
+#[derive(Default)]
+pub struct Knocked {
+    knocked: bool,
+}
+
+#[workflow]
+impl Knocked {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.local_activity(hold_the_task, ()).await?;
+        ctx.wait_condition(|s| s.knocked).await?;
+        Ok(())
+    }
+
+    #[signal]
+    fn knock(&mut self) {
+        self.knocked = true;
+    }
+}
+
+#[tokio::test]
+async fn a_signal_during_a_workflow_task_is_handled_in_the_task_its_answer_brings_back()
+-> Result<(), Box<dyn std::error::Error>> {
+    let exporter = MetricsExporter::builder().prometheus("127.0.0.1:0").start().await?;
+    let client = Client::connect(ClientOptions::new(DevServer::shared_address()).metrics(&exporter)).await?;
+    let queue = unique_id("inline-task");
+    let worker = Worker::builder(&client, &queue)
+        .workflow::<Knocked>()
+        .activity(hold_the_task)
+        .build()?
+        .spawn();
+    let run = async {
+        let handle = Knocked::start(&client, StartOptions::new(unique_id("knocked"), &queue)).await?;
+        // The first task is running (its local activity holds it): the signal lands in
+        // history while it runs, so answering it makes the server start the next task at once.
+        KNOCK_STARTED.notified().await;
+        handle.knock().await?;
+        KNOCK_GO.notify_one();
+        handle.result().await
+    };
+    tokio::time::timeout(Duration::from_secs(60), run).await??;
+
+    let q = ("task_queue", queue.as_str());
+    let text = scrape_until(&exporter, "the run's completion counted", |t| {
+        value(t, "temporal_workflow_completed", &[q]) == Some(1.0)
+    })
+    .await;
+    // Two workflow tasks ran, and only the first came through a poll: the second came back
+    // with the first one's answer.
+    assert_eq!(
+        value(&text, "temporal_workflow_task_execution_latency_count", &[q]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "temporal_workflow_task_queue_poll_succeed", &[q]),
+        Some(1.0),
+        "{text}"
+    );
+    worker.stop().await?;
+    Ok(())
+}
+
+/// Sleeps `count` virtual hours, one timer after the other.
+#[workflow]
+#[derive(Default)]
+pub struct HourByHour;
+
+#[workflow]
+impl HourByHour {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, count: u32) -> WorkflowResult<u32> {
+        for _ in 0..count {
+            ctx.sleep(Duration::from_secs(3600)).await?;
+        }
+        Ok(count)
+    }
+}
+
+#[tokio::test]
+async fn in_the_test_environment_a_timer_loop_needs_no_poll_per_timer() -> Result<(), Box<dyn std::error::Error>> {
+    const TIMERS: u32 = 20;
+    let env = workflow_runtime::testing::TestEnv::start().await?;
+    let exporter = MetricsExporter::builder().prometheus("127.0.0.1:0").start().await?;
+    let queue = unique_id("hour-by-hour");
+    let worker = Worker::builder(env.client(), &queue)
+        .workflow::<HourByHour>()
+        .metrics(&exporter)
+        .build()?
+        .spawn();
+    let done = HourByHour::execute(env.client(), StartOptions::new(unique_id("hours"), &queue), TIMERS);
+    assert_eq!(tokio::time::timeout(Duration::from_secs(30), done).await??, TIMERS);
+
+    let q = ("task_queue", queue.as_str());
+    let text = scrape_until(&exporter, "the run's completion counted", |t| {
+        value(t, "temporal_workflow_completed", &[q]) == Some(1.0)
+    })
+    .await;
+    // One task per timer and the first; each timer fired as the task that started it was
+    // answered (the client waits on the result, and nothing else runs), so the next task came
+    // back with that answer. Only the first task, and the one after the result wait's first
+    // jump of the clock, came through a poll.
+    assert_eq!(
+        value(&text, "temporal_workflow_task_execution_latency_count", &[q]),
+        Some(f64::from(TIMERS + 1)),
+        "{text}"
+    );
+    let polled = value(&text, "temporal_workflow_task_queue_poll_succeed", &[q]).unwrap_or(0.0);
+    assert!(
+        (1.0..=2.0).contains(&polled),
+        "{polled} tasks came through polls:\n{text}"
+    );
+    worker.stop().await?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! client and the worker use, and the `OperatorService`'s Nexus endpoint calls, served on a
 //! loopback port, over [`State`].
 
-use super::state::{NexusTask, Refusal, State, Token, UpdateStage};
+use super::state::{Awaited, NexusTask, Refusal, State, Token, UpdateStage};
 use futures::future::BoxFuture;
 use prost::Message;
 use std::convert::Infallible;
@@ -50,6 +50,15 @@ impl ServerState {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Changes the state with `f`, waking every waiter if it says it changed anything.
+    pub(crate) fn write_if(&self, f: impl FnOnce(&mut State) -> bool) -> bool {
+        let changed = f(&mut self.lock());
+        if changed {
+            self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        }
+        changed
+    }
+
     /// Waits until `f` gives an answer, re-checking after every change, for at most `limit`.
     /// `f` must leave the state as it was when it answers `None`.
     pub(crate) async fn wait_for<R>(&self, limit: Duration, mut f: impl FnMut(&mut State) -> Option<R>) -> Option<R> {
@@ -81,20 +90,6 @@ impl ServerState {
         if expired || fired {
             self.changed.send_modify(|v| *v = v.wrapping_add(1));
         }
-    }
-
-    /// While everything waits on time, jumps the clock to the next timer or retry. Returns
-    /// whether it moved.
-    pub(crate) fn skip_if_idle(&self) -> bool {
-        let mut state = self.lock();
-        if !state.is_idle() {
-            return false;
-        }
-        let Some(next) = state.next_due() else { return false };
-        state.advance_to(next);
-        drop(state);
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
-        true
     }
 }
 
@@ -354,24 +349,29 @@ async fn count_workflows(
     })
 }
 
-/// Waits (one long poll at most) until `done`, and while it waits, skips time ahead whenever
-/// nothing else can happen. Returns whether `done` came true.
-async fn wait_skipping_time(shared: &ServerState, done: impl Fn(&State) -> bool) -> bool {
+/// Waits (one long poll at most) until `awaited` happens, and while it waits, skips time ahead
+/// whenever nothing else can happen. Returns whether it happened.
+async fn wait_skipping_time(shared: &ServerState, awaited: Awaited) -> bool {
     let deadline = tokio::time::Instant::now() + LONG_POLL;
-    loop {
-        if shared.read(&done) {
-            return true;
+    let wait = shared.write(|s| s.awaiting(awaited.clone()));
+    let reached = loop {
+        if shared.read(|s| awaited.reached(s)) {
+            break true;
         }
         if tokio::time::Instant::now() >= deadline {
-            return false;
+            break false;
         }
-        if !shared.skip_if_idle() {
+        if !shared.write_if(State::skip_time_for_waiters) {
             // Something is running (a task in a worker's hands): wait for it to change.
             shared
-                .wait_for(Duration::from_millis(50), |s| (done(s) || s.is_idle()).then_some(()))
+                .wait_for(Duration::from_millis(50), |s| {
+                    (awaited.reached(s) || s.is_idle()).then_some(())
+                })
                 .await;
         }
-    }
+    };
+    shared.write(|s| s.awaited_done(wait));
+    reached
 }
 
 /// Why the test environment refuses an RPC it does not serve, naming the feature it belongs
@@ -404,7 +404,7 @@ async fn get_history(
     let close_only =
         request.history_event_filter_type == workflow_client::proto::enums::HistoryEventFilterType::CloseEvent as i32;
     if close_only && request.wait_new_event {
-        let closed = wait_skipping_time(shared, |s| !s.executions[&run_id].is_open()).await;
+        let closed = wait_skipping_time(shared, Awaited::RunClosed(run_id.clone())).await;
         if !closed {
             return Ok(Default::default());
         }
@@ -496,6 +496,7 @@ async fn respond_workflow_task_completed(
     else {
         return Err(Status::invalid_argument("not a workflow task token"));
     };
+    let return_next = request.return_new_workflow_task;
     let outcome = shared.write(|s| {
         let result = s.complete_workflow_task(&run_id, started_event_id, request);
         if let Err(Refusal::Invalid(message)) = &result {
@@ -503,10 +504,20 @@ async fn respond_workflow_task_completed(
             let failure = workflow_client::failure::Failure::application(message.clone(), "TestEnvironment");
             s.fail_workflow_task(&run_id, Some(failure.into()));
         }
-        result
+        // As the server does: a task the answer creates at once is started and handed back.
+        // Time skips first if a client waits and all else waits on time (it would at once).
+        result.map(|()| {
+            if !return_next {
+                return None;
+            }
+            s.skip_time_for_waiters();
+            s.start_next_task_of(&run_id)
+        })
     });
-    outcome.map_err(status)?;
-    Ok(Default::default())
+    Ok(ws::RespondWorkflowTaskCompletedResponse {
+        workflow_task: outcome.map_err(status)?,
+        ..Default::default()
+    })
 }
 
 async fn respond_workflow_task_failed(
@@ -625,7 +636,7 @@ async fn update_answer(
     workflow_client::proto::update::UpdateRef,
 ) {
     use workflow_client::proto::enums::UpdateWorkflowExecutionLifecycleStage as Stage;
-    wait_skipping_time(shared, |s| s.updates.get(&key).is_some_and(|u| u.stage >= stage)).await;
+    wait_skipping_time(shared, Awaited::Update(key.clone(), stage)).await;
     let (reached, outcome) = shared.read(|s| {
         s.updates
             .get(&key)

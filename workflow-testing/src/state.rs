@@ -25,12 +25,14 @@ mod commands;
 mod nexus;
 mod queries;
 mod retries;
+mod skipping;
 mod task_failures;
 mod updates;
 mod visibility;
 
 use activities::{ActivityState, effective_retry};
 pub(crate) use nexus::NexusTask;
+pub(crate) use skipping::Awaited;
 pub(crate) use updates::{UpdateStage, UpdateState};
 
 /// Where virtual time starts: a fixed instant, so recorded histories are the same every run.
@@ -275,6 +277,9 @@ pub(crate) struct State {
     nexus_running: HashMap<NexusTask, std::time::Instant>,
     /// Numbers the ids of endpoints and Nexus requests.
     nexus_counter: u64,
+    /// What clients wait for while time may skip, by wait.
+    awaited: HashMap<u64, Awaited>,
+    awaited_counter: u64,
 }
 
 fn event_type(attributes: &Ev) -> EventType {
@@ -367,6 +372,8 @@ impl State {
             nexus_pollers: HashMap::new(),
             nexus_running: HashMap::new(),
             nexus_counter: 0,
+            awaited: HashMap::new(),
+            awaited_counter: 0,
         }
     }
 
@@ -826,6 +833,27 @@ impl State {
             });
         }
         let run_id = self.workflow_queues.get_mut(queue)?.pop_front()?;
+        self.start_workflow_task(run_id, queue)
+    }
+
+    /// Starts the run's scheduled workflow task at once, taking it off its queue: the next
+    /// task a worker's answer asks to get back (`return_new_workflow_task`).
+    pub(crate) fn start_next_task_of(&mut self, run_id: &str) -> Option<ws::PollWorkflowTaskQueueResponse> {
+        if self.executions.get(run_id)?.task != TaskState::Scheduled {
+            return None;
+        }
+        let (queue, waiting) = self
+            .workflow_queues
+            .iter_mut()
+            .find(|(_, waiting)| waiting.iter().any(|r| r == run_id))?;
+        waiting.retain(|r| r != run_id);
+        let queue = queue.clone();
+        self.start_workflow_task(run_id.to_string(), &queue)
+    }
+
+    /// Starts the run's scheduled workflow task, taken off `queue`: its started event, and the
+    /// task as a poll answers it (only the new events when `queue` is the run's sticky queue).
+    fn start_workflow_task(&mut self, run_id: String, queue: &str) -> Option<ws::PollWorkflowTaskQueueResponse> {
         let execution = self.executions.get(&run_id)?;
         if execution.task != TaskState::Scheduled {
             return None;

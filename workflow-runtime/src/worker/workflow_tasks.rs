@@ -219,27 +219,45 @@ impl WorkflowWorkerState {
     }
 }
 
+/// A workflow task and the ones the server hands back with its answers: when events arrive
+/// while a task runs (a signal, an activity result, a local activity kept alive), the server
+/// starts the run's next task at once and returns it in the answer (the answer asks for that,
+/// as the official SDKs' do), so it runs here without a poll round trip, in the same slot.
+pub(super) async fn handle_task(shared: &WorkflowWorkerState, task: ws::PollWorkflowTaskQueueResponse) {
+    let mut next = Some(task);
+    while let Some(task) = next {
+        next = handle_one_task(shared, task).await;
+    }
+}
+
 /// One workflow task: its whole history, the engine's answer (after the local activities it
-/// asked for), encoded by the payload codec, sent back.
-pub(super) async fn handle_task(shared: &WorkflowWorkerState, mut task: ws::PollWorkflowTaskQueueResponse) {
+/// asked for), encoded by the payload codec, sent back. Returns the run's next task when the
+/// server handed it back with the answer.
+async fn handle_one_task(
+    shared: &WorkflowWorkerState,
+    mut task: ws::PollWorkflowTaskQueueResponse,
+) -> Option<ws::PollWorkflowTaskQueueResponse> {
     let run_id = run_id_of(&task);
     let task_metrics = shared.metrics.workflow_task(&task);
     if let Err(e) = complete_history(shared, &mut task).await {
-        return tracing::warn!(error = %e, "could not fetch the rest of the history");
+        tracing::warn!(error = %e, "could not fetch the rest of the history");
+        return None;
     }
-    let Some(outcome) = run_engine(shared, &mut task).await else {
-        return;
-    };
+    let outcome = run_engine(shared, &mut task).await?;
     let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
     encode_outcome(shared.client.data_converter(), &mut outcome).await;
     let closing = task_metrics.answering(&outcome);
     let answered = respond(shared, &task, outcome, keep_alive).await;
     task_metrics.answered(closing, answered.is_ok());
-    if let Err(e) = answered {
-        // The server did not take the answer (the task timed out, the run closed): the cached
-        // run may be ahead of history, so replay it next time.
-        tracing::warn!(error = %e, %run_id, "workflow task answer refused");
-        shared.executor.evict(run_id);
+    match answered {
+        Ok(next) => next,
+        Err(e) => {
+            // The server did not take the answer (the task timed out, the run closed): the
+            // cached run may be ahead of history, so replay it next time.
+            tracing::warn!(error = %e, %run_id, "workflow task answer refused");
+            shared.executor.evict(run_id);
+            None
+        }
     }
 }
 
@@ -314,13 +332,14 @@ async fn encode_outcome(dc: &crate::client::converter::DataConverter, outcome: &
     }
 }
 
-/// Sends the answer: the commands, a task failure, or a legacy query's answer.
+/// Sends the answer: the commands, a task failure, or a legacy query's answer. Returns the
+/// run's next task when the server started it at once and handed it back.
 async fn respond(
     shared: &WorkflowWorkerState,
     task: &ws::PollWorkflowTaskQueueResponse,
     outcome: TaskOutcome,
     keep_alive: bool,
-) -> Result<(), ClientError> {
+) -> Result<Option<ws::PollWorkflowTaskQueueResponse>, ClientError> {
     let token = task.task_token.clone();
     let namespace = shared.client.namespace().to_string();
     let result = match outcome {
@@ -347,6 +366,9 @@ async fn respond(
                 // Local activities still running: this answer keeps the task alive, and the
                 // server hands out the next task at once to carry on.
                 force_create_new_workflow_task: keep_alive,
+                // A next task the server creates at once (events that came in meanwhile, or
+                // the one asked for above) comes back in the answer, not through a poll.
+                return_new_workflow_task: true,
                 sdk_metadata,
                 ..Default::default()
             };
@@ -363,6 +385,7 @@ async fn respond(
                             eager.run(task, slot);
                         }
                     }
+                    response.workflow_task
                 })
         }
         TaskOutcome::Failed { failure, .. } if task.attempt > 1 => {
@@ -375,7 +398,7 @@ async fn respond(
                 %failure,
                 "workflow task failed again; not reported, the server retries it after its timeout"
             );
-            Ok(())
+            Ok(None)
         }
         TaskOutcome::Failed { cause, failure } => {
             shared.executor.evict(run_id_of(task));
@@ -393,7 +416,7 @@ async fn respond(
                     s.respond_workflow_task_failed(r).await
                 })
                 .await
-                .map(|_| ())
+                .map(|_| None)
         }
         TaskOutcome::QueryAnswer(answer) => {
             let (completed_type, query_result, error_message) = match answer {
@@ -418,11 +441,11 @@ async fn respond(
                     s.respond_query_task_completed(r).await
                 })
                 .await
-                .map(|_| ())
+                .map(|_| None)
         }
         TaskOutcome::NeedFullHistory => {
             tracing::warn!("the full history still did not start at event 1");
-            Ok(())
+            Ok(None)
         }
     };
     result.map_err(ClientError::from)

@@ -360,17 +360,21 @@ impl State {
             activity.heartbeat_details = last_heartbeat;
         }
         let policy = workflow_client::RetryPolicy::from(&activity.retry);
-        let past_deadline = activity
+        let time_left = activity
             .schedule_deadline
-            .is_some_and(|d| std::time::Instant::now() >= d);
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        let past_deadline = time_left.is_some_and(|left| left.is_zero());
         let delay = if activity.cancel_requested || past_deadline {
             None
         } else {
             policy.retry_delay(activity.attempt.max(1) as u32, &converted)
         };
-        let Some(delay) = delay else {
+        // As the server: a retry that would start after the schedule-to-close deadline is not
+        // made; the activity fails at once, out of time.
+        let no_retry_fits = delay.zip(time_left).is_some_and(|(delay, left)| delay >= left);
+        let Some(delay) = delay.filter(|_| !no_retry_fits) else {
             let exhausted = policy.maximum_attempts > 0 && activity.attempt as u32 >= policy.maximum_attempts;
-            let retry_state = if past_deadline {
+            let retry_state = if past_deadline || no_retry_fits {
                 RetryState::Timeout
             } else if exhausted {
                 RetryState::MaximumAttemptsReached
