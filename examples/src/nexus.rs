@@ -9,7 +9,7 @@
 //! "… restocked"` (backed by `RestockWorkflow(item, count)`, id `restock-<request id>`);
 //! orders on task queue `nexus-orders`: `OrderWorkflow("item") → "…"`.
 
-use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
+use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, WorkflowStart};
 use workflow_runtime::prelude::*;
 
 /// The orders team's task queue.
@@ -104,7 +104,7 @@ pub fn inventory_worker(client: &Client) -> Result<Worker, workflow_runtime::wor
         .nexus_operation::<Reserve, _, _>(reserve)
         .nexus_workflow_operation::<RestockItem, Restock, _>(|ctx, (item, count)| {
             let id = format!("restock-{}", ctx.request_id);
-            Ok((StartOptions::new(id, &ctx.task_queue), (item, count)))
+            Ok(WorkflowStart::on_handler_queue(ctx, id, (item, count)))
         })
         .workflow::<Restock>()
         .build()

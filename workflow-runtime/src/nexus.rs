@@ -34,8 +34,10 @@
 //! // In workflow code: `ctx.nexus::<Hello>("greeting-endpoint", name).await?`
 //! ```
 
+use crate::client::payload::IntoArgs;
 use crate::client::payload::{self, PayloadError};
 use crate::client::proto::common::Payload;
+use crate::client::{StartOptions, WorkflowDefinition};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -195,7 +197,7 @@ pub(crate) type ErasedOperation =
 
 /// `handler` for operation `O`, over payloads: the input decoded, the output encoded (a
 /// payload that does not decode is a bad request).
-pub(crate) fn erase_operation<O, F, Fut>(handler: F) -> ErasedOperation
+fn erase_operation<O, F, Fut>(handler: F) -> ErasedOperation
 where
     O: NexusOperation,
     F: Fn(NexusContext, O::Input) -> Fut + Send + Sync + 'static,
@@ -226,22 +228,22 @@ fn decode_input<O: NexusOperation>(input: Option<&Payload>) -> Result<O::Input, 
 /// input; the run is started with the caller's callback attached (the caller's request id
 /// makes a retried request find the same run) and the operation answers with its token at
 /// once. The caller gets the workflow's result (or failure) when the run closes.
-pub(crate) fn erase_workflow_operation<O, W, F>(start: F) -> ErasedOperation
+fn erase_workflow_operation<O, W, F>(start: F) -> ErasedOperation
 where
     O: NexusOperation,
-    W: crate::client::WorkflowDefinition<Output = O::Output>,
+    W: WorkflowDefinition<Output = O::Output>,
     W::Input: Send + Sync,
-    F: Fn(&NexusContext, O::Input) -> Result<(crate::client::StartOptions, W::Input), NexusError>
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(&NexusContext, O::Input) -> Result<WorkflowStart<W>, NexusError> + Send + Sync + 'static,
 {
     let start = Arc::new(start);
     Arc::new(move |ctx, input| {
         let start = start.clone();
         Box::pin(async move {
             let input = decode_input::<O>(input.as_ref())?;
-            let (mut options, workflow_input) = start(&ctx, input)?;
+            let WorkflowStart {
+                mut options,
+                input: workflow_input,
+            } = start(&ctx, input)?;
             let Some((url, header)) = ctx.callback.clone() else {
                 return Err(NexusError::bad_request(format!(
                     "operation `{}.{}` runs a workflow and needs a callback to deliver its result",
@@ -268,6 +270,164 @@ where
             })
         })
     })
+}
+
+/// How a workflow-backed operation starts its workflow `W`: the start options (the workflow id
+/// above all, and the task queue it runs on) and `W`'s input. The handler returns it; the
+/// worker starts the run with the caller's callback attached and answers the operation's token
+/// at once, and the caller gets `W`'s result (or failure) when the run closes.
+///
+/// ```
+/// use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
+/// use workflow_runtime::prelude::*;
+///
+/// # #[workflow] #[derive(Default)] pub struct Restock;
+/// # #[workflow] impl Restock {
+/// #     #[run] async fn run(ctx: WorkflowContext<Self>, item: String, count: u64) -> WorkflowResult<String> { Ok(item) }
+/// # }
+/// /// Restocks on the task queue that serves the request, one run per item.
+/// fn restock(ctx: &NexusContext, item: String) -> Result<WorkflowStart<Restock>, NexusError> {
+///     Ok(WorkflowStart::on_handler_queue(ctx, format!("restock-{item}"), (item, 12)))
+/// }
+///
+/// /// The same with options of its own: elsewhere, and bounded in time.
+/// fn restock_elsewhere(item: String) -> Result<WorkflowStart<Restock>, NexusError> {
+///     let options = StartOptions::new(format!("restock-{item}"), "warehouse")
+///         .execution_timeout(Duration::from_secs(3600));
+///     Ok(WorkflowStart::new(options, (item, 12)))
+/// }
+/// ```
+pub struct WorkflowStart<W: WorkflowDefinition> {
+    options: StartOptions,
+    input: W::Input,
+}
+
+impl<W: WorkflowDefinition> WorkflowStart<W> {
+    /// Starts `W` with `options` and its arguments (one as itself, several as a tuple, none as
+    /// `()`).
+    pub fn new(options: StartOptions, input: impl IntoArgs<W::Input>) -> Self {
+        WorkflowStart {
+            options,
+            input: input.into_args(),
+        }
+    }
+
+    /// Starts `W` as `workflow_id` on the task queue of the worker serving the request (where
+    /// the handler's own workflows usually run), with default options otherwise.
+    pub fn on_handler_queue(
+        ctx: &NexusContext,
+        workflow_id: impl Into<String>,
+        input: impl IntoArgs<W::Input>,
+    ) -> Self {
+        Self::new(StartOptions::new(workflow_id, &ctx.task_queue), input)
+    }
+
+    /// The options the run is started with (the worker adds the caller's request id and
+    /// callback).
+    pub fn options(&self) -> &StartOptions {
+        &self.options
+    }
+
+    /// `W`'s input.
+    pub fn input(&self) -> &W::Input {
+        &self.input
+    }
+}
+
+impl<W: WorkflowDefinition> std::fmt::Debug for WorkflowStart<W>
+where
+    W::Input: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkflowStart")
+            .field("workflow", &W::NAME)
+            .field("options", &self.options)
+            .field("input", &self.input)
+            .finish()
+    }
+}
+
+/// A Nexus service: operations registered together on a worker with
+/// [`WorkerBuilder::nexus_service`](crate::worker::WorkerBuilder::nexus_service), each added to
+/// the registry.
+///
+/// ```
+/// use std::sync::Arc;
+/// use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, NexusRegistry, NexusService};
+///
+/// pub struct Hello;
+/// impl NexusOperation for Hello {
+///     const SERVICE: &'static str = "greeting";
+///     const NAME: &'static str = "hello";
+///     type Input = String;
+///     type Output = String;
+/// }
+///
+/// /// Greets in its own language.
+/// pub struct Greeter {
+///     greeting: String,
+/// }
+///
+/// impl NexusService for Greeter {
+///     fn register(this: Arc<Self>, registry: &mut NexusRegistry) {
+///         registry.operation::<Hello, _, _>(move |_ctx: NexusContext, name: String| {
+///             let this = this.clone();
+///             async move { Ok::<_, NexusError>(format!("{} {name}", this.greeting)) }
+///         });
+///     }
+/// }
+/// ```
+pub trait NexusService: Send + Sync + 'static {
+    /// Adds each operation's handler, bound to `this`.
+    fn register(this: Arc<Self>, registry: &mut NexusRegistry);
+}
+
+/// A service already shared (`Arc<Service>`) registers as the service itself: the same state
+/// can serve several workers.
+impl<S: NexusService> NexusService for Arc<S> {
+    fn register(this: Arc<Self>, registry: &mut NexusRegistry) {
+        S::register((*this).clone(), registry)
+    }
+}
+
+/// Where a [`NexusService`] adds its operations.
+pub struct NexusRegistry {
+    pub(crate) entries: Vec<((String, String), ErasedOperation)>,
+}
+
+impl NexusRegistry {
+    pub(crate) fn new() -> Self {
+        NexusRegistry { entries: Vec::new() }
+    }
+
+    /// Adds synchronous operation `O`, served by `handler`: its result (or failure) answers
+    /// the caller's request.
+    pub fn operation<O, F, Fut>(&mut self, handler: F)
+    where
+        O: NexusOperation,
+        F: Fn(NexusContext, O::Input) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<O::Output, NexusError>> + Send + 'static,
+    {
+        self.entries.push((key::<O>(), erase_operation::<O, F, Fut>(handler)));
+    }
+
+    /// Adds operation `O`, backed by workflow `W`: `start` says how to start the run for the
+    /// operation's input.
+    pub fn workflow_operation<O, W, F>(&mut self, start: F)
+    where
+        O: NexusOperation,
+        W: WorkflowDefinition<Output = O::Output>,
+        W::Input: Send + Sync,
+        F: Fn(&NexusContext, O::Input) -> Result<WorkflowStart<W>, NexusError> + Send + Sync + 'static,
+    {
+        self.entries
+            .push((key::<O>(), erase_workflow_operation::<O, W, F>(start)));
+    }
+}
+
+/// An operation's (service, operation) wire names.
+fn key<O: NexusOperation>() -> (String, String) {
+    (O::SERVICE.to_string(), O::NAME.to_string())
 }
 
 /// The token of a workflow-backed operation, in the form the official SDKs write: base64url

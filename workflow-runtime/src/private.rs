@@ -9,7 +9,8 @@ pub use crate::client::{
 pub use crate::definition::{
     Activity, ActivityDefinition, ActivityGroup, ActivityRegistry, HandlerKind, Handlers, Workflow,
 };
-pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult};
+pub use crate::nexus::{NexusContext, NexusError, NexusOperation, NexusRegistry, NexusService, WorkflowStart};
+pub use crate::workflow::{ActivityOptions, NexusCall, WorkflowContext, WorkflowError, WorkflowResult};
 pub use futures::future::{BoxFuture, LocalBoxFuture};
 
 /// Proof that `#[workflow]` is on the struct too (it generates the typed handle).

@@ -11,7 +11,7 @@ mod history_files;
 mod peer;
 
 use std::time::Duration;
-use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
+use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, WorkflowStart};
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
 use workflow_runtime::testing::{DevServer, dev_server_client, event_names, unique_id as unique};
@@ -158,11 +158,11 @@ fn handler_worker(client: &Client, task_queue: &str) -> Worker {
         .nexus_operation::<Reserve, _, _>(reserve)
         .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, (item, count)| {
             let id = format!("restock-{item}-{}", ctx.request_id);
-            Ok((StartOptions::new(id, &ctx.task_queue), (item, count)))
+            Ok(WorkflowStart::on_handler_queue(ctx, id, (item, count)))
         })
         .workflow::<Restock>()
         .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
-            Ok((StartOptions::new(format!("count-{item}"), &ctx.task_queue), (item,)))
+            Ok(WorkflowStart::on_handler_queue(ctx, format!("count-{item}"), item))
         })
         .workflow::<Count>()
         .build()

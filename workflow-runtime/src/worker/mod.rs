@@ -221,32 +221,23 @@ impl WorkerBuilder {
     /// failure) answers the caller's request. The worker polls its task queue's Nexus
     /// requests; an endpoint targeting the task queue routes calls here (see
     /// [`crate::nexus`]).
-    pub fn nexus_operation<O, F, Fut>(mut self, handler: F) -> Self
+    pub fn nexus_operation<O, F, Fut>(self, handler: F) -> Self
     where
         O: crate::nexus::NexusOperation,
         F: Fn(crate::nexus::NexusContext, O::Input) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<O::Output, crate::nexus::NexusError>> + Send + 'static,
     {
-        let key = (O::SERVICE.to_string(), O::NAME.to_string());
-        if self
-            .nexus_operations
-            .insert(key, crate::nexus::erase_operation::<O, F, Fut>(handler))
-            .is_some()
-        {
-            self.errors.push(format!(
-                "Nexus operation `{}.{}` is registered twice",
-                O::SERVICE,
-                O::NAME
-            ));
-        }
-        self
+        let mut registry = crate::nexus::NexusRegistry::new();
+        registry.operation::<O, F, Fut>(handler);
+        self.nexus_registered(registry)
     }
 
     /// Serves Nexus operation `O` with workflow `W`: `start` says how to start it for the
-    /// operation's input (its id, task queue and the workflow's input); the operation answers
-    /// with its token at once, and the caller gets the workflow's result when the run closes
-    /// (the run carries the caller's callback; a retried request finds the same run).
-    pub fn nexus_workflow_operation<O, W, F>(mut self, start: F) -> Self
+    /// operation's input (a [`WorkflowStart`](crate::nexus::WorkflowStart): its id, task queue
+    /// and the workflow's input); the operation answers with its token at once, and the caller
+    /// gets the workflow's result when the run closes (the run carries the caller's callback;
+    /// a retried request finds the same run).
+    pub fn nexus_workflow_operation<O, W, F>(self, start: F) -> Self
     where
         O: crate::nexus::NexusOperation,
         W: crate::client::WorkflowDefinition<Output = O::Output>,
@@ -254,22 +245,36 @@ impl WorkerBuilder {
         F: Fn(
                 &crate::nexus::NexusContext,
                 O::Input,
-            ) -> Result<(crate::client::StartOptions, W::Input), crate::nexus::NexusError>
+            ) -> Result<crate::nexus::WorkflowStart<W>, crate::nexus::NexusError>
             + Send
             + Sync
             + 'static,
     {
-        let key = (O::SERVICE.to_string(), O::NAME.to_string());
-        if self
-            .nexus_operations
-            .insert(key, crate::nexus::erase_workflow_operation::<O, W, F>(start))
-            .is_some()
-        {
-            self.errors.push(format!(
-                "Nexus operation `{}.{}` is registered twice",
-                O::SERVICE,
-                O::NAME
-            ));
+        let mut registry = crate::nexus::NexusRegistry::new();
+        registry.workflow_operation::<O, W, F>(start);
+        self.nexus_registered(registry)
+    }
+
+    /// Serves every operation of a Nexus service (a [`NexusService`](crate::nexus::NexusService)).
+    pub fn nexus_service<S: crate::nexus::NexusService>(self, service: S) -> Self {
+        let mut registry = crate::nexus::NexusRegistry::new();
+        S::register(Arc::new(service), &mut registry);
+        self.nexus_registered(registry)
+    }
+
+    /// Takes the operations of `registry`, reporting each one registered before.
+    fn nexus_registered(mut self, registry: crate::nexus::NexusRegistry) -> Self {
+        for (key, handler) in registry.entries {
+            match self.nexus_operations.entry(key) {
+                std::collections::btree_map::Entry::Vacant(free) => {
+                    free.insert(handler);
+                }
+                std::collections::btree_map::Entry::Occupied(taken) => {
+                    let (service, operation) = taken.key();
+                    self.errors
+                        .push(format!("Nexus operation `{service}.{operation}` is registered twice"));
+                }
+            }
         }
         self
     }

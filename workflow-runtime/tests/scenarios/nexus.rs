@@ -7,7 +7,7 @@ use super::*;
 use workflow_runtime::client::failure::Failure;
 use workflow_runtime::client::proto::failure::failure::FailureInfo;
 use workflow_runtime::futures::StreamExt;
-use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
+use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, WorkflowStart};
 use workflow_runtime::replay::Replayer;
 
 /// `inventory.reserve`: reserves an item, or says why not.
@@ -158,16 +158,16 @@ fn handlers(client: &Client, task_queue: &str) -> Worker {
         })
         .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, count| {
             let id = format!("restock-{}", ctx.request_id);
-            Ok((StartOptions::new(id, &ctx.task_queue), (count,)))
+            Ok(WorkflowStart::on_handler_queue(ctx, id, count))
         })
         .workflow::<Restock>()
         .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
-            Ok((StartOptions::new(format!("count-{item}"), &ctx.task_queue), (item,)))
+            Ok(WorkflowStart::on_handler_queue(ctx, format!("count-{item}"), item))
         })
         .nexus_workflow_operation::<BriefCountOperation, Count, _>(|ctx, item| {
             let options = StartOptions::new(format!("brief-count-{item}"), &ctx.task_queue)
                 .execution_timeout(Duration::from_secs(2));
-            Ok((options, (item,)))
+            Ok(WorkflowStart::new(options, item))
         })
         .workflow::<Count>()
         .build()
