@@ -97,7 +97,7 @@ pub(crate) fn expand_group(args: TokenStream, item: TokenStream) -> TokenStream 
             continue;
         }
         let method = &f.sig.ident;
-        let marker = format_ident!("{}{}", self_ident, camel(&method.to_string()));
+        let marker = format_ident!("{}{}", self_ident, crate::case::camel(&method.to_string()));
         let wire_name = options.name.clone().unwrap_or_else(|| method.to_string());
         let doc = format!("The `{wire_name}` activity: [`{self_ident}::{method}`] bound to shared state.");
         definitions.push(generate::group_member(
@@ -124,19 +124,4 @@ pub(crate) fn expand_group(args: TokenStream, item: TokenStream) -> TokenStream 
 
         #group
     }
-}
-
-/// `charge_card` → `ChargeCard`.
-fn camel(snake: &str) -> String {
-    snake
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut chars = p.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
 }

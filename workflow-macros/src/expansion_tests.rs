@@ -225,3 +225,45 @@ fn workflow_interface_with_a_mistake() {
     );
     insta::assert_snapshot!(pretty(out));
 }
+
+/// A Nexus service: the trait made spawnable, the module of its types, the definitions, the
+/// handler's registrations and the caller stub.
+#[test]
+fn nexus_service() {
+    let out = crate::nexus_service::expand(
+        quote!(name = "inventory"),
+        quote! {
+            /// The inventory team's service.
+            pub trait Inventory {
+                /// Reserves one.
+                #[operation]
+                async fn reserve(&self, ctx: NexusContext, item: Item) -> Result<Reservation, NexusError>;
+                #[operation(name = "restock-item")]
+                fn restock(&self, ctx: &NexusContext, order: Order) -> Result<WorkflowStart<Restock>, NexusError>;
+                #[operation]
+                async fn audit_log(&self, ctx: &NexusContext, since: u64) -> Result<Vec<String>, NexusError>;
+                #[operation]
+                fn count(&self, ctx: NexusContext, item: Item) -> Result<nexus::WorkflowStart<Count>, NexusError>;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+/// A service with a mistake in one operation: the error, the trait, and every operation's
+/// type and stub (calls elsewhere add no second error); the mistaken one is not served.
+#[test]
+fn nexus_service_with_a_mistake() {
+    let out = crate::nexus_service::expand(
+        quote!(module = "stock", crate = "rt"),
+        quote! {
+            trait Inventory {
+                #[operation]
+                async fn reserve(&self, ctx: NexusContext, item: Item) -> Result<u64, NexusError>;
+                #[operation]
+                fn release(&self, ctx: NexusContext, item: Item) -> Result<u64, NexusError>;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}

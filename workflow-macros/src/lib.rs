@@ -4,6 +4,8 @@
 //!   `#[signal]` and `#[query]` on the methods inside;
 //! - `#[workflow_interface]` on a trait declaring a workflow implemented elsewhere (another
 //!   SDK), for its typed client stubs;
+//! - `#[nexus_service]` on a trait declaring a Nexus service's operations, for the handler's
+//!   registration and the callers' typed stub;
 //! - `#[activity]` on an `async fn`;
 //! - `#[deterministic]` on helper functions called from workflow code, or on an inline
 //!   module (its `use` items then resolve paths in everything inside).
@@ -19,12 +21,14 @@
 
 mod activity;
 mod ast;
+mod case;
 mod check;
 mod deterministic;
 mod errors;
 mod generate;
 mod interface;
 mod lint;
+mod nexus_service;
 mod options;
 mod signature;
 mod symbol;
@@ -152,6 +156,127 @@ pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn workflow_interface(args: TokenStream, item: TokenStream) -> TokenStream {
     interface::expand(args.into(), item.into()).into()
+}
+
+/// Declares a Nexus service on a trait: its operations' wire names and types, the contract the
+/// team serving it and the teams calling it share (the trait can live in a crate both depend
+/// on). Each method is an `#[operation]` taking `&self`, the request's context and one input:
+///
+/// - `async fn name(&self, ctx: NexusContext, input: I) -> Result<O, NexusError>`: a
+///   synchronous operation, answering within the request's deadline;
+/// - `fn name(&self, ctx: &NexusContext, input: I) -> Result<WorkflowStart<W>, NexusError>`: an
+///   operation backed by workflow `W`: it says how to start `W` (its id, task queue and input);
+///   the worker starts it, and the caller gets `W`'s result when the run ends.
+///
+/// The context may be taken by value or by reference in either kind. A `NexusError` fails the
+/// call (`NexusError::failed`) or tells the caller's server whether to retry
+/// (`bad_request`, `internal`, …).
+///
+/// Beside the trait, in a module named after it in snake case (`module = "…"` to choose):
+///
+/// - one type per operation, named after the method in CamelCase (`inventory::Reserve`),
+///   implementing `NexusOperation` (for `ctx.nexus::<inventory::Reserve>(…)` and
+///   `WorkerBuilder::nexus_operation`);
+/// - `Handler(implementation)`, a `NexusService` that a worker serves with
+///   `.nexus_service(inventory::Handler(MyInventory { … }))`: every operation, each calling the
+///   trait's method on the shared implementation;
+/// - `Caller::new(&ctx, "endpoint")` for workflow code: one method per operation, returning the
+///   same call as `ctx.nexus::<…>`, to `.await` or to configure first (timeout, cancellation).
+///
+/// The trait itself gains `Send + Sync + 'static` and each `async fn` is declared returning a
+/// `Send` future, so a worker can run an implementation's operations on any thread;
+/// implementations still write `async fn`.
+///
+/// Options: `name = "wire-name"` on the trait (default: the trait's name) and on each
+/// `#[operation]` (default: the method's name), `module = "…"`, `crate = "path"`.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
+/// use workflow_runtime::prelude::*;
+///
+/// #[derive(Serialize, Deserialize)]
+/// pub struct Order {
+///     item: String,
+///     count: u64,
+/// }
+///
+/// /// The inventory team's service.
+/// #[nexus_service(name = "inventory")]
+/// pub trait Inventory {
+///     /// How many are left after reserving one.
+///     #[operation]
+///     async fn reserve(&self, ctx: NexusContext, item: String) -> Result<u64, NexusError>;
+///
+///     /// Restocks with a workflow; answers when it is done.
+///     #[operation(name = "restock-item")]
+///     fn restock(&self, ctx: &NexusContext, order: Order) -> Result<WorkflowStart<Restock>, NexusError>;
+/// }
+///
+/// // The inventory team implements the trait and serves it.
+/// pub struct Warehouse {
+///     truck_size: u64,
+/// }
+///
+/// impl Inventory for Warehouse {
+///     async fn reserve(&self, _ctx: NexusContext, item: String) -> Result<u64, NexusError> {
+///         match item.as_str() {
+///             "tea" => Ok(41),
+///             "scones" => Err(NexusError::failed("scones are out of stock")),
+///             other => Err(NexusError::bad_request(format!("we do not sell {other}"))),
+///         }
+///     }
+///
+///     fn restock(&self, ctx: &NexusContext, order: Order) -> Result<WorkflowStart<Restock>, NexusError> {
+///         let count = order.count.min(self.truck_size);
+///         Ok(WorkflowStart::on_handler_queue(ctx, format!("restock-{}", order.item), (order.item, count)))
+///     }
+/// }
+///
+/// #[workflow]
+/// #[derive(Default)]
+/// pub struct Restock;
+///
+/// #[workflow]
+/// impl Restock {
+///     #[run]
+///     async fn run(ctx: WorkflowContext<Self>, item: String, count: u64) -> WorkflowResult<String> {
+///         Ok(format!("{count} {item} restocked"))
+///     }
+/// }
+///
+/// fn inventory_worker(client: &Client) -> Result<Worker, workflow_runtime::worker::WorkerError> {
+///     Worker::builder(client, "inventory")
+///         .nexus_service(inventory::Handler(Warehouse { truck_size: 12 }))
+///         .workflow::<Restock>()
+///         .build()
+/// }
+///
+/// // Another team's workflow calls it through an endpoint routed to that worker's task queue.
+/// #[workflow]
+/// #[derive(Default)]
+/// pub struct Shop;
+///
+/// #[workflow]
+/// impl Shop {
+///     #[run]
+///     async fn run(ctx: WorkflowContext<Self>, item: String) -> WorkflowResult<String> {
+///         let inventory = inventory::Caller::new(&ctx, "inventory-endpoint");
+///         match inventory.reserve(item.clone()).await {
+///             Ok(left) => Ok(format!("reserved, {left} left")),
+///             Err(_) => {
+///                 inventory
+///                     .restock(Order { item, count: 20 })
+///                     .schedule_to_close_timeout(Duration::from_secs(3600))
+///                     .await
+///             }
+///         }
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn nexus_service(args: TokenStream, item: TokenStream) -> TokenStream {
+    nexus_service::expand(args.into(), item.into()).into()
 }
 
 /// Marks an activity: an `async fn` whose arguments (after an optional first
@@ -317,17 +442,19 @@ pub fn deterministic(args: TokenStream, item: TokenStream) -> TokenStream {
     deterministic::expand(args.into(), item.into()).into()
 }
 
-fn misplaced(what: &str, item: TokenStream) -> TokenStream {
+fn misplaced(what: &str, inside: &str, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    let message = format!("`#[{what}]` marks a method inside a `#[workflow]` impl block");
+    let message = format!("`#[{what}]` marks a method inside {inside}");
     let e = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     quote::quote!(#e #item).into()
 }
 
+const IN_WORKFLOW: &str = "a `#[workflow]` impl block";
+
 /// Marks the entry point of a workflow (inside a `#[workflow]` impl).
 #[proc_macro_attribute]
 pub fn run(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("run", item)
+    misplaced("run", IN_WORKFLOW, item)
 }
 
 /// Marks a signal handler (inside a `#[workflow]` impl): `fn name(&mut self, args…)` changes
@@ -337,7 +464,7 @@ pub fn run(_args: TokenStream, item: TokenStream) -> TokenStream {
 /// handler's parameters are ignored; the doc comment describes the signal in the web UI.
 #[proc_macro_attribute]
 pub fn signal(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("signal", item)
+    misplaced("signal", IN_WORKFLOW, item)
 }
 
 /// Marks an update handler (inside a `#[workflow]` impl), with an optional
@@ -354,11 +481,18 @@ pub fn signal(_args: TokenStream, item: TokenStream) -> TokenStream {
 /// `WorkflowResult<T>` answers `T` or fails the update; any other type is the answer itself.
 #[proc_macro_attribute]
 pub fn update(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("update", item)
+    misplaced("update", IN_WORKFLOW, item)
 }
 
 /// Marks a query handler (inside a `#[workflow]` impl): `fn name(&self, args…) -> T`.
 #[proc_macro_attribute]
 pub fn query(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("query", item)
+    misplaced("query", IN_WORKFLOW, item)
+}
+
+/// Marks an operation of a service (inside a `#[nexus_service]` trait), with an optional
+/// `name = "wire-name"`.
+#[proc_macro_attribute]
+pub fn operation(_args: TokenStream, item: TokenStream) -> TokenStream {
+    misplaced("operation", "a `#[nexus_service]` trait", item)
 }

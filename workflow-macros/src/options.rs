@@ -140,6 +140,24 @@ pub(crate) struct HandlerArgs {
     pub(crate) validator: Option<syn::Ident>,
 }
 
+/// `#[nexus_service(...)]`.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct NexusServiceArgs {
+    /// The service's wire name (default: the trait's name).
+    pub(crate) name: Option<String>,
+    /// The generated module's name (default: the trait's name in snake case).
+    pub(crate) module: Option<syn::Ident>,
+    #[darling(rename = "crate")]
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// `#[operation(...)]`.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct OperationArgs {
+    /// The operation's wire name (default: the method's name).
+    pub(crate) name: Option<String>,
+}
+
 /// The path generated code names everything through: `::workflow_runtime::__private`, or
 /// `<path>::__private` when the runtime is renamed with `crate = "path"`.
 pub(crate) fn private_path(krate: &Option<syn::Path>) -> TokenStream {

@@ -163,3 +163,16 @@ pub(crate) fn doc_text(attrs: &[syn::Attribute]) -> String {
         .collect();
     lines.join("\n").trim().to_string()
 }
+
+/// Tokens as a person writes them: they print spaced (`Vec < Item >`, `item : Item`).
+pub(crate) fn written(tokens: impl quote::ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace(" :", ":")
+        .replace("& ", "&")
+}

@@ -16,6 +16,8 @@ pub(crate) const ACTIVITY: &str = "activity";
 pub(crate) const ACTIVITIES: &str = "activities";
 /// `#[deterministic]`: applies the lint to a helper function or an inline module.
 pub(crate) const DETERMINISTIC: &str = "deterministic";
+/// `#[operation]`: an operation of a `#[nexus_service]` trait.
+pub(crate) const OPERATION: &str = "operation";
 /// `#[doc = "…"]`: what a doc comment becomes.
 pub(crate) const DOC: &str = "doc";
 

@@ -35,7 +35,8 @@ pub use workflow_client::{
 };
 
 pub use workflow_macros::{
-    activities, activity, deterministic, query, run, signal, update, workflow, workflow_interface,
+    activities, activity, deterministic, nexus_service, operation, query, run, signal, update, workflow,
+    workflow_interface,
 };
 
 /// The names most workflow code needs.
@@ -48,7 +49,10 @@ pub mod prelude {
     pub use crate::definition::{Activity, ActivityDefinition, ActivityGroup, Workflow};
     pub use crate::worker::{Worker, WorkerOptions};
     pub use crate::workflow::{ActivityOptions, WorkflowContext, WorkflowError, WorkflowResult, WorkflowTime};
-    pub use crate::{activities, activity, deterministic, query, run, signal, update, workflow, workflow_interface};
+    pub use crate::{
+        activities, activity, deterministic, nexus_service, operation, query, run, signal, update, workflow,
+        workflow_interface,
+    };
     pub use std::time::Duration;
 }
 

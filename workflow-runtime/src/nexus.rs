@@ -348,8 +348,10 @@ where
 }
 
 /// A Nexus service: operations registered together on a worker with
-/// [`WorkerBuilder::nexus_service`](crate::worker::WorkerBuilder::nexus_service), each added to
-/// the registry.
+/// [`WorkerBuilder::nexus_service`](crate::worker::WorkerBuilder::nexus_service). The
+/// `Handler` that `#[nexus_service]` generates for a service trait implements it (see
+/// [`nexus_service`](crate::nexus_service)); a hand-written service adds each operation to the
+/// registry.
 ///
 /// ```
 /// use std::sync::Arc;

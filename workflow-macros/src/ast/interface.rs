@@ -7,7 +7,7 @@ use crate::ast::workflow::{BORROWED_ARG, Declared, HandlerKind, Run, Shape, Work
 use crate::check;
 use crate::errors::Errors;
 use crate::options::{HandlerArgs, WorkflowArgs};
-use crate::signature::{is_workflow_context, owned_args, receiver, result_ok_type};
+use crate::signature::{is_workflow_context, owned_args, receiver, result_ok_type, written};
 use syn::spanned::Spanned;
 
 /// Reads the trait into the model, reporting what is wrong with it and with each method.
@@ -194,17 +194,4 @@ fn caller_signature(sig: &syn::Signature) -> String {
         syn::ReturnType::Type(_, ty) => format!(" -> {}", written(ty)),
     };
     format!("fn {}({}){output}", sig.ident, arguments.join(", "))
-}
-
-/// Tokens as a person writes them: they print spaced (`Vec < Item >`, `item : Item`).
-fn written(tokens: impl quote::ToTokens) -> String {
-    tokens
-        .to_token_stream()
-        .to_string()
-        .replace(" <", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-        .replace(" ,", ",")
-        .replace(" :", ":")
-        .replace("& ", "&")
 }

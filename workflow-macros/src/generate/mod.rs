@@ -2,4 +2,5 @@
 
 pub(crate) mod activity;
 pub(crate) mod client;
+pub(crate) mod nexus;
 pub(crate) mod workflow;

@@ -255,7 +255,9 @@ impl WorkerBuilder {
         self.nexus_registered(registry)
     }
 
-    /// Serves every operation of a Nexus service (a [`NexusService`](crate::nexus::NexusService)).
+    /// Serves every operation of a Nexus service: the `Handler` that `#[nexus_service]`
+    /// generates around an implementation of the service's trait (see
+    /// [`nexus_service`](crate::nexus_service)), or any [`NexusService`](crate::nexus::NexusService).
     pub fn nexus_service<S: crate::nexus::NexusService>(self, service: S) -> Self {
         let mut registry = crate::nexus::NexusRegistry::new();
         S::register(Arc::new(service), &mut registry);

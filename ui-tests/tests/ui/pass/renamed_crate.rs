@@ -2,6 +2,7 @@
 //! that renames the dependency in Cargo.toml does the same).
 #![allow(dead_code)]
 use workflow_runtime as wr;
+use wr::nexus::{NexusContext, NexusError};
 use wr::prelude::{ActivityError, WorkflowContext, WorkflowResult};
 
 #[wr::activity(crate = "wr", start_to_close_timeout = "5s")]
@@ -17,8 +18,16 @@ pub struct Doubler;
 impl Doubler {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, n: u64) -> WorkflowResult<u64> {
-        ctx.activity(double, n).await
+        let doubled = ctx.activity(double, n).await?;
+        doubles::Caller::new(&ctx, "doubles").double(doubled).await
     }
+}
+
+/// The generated module reaches the runtime by the same name.
+#[wr::nexus_service(crate = "wr", module = "doubles")]
+pub trait Doubles {
+    #[operation]
+    async fn double(&self, ctx: NexusContext, n: u64) -> Result<u64, NexusError>;
 }
 
 fn main() {}
