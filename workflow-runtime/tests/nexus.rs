@@ -1,9 +1,9 @@
-//! Nexus on the real dev server: a workflow calls operations through an endpoint that routes
-//! to a handler worker on another task queue — synchronous ones (a result, an operation
-//! failure, a handler error that is not retried, an unknown operation) and one backed by a
-//! workflow, whose result reaches the caller when that workflow ends — and the calls replay
-//! from history; and across SDKs, a Rust workflow calling the Python SDK's handlers and a
-//! Python workflow calling these.
+//! Nexus on the real dev server: a workflow calls a `#[nexus_service]`'s operations through its
+//! caller stub and an endpoint that routes to a handler worker on another task queue serving
+//! the service — synchronous ones (a result, an operation failure, a handler error that is not
+//! retried, an unknown operation) and one backed by a workflow, whose result reaches the
+//! caller when that workflow ends — and the calls replay from history; and across SDKs, a Rust
+//! workflow calling the Python SDK's handlers and a Python workflow calling these.
 
 #[path = "support/history_files.rs"]
 mod history_files;
@@ -11,39 +11,30 @@ mod history_files;
 mod peer;
 
 use std::time::Duration;
-use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, WorkflowStart};
+use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
 use workflow_runtime::testing::{DevServer, dev_server_client, event_names, unique_id as unique};
 
-/// `inventory.reserve`: reserves an item, or says why not.
-pub struct Reserve;
-
-impl NexusOperation for Reserve {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "reserve";
-    type Input = String;
-    type Output = u64;
+/// The `inventory` service, as [`Warehouse`] serves it (and the Python SDK's copy of it).
+#[nexus_service(name = "inventory")]
+pub trait Inventory {
+    /// Reserves an item, or says why not.
+    #[operation]
+    async fn reserve(&self, ctx: NexusContext, item: String) -> Result<u64, NexusError>;
+    /// Runs the `Restock` workflow; answers its result when it ends.
+    #[operation]
+    fn restock(&self, ctx: &NexusContext, order: (String, u64)) -> Result<WorkflowStart<Restock>, NexusError>;
+    /// Runs the `Count` workflow, which counts until canceled.
+    #[operation]
+    fn count(&self, ctx: &NexusContext, item: String) -> Result<WorkflowStart<Count>, NexusError>;
 }
 
-/// An operation nobody serves.
-pub struct Audit;
-
-impl NexusOperation for Audit {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "audit";
-    type Input = ();
-    type Output = ();
-}
-
-/// `inventory.restock`: runs the `Restock` workflow; answers its result when it ends.
-pub struct RestockOperation;
-
-impl NexusOperation for RestockOperation {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "restock";
-    type Input = (String, u64);
-    type Output = String;
+/// A newer contract of `inventory` than the handlers serve: its operation reaches them unknown.
+#[nexus_service(name = "inventory")]
+pub trait InventoryV2 {
+    #[operation]
+    async fn audit(&self, ctx: NexusContext, nothing: ()) -> Result<(), NexusError>;
 }
 
 #[workflow]
@@ -58,16 +49,6 @@ impl Restock {
         ctx.sleep(Duration::from_secs(1)).await?;
         Ok(format!("{count} {item} restocked"))
     }
-}
-
-/// `inventory.count`: runs the `Count` workflow, which counts until canceled.
-pub struct CountOperation;
-
-impl NexusOperation for CountOperation {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "count";
-    type Input = String;
-    type Output = String;
 }
 
 #[workflow]
@@ -93,8 +74,8 @@ impl CallsOff {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String) -> WorkflowResult<String> {
         let scope = ctx.cancellation_scope();
-        let count = ctx
-            .nexus::<CountOperation>(endpoint, item)
+        let count = inventory::Caller::new(&ctx, endpoint)
+            .count(item)
             .schedule_to_close_timeout(Duration::from_secs(60))
             .cancellation_scope(&scope)
             .into_future();
@@ -108,15 +89,32 @@ impl CallsOff {
     }
 }
 
-async fn reserve(ctx: NexusContext, item: String) -> Result<u64, NexusError> {
-    assert_eq!((ctx.service.as_str(), ctx.operation.as_str()), ("inventory", "reserve"));
-    match item.as_str() {
-        "" => Err(NexusError::bad_request("an item is required")),
-        "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
-        _ => Ok(item.len() as u64),
+/// The `inventory` service's implementation.
+pub struct Warehouse;
+
+impl Inventory for Warehouse {
+    async fn reserve(&self, ctx: NexusContext, item: String) -> Result<u64, NexusError> {
+        assert_eq!((ctx.service.as_str(), ctx.operation.as_str()), ("inventory", "reserve"));
+        match item.as_str() {
+            "" => Err(NexusError::bad_request("an item is required")),
+            "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
+            _ => Ok(item.len() as u64),
+        }
+    }
+
+    fn restock(&self, ctx: &NexusContext, (item, count): (String, u64)) -> Result<WorkflowStart<Restock>, NexusError> {
+        let id = format!("restock-{item}-{}", ctx.request_id);
+        Ok(WorkflowStart::on_handler_queue(ctx, id, (item, count)))
+    }
+
+    fn count(&self, ctx: &NexusContext, item: String) -> Result<WorkflowStart<Count>, NexusError> {
+        Ok(WorkflowStart::on_handler_queue(ctx, format!("count-{item}"), item))
     }
 }
 
+/// Reserves three items (one in stock, one not, none), restocks, and calls an operation the
+/// handlers do not serve: a synchronous and a workflow-backed operation through the service's
+/// caller stub.
 #[workflow]
 #[derive(Default)]
 pub struct Shopper;
@@ -125,23 +123,24 @@ pub struct Shopper;
 impl Shopper {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let inventory = inventory::Caller::new(&ctx, endpoint.as_str());
         let mut seen = Vec::new();
         for item in ["tea", "unicorn", ""] {
-            let call = ctx
-                .nexus::<Reserve>(endpoint.clone(), item.to_string())
+            let call = inventory
+                .reserve(item.to_string())
                 .schedule_to_close_timeout(Duration::from_secs(20));
             seen.push(match call.await {
                 Ok(n) => format!("{item}: reserved {n}"),
                 Err(e) => format!("{item}: {}", e.root_cause().message),
             });
         }
-        let restocked = ctx
-            .nexus::<RestockOperation>(endpoint.clone(), ("tea".to_string(), 12))
+        let restocked = inventory
+            .restock(("tea".to_string(), 12))
             .schedule_to_close_timeout(Duration::from_secs(30))
             .await?;
         seen.push(restocked);
-        let audit = ctx
-            .nexus::<Audit>(endpoint, ())
+        let audit = inventory_v2::Caller::new(&ctx, endpoint)
+            .audit(())
             .schedule_to_close_timeout(Duration::from_secs(20))
             .await;
         seen.push(match audit {
@@ -155,15 +154,8 @@ impl Shopper {
 /// The `inventory` service's handlers, on `task_queue`.
 fn handler_worker(client: &Client, task_queue: &str) -> Worker {
     Worker::builder(client, task_queue)
-        .nexus_operation::<Reserve, _, _>(reserve)
-        .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, (item, count)| {
-            let id = format!("restock-{item}-{}", ctx.request_id);
-            Ok(WorkflowStart::on_handler_queue(ctx, id, (item, count)))
-        })
+        .nexus_service(inventory::Handler(Warehouse))
         .workflow::<Restock>()
-        .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
-            Ok(WorkflowStart::on_handler_queue(ctx, format!("count-{item}"), item))
-        })
         .workflow::<Count>()
         .build()
         .unwrap()
@@ -199,7 +191,7 @@ async fn create_endpoint(client: &Client, name: &str, task_queue: &str) {
 }
 
 #[tokio::test]
-async fn a_workflow_calls_synchronous_operations_through_an_endpoint() {
+async fn a_workflow_calls_a_services_operations_through_an_endpoint() {
     let client = dev_server_client().await.unwrap();
     let (callers, handlers) = (unique("nexus-callers"), unique("nexus-handlers"));
     let endpoint = endpoint_name("inventory");
@@ -374,4 +366,34 @@ async fn an_endpoint_name_is_taken_once() {
     // Deleted, the name is free again.
     let recreated = client.create_nexus_endpoint(&name, "anywhere").await.unwrap();
     client.delete_nexus_endpoint(&recreated).await.unwrap();
+}
+
+/// A service is registered once: an operation of it registered again (as a service or alone)
+/// is refused when the worker is built, naming the operation.
+#[tokio::test]
+async fn an_operation_registered_twice_is_refused() {
+    let client = dev_server_client().await.unwrap();
+    let refused = |builder: workflow_runtime::worker::WorkerBuilder| match builder.build() {
+        Err(workflow_runtime::worker::WorkerError::Config(message)) => message,
+        Ok(_) => panic!("built"),
+        Err(e) => panic!("{e}"),
+    };
+    let twice = refused(
+        Worker::builder(&client, "q")
+            .nexus_service(inventory::Handler(Warehouse))
+            .nexus_service(std::sync::Arc::new(inventory::Handler(Warehouse))),
+    );
+    for operation in ["reserve", "restock", "count"] {
+        assert!(
+            twice.contains(&format!("Nexus operation `inventory.{operation}` is registered twice")),
+            "{twice}"
+        );
+    }
+    let beside = refused(
+        Worker::builder(&client, "q")
+            .nexus_service(inventory::Handler(Warehouse))
+            .nexus_operation::<inventory::Reserve, _, _>(|_ctx, _item| async { Ok(0) }),
+    );
+    assert!(beside.contains("`inventory.reserve` is registered twice"), "{beside}");
+    assert!(!beside.contains("inventory.count"), "{beside}");
 }

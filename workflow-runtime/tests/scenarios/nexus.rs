@@ -1,43 +1,47 @@
-//! Nexus operations through an endpoint: synchronous outcomes (a result, an operation
-//! failure, handler errors retried or not), a workflow-backed operation's result or failure
-//! delivered by its completion callback, a schedule-to-close timeout, and the cancellation of
-//! a workflow-backed operation (the handler cancels its workflow).
+//! Nexus operations of a `#[nexus_service]`, called through its caller stub and an endpoint
+//! and served by its handler: synchronous outcomes (a result, an operation failure, handler
+//! errors retried or not), a workflow-backed operation's result or failure delivered by its
+//! completion callback, a schedule-to-close timeout, and the cancellation of a workflow-backed
+//! operation (the handler cancels its workflow).
 
 use super::*;
 use workflow_runtime::client::failure::Failure;
 use workflow_runtime::client::proto::failure::failure::FailureInfo;
 use workflow_runtime::futures::StreamExt;
-use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, WorkflowStart};
+use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
 use workflow_runtime::replay::Replayer;
 
-/// `inventory.reserve`: reserves an item, or says why not.
-pub struct Reserve;
-
-impl NexusOperation for Reserve {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "reserve";
-    type Input = String;
-    type Output = u64;
+/// The `inventory` service the scenarios call, as [`Warehouse`] serves it.
+#[nexus_service(name = "inventory")]
+pub trait Inventory {
+    /// Reserves an item, or says why not.
+    #[operation]
+    async fn reserve(&self, ctx: NexusContext, item: String) -> Result<u64, NexusError>;
+    /// Runs the `Restock` workflow; answers its result (or failure).
+    #[operation]
+    fn restock(&self, ctx: &NexusContext, count: u64) -> Result<WorkflowStart<Restock>, NexusError>;
+    /// Runs the `Count` workflow, which counts for an hour.
+    #[operation]
+    fn count(&self, ctx: &NexusContext, item: String) -> Result<WorkflowStart<Count>, NexusError>;
+    /// Runs the `Count` workflow with a two-second execution timeout.
+    #[operation(name = "brief-count")]
+    fn brief_count(&self, ctx: &NexusContext, item: String) -> Result<WorkflowStart<Count>, NexusError>;
+    /// Always fails with a retryable error.
+    #[operation]
+    async fn flaky(&self, ctx: NexusContext, nothing: ()) -> Result<(), NexusError>;
+    /// Fails with a retryable error twice for each call, then answers which attempt succeeded.
+    #[operation]
+    async fn shaky(&self, ctx: NexusContext, nothing: ()) -> Result<u32, NexusError>;
+    /// Takes half a second (of real time) to answer.
+    #[operation]
+    async fn slow(&self, ctx: NexusContext, nothing: ()) -> Result<String, NexusError>;
 }
 
-/// An operation nobody serves.
-pub struct Audit;
-
-impl NexusOperation for Audit {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "audit";
-    type Input = ();
-    type Output = ();
-}
-
-/// `inventory.restock`: runs the `Restock` workflow; answers its result (or failure).
-pub struct RestockOperation;
-
-impl NexusOperation for RestockOperation {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "restock";
-    type Input = u64;
-    type Output = String;
+/// A newer contract of `inventory` than the handlers serve: its operation reaches them unknown.
+#[nexus_service(name = "inventory")]
+pub trait InventoryV2 {
+    #[operation]
+    async fn audit(&self, ctx: NexusContext, nothing: ()) -> Result<(), NexusError>;
 }
 
 #[workflow]
@@ -57,16 +61,6 @@ impl Restock {
     }
 }
 
-/// `inventory.count`: runs the `Count` workflow, which counts for an hour.
-pub struct CountOperation;
-
-impl NexusOperation for CountOperation {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "count";
-    type Input = String;
-    type Output = String;
-}
-
 #[workflow]
 #[derive(Default)]
 pub struct Count;
@@ -80,95 +74,64 @@ impl Count {
     }
 }
 
-/// `inventory.brief-count`: runs the `Count` workflow with a two-second execution timeout.
-pub struct BriefCountOperation;
-
-impl NexusOperation for BriefCountOperation {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "brief-count";
-    type Input = String;
-    type Output = String;
+/// The `inventory` service's implementation, one per handler worker.
+#[derive(Default)]
+pub struct Warehouse {
+    /// The attempts `shaky` saw, by the call's request id (the same on every retry).
+    shaky_attempts: std::sync::Mutex<Vec<String>>,
 }
 
-/// `inventory.flaky`: its handler always fails with a retryable error.
-pub struct Flaky;
-
-impl NexusOperation for Flaky {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "flaky";
-    type Input = ();
-    type Output = ();
-}
-
-/// `inventory.shaky`: its handler fails with a retryable error twice for each call, then
-/// answers which attempt succeeded.
-pub struct Shaky;
-
-impl NexusOperation for Shaky {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "shaky";
-    type Input = ();
-    type Output = u32;
-}
-
-/// `inventory.slow`: its handler takes half a second (of real time) to answer.
-pub struct Slow;
-
-impl NexusOperation for Slow {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "slow";
-    type Input = ();
-    type Output = String;
-}
-
-/// The attempts `inventory.shaky` saw, by the call's request id (the same on every retry).
-static SHAKY_ATTEMPTS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-async fn shaky(ctx: NexusContext, (): ()) -> Result<u32, NexusError> {
-    let attempt = {
-        let mut seen = SHAKY_ATTEMPTS.lock().unwrap();
-        seen.push(ctx.request_id.clone());
-        seen.iter().filter(|id| **id == ctx.request_id).count() as u32
-    };
-    if attempt < 3 {
-        return Err(NexusError::internal(format!("attempt {attempt} failed")));
+impl Inventory for Warehouse {
+    async fn reserve(&self, _ctx: NexusContext, item: String) -> Result<u64, NexusError> {
+        match item.as_str() {
+            "" => Err(NexusError::bad_request("an item is required")),
+            "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
+            _ => Ok(item.len() as u64),
+        }
     }
-    Ok(attempt)
-}
 
-async fn reserve(_ctx: NexusContext, item: String) -> Result<u64, NexusError> {
-    match item.as_str() {
-        "" => Err(NexusError::bad_request("an item is required")),
-        "unicorn" => Err(NexusError::failed("unicorns are out of stock")),
-        _ => Ok(item.len() as u64),
+    fn restock(&self, ctx: &NexusContext, count: u64) -> Result<WorkflowStart<Restock>, NexusError> {
+        let id = format!("restock-{}", ctx.request_id);
+        Ok(WorkflowStart::on_handler_queue(ctx, id, count))
+    }
+
+    fn count(&self, ctx: &NexusContext, item: String) -> Result<WorkflowStart<Count>, NexusError> {
+        Ok(WorkflowStart::on_handler_queue(ctx, format!("count-{item}"), item))
+    }
+
+    fn brief_count(&self, ctx: &NexusContext, item: String) -> Result<WorkflowStart<Count>, NexusError> {
+        let options =
+            StartOptions::new(format!("brief-count-{item}"), &ctx.task_queue).execution_timeout(Duration::from_secs(2));
+        Ok(WorkflowStart::new(options, item))
+    }
+
+    async fn flaky(&self, _ctx: NexusContext, (): ()) -> Result<(), NexusError> {
+        Err(NexusError::internal("the warehouse is down"))
+    }
+
+    async fn shaky(&self, ctx: NexusContext, (): ()) -> Result<u32, NexusError> {
+        let attempt = {
+            let mut seen = self.shaky_attempts.lock().unwrap();
+            seen.push(ctx.request_id.clone());
+            seen.iter().filter(|id| **id == ctx.request_id).count() as u32
+        };
+        if attempt < 3 {
+            return Err(NexusError::internal(format!("attempt {attempt} failed")));
+        }
+        Ok(attempt)
+    }
+
+    async fn slow(&self, _ctx: NexusContext, (): ()) -> Result<String, NexusError> {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok("slow but there".to_string())
     }
 }
 
 /// The `inventory` service's handlers, on `task_queue`.
 fn handlers(client: &Client, task_queue: &str) -> Worker {
     Worker::builder(client, task_queue)
-        .nexus_operation::<Reserve, _, _>(reserve)
-        .nexus_operation::<Flaky, _, _>(|_ctx: NexusContext, ()| async move {
-            Err::<(), _>(NexusError::internal("the warehouse is down"))
-        })
-        .nexus_operation::<Shaky, _, _>(shaky)
-        .nexus_operation::<Slow, _, _>(|_ctx: NexusContext, ()| async move {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            Ok("slow but there".to_string())
-        })
-        .nexus_workflow_operation::<RestockOperation, Restock, _>(|ctx, count| {
-            let id = format!("restock-{}", ctx.request_id);
-            Ok(WorkflowStart::on_handler_queue(ctx, id, count))
-        })
+        .nexus_service(inventory::Handler(Warehouse::default()))
         .workflow::<Restock>()
-        .nexus_workflow_operation::<CountOperation, Count, _>(|ctx, item| {
-            Ok(WorkflowStart::on_handler_queue(ctx, format!("count-{item}"), item))
-        })
-        .nexus_workflow_operation::<BriefCountOperation, Count, _>(|ctx, item| {
-            let options = StartOptions::new(format!("brief-count-{item}"), &ctx.task_queue)
-                .execution_timeout(Duration::from_secs(2));
-            Ok(WorkflowStart::new(options, item))
-        })
         .workflow::<Count>()
         .build()
         .unwrap()
@@ -222,15 +185,16 @@ pub struct SyncCalls;
 impl SyncCalls {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let inventory = inventory::Caller::new(&ctx, endpoint.as_str());
         let mut seen = Vec::new();
         for item in ["tea", "unicorn", ""] {
-            let call = ctx
-                .nexus::<Reserve>(endpoint.clone(), item.to_string())
+            let call = inventory
+                .reserve(item.to_string())
                 .schedule_to_close_timeout(Duration::from_secs(20));
             seen.push(outcome(call.await));
         }
-        let audit = ctx
-            .nexus::<Audit>(endpoint, ())
+        let audit = inventory_v2::Caller::new(&ctx, endpoint)
+            .audit(())
             .schedule_to_close_timeout(Duration::from_secs(20))
             .await;
         seen.push(outcome(audit));
@@ -247,10 +211,11 @@ pub struct WorkflowBackedCalls;
 impl WorkflowBackedCalls {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
+        let inventory = inventory::Caller::new(&ctx, endpoint);
         let mut seen = Vec::new();
         for count in [12, 0] {
-            let call = ctx
-                .nexus::<RestockOperation>(endpoint.clone(), count)
+            let call = inventory
+                .restock(count)
                 .schedule_to_close_timeout(Duration::from_secs(30));
             seen.push(outcome(call.await));
         }
@@ -268,13 +233,14 @@ pub struct TimedOutCalls;
 impl TimedOutCalls {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String) -> WorkflowResult<Vec<String>> {
-        let flaky = ctx
-            .nexus::<Flaky>(endpoint.clone(), ())
+        let inventory = inventory::Caller::new(&ctx, endpoint);
+        let flaky = inventory
+            .flaky(())
             .schedule_to_close_timeout(Duration::from_secs(3))
             .await;
         // Long enough that the server surely records the start first.
-        let count = ctx
-            .nexus::<CountOperation>(endpoint, item)
+        let count = inventory
+            .count(item)
             .schedule_to_close_timeout(Duration::from_secs(5))
             .await;
         Ok(vec![outcome(flaky), outcome(count)])
@@ -291,10 +257,11 @@ pub struct CountCall;
 impl CountCall {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String, brief: bool) -> WorkflowResult<String> {
+        let inventory = inventory::Caller::new(&ctx, endpoint);
         let ended = if brief {
-            ctx.nexus::<BriefCountOperation>(endpoint, item).await
+            inventory.brief_count(item).await
         } else {
-            ctx.nexus::<CountOperation>(endpoint, item).await
+            inventory.count(item).await
         };
         Ok(outcome(ended))
     }
@@ -310,12 +277,13 @@ pub struct PatientCalls;
 impl PatientCalls {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<Vec<String>> {
-        let shaky = ctx
-            .nexus::<Shaky>(endpoint.clone(), ())
+        let inventory = inventory::Caller::new(&ctx, endpoint);
+        let shaky = inventory
+            .shaky(())
             .schedule_to_close_timeout(Duration::from_secs(30))
             .await;
-        let slow = ctx
-            .nexus::<Slow>(endpoint, ())
+        let slow = inventory
+            .slow(())
             .schedule_to_close_timeout(Duration::from_secs(7200))
             .into_future();
         let hour = ctx.sleep(Duration::from_secs(3600));
@@ -337,8 +305,8 @@ impl CallsOff {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String, item: String) -> WorkflowResult<String> {
         let scope = ctx.cancellation_scope();
-        let count = ctx
-            .nexus::<CountOperation>(endpoint, item)
+        let count = inventory::Caller::new(&ctx, endpoint)
+            .count(item)
             .schedule_to_close_timeout(Duration::from_secs(60))
             .cancellation_scope(&scope)
             .into_future();
@@ -552,8 +520,8 @@ impl CallsOffEarly {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<String> {
         let scope = ctx.cancellation_scope();
-        let count = ctx
-            .nexus::<CountOperation>(endpoint, "nothing".to_string())
+        let count = inventory::Caller::new(&ctx, endpoint)
+            .count("nothing".to_string())
             .schedule_to_close_timeout(Duration::from_secs(4))
             .cancellation_scope(&scope)
             .into_future();
