@@ -4,7 +4,7 @@
 //! shared instance of the type.
 
 use crate::ast::activity::{self as model, Receiver};
-use crate::errors::Errors;
+use crate::errors::{Errors, parse_item};
 use crate::generate::activity as generate;
 use crate::options::{ActivityArgs, parse_args, private_path};
 use crate::symbol;
@@ -14,16 +14,12 @@ use quote::{format_ident, quote};
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options: ActivityArgs = parse_args(args, &mut errors);
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+    let func: syn::ItemFn = match parse_item(
+        &item,
+        "`#[activity]` goes on an `async fn` (a free function; its arguments are the activity's input)",
+    ) {
         Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "`#[activity]` goes on an `async fn` (a free function; its arguments are the activity's input)",
-            )
-            .to_compile_error();
-            return quote!(#e #item);
-        }
+        Err(unchanged) => return unchanged,
     };
     let private = private_path(&options.krate);
     let sig = model::read(&func.sig, Receiver::Forbidden, &private, &mut errors);
@@ -53,13 +49,10 @@ pub(crate) fn expand_group(args: TokenStream, item: TokenStream) -> TokenStream 
              on the method's `#[activity(...)]`",
         ));
     }
-    let mut imp: syn::ItemImpl = match syn::parse2(item.clone()) {
+    let mut imp: syn::ItemImpl = match parse_item(&item, "`#[activities]` goes on an `impl` block of the shared state")
+    {
         Ok(i) => i,
-        Err(_) => {
-            let e = syn::Error::new_spanned(&item, "`#[activities]` goes on an `impl` block of the shared state")
-                .to_compile_error();
-            return quote!(#e #item);
-        }
+        Err(unchanged) => return unchanged,
     };
     let self_ident = match &*imp.self_ty {
         syn::Type::Path(p) if p.qself.is_none() && imp.generics.params.is_empty() => {

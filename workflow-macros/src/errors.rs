@@ -1,6 +1,16 @@
 //! Collects every error found in one item, so all of them are reported at once.
 
 use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `item` read as what a macro goes on; otherwise, to return as the expansion, `item` as written
+/// beside an error on it that says where the macro goes (so uses of the item add no error).
+pub(crate) fn parse_item<T: syn::parse::Parse>(item: &TokenStream, where_it_goes: &str) -> Result<T, TokenStream> {
+    syn::parse2(item.clone()).map_err(|_| {
+        let error = syn::Error::new_spanned(item, where_it_goes).to_compile_error();
+        quote!(#error #item)
+    })
+}
 
 /// The errors of one macro invocation.
 #[derive(Default)]

@@ -5,7 +5,7 @@
 //! The trait itself is not emitted: its name becomes the workflow's marker type, as the state
 //! struct's name is for a `#[workflow]`, so `Order::start(…)` and `OrderHandle` read alike.
 
-use crate::errors::Errors;
+use crate::errors::{Errors, parse_item};
 use crate::generate::client::{self, ClientStubs};
 use crate::options::{WorkflowArgs, parse_args, private_path};
 use crate::{ast, check, symbol};
@@ -13,17 +13,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut tr = match syn::parse2::<syn::ItemTrait>(item.clone()) {
+    let mut tr: syn::ItemTrait = match parse_item(
+        &item,
+        "`#[workflow_interface]` goes on a trait of the workflow's signatures: \
+         `trait Order { #[run] fn run(customer: String) -> String; }`",
+    ) {
         Ok(tr) => tr,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "`#[workflow_interface]` goes on a trait of the workflow's signatures: \
-                 `trait Order { #[run] fn run(customer: String) -> String; }`",
-            )
-            .to_compile_error();
-            return quote!(#e #item);
-        }
+        Err(unchanged) => return unchanged,
     };
     let mut errors = Errors::default();
     let options: WorkflowArgs = parse_args(args, &mut errors);

@@ -4,24 +4,20 @@
 //! a worker shares between tasks; the service's types are generated in a module beside it.
 
 use crate::ast;
-use crate::errors::Errors;
+use crate::errors::{Errors, parse_item};
 use crate::generate::nexus::ServiceItems;
 use crate::options::{NexusServiceArgs, parse_args, private_path};
 use proc_macro2::TokenStream;
 use quote::quote;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut tr = match syn::parse2::<syn::ItemTrait>(item.clone()) {
+    let mut tr: syn::ItemTrait = match parse_item(
+        &item,
+        "`#[nexus_service]` goes on a trait of the service's operations: `trait Inventory { #[operation] \
+         async fn reserve(&self, ctx: NexusContext, item: Item) -> Result<Reservation, NexusError>; }`",
+    ) {
         Ok(tr) => tr,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "`#[nexus_service]` goes on a trait of the service's operations: `trait Inventory { #[operation] \
-                 async fn reserve(&self, ctx: NexusContext, item: Item) -> Result<Reservation, NexusError>; }`",
-            )
-            .to_compile_error();
-            return quote!(#e #item);
-        }
+        Err(unchanged) => return unchanged,
     };
     let mut errors = Errors::default();
     let options: NexusServiceArgs = parse_args(args, &mut errors);
