@@ -1,7 +1,7 @@
-//! Nexus: the inventory team serves its stock as Nexus operations on its own task queue; the
-//! orders team's workflow calls them through an endpoint, without knowing where they run.
-//! `reserve` answers at once; `restock` runs a workflow on the inventory side and answers
-//! when that ends. The starter creates the endpoint (once) and places an order for an item
+//! Nexus: the inventory team serves its stock as a Nexus service on its own task queue; the
+//! orders team's workflow calls it through an endpoint, without knowing where it runs. Both
+//! share the service's contract, a `#[nexus_service]` trait. `reserve` answers at once;
+//! `restock` runs a workflow on the inventory side and answers when that ends. The starter creates the endpoint (once) and places an order for an item
 //! that is out of stock: the order restocks it, then reserves it.
 //!
 //! Wire names: endpoint `inventory-endpoint` → task queue `nexus-inventory`, service
@@ -9,7 +9,7 @@
 //! "… restocked"` (backed by `RestockWorkflow(item, count)`, id `restock-<request id>`);
 //! orders on task queue `nexus-orders`: `OrderWorkflow("item") → "…"`.
 
-use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation, WorkflowStart};
+use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
 use workflow_runtime::prelude::*;
 
 /// The orders team's task queue.
@@ -19,25 +19,18 @@ pub const INVENTORY_QUEUE: &str = "nexus-inventory";
 /// The endpoint the orders call through.
 pub const ENDPOINT: &str = "inventory-endpoint";
 
-/// `inventory.reserve`: how many of an item are left after reserving one; an unknown item is
-/// a bad request, an item out of stock an operation failure.
-pub struct Reserve;
+/// The contract between the teams (in a real project, a crate both depend on): the inventory
+/// team implements it, the orders team calls it through `inventory::Caller`.
+#[nexus_service(name = "inventory")]
+pub trait Inventory {
+    /// How many of an item are left after reserving one; an unknown item is a bad request, an
+    /// item out of stock an operation failure.
+    #[operation]
+    async fn reserve(&self, ctx: NexusContext, item: String) -> Result<u64, NexusError>;
 
-impl NexusOperation for Reserve {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "reserve";
-    type Input = String;
-    type Output = u64;
-}
-
-/// `inventory.restock`: restocks an item, backed by `RestockWorkflow`.
-pub struct RestockItem;
-
-impl NexusOperation for RestockItem {
-    const SERVICE: &'static str = "inventory";
-    const NAME: &'static str = "restock";
-    type Input = (String, u64);
-    type Output = String;
+    /// Restocks an item, backed by `RestockWorkflow`: answers when the truck has come.
+    #[operation]
+    fn restock(&self, ctx: &NexusContext, order: (String, u64)) -> Result<WorkflowStart<Restock>, NexusError>;
 }
 
 /// Restocks an item (on the inventory side).
@@ -55,13 +48,22 @@ impl Restock {
     }
 }
 
-/// The stock: tea and cake are kept; scones are sold out.
-async fn reserve(_ctx: NexusContext, item: String) -> Result<u64, NexusError> {
-    match item.as_str() {
-        "tea" => Ok(41),
-        "cake" => Ok(7),
-        "scones" => Err(NexusError::failed("scones are out of stock")),
-        other => Err(NexusError::bad_request(format!("we do not sell `{other}`"))),
+/// The inventory team's implementation: tea and cake are kept; scones are sold out.
+pub struct Stockroom;
+
+impl Inventory for Stockroom {
+    async fn reserve(&self, _ctx: NexusContext, item: String) -> Result<u64, NexusError> {
+        match item.as_str() {
+            "tea" => Ok(41),
+            "cake" => Ok(7),
+            "scones" => Err(NexusError::failed("scones are out of stock")),
+            other => Err(NexusError::bad_request(format!("we do not sell `{other}`"))),
+        }
+    }
+
+    fn restock(&self, ctx: &NexusContext, (item, count): (String, u64)) -> Result<WorkflowStart<Restock>, NexusError> {
+        let id = format!("restock-{}", ctx.request_id);
+        Ok(WorkflowStart::on_handler_queue(ctx, id, (item, count)))
     }
 }
 
@@ -75,15 +77,13 @@ impl Order {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, item: String) -> WorkflowResult<String> {
         let timeout = Duration::from_secs(60);
-        let reserved = ctx
-            .nexus::<Reserve>(ENDPOINT, item.clone())
-            .schedule_to_close_timeout(timeout)
-            .await;
+        let inventory = inventory::Caller::new(&ctx, ENDPOINT);
+        let reserved = inventory.reserve(item.clone()).schedule_to_close_timeout(timeout).await;
         match reserved {
             Ok(left) => Ok(format!("{item} reserved, {left} left")),
             Err(e) if e.root_cause().message.contains("out of stock") => {
-                let restocked = ctx
-                    .nexus::<RestockItem>(ENDPOINT, (item.clone(), 12))
+                let restocked = inventory
+                    .restock((item.clone(), 12))
                     .schedule_to_close_timeout(timeout)
                     .await?;
                 Ok(format!("{item} were out of stock: {restocked}"))
@@ -98,14 +98,10 @@ pub fn worker(client: &Client) -> Result<Worker, workflow_runtime::worker::Worke
     Worker::builder(client, ORDERS_QUEUE).workflow::<Order>().build()
 }
 
-/// The inventory team's worker: the operations and the workflow behind `restock`.
+/// The inventory team's worker: the service and the workflow behind `restock`.
 pub fn inventory_worker(client: &Client) -> Result<Worker, workflow_runtime::worker::WorkerError> {
     Worker::builder(client, INVENTORY_QUEUE)
-        .nexus_operation::<Reserve, _, _>(reserve)
-        .nexus_workflow_operation::<RestockItem, Restock, _>(|ctx, (item, count)| {
-            let id = format!("restock-{}", ctx.request_id);
-            Ok(WorkflowStart::on_handler_queue(ctx, id, (item, count)))
-        })
+        .nexus_service(inventory::Handler(Stockroom))
         .workflow::<Restock>()
         .build()
 }

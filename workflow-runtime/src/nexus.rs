@@ -1,12 +1,47 @@
 //! Nexus: durable operations one team serves to others through an endpoint the server routes
 //! (across namespaces and SDKs).
 //!
-//! An operation is declared once, by its service and operation names and its input and output
-//! types ([`NexusOperation`]); the handler registers it on a worker
-//! ([`WorkerBuilder::nexus_operation`](crate::worker::WorkerBuilder::nexus_operation)), and
-//! workflow code calls it through an endpoint
-//! ([`WorkflowContext::nexus`](crate::workflow::WorkflowContext::nexus)), the call recorded in
-//! history and replayed like an activity's.
+//! A service is declared once, as a trait both sides share, with
+//! [`#[nexus_service]`](crate::nexus_service): its `#[operation]` methods are the operations. The
+//! handler's team implements the trait and serves it on a worker
+//! ([`WorkerBuilder::nexus_service`](crate::worker::WorkerBuilder::nexus_service)); workflow code
+//! calls it through an endpoint with the generated `Caller` (or
+//! [`WorkflowContext::nexus`](crate::workflow::WorkflowContext::nexus) and an operation's type),
+//! the call recorded in history and replayed like an activity's.
+//!
+//! ```no_run
+//! use workflow_runtime::nexus::{NexusContext, NexusError};
+//! use workflow_runtime::prelude::*;
+//!
+//! #[nexus_service(name = "greeting")]
+//! pub trait Greeting {
+//!     /// A synchronous operation.
+//!     #[operation]
+//!     async fn hello(&self, ctx: NexusContext, name: String) -> Result<String, NexusError>;
+//! }
+//!
+//! struct Greeter;
+//!
+//! impl Greeting for Greeter {
+//!     async fn hello(&self, _ctx: NexusContext, name: String) -> Result<String, NexusError> {
+//!         if name.is_empty() {
+//!             return Err(NexusError::bad_request("a name is required"));
+//!         }
+//!         Ok(format!("hello {name}"))
+//!     }
+//! }
+//!
+//! # fn demo(client: &Client) {
+//! // The handler's worker, on the task queue the endpoint targets:
+//! let worker = Worker::builder(client, "greeting-handlers").nexus_service(greeting::Handler(Greeter));
+//! # }
+//! // In workflow code: `greeting::Caller::new(&ctx, "greeting-endpoint").hello(name).await?`
+//! ```
+//!
+//! An operation can also be declared alone, by its service and operation names and its input
+//! and output types ([`NexusOperation`]), and served with
+//! [`WorkerBuilder::nexus_operation`](crate::worker::WorkerBuilder::nexus_operation) or
+//! [`nexus_workflow_operation`](crate::worker::WorkerBuilder::nexus_workflow_operation).
 //!
 //! ```no_run
 //! use workflow_runtime::nexus::{NexusContext, NexusError, NexusOperation};
@@ -22,14 +57,8 @@
 //! }
 //!
 //! # fn demo(client: &Client) {
-//! // The handler's worker, on the task queue the endpoint targets:
 //! let worker = Worker::builder(client, "greeting-handlers")
-//!     .nexus_operation::<Hello, _, _>(|_ctx: NexusContext, name: String| async move {
-//!         if name.is_empty() {
-//!             return Err(NexusError::bad_request("a name is required"));
-//!         }
-//!         Ok(format!("hello {name}"))
-//!     });
+//!     .nexus_operation::<Hello, _, _>(|_ctx: NexusContext, name: String| async move { Ok(format!("hello {name}")) });
 //! # }
 //! // In workflow code: `ctx.nexus::<Hello>("greeting-endpoint", name).await?`
 //! ```
@@ -392,7 +421,7 @@ impl<S: NexusService> NexusService for Arc<S> {
     }
 }
 
-/// Where a [`NexusService`] adds its operations.
+/// Where a [`NexusService`] adds its operations (see [`NexusService`] for an example).
 pub struct NexusRegistry {
     pub(crate) entries: Vec<((String, String), ErasedOperation)>,
 }

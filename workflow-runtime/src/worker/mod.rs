@@ -258,6 +258,36 @@ impl WorkerBuilder {
     /// Serves every operation of a Nexus service: the `Handler` that `#[nexus_service]`
     /// generates around an implementation of the service's trait (see
     /// [`nexus_service`](crate::nexus_service)), or any [`NexusService`](crate::nexus::NexusService).
+    /// An operation registered twice (by two services, or by a service and
+    /// [`nexus_operation`](Self::nexus_operation)) makes [`build`](Self::build) fail, naming it.
+    ///
+    /// ```no_run
+    /// # use workflow_runtime::prelude::*;
+    /// use workflow_runtime::nexus::{NexusContext, NexusError};
+    ///
+    /// #[nexus_service(name = "greeting")]
+    /// pub trait Greeting {
+    ///     #[operation]
+    ///     async fn hello(&self, ctx: NexusContext, name: String) -> Result<String, NexusError>;
+    /// }
+    ///
+    /// /// Greets in one language, shared by every request.
+    /// struct Greeter {
+    ///     word: String,
+    /// }
+    ///
+    /// impl Greeting for Greeter {
+    ///     async fn hello(&self, _ctx: NexusContext, name: String) -> Result<String, NexusError> {
+    ///         Ok(format!("{} {name}", self.word))
+    ///     }
+    /// }
+    ///
+    /// # fn demo(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let worker = Worker::builder(client, "greeting-handlers")
+    ///     .nexus_service(greeting::Handler(Greeter { word: "hello".into() }))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn nexus_service<S: crate::nexus::NexusService>(self, service: S) -> Self {
         let mut registry = crate::nexus::NexusRegistry::new();
         S::register(Arc::new(service), &mut registry);

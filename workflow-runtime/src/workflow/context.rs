@@ -332,7 +332,8 @@ impl<W: 'static> WorkflowContext<W> {
 
     /// Calls Nexus operation `O` through `endpoint` (the name the endpoint was created with on
     /// the server): the operation's output, or a failure whose cause says how it failed, was
-    /// canceled or timed out. Recorded in history and replayed from it like an activity.
+    /// canceled or timed out. Recorded in history and replayed from it like an activity. The
+    /// `Caller` a `#[nexus_service]` generates makes the same calls, one method per operation.
     ///
     /// ```
     /// # use workflow_runtime::prelude::*;

@@ -1,20 +1,25 @@
 //! A Nexus service declared on a trait: implemented with `async fn`s, served with
 //! `nexus_service`, its operations' types usable with `ctx.nexus::<…>` and `nexus_operation`,
 //! and called from workflow code through the generated stub, which the determinism lint
-//! accepts. No warning either, in a private service whose stubs go unused.
-#![deny(warnings)]
+//! accepts. No warning either, in a private service whose stubs go unused, and every public
+//! generated item is documented.
+#![deny(warnings, missing_docs)]
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
 use workflow_runtime::prelude::*;
 
+/// What is reserved.
 #[derive(Serialize, Deserialize)]
 pub struct Item {
+    /// Its name.
     pub name: String,
 }
 
+/// A reservation.
 #[derive(Serialize, Deserialize)]
 pub struct Reservation {
+    /// How many are left.
     pub left: u64,
 }
 
@@ -27,9 +32,10 @@ pub trait Inventory {
     /// Restocks with a workflow.
     #[operation(name = "restock-item")]
     fn restock(&self, ctx: &NexusContext, count: u64) -> Result<WorkflowStart<Restock>, NexusError>;
-    /// The context may be borrowed by a synchronous operation and owned by a workflow-backed one.
+    /// A synchronous operation taking the context by reference.
     #[operation]
     async fn audit(&self, ctx: &NexusContext, since: u64) -> Result<Vec<String>, NexusError>;
+    /// A workflow-backed operation taking the context by value.
     #[workflow_runtime::operation]
     fn recount(
         &self,
