@@ -407,14 +407,11 @@ async fn schedules_in_env_are_refused_by_name() {
     assert!(error.to_string().contains("does not support schedules"), "{error}");
 }
 
-// Nexus: two teams' workers, an endpoint between them (server only: the test environment
-// has no Nexus yet).
+// Nexus: two teams' workers, an endpoint between them.
 
-#[tokio::test]
-async fn nexus_on_server() {
-    let client = server().await;
-    let inventory = nexus::inventory_worker(&client).unwrap().spawn();
-    let outcomes = with_worker(&client, nexus::worker, |c| async move {
+async fn check_nexus(client: &Client) {
+    let inventory = nexus::inventory_worker(client).unwrap().spawn();
+    let outcomes = with_worker(client, nexus::worker, |c| async move {
         let mut outcomes = Vec::new();
         for item in ["tea", "scones", "crumpets"] {
             outcomes.push(match nexus::start(&c, &unique("order"), item).await {
@@ -429,6 +426,17 @@ async fn nexus_on_server() {
     assert_eq!(outcomes[0], "tea reserved, 41 left");
     assert_eq!(outcomes[1], "scones were out of stock: 12 scones restocked");
     assert!(outcomes[2].contains("we do not sell `crumpets`"), "{}", outcomes[2]);
+}
+
+#[tokio::test]
+async fn nexus_on_server() {
+    check_nexus(&server().await).await;
+}
+
+#[tokio::test]
+async fn nexus_in_env() {
+    let env = TestEnv::start().await.unwrap();
+    check_nexus(env.client()).await;
 }
 
 // Debuggability.
