@@ -7,7 +7,8 @@
 //!   record Temporal's SDK metrics, served on a Prometheus endpoint, and trace every call with
 //!   `OpenTelemetryTracing` (spans recorded, not exported), for the cost of both.
 //! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` history.
-//! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment.
+//! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment
+//!   (on a current-thread runtime, as `#[tokio::test]` runs tests).
 //!
 //! It is also the driver for every SDK (one client starts the work for all of them):
 //!
@@ -399,9 +400,18 @@ fn replay(file: &str, rounds: usize) {
     );
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // The test environment runs where a user's tests run: `#[tokio::test]`'s runtime, one
+    // thread. Everything else on the multi-threaded runtime, as a worker process runs.
+    let runtime = match args.get(1).map(String::as_str) {
+        Some("testenv") => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        _ => tokio::runtime::Runtime::new(),
+    };
+    runtime.expect("a tokio runtime").block_on(run(args));
+}
+
+async fn run(args: Vec<String>) {
     match args.get(1).map(String::as_str) {
         Some("worker") => worker(&args[2]).await,
         Some("drive") => {
