@@ -465,3 +465,108 @@ async fn in_the_test_environment_a_timer_loop_needs_no_poll_per_timer() -> Resul
     worker.stop().await?;
     Ok(())
 }
+
+/// A Nexus service whose one operation answers or refuses.
+#[nexus_service(name = "greeting")]
+pub trait Greeting {
+    /// Greets a name; refuses an empty one.
+    #[operation]
+    async fn hello(
+        &self,
+        ctx: workflow_runtime::nexus::NexusContext,
+        name: String,
+    ) -> Result<String, workflow_runtime::nexus::NexusError>;
+}
+
+struct Greeter;
+
+impl Greeting for Greeter {
+    async fn hello(
+        &self,
+        _ctx: workflow_runtime::nexus::NexusContext,
+        name: String,
+    ) -> Result<String, workflow_runtime::nexus::NexusError> {
+        if name.is_empty() {
+            return Err(workflow_runtime::nexus::NexusError::bad_request("a name is required"));
+        }
+        Ok(format!("hello {name}"))
+    }
+}
+
+/// Calls `greeting.hello` once per name through the `greetings` endpoint; answers what each
+/// call gave.
+#[workflow]
+#[derive(Default)]
+pub struct GreetAll;
+
+#[workflow]
+impl GreetAll {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, names: Vec<String>) -> WorkflowResult<Vec<String>> {
+        let mut answers = Vec::new();
+        for name in names {
+            let answer = greeting::Caller::new(&ctx, "greetings").hello(name).await;
+            answers.push(answer.unwrap_or_else(|e| format!("refused: {e}")));
+        }
+        Ok(answers)
+    }
+}
+
+#[tokio::test]
+async fn nexus_requests_show_in_the_metrics_as_the_core_based_sdks_name_them() -> Result<(), Box<dyn std::error::Error>>
+{
+    let env = workflow_runtime::testing::TestEnv::start().await?;
+    let exporter = MetricsExporter::builder().prometheus("127.0.0.1:0").start().await?;
+    let queue = unique_id("greetings");
+    env.create_nexus_endpoint("greetings", &queue)?;
+    let worker = Worker::builder(env.client(), &queue)
+        .workflow::<GreetAll>()
+        .nexus_service(greeting::Handler(Greeter))
+        .metrics(&exporter)
+        .build()?
+        .spawn();
+    let names = vec!["ada".to_string(), "grace".to_string(), String::new()];
+    let answers = GreetAll::execute(env.client(), StartOptions::new(unique_id("greet"), &queue), names);
+    let answers = tokio::time::timeout(Duration::from_secs(30), answers).await??;
+    assert_eq!(answers[..2], ["hello ada", "hello grace"]);
+    assert!(answers[2].starts_with("refused: "), "{answers:?}");
+
+    let q = ("task_queue", queue.as_str());
+    let op = [q, ("nexus_service", "greeting"), ("nexus_operation", "hello")];
+    let text = scrape_until(&exporter, "three Nexus requests timed", |t| {
+        value(t, "temporal_nexus_task_execution_latency_count", &op) == Some(3.0)
+    })
+    .await;
+    assert_eq!(
+        value(&text, "temporal_nexus_task_schedule_to_start_latency_count", &op),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "temporal_nexus_task_endtoend_latency_count", &op),
+        Some(3.0)
+    );
+    // The refusal, by its handler error type; nothing else failed.
+    let refused = [op[0], op[1], op[2], ("failure_reason", "handler_error_BAD_REQUEST")];
+    assert_eq!(
+        value(&text, "temporal_nexus_task_execution_failed", &refused),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(value(&text, "temporal_nexus_task_execution_failed", &op), Some(1.0));
+    // The Nexus poller and slots are the worker's, under the core-based SDKs' names.
+    assert!(
+        value(&text, "temporal_num_pollers", &[q, ("poller_type", "nexus_task")]).is_some(),
+        "{text}"
+    );
+    assert!(
+        value(
+            &text,
+            "temporal_worker_task_slots_available",
+            &[q, ("worker_type", "NexusWorker")]
+        )
+        .is_some()
+    );
+    worker.stop().await?;
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub(crate) enum PollerKind {
     Workflow,
     StickyWorkflow,
     Activity,
+    Nexus,
 }
 
 /// The task slots of a worker, as the `worker_type` label names them.
@@ -18,6 +19,7 @@ pub(crate) enum SlotKind {
     Workflow,
     Activity,
     LocalActivity,
+    Nexus,
 }
 
 #[cfg(feature = "metrics")]
@@ -27,6 +29,7 @@ mod imp {
     use crate::client::metrics::{DEFAULT_BUCKETS_MS, DurationHistogram, Metrics};
     use crate::client::proto::command::{Command, command::Attributes};
     use crate::client::proto::common::Payload;
+    use crate::client::proto::nexus as pn;
     use crate::client::proto::workflowservice as ws;
     use crate::client::time::from_timestamp;
     use crate::engine::run::Run;
@@ -102,6 +105,11 @@ mod imp {
         local_activity_canceled: Counter<u64>,
         local_activity_execution: DurationHistogram,
         local_activity_succeed_e2e: DurationHistogram,
+        nexus_poll_empty: Counter<u64>,
+        nexus_schedule_to_start: DurationHistogram,
+        nexus_execution: DurationHistogram,
+        nexus_e2e: DurationHistogram,
+        nexus_failed: Counter<u64>,
     }
 
     impl crate::worker::WorkerBuilder {
@@ -233,6 +241,29 @@ mod imp {
                     "Histogram of local activity execution latencies for successful local activities",
                     DEFAULT_BUCKETS_MS,
                 ),
+                nexus_poll_empty: m.counter(
+                    "nexus_poll_no_task",
+                    "Count of Nexus task queue poll timeouts (no new task)",
+                ),
+                nexus_schedule_to_start: m.duration_histogram(
+                    "nexus_task_schedule_to_start_latency",
+                    "Histogram of Nexus task schedule-to-start latencies",
+                    SCHEDULE_TO_START_BUCKETS_MS,
+                ),
+                nexus_execution: m.duration_histogram(
+                    "nexus_task_execution_latency",
+                    "Histogram of Nexus task execution latencies",
+                    ACTIVITY_EXECUTION_BUCKETS_MS,
+                ),
+                nexus_e2e: m.duration_histogram(
+                    "nexus_task_endtoend_latency",
+                    "Histogram of Nexus task end-to-end latencies, from schedule to answer",
+                    DEFAULT_BUCKETS_MS,
+                ),
+                nexus_failed: m.counter(
+                    "nexus_task_execution_failed",
+                    "Count of Nexus task executions that failed (by failure_reason)",
+                ),
                 metrics: m.clone(),
                 base,
                 task_queue,
@@ -255,6 +286,7 @@ mod imp {
                 SlotKind::Workflow => "WorkflowWorker",
                 SlotKind::Activity => "ActivityWorker",
                 SlotKind::LocalActivity => "LocalActivityWorker",
+                SlotKind::Nexus => "NexusWorker",
             };
             let labels = with(&i.base, [KeyValue::new("worker_type", worker_type)]);
             let observe = |name: &str, description: &'static str, used: bool| {
@@ -291,12 +323,15 @@ mod imp {
                 PollerKind::Workflow => "workflow_task",
                 PollerKind::StickyWorkflow => "sticky_workflow_task",
                 PollerKind::Activity => "activity_task",
+                PollerKind::Nexus => "nexus_task",
             };
+            // The core-based SDKs count Nexus polls that brought nothing, not those that did.
             let (succeed, empty) = match kind {
                 PollerKind::Workflow | PollerKind::StickyWorkflow => {
-                    (i.workflow_poll_succeed.clone(), i.workflow_poll_empty.clone())
+                    (Some(i.workflow_poll_succeed.clone()), i.workflow_poll_empty.clone())
                 }
-                PollerKind::Activity => (i.activity_poll_succeed.clone(), i.activity_poll_empty.clone()),
+                PollerKind::Activity => (Some(i.activity_poll_succeed.clone()), i.activity_poll_empty.clone()),
+                PollerKind::Nexus => (None, i.nexus_poll_empty.clone()),
             };
             PollerMetrics(Some(Arc::new(Poller {
                 pollers: i.num_pollers.clone(),
@@ -403,6 +438,33 @@ mod imp {
             ActivityAttemptMetrics(Some((i.clone(), labels, Instant::now(), first_scheduled)))
         }
 
+        /// A Nexus request arrived: records its schedule-to-start latency; the returned value
+        /// records how it ended.
+        pub(crate) fn nexus_task(&self, request: &pn::Request) -> NexusTaskMetrics {
+            let Some(i) = &self.0 else {
+                return NexusTaskMetrics(None);
+            };
+            let (service, operation) = match &request.variant {
+                Some(pn::request::Variant::StartOperation(start)) => (start.service.clone(), start.operation.clone()),
+                Some(pn::request::Variant::CancelOperation(cancel)) => {
+                    (cancel.service.clone(), cancel.operation.clone())
+                }
+                None => Default::default(),
+            };
+            let labels = with(
+                &i.base,
+                [
+                    KeyValue::new("nexus_service", service),
+                    KeyValue::new("nexus_operation", operation),
+                ],
+            );
+            let scheduled = request.scheduled_time.as_ref().map(from_timestamp);
+            if let Some(waited) = scheduled.and_then(|s| SystemTime::now().duration_since(s).ok()) {
+                i.nexus_schedule_to_start.record(waited, &labels);
+            }
+            NexusTaskMetrics(Some((i.clone(), labels, Instant::now(), scheduled)))
+        }
+
         /// A local activity of a `workflow_type` run starts.
         pub(crate) fn local_activity(&self, workflow_type: &str, activity_type: &str) -> LocalActivityMetrics {
             let Some(i) = &self.0 else {
@@ -433,7 +495,7 @@ mod imp {
     struct Poller {
         pollers: UpDownCounter<i64>,
         pollers_labels: Vec<KeyValue>,
-        succeed: Counter<u64>,
+        succeed: Option<Counter<u64>>,
         empty: Counter<u64>,
         labels: Vec<KeyValue>,
         task_queue: StringValue,
@@ -451,12 +513,6 @@ mod imp {
     }
 
     impl PollerMetrics {
-        /// A poller that records nothing (Nexus polls, for which the core SDKs' metric names
-        /// are not settled here yet).
-        pub(crate) fn unrecorded() -> PollerMetrics {
-            PollerMetrics(None)
-        }
-
         /// A poll starts; `poll` is the call, whose request metrics get the `task_queue`.
         pub(crate) fn polling<F: Future>(&self, poll: F) -> (Polling, impl Future<Output = F::Output>) {
             let task_queue = self.0.as_ref().map(|p| {
@@ -475,7 +531,11 @@ mod imp {
         /// A poll ended with a task (`true`) or empty.
         pub(crate) fn polled(&self, got_task: bool) {
             if let Some(p) = &self.0 {
-                if got_task { &p.succeed } else { &p.empty }.add(1, &p.labels);
+                match (got_task, &p.succeed) {
+                    (true, Some(succeed)) => succeed.add(1, &p.labels),
+                    (true, None) => {}
+                    (false, _) => p.empty.add(1, &p.labels),
+                }
             }
         }
     }
@@ -559,6 +619,28 @@ mod imp {
         }
     }
 
+    /// One Nexus request: its execution and end-to-end latencies and how it failed (with when
+    /// it started, and when it was scheduled).
+    pub(crate) struct NexusTaskMetrics(Option<Attempt>);
+
+    impl NexusTaskMetrics {
+        /// The request was answered; `failure_reason` says how it failed, if it did
+        /// (`handler_error_<TYPE>`, `operation_failed`, `operation_canceled`).
+        pub(crate) fn finished(&self, failure_reason: Option<String>) {
+            let Some((i, labels, started, scheduled)) = &self.0 else {
+                return;
+            };
+            i.nexus_execution.record(started.elapsed(), labels);
+            if let Some(took) = scheduled.and_then(|s| SystemTime::now().duration_since(s).ok()) {
+                i.nexus_e2e.record(took, labels);
+            }
+            if let Some(reason) = failure_reason {
+                i.nexus_failed
+                    .add(1, &with(labels, [KeyValue::new("failure_reason", reason)]));
+            }
+        }
+    }
+
     /// One local activity, through its local retries.
     pub(crate) struct LocalActivityMetrics(Option<(Arc<Instruments>, Vec<KeyValue>, Instant)>);
 
@@ -585,6 +667,7 @@ mod imp {
     use super::{PollerKind, SlotKind};
     use crate::activity::ActivityError;
     use crate::client::proto::common::Payload;
+    use crate::client::proto::nexus as pn;
     use crate::client::proto::workflowservice as ws;
     use crate::engine::run::Run;
     use crate::worker::run_cache::TaskOutcome;
@@ -608,6 +691,7 @@ mod imp {
     pub(crate) struct Closing;
     pub(crate) struct ActivityAttemptMetrics;
     pub(crate) struct LocalActivityMetrics;
+    pub(crate) struct NexusTaskMetrics;
 
     impl WorkerMetrics {
         #[inline(always)]
@@ -650,13 +734,18 @@ mod imp {
         pub(crate) fn local_activity(&self, _: &str, _: &str) -> LocalActivityMetrics {
             LocalActivityMetrics
         }
+        #[inline(always)]
+        pub(crate) fn nexus_task(&self, _: &pn::Request) -> NexusTaskMetrics {
+            NexusTaskMetrics
+        }
+    }
+
+    impl NexusTaskMetrics {
+        #[inline(always)]
+        pub(crate) fn finished(&self, _: Option<String>) {}
     }
 
     impl PollerMetrics {
-        #[inline(always)]
-        pub(crate) fn unrecorded() -> PollerMetrics {
-            PollerMetrics
-        }
         #[inline(always)]
         pub(crate) fn polling<F: Future>(&self, poll: F) -> (Polling, F) {
             (Polling, poll)

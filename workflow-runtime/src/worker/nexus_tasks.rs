@@ -3,7 +3,7 @@
 //! Temporal-failure form when the request says the server reads it, the older form otherwise.
 
 use super::WorkerOptions;
-use super::metrics::PollerMetrics;
+use super::metrics::{PollerKind, SlotKind, WorkerMetrics};
 use super::polling;
 use super::tuning::{PollerBehavior, SlotSupplier, Slots};
 use crate::client::failure::Failure;
@@ -33,6 +33,7 @@ struct NexusWorkerState {
     interceptors: WorkerInterceptors,
     slots: Slots,
     pollers: PollerBehavior,
+    metrics: WorkerMetrics,
 }
 
 pub(super) struct NexusWorker {
@@ -59,7 +60,9 @@ impl NexusWorker {
             interceptors,
             slots: Slots::new(&SlotSupplier::Fixed(options.max_concurrent_nexus_tasks)),
             pollers: options.nexus_pollers,
+            metrics: identity.metrics.clone(),
         });
+        (shared.metrics).watch_slots(SlotKind::Nexus, &shared.slots);
         let poller = tokio::spawn(poll_loop(shared.clone(), shutdown));
         NexusWorker { shared, poller }
     }
@@ -99,7 +102,7 @@ async fn poll_loop(shared: Arc<NexusWorkerState>, shutdown: watch::Receiver<bool
     };
     let settings = polling::PollSettings {
         what: "Nexus task",
-        metrics: PollerMetrics::unrecorded(),
+        metrics: shared.metrics.poller(PollerKind::Nexus),
         slots: shared.slots.clone(),
         pollers: shared.pollers,
         rate: None,
@@ -116,6 +119,7 @@ enum Answer {
 
 async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResponse) {
     let request = task.request.unwrap_or_default();
+    let task_metrics = shared.metrics.nexus_task(&request);
     let temporal_failures = request
         .capabilities
         .as_ref()
@@ -152,6 +156,7 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
         Some(pn::request::Variant::CancelOperation(cancel)) => cancel_operation(shared, &cancel.operation_token).await,
         None => Answer::HandlerError(NexusError::bad_request("a Nexus request without an operation")),
     };
+    task_metrics.finished(failure_reason(&answer));
     let namespace = shared.client.namespace().to_string();
     let sent = match answer {
         Answer::Completed(response) => {
@@ -187,6 +192,31 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
     };
     if let Err(e) = sent {
         tracing::warn!(error = %ClientError::from(e), "could not answer a Nexus request");
+    }
+}
+
+/// How a request failed, in the `failure_reason` words of the core-based SDKs' metrics:
+/// `handler_error_<TYPE>`, `operation_failed` or `operation_canceled`; `None` when it did not.
+fn failure_reason(answer: &Answer) -> Option<String> {
+    use pn::start_operation_response::Variant as Start;
+    let response = match answer {
+        Answer::HandlerError(error) => return Some(format!("handler_error_{}", retry_behavior(error).0)),
+        Answer::Completed(response) => response,
+    };
+    let Some(pn::response::Variant::StartOperation(start)) = &response.variant else {
+        return None;
+    };
+    match start.variant.as_ref()? {
+        Start::Failure(failure) => Some(
+            match failure.failure_info {
+                Some(pf::failure::FailureInfo::CanceledFailureInfo(_)) => "operation_canceled",
+                _ => "operation_failed",
+            }
+            .to_string(),
+        ),
+        #[allow(deprecated)]
+        Start::OperationError(error) => Some(format!("operation_{}", error.operation_state)),
+        _ => None,
     }
 }
 
