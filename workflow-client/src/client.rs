@@ -521,6 +521,7 @@ impl Client {
                     .flatten();
                 let r = ws::StartWorkflowExecutionRequest {
                     request_eager_execution: slot.is_some(),
+                    eager_worker_deployment_options: slot.as_ref().and_then(|s| s.deployment_options()),
                     ..r
                 };
                 let resp = self

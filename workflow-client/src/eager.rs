@@ -7,6 +7,7 @@
 //! [`StartOptions::eager`](crate::StartOptions::eager) on the same client uses one when it has a
 //! free workflow task slot, and starts normally otherwise.
 
+use crate::proto::deployment::WorkerDeploymentOptions;
 use crate::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
@@ -22,6 +23,11 @@ pub trait EagerWorkflowWorker: Send + Sync + 'static {
 pub trait EagerWorkflowSlot: Send {
     /// Runs `task`, the first workflow task the start handed back.
     fn run(self: Box<Self>, task: PollWorkflowTaskQueueResponse);
+    /// The deployment version the worker declares, if it has one: the start names it, so that
+    /// the server hands the task back only to a worker of the version the run would go to.
+    fn deployment_options(&self) -> Option<WorkerDeploymentOptions> {
+        None
+    }
 }
 
 /// The workers of one client that take eager starts, by task queue.

@@ -107,6 +107,15 @@ pub enum ClientError {
         /// The schedule's id.
         schedule_id: String,
     },
+    /// A worker deployment's routing changed between the read whose conflict token a change
+    /// carried and the change; nothing was written.
+    #[error(
+        "the routing of worker deployment `{deployment_name}` changed since it was read; describe it again and redo the change"
+    )]
+    DeploymentConflict {
+        /// The deployment's name.
+        deployment_name: String,
+    },
     /// A batch job with this id already exists.
     #[error("a batch job with id `{job_id}` already exists")]
     BatchAlreadyExists {
@@ -210,6 +219,16 @@ pub(crate) fn schedule_error(status: tonic::Status, attempts: u32, schedule_id: 
     }
 }
 
+/// The client error a worker deployment call's status means, named by the deployment.
+pub(crate) fn deployment_error(status: tonic::Status, attempts: u32, deployment_name: &str) -> ClientError {
+    if status.message().contains("conflict token") {
+        return ClientError::DeploymentConflict {
+            deployment_name: deployment_name.to_string(),
+        };
+    }
+    from_status(status, attempts, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +251,20 @@ mod tests {
         assert!(matches!(
             error(tonic::Code::InvalidArgument, "bad spec"),
             ClientError::InvalidArgument(m) if m == "bad spec"
+        ));
+    }
+
+    #[test]
+    fn deployment_conflicts_name_the_deployment() {
+        let error = |code, message: &str| deployment_error(tonic::Status::new(code, message), 1, "shop");
+        // What the server's worker deployment workflow answers a stale token with.
+        assert!(matches!(
+            error(tonic::Code::FailedPrecondition, "conflict token mismatch"),
+            ClientError::DeploymentConflict { deployment_name } if deployment_name == "shop"
+        ));
+        assert!(matches!(
+            error(tonic::Code::NotFound, "worker deployment not found"),
+            ClientError::NotFound(_)
         ));
     }
 }

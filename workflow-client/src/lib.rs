@@ -30,6 +30,7 @@ pub mod client;
 pub mod codecs;
 pub mod converter;
 pub mod definitions;
+pub mod deployment;
 pub mod eager;
 pub mod error;
 pub mod failure;
@@ -60,6 +61,7 @@ pub use batch::{BatchHandle, BatchOperation, BatchOptions};
 pub use client::{Client, LONG_POLL_TIMEOUT, RpcError, WorkflowService};
 pub use converter::{CodecError, DataConverter, PayloadCodec};
 pub use definitions::{QueryDefinition, SignalDefinition, UpdateDefinition, WorkflowDefinition};
+pub use deployment::{VersioningBehavior, WorkerDeploymentHandle, WorkerDeploymentVersion};
 pub use error::ClientError;
 pub use failure::{Failure, FailureKind};
 pub use handle::{

@@ -1,5 +1,6 @@
 //! What the server tells about runs: summaries from list/count, and descriptions.
 
+use crate::deployment::{VersioningBehavior, WorkerDeploymentVersion};
 use crate::proto::common::Payload;
 use crate::proto::workflow::WorkflowExecutionInfo;
 use crate::proto::workflowservice::DescribeWorkflowExecutionResponse;
@@ -63,17 +64,27 @@ pub struct WorkflowDescription {
     pub pending_activities: usize,
     /// Child workflows started and not finished.
     pub pending_children: usize,
+    /// How the run moves between worker deployment versions, as its last workflow task's
+    /// worker declared it (`None`: unversioned workers ran it).
+    pub versioning_behavior: Option<VersioningBehavior>,
+    /// The worker deployment version the run is on (`None`: unversioned workers run it).
+    pub deployment_version: Option<WorkerDeploymentVersion>,
     /// The whole response, for fields not summarized here.
     pub raw: DescribeWorkflowExecutionResponse,
 }
 
 impl From<DescribeWorkflowExecutionResponse> for WorkflowDescription {
     fn from(r: DescribeWorkflowExecutionResponse) -> Self {
+        let versioning = (r.workflow_execution_info.as_ref()).and_then(|i| i.versioning_info.clone());
         WorkflowDescription {
             summary: WorkflowSummary::from(r.workflow_execution_info.clone().unwrap_or_default()),
             cancel_requested: r.workflow_extended_info.as_ref().is_some_and(|e| e.cancel_requested),
             pending_activities: r.pending_activities.len(),
             pending_children: r.pending_children.len(),
+            versioning_behavior: versioning
+                .as_ref()
+                .and_then(|v| VersioningBehavior::from_proto(v.behavior)),
+            deployment_version: versioning.and_then(|v| WorkerDeploymentVersion::from_proto(v.deployment_version)),
             raw: r,
         }
     }
