@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use workflow_client::definitions::{QueryDefinition, SignalDefinition, WorkflowDefinition};
+use workflow_client::deployment::VersioningBehavior;
 
 /// A workflow the worker can run: its state, its entry point and its handlers.
 ///
@@ -48,6 +49,13 @@ use workflow_client::definitions::{QueryDefinition, SignalDefinition, WorkflowDe
 /// }
 /// ```
 pub trait Workflow: WorkflowDefinition + Sized {
+    /// How this workflow's runs move between worker deployment versions on a worker that uses
+    /// worker versioning (`#[workflow(versioning = "pinned")]` or `"auto_upgrade"` sets it;
+    /// `None` leaves it to the worker's default). A worker without versioning ignores it.
+    ///
+    /// It belongs to the worker's side of a workflow (a definition that only calls a workflow,
+    /// such as a `#[workflow_interface]`, has none).
+    const VERSIONING_BEHAVIOR: Option<VersioningBehavior> = None;
     /// Builds the initial state from the input.
     fn init(input: &Self::Input) -> Self;
     /// The workflow's code.

@@ -2,6 +2,7 @@
 //! Not a public API; it changes with the macros.
 
 pub use crate::activity::{ActivityContext, ActivityError};
+pub use crate::client::deployment::VersioningBehavior;
 pub use crate::client::handle::{UpdateHandle, UpdateWaitStage};
 pub use crate::client::{
     Client, ClientError, RetryPolicy, ScheduleHandle, ScheduleOptions, StartOptions, WorkflowDefinition, WorkflowHandle,

@@ -3,6 +3,7 @@
 
 use super::run::{ENHANCED_STACK_TRACE_QUERY, METADATA_QUERY, STACK_TRACE_QUERY};
 use super::run_state::RunState;
+use crate::client::deployment::VersioningBehavior;
 use crate::client::failure::Failure;
 use crate::client::payload::{self, PayloadArgs, PayloadError};
 use crate::client::proto::common::Payload;
@@ -18,6 +19,10 @@ use std::rc::Rc;
 /// A workflow type, erased: creates runs.
 pub(crate) trait WorkflowFactory: Send + Sync {
     fn create(&self) -> Box<dyn WorkflowDriver>;
+    /// The workflow type's own versioning behaviour (`None`: the worker's default applies).
+    fn versioning_behavior(&self) -> Option<VersioningBehavior> {
+        None
+    }
 }
 
 /// The typed part of a run, behind a trait object.
@@ -78,6 +83,10 @@ impl<W: Workflow> WorkflowFactory for TypedFactory<W> {
         let mut handlers = Handlers::default();
         W::handlers(&mut handlers);
         Box::new(TypedDriver::<W> { ctx: None, handlers })
+    }
+
+    fn versioning_behavior(&self) -> Option<VersioningBehavior> {
+        W::VERSIONING_BEHAVIOR
     }
 }
 

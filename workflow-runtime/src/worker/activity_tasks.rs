@@ -6,6 +6,7 @@ use super::tuning::{PollerBehavior, RateLimiter, SlotPermit, Slots};
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo};
 use crate::client::headers::Headers;
 use crate::client::proto::common::Payloads;
+use crate::client::proto::deployment::WorkerDeploymentOptions;
 use crate::client::proto::enums::TaskQueueKind;
 use crate::client::proto::taskqueue::{TaskQueue, TaskQueueMetadata};
 use crate::client::proto::workflowservice as ws;
@@ -28,6 +29,9 @@ struct ActivityWorkerState {
     identity: String,
     /// This worker's key on every poll (the server ends its polls when it shuts down).
     instance_key: String,
+    /// The deployment version on every poll and answer.
+    deployment: Option<WorkerDeploymentOptions>,
+    refusals: polling::Refusals,
     activities: Arc<BTreeMap<String, ErasedActivity>>,
     interceptors: WorkerInterceptors,
     slots: Slots,
@@ -63,6 +67,8 @@ impl ActivityWorker {
             task_queue,
             identity: identity.name,
             instance_key: identity.instance_key,
+            deployment: identity.deployment,
+            refusals: identity.refusals,
             activities,
             interceptors,
             slots: Slots::new(&options.activity_slots),
@@ -163,6 +169,7 @@ async fn poll_loop(shared: Arc<ActivityWorkerState>, shutdown: watch::Receiver<b
             identity: shared.identity.clone(),
             worker_instance_key: shared.instance_key.clone(),
             task_queue_metadata: metadata,
+            deployment_options: shared.deployment.clone(),
             ..Default::default()
         };
         shared.client.call(request, Some(timeout), |mut s, r| async move {
@@ -180,6 +187,7 @@ async fn poll_loop(shared: Arc<ActivityWorkerState>, shutdown: watch::Receiver<b
         pollers: shared.pollers,
         rate: shared.rate.clone(),
         shutdown,
+        refusals: shared.refusals.clone(),
     };
     polling::poll_loop(settings, poll, handle).await
 }
@@ -309,6 +317,7 @@ async fn respond(
                 }),
                 identity,
                 namespace,
+                deployment_options: shared.deployment.clone(),
                 ..Default::default()
             };
             shared
@@ -331,6 +340,7 @@ async fn respond(
                 identity,
                 namespace,
                 last_heartbeat_details,
+                deployment_options: shared.deployment.clone(),
                 ..Default::default()
             };
             shared
@@ -346,6 +356,7 @@ async fn respond(
                 task_token,
                 identity,
                 namespace,
+                deployment_options: shared.deployment.clone(),
                 ..Default::default()
             };
             shared

@@ -4,6 +4,7 @@
 use super::tuning::SlotPermit;
 use super::workflow_tasks::{WorkflowWorkerState, handle_task};
 use crate::client::eager::{EagerWorkflowSlot, EagerWorkflowWorker};
+use crate::client::proto::deployment::WorkerDeploymentOptions;
 use crate::client::proto::workflowservice::PollWorkflowTaskQueueResponse;
 use std::sync::{Arc, Weak};
 
@@ -51,5 +52,9 @@ impl EagerWorkflowSlot for Slot {
             handle_task(&worker, task).await;
             drop(permit);
         });
+    }
+
+    fn deployment_options(&self) -> Option<WorkerDeploymentOptions> {
+        self.worker.deployment.clone()
     }
 }

@@ -19,6 +19,7 @@
 mod activity_tasks;
 mod cache;
 pub(crate) mod codec;
+mod deployment;
 mod eager_start;
 mod executor;
 mod local_activities;
@@ -30,6 +31,7 @@ mod running;
 pub mod tuning;
 mod workflow_tasks;
 
+pub use deployment::WorkerDeploymentOptions;
 pub use running::RunningWorker;
 pub use tuning::{PollerBehavior, ResourceTuner, SlotSupplier};
 
@@ -63,6 +65,28 @@ pub enum WorkerError {
     /// A spawned worker did not stop within the bound given to `stop_within`.
     #[error("the worker did not stop within {0:?}")]
     StopTimedOut(Duration),
+    /// A versioned worker runs workflow types that have no versioning behaviour, and it has
+    /// no default: each type needs `#[workflow(versioning = "pinned")]` (or `"auto_upgrade"`),
+    /// or the worker [`WorkerDeploymentOptions::default_versioning_behavior`].
+    #[error(
+        "worker versioning is on and these workflow types have no versioning behaviour: {}; mark each with \
+         `#[workflow(versioning = \"pinned\")]` or `\"auto_upgrade\"`, or give the worker a \
+         default_versioning_behavior",
+        workflow_types.join(", ")
+    )]
+    NoVersioningBehavior {
+        /// The types without one, by wire name.
+        workflow_types: Vec<String>,
+    },
+    /// The server does not serve a poll this worker needs (it answered UNIMPLEMENTED, which no
+    /// retry changes): the worker stopped.
+    #[error("the worker stopped: the server does not serve its {what} polls: {message}")]
+    PollRefused {
+        /// The kind of task polled.
+        what: &'static str,
+        /// The server's message.
+        message: String,
+    },
 }
 
 /// Worker settings.
@@ -110,7 +134,11 @@ pub struct WorkerOptions {
     pub identity: Option<String>,
     /// Build id of this worker's code, recorded on every workflow task it completes (the
     /// `binaryChecksum` of `WorkflowTaskCompleted` events), so a history tells which build ran.
+    /// A worker with [`deployment`](Self::deployment) options names its build there instead.
     pub build_id: Option<String>,
+    /// The worker deployment version this worker runs, and whether the server routes work by
+    /// it (worker versioning; default: none).
+    pub deployment: Option<WorkerDeploymentOptions>,
     /// How long shutdown may take: in-flight tasks finish within it (activities are told at
     /// once through `ActivityContext::worker_shutdown`); activities still running near its
     /// end are cancelled and given its last tenth (at most 1 s) to report, and the worker
@@ -143,6 +171,7 @@ impl Default for WorkerOptions {
             sticky_schedule_to_start_timeout: Duration::from_secs(5),
             identity: None,
             build_id: None,
+            deployment: None,
             graceful_shutdown_timeout: Duration::from_secs(30),
             deadlock_detection_timeout: Duration::from_secs(2),
             log_during_replay: false,
@@ -167,6 +196,12 @@ impl WorkerOptions {
             ("nexus_pollers", &self.nexus_pollers),
         ] {
             problems.extend(pollers.problem().map(|p| format!("{name}: {p}")));
+        }
+        if let Some(deployment) = &self.deployment {
+            problems.extend(deployment.problems());
+            if self.build_id.is_some() {
+                problems.push("build_id and deployment are both set; the deployment names the build".into());
+            }
         }
         if self.max_concurrent_nexus_tasks == 0 {
             problems.push("max_concurrent_nexus_tasks must be at least 1".into());
@@ -539,6 +574,13 @@ impl WorkerBuilder {
         self
     }
 
+    /// Declares the worker deployment version this worker runs (see
+    /// [`WorkerDeploymentOptions`]).
+    pub fn deployment(mut self, deployment: WorkerDeploymentOptions) -> Self {
+        self.options.deployment = Some(deployment);
+        self
+    }
+
     /// Sets the graceful shutdown timeout.
     pub fn graceful_shutdown_timeout(mut self, d: Duration) -> Self {
         self.options.graceful_shutdown_timeout = d;
@@ -564,6 +606,15 @@ impl WorkerBuilder {
         if !errors.is_empty() {
             return Err(WorkerError::Config(errors.join("; ")));
         }
+        // A versioned worker reports a behaviour on every workflow task: each type it runs has
+        // one, as the other SDKs require.
+        let behaviors = match &self.options.deployment {
+            Some(d) if d.use_worker_versioning && polls_workflows => {
+                let resolved = deployment::Behaviors::resolve(d, &self.workflows);
+                Some(resolved.map_err(|workflow_types| WorkerError::NoVersioningBehavior { workflow_types })?)
+            }
+            _ => None,
+        };
         let (shutdown_tx, _) = watch::channel(false);
         let identity = self
             .options
@@ -581,6 +632,7 @@ impl WorkerBuilder {
             interceptors: self.interceptors.into(),
             options: self.options,
             identity,
+            behaviors,
             shutdown: Arc::new(shutdown_tx),
         })
     }
@@ -594,6 +646,10 @@ pub(super) struct WorkerIdentity {
     pub(super) name: String,
     pub(super) instance_key: String,
     pub(super) metrics: metrics::WorkerMetrics,
+    /// The deployment version every poll and task answer declares, if the worker has one.
+    pub(super) deployment: Option<crate::client::proto::deployment::WorkerDeploymentOptions>,
+    /// Where the pollers report a poll the server does not serve.
+    pub(super) refusals: polling::Refusals,
 }
 
 /// Polls one task queue and runs the workflows and activities registered on it.
@@ -606,6 +662,8 @@ pub struct Worker {
     interceptors: WorkerInterceptors,
     options: WorkerOptions,
     identity: String,
+    /// Each workflow type's versioning behaviour, on a versioned worker.
+    behaviors: Option<deployment::Behaviors>,
     shutdown: Arc<watch::Sender<bool>>,
     metrics: metrics::WorkerMetrics,
 }
@@ -683,6 +741,8 @@ impl Worker {
             name: self.identity.clone(),
             instance_key: uuid::Uuid::new_v4().simple().to_string(),
             metrics: self.metrics.clone(),
+            deployment: self.options.deployment.as_ref().map(WorkerDeploymentOptions::to_proto),
+            refusals: polling::Refusals::new(self.shutdown.clone()),
         };
         let (polls_workflows, polls_activities) = self.polled();
         let activities = if !polls_activities {
@@ -709,6 +769,7 @@ impl Worker {
                     workflows: self.workflows.clone(),
                     activities: self.activities.clone(),
                     interceptors: self.interceptors.clone(),
+                    behaviors: self.behaviors.clone(),
                 },
                 &self.options,
                 activities
@@ -787,7 +848,7 @@ impl Serving {
         let () = act;
         wf?;
         tracing::info!(task_queue = %this.task_queue, "worker stopped");
-        Ok(())
+        identity.refusals.outcome()
     }
 }
 

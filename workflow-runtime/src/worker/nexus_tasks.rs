@@ -29,6 +29,9 @@ struct NexusWorkerState {
     task_queue: String,
     identity: String,
     instance_key: String,
+    /// The deployment version on every poll.
+    deployment: Option<crate::client::proto::deployment::WorkerDeploymentOptions>,
+    refusals: polling::Refusals,
     operations: Operations,
     interceptors: WorkerInterceptors,
     slots: Slots,
@@ -56,6 +59,8 @@ impl NexusWorker {
             task_queue,
             identity: identity.name.clone(),
             instance_key: identity.instance_key.clone(),
+            deployment: identity.deployment.clone(),
+            refusals: identity.refusals.clone(),
             operations,
             interceptors,
             slots: Slots::new(&SlotSupplier::Fixed(options.max_concurrent_nexus_tasks)),
@@ -90,6 +95,7 @@ async fn poll_loop(shared: Arc<NexusWorkerState>, shutdown: watch::Receiver<bool
             }),
             identity: shared.identity.clone(),
             worker_instance_key: shared.instance_key.clone(),
+            deployment_options: shared.deployment.clone(),
             ..Default::default()
         };
         shared.client.call(request, Some(timeout), |mut s, r| async move {
@@ -107,6 +113,7 @@ async fn poll_loop(shared: Arc<NexusWorkerState>, shutdown: watch::Receiver<bool
         pollers: shared.pollers,
         rate: None,
         shutdown,
+        refusals: shared.refusals.clone(),
     };
     polling::poll_loop(settings, poll, handle).await
 }

@@ -47,6 +47,41 @@ poll_answer!(
     ws::PollNexusTaskQueueResponse
 );
 
+/// Where the poll loops of a worker report a poll the server does not serve (UNIMPLEMENTED:
+/// no retry changes it, e.g. the test environment refusing a versioned worker): the first
+/// report stops the worker, and its run ends with that error rather than polling in vain.
+#[derive(Clone)]
+pub(crate) struct Refusals {
+    first: Arc<std::sync::Mutex<Option<(&'static str, String)>>>,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl Refusals {
+    pub(super) fn new(shutdown: Arc<watch::Sender<bool>>) -> Self {
+        Refusals {
+            first: Default::default(),
+            shutdown,
+        }
+    }
+
+    fn report(&self, what: &'static str, message: String) {
+        tracing::error!(%message, "the server does not serve {what} polls; the worker stops");
+        self.first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert((what, message));
+        self.shutdown.send_replace(true);
+    }
+
+    /// How the worker's run ends: with the first refusal, if a poll was refused.
+    pub(super) fn outcome(&self) -> Result<(), super::WorkerError> {
+        match self.first.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some((what, message)) => Err(super::WorkerError::PollRefused { what, message }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What a poll loop polls with.
 pub(super) struct PollSettings {
     /// The task kind, for logs.
@@ -57,6 +92,7 @@ pub(super) struct PollSettings {
     /// The worker's own limit on task starts (activities).
     pub(super) rate: Option<Arc<RateLimiter>>,
     pub(super) shutdown: watch::Receiver<bool>,
+    pub(super) refusals: Refusals,
 }
 
 /// Polls until shutdown. `poll` makes one long poll with the deadline it is given.
@@ -75,10 +111,12 @@ where
         pollers,
         rate,
         mut shutdown,
+        refusals,
     } = settings;
     let scaler = &PollScaler::new(pollers);
     let (slots, metrics, poll, limit) = (&slots, &metrics, &poll, rate.as_deref());
     let poll_shutdown = &shutdown.clone();
+    let refusals = &refusals;
     let next_turn = move || async move {
         let slot = slots.acquire().await;
         let turn = scaler.turn().await;
@@ -102,6 +140,11 @@ where
                     metrics.polled(task);
                     drop(turn);
                     task.then_some((answer, slot))
+                }
+                Err(e) if e.status.code() == tonic::Code::Unimplemented => {
+                    drop((slot, turn));
+                    refusals.report(what, e.status.message().to_string());
+                    None
                 }
                 Err(e) => {
                     let overloaded = e.status.code() == tonic::Code::ResourceExhausted;

@@ -4,13 +4,14 @@ use super::WorkerError;
 use super::WorkerOptions;
 use super::activity_tasks::EagerActivities;
 use super::codec;
+use super::deployment::Behaviors;
 use super::executor::Executor;
 use super::local_activities::{LocalActivities, RunFacts};
 use super::polling;
 use super::run_cache::{Factories, TaskOutcome};
 use super::tuning::{SlotPermit, Slots};
 use crate::client::proto::command::{Command, command::Attributes as CmdAttr};
-use crate::client::proto::enums::{QueryResultType, TaskQueueKind};
+use crate::client::proto::enums::{QueryResultType, TaskQueueKind, VersioningBehavior};
 use crate::client::proto::history::History;
 use crate::client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
 use crate::client::proto::workflowservice as ws;
@@ -36,6 +37,12 @@ pub(super) struct WorkflowWorkerState {
     eager: Option<EagerActivities>,
     /// The build id of this worker's code, recorded on each completed workflow task.
     build_id: String,
+    /// The deployment version on every poll and answer.
+    pub(super) deployment: Option<crate::client::proto::deployment::WorkerDeploymentOptions>,
+    /// Each workflow type's versioning behaviour, reported on each completion (versioned
+    /// workers only).
+    behaviors: Option<Behaviors>,
+    refusals: polling::Refusals,
     pub(super) slots: Slots,
     /// Local activities in flight and their results, by run.
     locals: LocalActivities,
@@ -51,6 +58,7 @@ pub(super) struct Registered {
     pub(super) workflows: Factories,
     pub(super) activities: Arc<std::collections::BTreeMap<String, crate::definition::ErasedActivity>>,
     pub(super) interceptors: crate::interceptor::WorkerInterceptors,
+    pub(super) behaviors: Option<Behaviors>,
 }
 
 pub(super) struct WorkflowWorker {
@@ -94,6 +102,9 @@ impl WorkflowWorker {
             executor,
             eager,
             build_id: options.build_id.clone().unwrap_or_default(),
+            deployment: identity.deployment,
+            behaviors: registered.behaviors,
+            refusals: identity.refusals,
             slots: Slots::new(&options.workflow_task_slots),
             locals: LocalActivities::new(
                 registered.activities,
@@ -132,6 +143,7 @@ impl WorkflowWorker {
                     pollers: options.workflow_pollers,
                     rate: None,
                     shutdown: shutdown.clone(),
+                    refusals: shared.refusals.clone(),
                 };
                 tokio::spawn(poll_loop(shared.clone(), queue, settings))
             })
@@ -174,6 +186,7 @@ async fn poll_loop(shared: Arc<WorkflowWorkerState>, queue: TaskQueue, settings:
             task_queue: Some(queue.clone()),
             identity: shared.identity.clone(),
             worker_instance_key: shared.instance_key.clone(),
+            deployment_options: shared.deployment.clone(),
             ..Default::default()
         };
         shared.client.call(request, Some(timeout), |mut s, r| async move {
@@ -203,6 +216,14 @@ impl WorkflowWorkerState {
                 }),
                 schedule_to_start_timeout: Some(to_proto_duration(self.sticky_timeout)),
             })
+    }
+
+    /// The versioning behaviour a completion of `task` reports.
+    fn versioning_behavior(&self, task: &ws::PollWorkflowTaskQueueResponse) -> VersioningBehavior {
+        let workflow_type = task.workflow_type.as_ref().map_or("", |t| t.name.as_str());
+        self.behaviors
+            .as_ref()
+            .map_or(VersioningBehavior::Unspecified, |b| b.of(workflow_type))
     }
 
     /// The history of the task's run from `page_token` on (empty: all of it).
@@ -351,8 +372,8 @@ async fn respond(
             ..
         } => {
             let slots = reserve_eager_slots(shared, &mut commands);
-            // `binary_checksum` is deprecated in favour of worker deployments (which also route
-            // tasks by version); until versioning lands it is how a history records the build.
+            // `binary_checksum` is deprecated in favour of worker deployments; it is how a
+            // history records the build of a worker without deployment options.
             #[allow(deprecated)]
             let request = ws::RespondWorkflowTaskCompletedRequest {
                 task_token: token,
@@ -370,6 +391,10 @@ async fn respond(
                 // the one asked for above) comes back in the answer, not through a poll.
                 return_new_workflow_task: true,
                 sdk_metadata,
+                // The workflow type's behaviour on every completion of a versioned worker (the
+                // server keeps the run's latest; unspecified: an unversioned worker).
+                versioning_behavior: shared.versioning_behavior(task) as i32,
+                deployment_options: shared.deployment.clone(),
                 ..Default::default()
             };
             shared
@@ -408,6 +433,7 @@ async fn respond(
                 failure: Some(failure.into()),
                 identity: shared.identity.clone(),
                 namespace,
+                deployment_options: shared.deployment.clone(),
                 ..Default::default()
             };
             shared
