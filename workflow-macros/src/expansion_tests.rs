@@ -120,6 +120,20 @@ fn workflow_with_renamed_crate() {
 }
 
 #[test]
+fn workflow_with_versioning() {
+    let out = crate::workflow::expand(
+        quote!(versioning = "pinned"),
+        quote! {
+            impl Checkout {
+                #[run]
+                async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> { Ok(()) }
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
 fn activities_group_with_defaults() {
     let out = crate::activity::expand_group(
         quote!(start_to_close_timeout = "10s", task_queue = "payments"),

@@ -23,6 +23,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let options: WorkflowArgs = parse_args(args, &mut errors);
+    if let Some(versioning) = options.versioning {
+        errors.push(syn::Error::new(
+            versioning.span,
+            "`versioning` says how a worker runs a workflow; a `#[workflow_interface]` only calls one, so it \
+             goes on the `#[workflow]` impl block of the workflow's code",
+        ));
+    }
     let private = private_path(&options.krate);
     let mut model = ast::interface::read(&mut tr, &options, &mut errors);
     check::update_stubs_free(&mut model, &mut errors);

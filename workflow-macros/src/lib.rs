@@ -45,7 +45,9 @@ use proc_macro::TokenStream;
 /// `Name::handle`, `Name::<signal>_with_start`, `Name::<update>_with_start`, and one method
 /// per signal and query on the handle).
 ///
-/// Options on the impl: `name = "WireName"` (default: the type's name), `crate = "path"`.
+/// Options on the impl: `name = "WireName"` (default: the type's name), `crate = "path"`,
+/// `versioning = "pinned"` or `"auto_upgrade"` (how its runs move between worker deployment
+/// versions on a versioned worker; `Workflow::VERSIONING_BEHAVIOR`).
 ///
 /// ```
 /// use workflow_runtime::prelude::*;

@@ -124,10 +124,57 @@ impl ActivityArgs {
     }
 }
 
+/// `versioning = "pinned" | "auto_upgrade"` on a workflow's impl block: how its runs move
+/// between worker deployment versions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VersioningLit {
+    pub(crate) pinned: bool,
+    /// The value's span, for errors about where the option stands.
+    pub(crate) span: proc_macro2::Span,
+}
+
+impl VersioningLit {
+    /// `Some(VersioningBehavior::…)`, for the `Workflow` impl's constant.
+    pub(crate) fn tokens(&self, private: &TokenStream) -> TokenStream {
+        let variant = match self.pinned {
+            true => quote!(Pinned),
+            false => quote!(AutoUpgrade),
+        };
+        quote!(::core::option::Option::Some(#private::VersioningBehavior::#variant))
+    }
+}
+
+impl FromMeta for VersioningLit {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        let text = match expr {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s), ..
+            }) => s.value(),
+            _ => return Err(darling::Error::custom("expected \"pinned\" or \"auto_upgrade\"").with_span(expr)),
+        };
+        let pinned = match text.as_str() {
+            "pinned" => true,
+            "auto_upgrade" => false,
+            other => {
+                return Err(darling::Error::custom(format!(
+                    "unknown versioning behaviour `{other}`; use \"pinned\" (a run stays on the version it \
+                     started on) or \"auto_upgrade\" (a run moves to the current version)"
+                ))
+                .with_span(expr));
+            }
+        };
+        Ok(VersioningLit {
+            pinned,
+            span: syn::spanned::Spanned::span(expr),
+        })
+    }
+}
+
 /// `#[workflow(...)]`.
 #[derive(Debug, Default, FromMeta)]
 pub(crate) struct WorkflowArgs {
     pub(crate) name: Option<String>,
+    pub(crate) versioning: Option<VersioningLit>,
     #[darling(rename = "crate")]
     pub(crate) krate: Option<syn::Path>,
 }

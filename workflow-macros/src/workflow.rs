@@ -30,17 +30,24 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 fn expand_struct(args: TokenStream, mut s: syn::ItemStruct) -> TokenStream {
     let mut errors = Errors::default();
     let options: WorkflowArgs = parse_args(args, &mut errors);
+    if !s.generics.params.is_empty() {
+        errors.push(check::generic_workflow(&s.generics));
+    }
+    // Options that belong on the impl block and lint findings in the fields do not change what
+    // is generated: reported beside it (no cascade).
+    let mut lint_errors = Errors::default();
     if options.name.is_some() {
-        errors.push(syn::Error::new(
+        lint_errors.push(syn::Error::new(
             Span::call_site(),
             "put `name = \"…\"` on the `#[workflow]` of the impl block, where the definition is generated",
         ));
     }
-    if !s.generics.params.is_empty() {
-        errors.push(check::generic_workflow(&s.generics));
+    if let Some(versioning) = options.versioning {
+        lint_errors.push(syn::Error::new(
+            versioning.span,
+            "put `versioning = \"…\"` on the `#[workflow]` of the impl block, where the workflow is generated",
+        ));
     }
-    // Lint findings in the fields do not change what is generated (no cascade).
-    let mut lint_errors = Errors::default();
     lint::check_state_fields(&mut s.fields, &mut lint_errors);
     let lint_errors = lint_errors.to_compile_errors();
     if !errors.is_empty() {
@@ -93,6 +100,7 @@ fn expand_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         run,
         self_ty: &imp.self_ty,
         private: &private,
+        versioning: options.versioning,
     }
     .generate();
     quote! {

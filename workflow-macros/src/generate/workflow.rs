@@ -4,6 +4,7 @@
 
 use super::client::{self, ClientStubs};
 use crate::ast::workflow::{Handler, Run, WorkflowImpl};
+use crate::options::VersioningLit;
 use crate::signature::arg_names;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -28,6 +29,8 @@ pub(crate) struct WorkflowItems<'a> {
     pub(crate) run: &'a Run,
     pub(crate) self_ty: &'a syn::Type,
     pub(crate) private: &'a TokenStream,
+    /// `versioning = "…"`, when given.
+    pub(crate) versioning: Option<VersioningLit>,
 }
 
 impl WorkflowItems<'_> {
@@ -81,8 +84,16 @@ impl WorkflowItems<'_> {
         let signals = self.model.signals.iter().map(|h| self.signal_registration(h));
         let queries = self.model.queries.iter().map(|h| self.query_registration(h));
         let updates = self.model.updates.iter().map(|h| self.update_registration(h));
+        let versioning = self.versioning.map(|v| {
+            let behavior = v.tokens(private);
+            quote! {
+                const VERSIONING_BEHAVIOR: ::core::option::Option<#private::VersioningBehavior> = #behavior;
+            }
+        });
         quote! {
             impl #private::Workflow for #ident {
+                #versioning
+
                 fn init(_input: &Self::Input) -> Self {
                     ::core::default::Default::default()
                 }
