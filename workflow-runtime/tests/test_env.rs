@@ -495,6 +495,33 @@ async fn unsupported_features_fail_at_once_naming_the_feature() {
     assert!(refused.to_string().contains("comparisons joined by AND"), "{refused}");
 }
 
+/// A versioned worker is refused too: the environment routes nothing by deployment version, so
+/// its polls fail naming worker versioning, and the worker stops at once with that error.
+#[tokio::test]
+async fn a_versioned_worker_stops_at_once_naming_worker_versioning() {
+    use workflow_runtime::client::{VersioningBehavior, WorkerDeploymentVersion};
+    use workflow_runtime::worker::{WorkerDeploymentOptions, WorkerError};
+    let env = TestEnv::start().await.unwrap();
+    let deployment = WorkerDeploymentOptions::versioned(WorkerDeploymentVersion::new("shop", "v1"))
+        .default_versioning_behavior(VersioningBehavior::Pinned);
+    let worker = Worker::builder(env.client(), "versioned")
+        .workflow::<Subscription>()
+        .activity(flaky)
+        .deployment(deployment)
+        .build()
+        .unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), worker.run())
+        .await
+        .expect("the worker stops by itself");
+    match stopped {
+        Err(WorkerError::PollRefused { message, .. }) => assert!(
+            message.contains("does not support worker versioning") && message.contains("of a versioned worker"),
+            "{message}"
+        ),
+        other => panic!("expected a refused poll, got {other:?}"),
+    }
+}
+
 /// `inventory.check`: nothing serves it in these tests.
 pub struct Check;
 

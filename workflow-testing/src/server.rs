@@ -374,6 +374,21 @@ async fn wait_skipping_time(shared: &ServerState, awaited: Awaited) -> bool {
     reached
 }
 
+/// A poll of a versioned worker is refused: the environment routes no task by deployment
+/// version, so the worker would run work its version would never get on a server.
+fn refuse_versioned(
+    method: &str,
+    deployment: Option<&workflow_client::proto::deployment::WorkerDeploymentOptions>,
+) -> Result<(), Status> {
+    use workflow_client::proto::enums::WorkerVersioningMode;
+    match deployment {
+        Some(d) if d.worker_versioning_mode == WorkerVersioningMode::Versioned as i32 => Err(Status::unimplemented(
+            unsupported_feature("worker versioning", &format!("{method} of a versioned worker")),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Why the test environment refuses an RPC it does not serve, naming the feature it belongs
 /// to and where to test it instead.
 fn unsupported(method: &str) -> String {
@@ -388,6 +403,10 @@ fn unsupported(method: &str) -> String {
     } else {
         "this request"
     };
+    unsupported_feature(feature, method)
+}
+
+fn unsupported_feature(feature: &str, method: &str) -> String {
     format!(
         "the test environment does not support {feature} ({method}); test it against a Temporal server \
          (`testing::DevServer`)"
@@ -467,6 +486,7 @@ async fn poll_workflow_task_queue(
     shared: &ServerState,
     request: ws::PollWorkflowTaskQueueRequest,
 ) -> Result<ws::PollWorkflowTaskQueueResponse, Status> {
+    refuse_versioned("PollWorkflowTaskQueue", request.deployment_options.as_ref())?;
     let queue = request.task_queue.unwrap_or_default().name;
     Ok(long_poll(shared, &request.worker_instance_key, |s| s.poll_workflow(&queue)).await)
 }
@@ -554,6 +574,7 @@ async fn poll_activity_task_queue(
     shared: &ServerState,
     request: ws::PollActivityTaskQueueRequest,
 ) -> Result<ws::PollActivityTaskQueueResponse, Status> {
+    refuse_versioned("PollActivityTaskQueue", request.deployment_options.as_ref())?;
     let queue = request.task_queue.unwrap_or_default().name;
     shared.write(|s| s.activity_poll_began(&queue));
     let _ended = PollEnds {
@@ -811,6 +832,7 @@ async fn poll_nexus_task_queue(
     shared: &ServerState,
     request: ws::PollNexusTaskQueueRequest,
 ) -> Result<ws::PollNexusTaskQueueResponse, Status> {
+    refuse_versioned("PollNexusTaskQueue", request.deployment_options.as_ref())?;
     let queue = request.task_queue.unwrap_or_default().name;
     shared.write(|s| s.nexus_poll_began(&queue));
     let _ended = PollEnds {
