@@ -139,12 +139,11 @@ pub(crate) fn start_server_with_ui(cli: PathBuf) -> Result<(DevServer, String)> 
             .find(|p| *p < u16::MAX - 1000 && free(p + 1000))
             .context("no free port pair for the server and its web UI")?
     };
+    // The tests' settings, so what a test does can be tried by hand on it.
     let server = DevServer::start_with(DevServerOptions {
-        cli: Some(cli),
         port: Some(port),
         ui: true,
-        search_attributes: dev_server::test_search_attributes(),
-        ..Default::default()
+        ..DevServerOptions::for_tests(cli)
     })?;
     Ok((server, format!("http://127.0.0.1:{}", port + 1000)))
 }
