@@ -107,6 +107,9 @@ pub struct NexusContext {
     /// The task queue of the worker serving the request (where a backing workflow usually
     /// runs).
     pub task_queue: String,
+    /// When the caller's server stops waiting for the answer (its `Request-Timeout`): past
+    /// it, the worker cancels the handler (drops its future) and answers nothing.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Why a Nexus handler did not answer with a result.

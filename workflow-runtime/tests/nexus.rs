@@ -11,6 +11,7 @@ mod history_files;
 mod peer;
 
 use std::time::Duration;
+use workflow_runtime::client::failure::FailureKind;
 use workflow_runtime::nexus::{NexusContext, NexusError, WorkflowStart};
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
@@ -396,4 +397,94 @@ async fn an_operation_registered_twice_is_refused() {
     );
     assert!(beside.contains("`inventory.reserve` is registered twice"), "{beside}");
     assert!(!beside.contains("inventory.count"), "{beside}");
+}
+
+/// A service whose one operation never answers by itself.
+#[nexus_service(name = "slow-desk")]
+pub trait SlowDesk {
+    /// Waits until the request is given up on.
+    #[operation]
+    async fn wait(&self, ctx: NexusContext, nothing: ()) -> Result<(), NexusError>;
+}
+
+/// How long the first `slow-desk.wait` request had left when it arrived, and whether its
+/// handler has been dropped.
+static SLOW_DESK_TIME_LEFT: std::sync::Mutex<Option<Duration>> = std::sync::Mutex::new(None);
+static SLOW_DESK_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct SlowClerk;
+
+impl SlowDesk for SlowClerk {
+    async fn wait(&self, ctx: NexusContext, _: ()) -> Result<(), NexusError> {
+        struct Dropped;
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                SLOW_DESK_DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let _dropped = Dropped;
+        let left = ctx
+            .deadline
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        SLOW_DESK_TIME_LEFT
+            .lock()
+            .unwrap()
+            .get_or_insert(left.unwrap_or(Duration::MAX));
+        std::future::pending().await
+    }
+}
+
+/// Calls `slow-desk.wait` with a 3 s schedule-to-close timeout; answers how it ended.
+#[workflow]
+#[derive(Default)]
+pub struct WaitsAtTheDesk;
+
+#[workflow]
+impl WaitsAtTheDesk {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, endpoint: String) -> WorkflowResult<String> {
+        let call = slow_desk::Caller::new(&ctx, endpoint)
+            .wait(())
+            .schedule_to_close_timeout(Duration::from_secs(3));
+        Ok(match call.await {
+            Ok(()) => "answered".to_string(),
+            Err(e) if matches!(*e.root_cause().kind, FailureKind::Timeout { .. }) => "timed out".to_string(),
+            Err(e) => format!("failed: {e}"),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_handler_past_its_request_deadline_is_cancelled_and_the_call_times_out() {
+    let client = dev_server_client().await.unwrap();
+    let (callers, handlers) = (unique("nexus-callers"), unique("slow-desk"));
+    let endpoint = endpoint_name("slow-desk");
+    create_endpoint(&client, &endpoint, &handlers).await;
+    let handler = Worker::builder(&client, &handlers)
+        .nexus_service(slow_desk::Handler(SlowClerk))
+        .build()
+        .unwrap()
+        .spawn();
+    let caller = Worker::builder(&client, &callers)
+        .workflow::<WaitsAtTheDesk>()
+        .build()
+        .unwrap()
+        .spawn();
+    let run = WaitsAtTheDesk::execute(&client, StartOptions::new(unique("desk"), &callers), endpoint);
+    let outcome = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the run ends");
+    assert_eq!(outcome.unwrap(), "timed out");
+    // The request came with the server's deadline, no later than the call's own timeout, and
+    // the handler was dropped when it passed, while its worker still runs.
+    let left = SLOW_DESK_TIME_LEFT.lock().unwrap().expect("the handler ran");
+    assert!(left > Duration::ZERO && left <= Duration::from_secs(3), "{left:?} left");
+    workflow_runtime::testing::eventually("the handler dropped", Duration::from_secs(5), || async {
+        SLOW_DESK_DROPPED
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then_some(())
+    })
+    .await;
+    caller.stop().await.unwrap();
+    handler.stop().await.unwrap();
 }

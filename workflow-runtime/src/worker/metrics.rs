@@ -639,6 +639,17 @@ mod imp {
                     .add(1, &with(labels, [KeyValue::new("failure_reason", reason)]));
             }
         }
+
+        /// The request outlasted its deadline and was dropped unanswered (no end-to-end
+        /// latency, as in the other SDKs).
+        pub(crate) fn timed_out(&self) {
+            let Some((i, labels, started, _)) = &self.0 else {
+                return;
+            };
+            i.nexus_execution.record(started.elapsed(), labels);
+            i.nexus_failed
+                .add(1, &with(labels, [KeyValue::new("failure_reason", "timeout")]));
+        }
     }
 
     /// One local activity, through its local retries.
@@ -743,6 +754,8 @@ mod imp {
     impl NexusTaskMetrics {
         #[inline(always)]
         pub(crate) fn finished(&self, _: Option<String>) {}
+        #[inline(always)]
+        pub(crate) fn timed_out(&self) {}
     }
 
     impl PollerMetrics {

@@ -131,7 +131,68 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
         .capabilities
         .as_ref()
         .is_some_and(|c| c.temporal_failure_responses);
-    let answer = match request.variant {
+    let deadline = request_timeout(&request.header).map(|timeout| std::time::Instant::now() + timeout);
+    let answering = answer_request(shared, request, deadline, temporal_failures);
+    let answer = match deadline {
+        None => answering.await,
+        Some(deadline) => match tokio::time::timeout_at(deadline.into(), answering).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                // The caller's server has given up on this request (and retries it, or times
+                // the operation out): the handler is dropped, and an answer would be refused.
+                tracing::warn!("a Nexus request outlasted its deadline; its handler was cancelled");
+                return task_metrics.timed_out();
+            }
+        },
+    };
+    task_metrics.finished(failure_reason(&answer));
+    respond(shared, task.task_token, answer, temporal_failures).await;
+}
+
+/// The request's deadline from now: its `Request-Timeout` header (a Go duration, as the
+/// server writes it: `9.998s`, `300ms`).
+fn request_timeout(header: &std::collections::HashMap<String, String>) -> Option<std::time::Duration> {
+    let (_, value) = header.iter().find(|(k, _)| k.eq_ignore_ascii_case("request-timeout"))?;
+    parse_go_duration(value)
+}
+
+/// A Go duration (`1h2m3.5s`, `300ms`, `10us`); `None` when it is not one.
+fn parse_go_duration(text: &str) -> Option<std::time::Duration> {
+    let mut rest = text.trim();
+    let mut seconds = 0.0_f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        seconds += number * scale;
+        rest = &rest[unit_len..];
+    }
+    std::time::Duration::try_from_secs_f64(seconds).ok()
+}
+
+/// What the handler (or the cancellation) answers the request.
+async fn answer_request(
+    shared: &NexusWorkerState,
+    request: pn::Request,
+    deadline: Option<std::time::Instant>,
+    temporal_failures: bool,
+) -> Answer {
+    match request.variant {
         Some(pn::request::Variant::StartOperation(start)) => {
             let span = tracing::info_span!(
                 "nexus_operation",
@@ -155,6 +216,7 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
                 headers: request.header.clone().into_iter().collect(),
                 endpoint: request.endpoint.clone(),
                 task_queue: shared.task_queue.clone(),
+                deadline,
             };
             start_operation(shared, ctx, start.payload, temporal_failures)
                 .instrument(span)
@@ -162,15 +224,18 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
         }
         Some(pn::request::Variant::CancelOperation(cancel)) => cancel_operation(shared, &cancel.operation_token).await,
         None => Answer::HandlerError(NexusError::bad_request("a Nexus request without an operation")),
-    };
-    task_metrics.finished(failure_reason(&answer));
+    }
+}
+
+/// Sends the answer to the request of `task_token`.
+async fn respond(shared: &NexusWorkerState, task_token: Vec<u8>, answer: Answer, temporal_failures: bool) {
     let namespace = shared.client.namespace().to_string();
     let sent = match answer {
         Answer::Completed(response) => {
             let request = ws::RespondNexusTaskCompletedRequest {
                 namespace,
                 identity: shared.identity.clone(),
-                task_token: task.task_token,
+                task_token,
                 response: Some(*response),
                 ..Default::default()
             };
@@ -182,7 +247,7 @@ async fn handle_task(shared: &NexusWorkerState, task: ws::PollNexusTaskQueueResp
             let mut request = ws::RespondNexusTaskFailedRequest {
                 namespace,
                 identity: shared.identity.clone(),
-                task_token: task.task_token,
+                task_token,
                 ..Default::default()
             };
             if temporal_failures {
@@ -377,5 +442,24 @@ fn handler_error(error: &NexusError) -> pn::HandlerError {
             ..Default::default()
         }),
         retry_behavior: behavior as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn request_timeouts_read_as_go_durations() {
+        let header = |v: &str| [("Request-Timeout".to_string(), v.to_string())].into_iter().collect();
+        assert_eq!(request_timeout(&header("9.998s")), Some(Duration::from_millis(9998)));
+        assert_eq!(request_timeout(&header("300ms")), Some(Duration::from_millis(300)));
+        assert_eq!(request_timeout(&header("1m30s")), Some(Duration::from_secs(90)));
+        assert_eq!(request_timeout(&header("250us")), Some(Duration::from_micros(250)));
+        assert_eq!(request_timeout(&header("soon")), None);
+        assert_eq!(request_timeout(&header("10")), None);
+        assert_eq!(request_timeout(&header("")), None);
+        assert_eq!(request_timeout(&Default::default()), None);
     }
 }
