@@ -26,7 +26,7 @@ pub(crate) enum SlotKind {
 mod imp {
     use super::{PollerKind, SlotKind};
     use crate::activity::ActivityError;
-    use crate::client::metrics::{DEFAULT_BUCKETS_MS, DurationHistogram, Metrics};
+    use crate::client::metrics::{DEFAULT_BUCKETS_MS, DurationHistogram, Metrics, Tally};
     use crate::client::proto::command::{Command, command::Attributes};
     use crate::client::proto::common::Payload;
     use crate::client::proto::nexus as pn;
@@ -36,7 +36,7 @@ mod imp {
     use crate::worker::run_cache::TaskOutcome;
     use crate::worker::tuning::Slots;
     use crate::workflow::local_activity::LocalActivityResult;
-    use opentelemetry::metrics::{Counter, Gauge, UpDownCounter};
+    use opentelemetry::metrics::Counter;
     use opentelemetry::{KeyValue, StringValue};
     use std::sync::Arc;
     use std::time::{Duration, Instant, SystemTime};
@@ -77,12 +77,11 @@ mod imp {
         /// `namespace`, `task_queue` and the handle's own labels.
         base: Vec<KeyValue>,
         task_queue: StringValue,
-        worker_start: Counter<u64>,
-        num_pollers: UpDownCounter<i64>,
-        workflow_poll_succeed: Counter<u64>,
-        workflow_poll_empty: Counter<u64>,
-        activity_poll_succeed: Counter<u64>,
-        activity_poll_empty: Counter<u64>,
+        worker_start: Tally,
+        workflow_poll_succeed: Tally,
+        workflow_poll_empty: Tally,
+        activity_poll_succeed: Tally,
+        activity_poll_empty: Tally,
         workflow_completed: Counter<u64>,
         workflow_failed: Counter<u64>,
         workflow_canceled: Counter<u64>,
@@ -92,10 +91,10 @@ mod imp {
         workflow_task_schedule_to_start: DurationHistogram,
         workflow_task_execution: DurationHistogram,
         workflow_task_replay: DurationHistogram,
-        sticky_cache_hit: Counter<u64>,
-        sticky_cache_miss: Counter<u64>,
-        sticky_cache_evictions: Counter<u64>,
-        sticky_cache_size: Gauge<u64>,
+        sticky_cache_hit: Tally,
+        sticky_cache_miss: Tally,
+        sticky_cache_evictions: Tally,
+        sticky_cache_size: Tally,
         activity_failed: Counter<u64>,
         activity_schedule_to_start: DurationHistogram,
         activity_execution: DurationHistogram,
@@ -105,7 +104,7 @@ mod imp {
         local_activity_canceled: Counter<u64>,
         local_activity_execution: DurationHistogram,
         local_activity_succeed_e2e: DurationHistogram,
-        nexus_poll_empty: Counter<u64>,
+        nexus_poll_empty: Tally,
         nexus_schedule_to_start: DurationHistogram,
         nexus_execution: DurationHistogram,
         nexus_e2e: DurationHistogram,
@@ -138,27 +137,19 @@ mod imp {
                 KeyValue::new("namespace", StringValue::from(Arc::<str>::from(namespace))),
                 KeyValue::new("task_queue", task_queue.clone()),
             ]);
-            let meter = m.meter();
-            let gauge_i64 = |name: &str, description: &'static str| {
-                meter
-                    .i64_up_down_counter(format!("{}{name}", crate::client::metrics::PREFIX))
-                    .with_description(description)
-                    .build()
-            };
+            let tally = |name: &str, description: &'static str| m.tally_counter(name, description, base.clone());
             WorkerMetrics(Some(Arc::new(Instruments {
-                worker_start: m.counter("worker_start", "Count of the number of initialized workers"),
-                num_pollers: gauge_i64("num_pollers", "Current number of active pollers per queue type"),
-                workflow_poll_succeed: m.counter(
+                worker_start: tally("worker_start", "Count of the number of initialized workers"),
+                workflow_poll_succeed: tally(
                     "workflow_task_queue_poll_succeed",
                     "Count of workflow task queue poll successes",
                 ),
-                workflow_poll_empty: m.counter(
+                workflow_poll_empty: tally(
                     "workflow_task_queue_poll_empty",
                     "Count of workflow task queue poll timeouts (no new task)",
                 ),
-                activity_poll_succeed: m
-                    .counter("activity_task_received", "Count of activity task queue poll successes"),
-                activity_poll_empty: m.counter(
+                activity_poll_succeed: tally("activity_task_received", "Count of activity task queue poll successes"),
+                activity_poll_empty: tally(
                     "activity_poll_no_task",
                     "Count of activity task queue poll timeouts (no new task)",
                 ),
@@ -190,22 +181,23 @@ mod imp {
                     "Histogram of workflow task replay latencies",
                     WORKFLOW_TASK_BUCKETS_MS,
                 ),
-                sticky_cache_hit: m.counter(
+                sticky_cache_hit: tally(
                     "sticky_cache_hit",
                     "Count of times the workflow cache was used for a new workflow task",
                 ),
-                sticky_cache_miss: m.counter(
+                sticky_cache_miss: tally(
                     "sticky_cache_miss",
                     "Count of times the workflow cache was missing a workflow for a sticky task",
                 ),
-                sticky_cache_evictions: m.counter(
+                sticky_cache_evictions: tally(
                     "sticky_cache_total_forced_eviction",
                     "Count of evictions of cached workflows",
                 ),
-                sticky_cache_size: meter
-                    .u64_gauge(format!("{}sticky_cache_size", crate::client::metrics::PREFIX))
-                    .with_description("Current number of cached workflows")
-                    .build(),
+                sticky_cache_size: m.tally_gauge(
+                    "sticky_cache_size",
+                    "Current number of cached workflows",
+                    base.clone(),
+                ),
                 activity_failed: m.counter("activity_execution_failed", "Count of activity task execution failures"),
                 activity_schedule_to_start: m.duration_histogram(
                     "activity_schedule_to_start_latency",
@@ -241,7 +233,7 @@ mod imp {
                     "Histogram of local activity execution latencies for successful local activities",
                     DEFAULT_BUCKETS_MS,
                 ),
-                nexus_poll_empty: m.counter(
+                nexus_poll_empty: tally(
                     "nexus_poll_no_task",
                     "Count of Nexus task queue poll timeouts (no new task)",
                 ),
@@ -273,7 +265,7 @@ mod imp {
         /// The worker started polling.
         pub(crate) fn worker_started(&self) {
             if let Some(i) = &self.0 {
-                i.worker_start.add(1, &i.base);
+                i.worker_start.add(1);
             }
         }
 
@@ -333,12 +325,15 @@ mod imp {
                 PollerKind::Activity => (Some(i.activity_poll_succeed.clone()), i.activity_poll_empty.clone()),
                 PollerKind::Nexus => (None, i.nexus_poll_empty.clone()),
             };
+            let pollers = i.metrics.tally_up_down(
+                "num_pollers",
+                "Current number of active pollers per queue type",
+                with(&i.base, [KeyValue::new("poller_type", poller_type)]),
+            );
             PollerMetrics(Some(Arc::new(Poller {
-                pollers: i.num_pollers.clone(),
-                pollers_labels: with(&i.base, [KeyValue::new("poller_type", poller_type)]),
+                pollers,
                 succeed,
                 empty,
-                labels: i.base.clone(),
                 task_queue: i.task_queue.clone(),
             })))
         }
@@ -380,9 +375,9 @@ mod imp {
                 let workflow_type = task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
                 let labels = with(&i.base, [KeyValue::new("workflow_type", workflow_type)]);
                 i.workflow_task_replay.record(started.elapsed(), &labels);
-                i.sticky_cache_miss.add(1, &i.base);
+                i.sticky_cache_miss.add(1);
             } else if !full_history && !matches!(outcome, TaskOutcome::NeedFullHistory) {
-                i.sticky_cache_hit.add(1, &i.base);
+                i.sticky_cache_hit.add(1);
             }
             outcome
         }
@@ -390,14 +385,14 @@ mod imp {
         /// A cached run left the cache (its size limit, or an error or refusal evicting it).
         pub(crate) fn evicted(&self) {
             if let Some(i) = &self.0 {
-                i.sticky_cache_evictions.add(1, &i.base);
+                i.sticky_cache_evictions.add(1);
             }
         }
 
         /// The number of runs now cached.
         pub(crate) fn cache_size(&self, runs: usize) {
             if let Some(i) = &self.0 {
-                i.sticky_cache_size.record(runs as u64, &i.base);
+                i.sticky_cache_size.set(runs as i64);
             }
         }
 
@@ -493,11 +488,9 @@ mod imp {
     pub(crate) struct PollerMetrics(Option<Arc<Poller>>);
 
     struct Poller {
-        pollers: UpDownCounter<i64>,
-        pollers_labels: Vec<KeyValue>,
-        succeed: Option<Counter<u64>>,
-        empty: Counter<u64>,
-        labels: Vec<KeyValue>,
+        pollers: Tally,
+        succeed: Option<Tally>,
+        empty: Tally,
         task_queue: StringValue,
     }
 
@@ -507,7 +500,7 @@ mod imp {
     impl Drop for Polling {
         fn drop(&mut self) {
             if let Some(p) = &self.0 {
-                p.pollers.add(-1, &p.pollers_labels);
+                p.pollers.add(-1);
             }
         }
     }
@@ -516,7 +509,7 @@ mod imp {
         /// A poll starts; `poll` is the call, whose request metrics get the `task_queue`.
         pub(crate) fn polling<F: Future>(&self, poll: F) -> (Polling, impl Future<Output = F::Output>) {
             let task_queue = self.0.as_ref().map(|p| {
-                p.pollers.add(1, &p.pollers_labels);
+                p.pollers.add(1);
                 p.task_queue.clone()
             });
             let poll = async move {
@@ -532,9 +525,9 @@ mod imp {
         pub(crate) fn polled(&self, got_task: bool) {
             if let Some(p) = &self.0 {
                 match (got_task, &p.succeed) {
-                    (true, Some(succeed)) => succeed.add(1, &p.labels),
+                    (true, Some(succeed)) => succeed.add(1),
                     (true, None) => {}
-                    (false, _) => p.empty.add(1, &p.labels),
+                    (false, _) => p.empty.add(1),
                 }
             }
         }
