@@ -333,8 +333,7 @@ impl WorkflowInterceptor for RunTracing {
         if call.replaying {
             return;
         }
-        let workflow_type = &call.info.workflow_type;
-        let complete = format!("CompleteWorkflow:{workflow_type}");
+        let complete = || format!("CompleteWorkflow:{}", call.info.workflow_type);
         let span = match &call.kind {
             OutboundKind::Activity { activity_type, .. } | OutboundKind::LocalActivity { activity_type } => {
                 WorkflowSpan::new(format!("StartActivity:{activity_type}"), SpanKind::Client)
@@ -355,14 +354,14 @@ impl WorkflowInterceptor for RunTracing {
                 }
                 return;
             }
-            OutboundKind::Complete => WorkflowSpan::new(complete, SpanKind::Internal),
+            OutboundKind::Complete => WorkflowSpan::new(complete(), SpanKind::Internal),
             OutboundKind::Fail { failure } => WorkflowSpan {
                 error: Some(failure.message.clone()),
-                ..WorkflowSpan::new(complete, SpanKind::Internal)
+                ..WorkflowSpan::new(complete(), SpanKind::Internal)
             },
             OutboundKind::Cancel => WorkflowSpan {
                 error: Some("workflow canceled".to_string()),
-                ..WorkflowSpan::new(complete, SpanKind::Internal)
+                ..WorkflowSpan::new(complete(), SpanKind::Internal)
             },
             _ => return,
         };
