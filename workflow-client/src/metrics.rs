@@ -52,7 +52,15 @@ struct Inner {
     seconds: bool,
     requests: RequestInstruments,
     /// The request counters, by namespace and then by (operation, long poll, task queue).
-    request_counts: RwLock<HashMap<String, HashMap<RequestKey, Tally>>>,
+    request_counts: RwLock<HashMap<String, HashMap<RequestKey, RequestSeries>>>,
+}
+
+/// One series of request metrics: its counter and its labels (the latency and failure series
+/// of the same calls carry them too), made once.
+#[derive(Clone)]
+struct RequestSeries {
+    count: Tally,
+    labels: Arc<[KeyValue]>,
 }
 
 /// What a request counter's series is for: its operation, whether it counts long polls, and
@@ -192,17 +200,17 @@ impl Metrics {
         tally
     }
 
-    /// The request counter of `key` in `namespace`, made on first use.
-    fn request_count(&self, namespace: &str, key: RequestKey) -> Tally {
+    /// The request series of `key` in `namespace`, made on first use.
+    fn request_series(&self, namespace: &str, key: RequestKey) -> RequestSeries {
         let counts = self.inner.request_counts.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(tally) = counts.get(namespace).and_then(|by_key| by_key.get(&key)) {
-            return tally.clone();
+        if let Some(series) = counts.get(namespace).and_then(|by_key| by_key.get(&key)) {
+            return series.clone();
         }
         drop(counts);
         let mut counts = self.inner.request_counts.write().unwrap_or_else(|e| e.into_inner());
         let by_key = counts.entry(namespace.to_string()).or_default();
-        if let Some(tally) = by_key.get(&key) {
-            return tally.clone();
+        if let Some(series) = by_key.get(&key) {
+            return series.clone();
         }
         let (operation, long, task_queue) = key.clone();
         let mut labels = vec![
@@ -211,12 +219,20 @@ impl Metrics {
         ];
         labels.extend(task_queue.map(|q| KeyValue::new("task_queue", q)));
         let labels = self.label_set(labels);
-        let tally = match long {
-            true => self.tally_counter("long_request", "Count of long-poll requests by rpc name", labels),
-            false => self.tally_counter("request", "Count of client requests by rpc name", labels),
+        let count = match long {
+            true => self.tally_counter(
+                "long_request",
+                "Count of long-poll requests by rpc name",
+                labels.clone(),
+            ),
+            false => self.tally_counter("request", "Count of client requests by rpc name", labels.clone()),
         };
-        by_key.insert(key, tally.clone());
-        tally
+        let series = RequestSeries {
+            count,
+            labels: labels.into(),
+        };
+        by_key.insert(key, series.clone());
+        series
     }
 
     /// `extra` followed by this handle's own labels.
@@ -405,14 +421,8 @@ where
     let operation = operation_of::<Req>();
     let long = is_long_poll(operation, timeout);
     let task_queue = TASK_QUEUE.try_with(StringValue::clone).ok();
-    metrics
-        .request_count(&options.namespace, (operation, long, task_queue.clone()))
-        .add(1);
-    let mut labels = Vec::with_capacity(4 + metrics.inner.labels.len());
-    labels.push(KeyValue::new("namespace", options.namespace.clone()));
-    labels.push(KeyValue::new("operation", operation));
-    labels.extend(task_queue.map(|q| KeyValue::new("task_queue", q)));
-    labels.extend(metrics.inner.labels.iter().cloned());
+    let series = metrics.request_series(&options.namespace, (operation, long, task_queue));
+    series.count.add(1);
     let r = &metrics.inner.requests;
     let (failure, latency) = if long {
         (&r.long_failure, &r.long_latency)
@@ -421,8 +431,9 @@ where
     };
     let started = Instant::now();
     let result = call.await;
-    latency.record(started.elapsed(), &labels);
+    latency.record(started.elapsed(), &series.labels);
     if let Err(status) = &result {
+        let mut labels = series.labels.to_vec();
         labels.push(KeyValue::new("status_code", status_code(status.code())));
         failure.add(1, &labels);
     }
