@@ -95,11 +95,11 @@ pub struct TestEnvOptions {
     /// What a failed workflow task (a panic in workflow code, a nondeterminism error) does.
     /// `false` (the default): the run fails at once with the task's failure, so a test sees
     /// the bug instead of waiting on retries. `true`: as on the server, the failure is recorded
-    /// (`WorkflowTaskFailed`) and the task is handed out again, attempt after attempt, and a
-    /// task the worker does not answer within its task timeout times out and is retried (the
+    /// (`WorkflowTaskFailed`) and the task is handed out again, attempt after attempt (the
     /// worker reports a failure on a task's first attempt only, so a task that fails again
-    /// waits for that timeout: 10 s unless the start set another) — for tests of a workflow
-    /// that recovers after a failed task.
+    /// waits for its task timeout: 10 s unless the start set another) — for tests of a workflow
+    /// that recovers after a failed task. Either way, a task no worker answers within its task
+    /// timeout (in real time) times out and is handed out again, as on the server.
     pub retry_failed_workflow_tasks: bool,
 }
 

@@ -297,6 +297,7 @@ fn event_type(attributes: &Ev) -> EventType {
         Ev::WorkflowTaskStartedEventAttributes(_) => EventType::WorkflowTaskStarted,
         Ev::WorkflowTaskCompletedEventAttributes(_) => EventType::WorkflowTaskCompleted,
         Ev::WorkflowTaskFailedEventAttributes(_) => EventType::WorkflowTaskFailed,
+        Ev::WorkflowTaskTimedOutEventAttributes(_) => EventType::WorkflowTaskTimedOut,
         Ev::ActivityTaskScheduledEventAttributes(_) => EventType::ActivityTaskScheduled,
         Ev::ActivityTaskStartedEventAttributes(_) => EventType::ActivityTaskStarted,
         Ev::ActivityTaskCompletedEventAttributes(_) => EventType::ActivityTaskCompleted,
@@ -469,6 +470,7 @@ impl State {
         continued_from: Option<String>,
         retry: Option<retries::NextAttempt>,
     ) -> Result<String, Refusal> {
+        let request = with_server_timeouts(request);
         if let Some(previous) = self
             .latest
             .get(&request.workflow_id)
@@ -579,8 +581,7 @@ impl State {
                 first_execution_run_id: first_run_id,
                 attempt,
                 retry_policy: request.retry_policy.clone(),
-                first_workflow_task_backoff: (backoff > Duration::ZERO)
-                    .then(|| workflow_client::time::to_proto_duration(backoff)),
+                first_workflow_task_backoff: Some(workflow_client::time::to_proto_duration(backoff)),
                 continued_failure: retry.as_ref().and_then(|r| r.last_failure.clone()),
                 initiator: if retry.is_some() {
                     workflow_client::proto::enums::ContinueAsNewInitiator::Retry as i32
@@ -1140,4 +1141,39 @@ impl State {
         }
         self.now = self.now.max(to);
     }
+}
+
+/// `request` with its timeouts as the server records them: a run timeout no longer than the
+/// execution timeout (and equal to it when not given), and a workflow task timeout of 10 s when
+/// not given, at most the run timeout and at most 120 s.
+pub(super) fn with_server_timeouts(
+    mut request: ws::StartWorkflowExecutionRequest,
+) -> ws::StartWorkflowExecutionRequest {
+    use workflow_client::time::to_proto_duration;
+    let given =
+        |d: &Option<workflow_client::proto::Duration>| d.as_ref().map(from_proto_duration).filter(|d| !d.is_zero());
+    let execution = given(&request.workflow_execution_timeout);
+    let run = match (given(&request.workflow_run_timeout), execution) {
+        (Some(run), Some(execution)) => Some(run.min(execution)),
+        (run, execution) => run.or(execution),
+    };
+    let task = given(&request.workflow_task_timeout)
+        .unwrap_or(Duration::from_secs(10))
+        .min(run.unwrap_or(Duration::MAX))
+        .min(Duration::from_secs(120));
+    request.workflow_run_timeout = run.map(to_proto_duration);
+    request.workflow_task_timeout = Some(to_proto_duration(task));
+    request
+}
+
+/// The source the server writes into the failures it makes itself (activity timeouts); the
+/// failures of Nexus operations it ends name none.
+pub(super) const SERVER_SOURCE: &str = "Server";
+
+/// `failure` as the server makes it, naming `source` (see [`SERVER_SOURCE`]) instead of this
+/// SDK.
+pub(super) fn server_failure(failure: Failure, source: &str) -> ProtoFailure {
+    let mut failure = ProtoFailure::from(failure);
+    failure.source = source.to_string();
+    failure
 }

@@ -1,4 +1,5 @@
-//! A run's life: continue-as-new, run timeout, search attributes, workflow task failures.
+//! A run's life: continue-as-new, run timeout, search attributes, workflow task failures and
+//! timeouts.
 
 use super::*;
 
@@ -69,6 +70,59 @@ async fn a_workflow_past_its_run_timeout_times_out() {
     assert_eq!(
         report.events.last().map(String::as_str),
         Some("WORKFLOW_EXECUTION_TIMED_OUT")
+    );
+}
+
+// A workflow task taken and never answered: it times out and the next worker runs the workflow.
+
+#[tokio::test]
+async fn a_workflow_task_never_answered_times_out_and_is_handed_on() {
+    use workflow_runtime::client::proto::taskqueue::TaskQueue;
+    use workflow_runtime::client::proto::workflowservice::PollWorkflowTaskQueueRequest;
+    let report = on_both(&[], |client| async move {
+        let queue = unique_id("scenario");
+        let options = StartOptions::new(unique_id("scenario"), &queue).task_timeout(Duration::from_secs(1));
+        let handle = client.start::<Chain>(options, (3,)).await.unwrap();
+        // A worker that takes the first task and says nothing more.
+        let poll = PollWorkflowTaskQueueRequest {
+            namespace: client.namespace().to_string(),
+            task_queue: Some(TaskQueue {
+                name: queue.clone(),
+                ..Default::default()
+            }),
+            identity: "a worker that went away".into(),
+            ..Default::default()
+        };
+        let mut poll = tonic::Request::new(poll);
+        poll.set_timeout(Duration::from_secs(30));
+        let taken = client
+            .workflow_service()
+            .poll_workflow_task_queue(poll)
+            .await
+            .expect("the first task")
+            .into_inner();
+        assert_eq!(taken.attempt, 1);
+        let running = Worker::builder(&client, &queue)
+            .workflow::<Chain>()
+            .build()
+            .unwrap()
+            .spawn();
+        let result = tokio::time::timeout(Duration::from_secs(60), handle.result()).await;
+        let history = handle.fetch_history().await.unwrap();
+        let Ok(result) = result else {
+            panic!("the run did not end within 60 s: {:?}", event_names(&history));
+        };
+        running.stop().await.unwrap();
+        let task_events: Vec<String> = event_names(&history)
+            .into_iter()
+            .filter(|e| e.starts_with("WORKFLOW_TASK_"))
+            .collect();
+        Report::new(format!("{result:?}; workflow task events: {task_events:?}"), &history)
+    })
+    .await;
+    assert_eq!(
+        report.outcome,
+        "Ok(\"round 3, attempt 1\"); workflow task events: [\"WORKFLOW_TASK_SCHEDULED\", \"WORKFLOW_TASK_STARTED\", \"WORKFLOW_TASK_TIMED_OUT\", \"WORKFLOW_TASK_SCHEDULED\", \"WORKFLOW_TASK_STARTED\", \"WORKFLOW_TASK_COMPLETED\"]"
     );
 }
 

@@ -151,9 +151,12 @@ impl State {
         if let Some(queue) = self.activity_queues.get_mut(&activity.task_queue) {
             queue.retain(|(r, s)| !(r == run_id && *s == scheduled_event_id));
         }
-        let failure = Failure::timeout(
-            "activity ScheduleToStart timeout",
-            workflow_client::proto::enums::TimeoutType::ScheduleToStart,
+        let failure = server_failure(
+            Failure::timeout(
+                "activity ScheduleToStart timeout",
+                workflow_client::proto::enums::TimeoutType::ScheduleToStart,
+            ),
+            SERVER_SOURCE,
         );
         self.executions
             .get_mut(run_id)
@@ -161,7 +164,7 @@ impl State {
             .activities
             .remove(&scheduled_event_id);
         let event = Ev::ActivityTaskTimedOutEventAttributes(h::ActivityTaskTimedOutEventAttributes {
-            failure: Some(failure.into()),
+            failure: Some(failure),
             scheduled_event_id,
             started_event_id: 0,
             retry_state: RetryState::Timeout as i32,
@@ -381,7 +384,11 @@ impl State {
             } else {
                 RetryState::NonRetryableFailure
             };
-            activity.last_failure = None;
+            let mut failure = failure;
+            if timed_out {
+                // The server names the last attempt's failure as the cause of a final timeout.
+                failure.cause = activity.last_failure.clone().map(Box::new);
+            }
             self.close_activity(run_id, scheduled, |started| {
                 if timed_out {
                     Ev::ActivityTaskTimedOutEventAttributes(h::ActivityTaskTimedOutEventAttributes {
@@ -472,7 +479,7 @@ impl State {
             {
                 *last_heartbeat_details = details.map(|d| d.payloads).unwrap_or_default();
             }
-            self.fail_attempt(&run_id, scheduled, failure.into(), None, true);
+            self.fail_attempt(&run_id, scheduled, server_failure(failure, SERVER_SOURCE), None, true);
         }
         any
     }

@@ -31,7 +31,9 @@ impl State {
             return Ok(());
         };
         match attributes {
-            Cmd::ScheduleActivityTaskCommandAttributes(a) => {
+            Cmd::ScheduleActivityTaskCommandAttributes(mut a) => {
+                let run_timeout = self.executions[run_id].request.workflow_run_timeout.as_ref();
+                activity_timeouts(&mut a, run_timeout.map(from_proto_duration).unwrap_or_default())?;
                 let task_queue = a.task_queue.as_ref().map(|q| q.name.clone()).unwrap_or_default();
                 let task_queue = if task_queue.is_empty() {
                     self.executions[run_id].task_queue.clone()
@@ -217,6 +219,10 @@ impl State {
                     });
                 // The new run's id is known once it exists; record the close after starting it.
                 let next = self.start_continued(run_id, &workflow_id, &workflow_type, &task_queue, &a)?;
+                let (run_timeout, task_timeout) = {
+                    let started = &self.executions[&next].request;
+                    (started.workflow_run_timeout, started.workflow_task_timeout)
+                };
                 self.close(
                     run_id,
                     WorkflowExecutionStatus::ContinuedAsNew,
@@ -226,6 +232,8 @@ impl State {
                             workflow_type: Some(workflow_type),
                             task_queue: Some(task_queue),
                             input: a.input,
+                            workflow_run_timeout: Some(run_timeout.unwrap_or_default()),
+                            workflow_task_timeout: task_timeout,
                             workflow_task_completed_event_id: completed_id,
                             ..Default::default()
                         },
@@ -266,6 +274,12 @@ impl State {
                 );
             }
             Cmd::StartChildWorkflowExecutionCommandAttributes(a) => {
+                let timeouts = with_server_timeouts(ws::StartWorkflowExecutionRequest {
+                    workflow_execution_timeout: a.workflow_execution_timeout,
+                    workflow_run_timeout: a.workflow_run_timeout,
+                    workflow_task_timeout: a.workflow_task_timeout,
+                    ..Default::default()
+                });
                 let task_queue = a
                     .task_queue
                     .clone()
@@ -284,12 +298,14 @@ impl State {
                             task_queue: Some(task_queue.clone()),
                             input: a.input.clone(),
                             workflow_execution_timeout: a.workflow_execution_timeout,
-                            workflow_run_timeout: a.workflow_run_timeout,
-                            workflow_task_timeout: a.workflow_task_timeout,
+                            workflow_run_timeout: Some(timeouts.workflow_run_timeout.unwrap_or_default()),
+                            workflow_task_timeout: timeouts.workflow_task_timeout,
                             parent_close_policy: a.parent_close_policy,
                             workflow_task_completed_event_id: completed_id,
-                            workflow_id_reuse_policy: a.workflow_id_reuse_policy,
-                            retry_policy: a.retry_policy.clone(),
+                            workflow_id_reuse_policy: a
+                                .workflow_id_reuse_policy
+                                .max(workflow_client::proto::enums::WorkflowIdReusePolicy::AllowDuplicate as i32),
+                            retry_policy: a.retry_policy.clone().map(|p| effective_retry(Some(p))),
                             header: a.header.clone(),
                             memo: a.memo.clone(),
                             search_attributes: a.search_attributes.clone(),
@@ -537,4 +553,64 @@ impl State {
             Some(from.to_string()),
         )
     }
+}
+
+/// Fills in and bounds an activity's timeouts as the server does when it records the command:
+/// a schedule-to-close timeout bounds the others and stands in for those not given; without
+/// one, the run timeout (zero when none) stands in for it and for schedule-to-start; none
+/// exceeds the run timeout; the heartbeat timeout is at most start-to-close. Refused as the
+/// server refuses it when neither start-to-close nor schedule-to-close is given.
+fn activity_timeouts(
+    a: &mut workflow_client::proto::command::ScheduleActivityTaskCommandAttributes,
+    run_timeout: Duration,
+) -> Result<(), Refusal> {
+    use workflow_client::time::to_proto_duration;
+    let read = |d: &Option<workflow_client::proto::Duration>| d.as_ref().map(from_proto_duration).unwrap_or_default();
+    let (mut schedule_to_close, mut schedule_to_start, mut start_to_close, mut heartbeat) = (
+        read(&a.schedule_to_close_timeout),
+        read(&a.schedule_to_start_timeout),
+        read(&a.start_to_close_timeout),
+        read(&a.heartbeat_timeout),
+    );
+    if !schedule_to_close.is_zero() {
+        if !run_timeout.is_zero() {
+            schedule_to_close = schedule_to_close.min(run_timeout);
+        }
+        schedule_to_start = if schedule_to_start.is_zero() {
+            schedule_to_close
+        } else {
+            schedule_to_start.min(schedule_to_close)
+        };
+        start_to_close = if start_to_close.is_zero() {
+            schedule_to_close
+        } else {
+            start_to_close.min(schedule_to_close)
+        };
+    } else if !start_to_close.is_zero() {
+        schedule_to_close = run_timeout;
+        if schedule_to_start.is_zero() {
+            schedule_to_start = run_timeout;
+        }
+    } else {
+        return Err(Refusal::Invalid(
+            "BadScheduleActivityAttributes: a valid StartToClose or ScheduleToCloseTimeout is not set on the command"
+                .into(),
+        ));
+    }
+    if !run_timeout.is_zero() {
+        for timeout in [
+            &mut schedule_to_close,
+            &mut schedule_to_start,
+            &mut start_to_close,
+            &mut heartbeat,
+        ] {
+            *timeout = (*timeout).min(run_timeout);
+        }
+    }
+    heartbeat = heartbeat.min(start_to_close);
+    a.schedule_to_close_timeout = Some(to_proto_duration(schedule_to_close));
+    a.schedule_to_start_timeout = Some(to_proto_duration(schedule_to_start));
+    a.start_to_close_timeout = Some(to_proto_duration(start_to_close));
+    a.heartbeat_timeout = Some(to_proto_duration(heartbeat));
+    Ok(())
 }

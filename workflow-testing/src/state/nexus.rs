@@ -558,11 +558,14 @@ impl State {
         let Some(op) = self.executions.get_mut(run_id).and_then(|e| e.nexus.remove(&scheduled)) else {
             return;
         };
-        let cause = Failure::timeout(
-            "operation timed out",
-            workflow_client::proto::enums::TimeoutType::ScheduleToClose,
+        let cause = server_failure(
+            Failure::timeout(
+                "operation timed out",
+                workflow_client::proto::enums::TimeoutType::ScheduleToClose,
+            ),
+            "",
         );
-        let failure = wrapped(&op, scheduled, UNSUCCESSFUL, cause.into());
+        let failure = wrapped(&op, scheduled, UNSUCCESSFUL, cause);
         self.append(
             run_id,
             Ev::NexusOperationTimedOutEventAttributes(h::NexusOperationTimedOutEventAttributes {
@@ -677,7 +680,7 @@ impl State {
                 }
                 Ev::WorkflowExecutionFailedEventAttributes(a) => Err(a.failure.clone().unwrap_or_default()),
                 Ev::WorkflowExecutionCanceledEventAttributes(a) => {
-                    let mut canceled: ProtoFailure = Failure::canceled("operation canceled").into();
+                    let mut canceled = server_failure(Failure::canceled("operation canceled"), "");
                     if let Some(FailureInfo::CanceledFailureInfo(info)) = &mut canceled.failure_info {
                         info.details = a.details.clone();
                     }
@@ -689,11 +692,13 @@ impl State {
                     ..Default::default()
                 }),
                 // As the server words it, with no timeout type.
-                Ev::WorkflowExecutionTimedOutEventAttributes(_) => Err(Failure::timeout(
-                    "operation exceeded internal timeout",
-                    workflow_client::proto::enums::TimeoutType::Unspecified,
-                )
-                .into()),
+                Ev::WorkflowExecutionTimedOutEventAttributes(_) => Err(server_failure(
+                    Failure::timeout(
+                        "operation exceeded internal timeout",
+                        workflow_client::proto::enums::TimeoutType::Unspecified,
+                    ),
+                    "",
+                )),
                 _ => continue,
             };
             self.end_nexus(&caller, scheduled, outcome);

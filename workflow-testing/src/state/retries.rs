@@ -47,10 +47,15 @@ impl State {
             "workflow timed out",
             workflow_client::proto::enums::TimeoutType::StartToClose,
         );
-        let (retry_state, next) = match self.retry(run_id, &timeout, None) {
-            // Without a retry policy the server reports why the run ended: its timeout.
-            (RetryState::RetryPolicyNotSet, next) => (RetryState::Timeout, next),
-            other => other,
+        // Past the execution timeout nothing is retried; past a run timeout the retry policy
+        // decides (and the retry state says why not, as the server's does).
+        let expired = self.executions[run_id]
+            .execution_deadline
+            .is_some_and(|d| self.now >= d);
+        let (retry_state, next) = if expired {
+            (RetryState::Timeout, None)
+        } else {
+            self.retry(run_id, &timeout, None)
         };
         self.close(
             run_id,

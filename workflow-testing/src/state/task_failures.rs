@@ -39,12 +39,10 @@ impl State {
     }
 
     /// Times out the workflow tasks a worker held past their task timeout (real time, as the
-    /// worker's code runs in real time); only when failed tasks are retried. Returns whether
-    /// any timed out.
+    /// worker's code runs in real time), and hands each out again, as the server does whether
+    /// or not failed tasks are retried: a worker that went away with a task is not a bug in the
+    /// workflow. Returns whether any timed out.
     pub(crate) fn expire_workflow_tasks(&mut self, now: std::time::Instant) -> bool {
-        if !self.retry_failed_tasks {
-            return false;
-        }
         let expired: Vec<(String, i64)> = self
             .executions
             .values()
