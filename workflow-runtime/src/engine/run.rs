@@ -364,6 +364,18 @@ impl Run {
         Ok(self.current_activation())
     }
 
+    /// Gives back the spare room of the buffers a task filled, before the run waits in the
+    /// cache for its next task (an idle run keeps only what it holds).
+    pub(crate) fn trim(&mut self) {
+        let mut state = self.state.borrow_mut();
+        state.commands.shrink_to_fit();
+        state.condition_wakers.shrink_to_fit();
+        state.scope_wakers.shrink_to_fit();
+        drop(state);
+        self.pending.shrink_to_fit();
+        self.matched_in_task.shrink_to_fit();
+    }
+
     /// Local activities asked of the worker and not finished.
     pub(crate) fn has_pending_locals(&self) -> bool {
         self.state

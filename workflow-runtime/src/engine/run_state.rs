@@ -9,7 +9,6 @@ use crate::workflow::activity_call::ActivitySlot;
 use crate::workflow::cancellation::ScopeNode;
 use crate::workflow::child::ChildSlot;
 use crate::workflow::external::ExternalSlot;
-use crate::workflow::info::StartFacts;
 use crate::workflow::local_activity::{LocalActivityRequest, LocalSlot};
 use crate::workflow::sdk_flags::SdkFlags;
 use crate::workflow::timer::TimerSlot;
@@ -42,12 +41,10 @@ pub(crate) struct RunState {
     /// On replay: the values the side effects of the activation being replayed recorded.
     pub(crate) recorded_side_effects: std::collections::VecDeque<Payload>,
     /// On replay: the patches the activation being replayed recorded.
-    pub(crate) recorded_patches: std::collections::HashSet<String>,
+    pub(crate) recorded_patches: std::collections::BTreeSet<String>,
     /// The run's search attributes and memo: from the start, with the upserts since.
     pub(crate) search_attributes: HashMap<String, Payload>,
     pub(crate) memo: HashMap<String, Payload>,
-    /// What a continue-as-new carries over from the start event.
-    pub(crate) started: StartFacts,
     /// What the workflow says it is doing, for the metadata query (the web UI shows it).
     pub(crate) current_details: String,
     /// The SDK flags of this run's history, and those the current task adds.
@@ -55,7 +52,7 @@ pub(crate) struct RunState {
     /// The patch ids this run recorded markers for, in order (`TemporalChangeVersion`).
     pub(crate) marked_patches: std::collections::BTreeSet<String>,
     /// What `patched` answered for each id in this run (it answers the same every time).
-    pub(crate) patches: HashMap<String, bool>,
+    pub(crate) patches: std::collections::BTreeMap<String, bool>,
     pub(crate) next_side_effect_seq: u32,
     /// Local activities, numbered from the activities' sequence.
     pub(crate) locals: SlotTable<LocalSlot>,
@@ -94,10 +91,9 @@ impl RunState {
             cancel_requested: false,
             recorded_side_effects: Default::default(),
             recorded_patches: Default::default(),
-            patches: HashMap::new(),
+            patches: Default::default(),
             search_attributes: HashMap::new(),
             memo: HashMap::new(),
-            started: StartFacts::default(),
             current_details: String::new(),
             flags: Default::default(),
             marked_patches: Default::default(),

@@ -1,13 +1,15 @@
 //! A bounded least-recently-used map of cached runs, by run id.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Keeps at most `capacity` values; inserting past it evicts the least recently used.
 pub(crate) struct LruCache<V> {
     capacity: usize,
     tick: u64,
-    entries: HashMap<String, (V, u64)>,
-    order: BTreeMap<u64, String>,
+    /// Each key is allocated once, shared by both maps.
+    entries: HashMap<Arc<str>, (V, u64)>,
+    order: BTreeMap<u64, Arc<str>>,
 }
 
 impl<V> LruCache<V> {
@@ -34,13 +36,14 @@ impl<V> LruCache<V> {
         }
         self.take(&key);
         self.tick += 1;
+        let key: Arc<str> = key.into();
         self.order.insert(self.tick, key.clone());
         self.entries.insert(key, (value, self.tick));
         if self.entries.len() > self.capacity {
             let (&oldest, _) = self.order.iter().next()?;
             let evicted = self.order.remove(&oldest)?;
             self.entries.remove(&evicted);
-            return Some(evicted);
+            return Some(evicted.to_string());
         }
         None
     }

@@ -55,7 +55,8 @@ pub(crate) enum TaskOutcome {
 pub(crate) struct RunCache {
     factories: Factories,
     settings: RunSettings,
-    cache: LruCache<Run>,
+    /// Boxed: the map's slots stay small, and a spare slot costs a pointer, not a run.
+    cache: LruCache<Box<Run>>,
     /// Runs waiting on local activities, kept whatever the cache size.
     awaiting_locals: HashMap<String, Run>,
     pub(super) metrics: super::metrics::WorkerMetrics,
@@ -97,7 +98,7 @@ impl RunCache {
         let cached = self
             .awaiting_locals
             .remove(&execution.run_id)
-            .or_else(|| self.cache.take(&execution.run_id));
+            .or_else(|| self.cache.take(&execution.run_id).map(|run| *run));
         let mut run = match cached {
             Some(run) if first_event.is_none_or(|id| id == run.last_event_id + 1) && first_event != Some(1) => run,
             _ if first_event == Some(1) => {
@@ -201,12 +202,13 @@ impl RunCache {
         }
     }
 
-    fn keep(&mut self, run_id: String, run: Run) {
+    fn keep(&mut self, run_id: String, mut run: Run) {
         if run.has_pending_locals() {
             self.awaiting_locals.insert(run_id, run);
             return;
         }
-        if let Some(evicted) = self.cache.put(run_id, run) {
+        run.trim();
+        if let Some(evicted) = self.cache.put(run_id, Box::new(run)) {
             tracing::debug!(run_id = %evicted, "evicted from the workflow cache");
             self.metrics.evicted();
         }

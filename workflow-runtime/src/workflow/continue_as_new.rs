@@ -110,7 +110,6 @@ impl ContinueAsNew {
     ) -> Result<pc::ContinueAsNewWorkflowExecutionCommandAttributes, WorkflowError> {
         let bad = |what: String| WorkflowError::non_retryable(format!("continue-as-new {what}"), "PayloadError");
         let options = self.options;
-        let started = &run.started;
         let mut memo = if options.keep_memo.unwrap_or(true) {
             run.memo.clone()
         } else {
@@ -143,15 +142,15 @@ impl ContinueAsNew {
             workflow_run_timeout: options
                 .run_timeout
                 .map(to_proto_duration)
-                .or(started.workflow_run_timeout),
+                .or(run.info.run_timeout.map(to_proto_duration)),
             workflow_task_timeout: options
                 .task_timeout
                 .map(to_proto_duration)
-                .or(started.workflow_task_timeout),
+                .or(Some(to_proto_duration(run.info.task_timeout))),
             retry_policy: options
                 .retry_policy
                 .map(Into::into)
-                .or_else(|| started.retry_policy.clone()),
+                .or_else(|| run.info.retry_policy.clone().map(Into::into)),
             header: run.info.headers.to_proto(),
             memo: (!memo.is_empty()).then_some(Memo { fields: memo }),
             search_attributes: (!search_attributes.is_empty()).then_some(SearchAttributes {

@@ -66,18 +66,9 @@ pub struct ParentInfo {
     pub run_id: String,
 }
 
-/// What a continue-as-new carries over from the start event, beside memo and search
-/// attributes (which the run tracks as they change).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct StartFacts {
-    pub(crate) workflow_run_timeout: Option<prost_wkt_types::Duration>,
-    pub(crate) workflow_task_timeout: Option<prost_wkt_types::Duration>,
-    pub(crate) retry_policy: Option<crate::client::proto::common::RetryPolicy>,
-}
-
 impl RunState {
-    /// Reads the start event: the info fields, the search attributes and memo the run starts
-    /// with, and what a continue-as-new carries over.
+    /// Reads the start event: the info fields (which a continue-as-new carries over) and the
+    /// search attributes and memo the run starts with.
     pub(crate) fn set_start_facts(
         &mut self,
         started: &WorkflowExecutionStartedEventAttributes,
@@ -114,10 +105,5 @@ impl RunState {
         info.retry_policy = started.retry_policy.as_ref().map(RetryPolicy::from);
         info.start_time = time.map(from_timestamp);
         info.headers = Headers::from(&started.header);
-        self.started = StartFacts {
-            workflow_run_timeout: started.workflow_run_timeout,
-            workflow_task_timeout: started.workflow_task_timeout,
-            retry_policy: started.retry_policy.clone(),
-        };
     }
 }

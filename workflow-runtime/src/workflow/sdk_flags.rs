@@ -9,7 +9,6 @@
 //! older behaviour, so histories recorded before a flag existed still replay.
 
 use crate::client::proto::sdk::WorkflowTaskCompletedMetadata;
-use std::collections::BTreeSet;
 
 /// The name this engine records as the SDK of a history.
 pub const SDK_NAME: &str = env!("CARGO_PKG_NAME");
@@ -32,18 +31,46 @@ pub(crate) enum CoreFlag {
 /// The flags a run's history has, and what the current task adds.
 #[derive(Debug, Default)]
 pub(crate) struct SdkFlags {
-    in_history: BTreeSet<u32>,
-    used_now: BTreeSet<u32>,
-    /// Whether a completed task of this run already recorded this SDK's name.
+    in_history: FlagSet,
+    used_now: FlagSet,
     name_recorded: bool,
+}
+
+/// A set of flag numbers below 64, as bits (no allocation per run). Flags a history names at
+/// 64 or above are unknown to this engine, which never asks for them, so they are dropped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct FlagSet(u64);
+
+impl FlagSet {
+    fn bit(flag: u32) -> u64 {
+        1u64.checked_shl(flag).unwrap_or(0)
+    }
+
+    fn contains(&self, flag: u32) -> bool {
+        self.0 & Self::bit(flag) != 0
+    }
+
+    fn insert(&mut self, flag: u32) {
+        self.0 |= Self::bit(flag);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..64).filter(|flag| self.contains(*flag))
+    }
 }
 
 impl SdkFlags {
     /// Reads the metadata of a `WorkflowTaskCompleted` event.
     pub(crate) fn add_from_history(&mut self, metadata: Option<&WorkflowTaskCompletedMetadata>) {
         let Some(metadata) = metadata else { return };
-        self.in_history.extend(metadata.core_used_flags.iter().copied());
-        self.used_now.retain(|f| !self.in_history.contains(f));
+        for flag in &metadata.core_used_flags {
+            self.in_history.insert(*flag);
+        }
+        self.used_now.0 &= !self.in_history.0;
         if metadata.sdk_name == SDK_NAME && metadata.sdk_version == SDK_VERSION {
             self.name_recorded = true;
         }
@@ -53,7 +80,7 @@ impl SdkFlags {
     /// recorded with the task's answer).
     pub(crate) fn try_use(&mut self, flag: CoreFlag, replaying: bool) -> bool {
         let flag = flag as u32;
-        if self.in_history.contains(&flag) {
+        if self.in_history.contains(flag) {
             return true;
         }
         if replaying {
@@ -74,7 +101,7 @@ impl SdkFlags {
             (SDK_NAME.to_string(), SDK_VERSION.to_string())
         };
         Some(WorkflowTaskCompletedMetadata {
-            core_used_flags: self.used_now.iter().copied().collect(),
+            core_used_flags: self.used_now.iter().collect(),
             sdk_name,
             sdk_version,
             ..Default::default()
@@ -103,5 +130,20 @@ mod tests {
             flags.try_use(CoreFlag::UpsertChangeVersionOnPatch, true),
             "now in history"
         );
+    }
+
+    #[test]
+    fn flags_from_other_sdks_beyond_ours_are_kept_out_of_the_answer() {
+        let mut flags = SdkFlags::default();
+        flags.add_from_history(Some(&WorkflowTaskCompletedMetadata {
+            core_used_flags: vec![2, 70, 63],
+            ..Default::default()
+        }));
+        assert!(flags.try_use(CoreFlag::UpsertChangeVersionOnPatch, true));
+        assert!(!flags.try_use(CoreFlag::IdAndTypeChecks, true));
+        assert!(flags.try_use(CoreFlag::TerminalCommandsLast, false));
+        assert!(flags.try_use(CoreFlag::IdAndTypeChecks, false));
+        let answer = flags.for_answer().expect("new flags to record");
+        assert_eq!(answer.core_used_flags, vec![1, 3]);
     }
 }
