@@ -6,7 +6,8 @@
 //!   `BENCH_METRICS=1` (and the `metrics` and `opentelemetry` features) its client and worker
 //!   record Temporal's SDK metrics, served on a Prometheus endpoint, and trace every call with
 //!   `OpenTelemetryTracing` (spans recorded, not exported), for the cost of both.
-//! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` history.
+//! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` (or, this
+//!   project only, `BenchSignals`) history.
 //! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment
 //!   (on a current-thread runtime, as `#[tokio::test]` runs tests).
 //!
@@ -20,6 +21,10 @@
 //!
 //! And, for this project only (no peer takes part):
 //!
+//! - `bench signals TASK_QUEUE SIGNALS CONCURRENCY WORKFLOW_ID`: starts one `BenchSignals`
+//!   workflow, sends it SIGNALS `bump` signals, CONCURRENCY at a time, and waits for its result
+//!   (the long-histories workload; `BenchSequential` of many activities, through `drive`, is its
+//!   other shape). Prints `{"signals": M, "seconds": S}`.
 //! - `bench eager TASK_QUEUE COUNT`: a client and a worker built on it in this process start
 //!   `BenchFirstActivity` workflows one at a time, COUNT with eager start and COUNT without
 //!   (alternating, eager first and last of every four, after a few of each to warm up), and
@@ -53,6 +58,27 @@ impl Sequential {
             n = ctx.activity(step, n).await?;
         }
         Ok(n)
+    }
+}
+
+/// Counts `bump` signals; completes once it has as many as its argument.
+#[workflow]
+#[derive(Default)]
+pub struct Signals {
+    received: u64,
+}
+
+#[workflow(name = "BenchSignals")]
+impl Signals {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, signals: u64) -> WorkflowResult<u64> {
+        ctx.wait_condition(move |s| s.received >= signals).await?;
+        Ok(ctx.state(|s| s.received))
+    }
+
+    #[signal]
+    fn bump(&mut self) {
+        self.received += 1;
     }
 }
 
@@ -221,6 +247,7 @@ async fn worker(task_queue: &str) {
         .workflow::<Sequential>()
         .workflow::<Idle>()
         .workflow::<Timers>()
+        .workflow::<Signals>()
         .activity(step)
         .sticky_cache_size(cache)
         .max_concurrent_activities(500)
@@ -381,10 +408,32 @@ async fn idle(task_queue: &str, count: usize) {
     );
 }
 
+/// One `BenchSignals` workflow sent `signals` signals, in batches of `concurrency` sent at
+/// once, until it completes.
+async fn signals(task_queue: &str, signals: u64, concurrency: usize, id: String) {
+    let client = connect().await;
+    let started = Instant::now();
+    let handle = Signals::start(&client, StartOptions::new(id, task_queue.to_string()), signals)
+        .await
+        .expect("start BenchSignals");
+    let batches: Vec<u64> = (0..signals).collect();
+    for batch in batches.chunks(concurrency.max(1)) {
+        let sent = batch.iter().map(|_| handle.bump());
+        for sent in futures::future::join_all(sent).await {
+            sent.expect("signal BenchSignals");
+        }
+    }
+    assert_eq!(handle.result().await.expect("BenchSignals result"), signals);
+    println!(
+        "{{\"signals\": {signals}, \"seconds\": {:.3}}}",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 fn replay(file: &str, rounds: usize) {
     let json = std::fs::read_to_string(file).expect("read the history file");
     let history = history_from_json(&json).expect("parse the history");
-    let replayer = Replayer::new().workflow::<Sequential>();
+    let replayer = Replayer::new().workflow::<Sequential>().workflow::<Signals>();
     replayer.replay(&history).expect("the recorded history replays");
     let started = Instant::now();
     for _ in 0..rounds {
@@ -427,11 +476,20 @@ async fn run(args: Vec<String>) {
             .await
         }
         Some("idle") => idle(&args[2], arg(&args, 3, "count")).await,
+        Some("signals") => {
+            signals(
+                &args[2],
+                arg(&args, 3, "signals"),
+                arg(&args, 4, "concurrency"),
+                arg(&args, 5, "workflow id"),
+            )
+            .await
+        }
         Some("eager") => eager(&args[2], arg(&args, 3, "count")).await,
         Some("replay") => replay(&args[2], arg(&args, 3, "rounds")),
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
         ),
     }
 }

@@ -28,7 +28,8 @@ commands:
                    target/bench) and a raw-gRPC null worker (the ceiling), on in-memory and
                    SQLite dev servers (release build); --smoke runs tiny counts for this project
                    and the null worker only, so CI keeps the harness working; --cost only
-                   measures the CPU cost of metrics and tracing
+                   measures the CPU cost of metrics and tracing; --long-histories only runs
+                   the long-histories workload (with --smoke: tiny sizes)
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
 
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("dev-server") => dev_server_foreground(),
         Some("bench") if rest.iter().any(|a| a == "--cost") => bench::run_cost(),
+        Some("bench") if rest.iter().any(|a| a == "--long-histories") => {
+            bench::run_long_histories(rest.iter().any(|a| a == "--smoke"))
+        }
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
         Some("msrv") => msrv::run(),
         Some("install-cli") => ensure_cli().map(|cli| {

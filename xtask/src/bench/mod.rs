@@ -22,6 +22,7 @@
 //! CI keeps every path of the harness working.
 
 mod build;
+mod long_histories;
 mod machine;
 mod process;
 mod report;
@@ -67,6 +68,8 @@ struct Sizes {
     timers: u64,
     /// Workflows started one at a time with, and as many without, eager start, per run.
     eager: usize,
+    /// The long-histories workload (this project only).
+    long: long_histories::LongSizes,
 }
 
 impl Sizes {
@@ -81,6 +84,7 @@ impl Sizes {
             replay: (1700, 5),
             timers: 1000,
             eager: 100,
+            long: long_histories::LongSizes::full(),
         }
     }
 
@@ -96,6 +100,7 @@ impl Sizes {
             replay: (20, 2),
             timers: 20,
             eager: 4,
+            long: long_histories::LongSizes::smoke(),
         }
     }
 }
@@ -198,6 +203,8 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     let title = format!("replay of one {events}-event history × {rounds}, in-process");
     record("replay", &title, &rows, &REPLAY, VERSUS_PEERS);
 
+    let (long_table, long_raw) = long_histories::run(&h);
+
     let timers = h.sizes.timers.to_string();
     let rows = each(&sdks, &mut |sdk| {
         let report = json_line(&mut sdk.command(&["testenv", &timers]))?;
@@ -214,6 +221,8 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         let title = "clean dev build of a minimal worker program";
         record("build", title, &rows, &build::COLUMNS, VERSUS_PEERS);
     }
+    tables.push_str(&long_table);
+    raw.insert("long_histories".into(), long_raw);
     tables.push_str(&cost_table);
     raw.insert("metrics_cost".into(), cost_raw);
 
@@ -585,6 +594,16 @@ pub(crate) fn run_cost() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `cargo xtask bench --long-histories [--smoke]`: only the long-histories workload (this
+/// project's worker; full or smoke sizes), for a quick look. Fails if a run failed.
+pub(crate) fn run_long_histories(smoke: bool) -> Result<ExitCode> {
+    let h = Harness::new(smoke)?;
+    let (table, raw) = long_histories::run(&h);
+    println!("{table}");
+    let failed = raw[THIS_PROJECT].get("error").is_some();
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
 /// This project's worker CPU per workflow with Temporal's SDK metrics and OpenTelemetry tracing
 /// off and on (client and worker recording and tracing, a Prometheus endpoint served), on the
 /// concurrent one-activity workload with more workflows than the throughput cells (so that
@@ -716,18 +735,25 @@ fn record_history(h: &Harness, activities: u64) -> Result<PathBuf> {
     let worker = worker(&h.ours, address, &queue, 10)?;
     drive(&h.ours, address, &queue, &queue, (1, 1, activities))?;
     worker.stop()?;
+    let path = save_history(h, &server, &format!("{queue}-0"), "history.json");
+    server.stop();
+    path
+}
+
+/// Saves the history of workflow `workflow_id` on `server` as the CLI exports it (what every
+/// SDK's `replay` reads), as `file` under `target/bench/`.
+fn save_history(h: &Harness, server: &Server, workflow_id: &str, file: &str) -> Result<PathBuf> {
     let output = Command::new(&h.cli)
-        .args(["workflow", "show", "--address", address, "--output", "json"])
-        .args(["--workflow-id", &format!("{queue}-0")])
+        .args(["workflow", "show", "--address", server.address(), "--output", "json"])
+        .args(["--workflow-id", workflow_id])
         .output()
         .context("run `temporal workflow show`")?;
-    server.stop();
     anyhow::ensure!(
         output.status.success(),
         "`temporal workflow show` failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let path = crate::target_dir().join("bench/history.json");
+    let path = crate::target_dir().join("bench").join(file);
     std::fs::create_dir_all(path.parent().context("a parent folder")?)?;
     std::fs::write(&path, output.stdout)?;
     Ok(path)

@@ -119,9 +119,18 @@ pub(crate) struct Server {
 impl Server {
     /// A fresh server: in memory, or on a fresh SQLite file.
     pub(crate) fn start(cli: &Path, in_memory: bool) -> Result<Server> {
+        Server::start_configured(cli, in_memory, &[])
+    }
+
+    /// A fresh server with dynamic configuration values, each `(key, JSON value)`.
+    pub(crate) fn start_configured(cli: &Path, in_memory: bool, dynamic_config: &[(&str, &str)]) -> Result<Server> {
         let dev = DevServer::start_with(DevServerOptions {
             cli: Some(cli.to_path_buf()),
             in_memory,
+            dynamic_config: dynamic_config
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect(),
             ..Default::default()
         })?;
         let port = dev.address().rsplit(':').next().unwrap_or_default().to_string();

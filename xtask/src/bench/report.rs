@@ -73,29 +73,7 @@ pub(crate) const VERSUS_PEERS: &str = "this project vs the best peer";
 /// advantage over the best of the others (but the ceiling) under `label`, and over the
 /// ceiling if it is a row.
 pub(crate) fn table(title: &str, rows: &[Row], columns: &[Column], label: &str) -> String {
-    let mut out = format!("\n### {title}\n\n| SDK |");
-    for c in columns {
-        out += &format!(" {} ({}) |", c.title, if c.higher_is_better { "↑" } else { "↓" });
-    }
-    out += "\n|---|";
-    out += &"---|".repeat(columns.len());
-    for (sdk, report) in rows {
-        out += &format!("\n| {sdk} |");
-        match report {
-            Ok(v) => {
-                for c in columns {
-                    out += &match Figure::of(v, c) {
-                        Some(f) => format!(" {} |", f.show(c.decimals)),
-                        None => " – |".to_string(),
-                    };
-                }
-            }
-            Err(reason) => {
-                out += &format!(" {} |", one_line(reason));
-                out += &" |".repeat(columns.len().saturating_sub(1));
-            }
-        }
-    }
+    let mut out = grid(title, "SDK", rows, columns);
     let mut ratio_row = |label: &str, ratio: &dyn Fn(&Column) -> Option<f64>| {
         out += &format!("\n| **{label}** |");
         for c in columns {
@@ -114,6 +92,35 @@ pub(crate) fn table(title: &str, rows: &[Row], columns: &[Column], label: &str) 
         });
     }
     out + "\n"
+}
+
+/// A markdown table of `rows` under `columns` (the first column, `first`, names the rows),
+/// without a last line: its caller adds rows of its own (ratios) and the line.
+pub(crate) fn grid(title: &str, first: &str, rows: &[Row], columns: &[Column]) -> String {
+    let mut out = format!("\n### {title}\n\n| {first} |");
+    for c in columns {
+        out += &format!(" {} ({}) |", c.title, if c.higher_is_better { "↑" } else { "↓" });
+    }
+    out += "\n|---|";
+    out += &"---|".repeat(columns.len());
+    for (name, report) in rows {
+        out += &format!("\n| {name} |");
+        match report {
+            Ok(v) => {
+                for c in columns {
+                    out += &match Figure::of(v, c) {
+                        Some(f) => format!(" {} |", f.show(c.decimals)),
+                        None => " – |".to_string(),
+                    };
+                }
+            }
+            Err(reason) => {
+                out += &format!(" {} |", one_line(reason));
+                out += &" |".repeat(columns.len().saturating_sub(1));
+            }
+        }
+    }
+    out
 }
 
 /// The median of each column, by row (`{sdk: {column title: median}}`), for the raw numbers.
