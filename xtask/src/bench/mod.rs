@@ -8,7 +8,10 @@
 //! (`bench/null-worker`, raw gRPC) as the ceiling column: server and worker CPU per workflow,
 //! worker peak RSS; RSS with 10,000 idle cached runs; this project's start-to-first-activity
 //! latency with and without eager start; replay of one recorded history of over 10,000 events;
-//! the test environments; a clean build of a minimal worker; the cost of metrics and tracing.
+//! this project's long histories (`long_histories`: one workflow of many sequential activities
+//! and one of many signals, at about 1,000, 10,000 and 50,000 events, live worker CPU and
+//! replay time per event, and how far from linear they grow); the test environments; a clean
+//! build of a minimal worker; the cost of metrics and tracing.
 //!
 //! Method: a dev server's per-workflow cost grows as finished workflows pile up, so every
 //! measured run gets a fresh server (started in a few seconds; far simpler to reason about
