@@ -9,15 +9,17 @@
 //! Per run: the wall time, the worker's CPU time during the live run (from `/proc`, as every
 //! workload measures it, after a small warm-up run of the same shape) and the server's, per
 //! event of the history; then the history, exported by the CLI, replayed in process
-//! (`bench replay`), per event. The linearity of a figure is its value per event at the largest
+//! (`bench replay`), per event, and the history's workflow tasks that failed or timed out (each
+//! makes the next task replay the whole history). The linearity of a figure is its value per event at the largest
 //! size over its value at the smallest: about 1 when the time is linear in the history's
 //! length, above 1 when it grows faster.
 
 use super::process::{Server, json_line, measured};
 use super::report::{Column, Figure, Row, at, grid};
-use super::{Harness, THIS_PROJECT, count_events, drive, path_str, rows_json, save_history, task_queue, worker};
+use super::{Harness, THIS_PROJECT, drive, path_str, rows_json, save_history, task_queue, worker};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
+use std::path::Path;
 
 /// The dev server refuses a history over 51,200 events and a run over 10,000 signals by
 /// default; this workload's longest go beyond both.
@@ -110,11 +112,30 @@ fn run_once(h: &Harness, shape: Shape, count: u64) -> Result<Value> {
     let history = save_history(h, &server, &format!("{queue}-0"), &file);
     server.stop();
     let history = history?;
-    let events = count_events(&history)?;
+    let (events, failed) = history_counts(&history)?;
     let rounds = (h.sizes.long.replay_events / events).max(1).to_string();
     report["history_events"] = json!(events);
+    report["failed_workflow_tasks"] = json!(failed);
     report["replay"] = json_line(&mut h.ours.command(&["replay", path_str(&history)?, &rounds]))?;
     Ok(report)
+}
+
+/// A history's events, and its workflow tasks that failed or timed out (the server fails a
+/// task when more than 100 events pile up while it runs, and the next task replays the whole
+/// history: signals sent faster than the worker answers).
+fn history_counts(history: &Path) -> Result<(usize, usize)> {
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(history)?)?;
+    let events = json["events"].as_array().context("a history has events")?;
+    let failed = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e["eventType"].as_str(),
+                Some("EVENT_TYPE_WORKFLOW_TASK_FAILED" | "EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT")
+            )
+        })
+        .count();
+    Ok((events.len(), failed))
 }
 
 /// A CPU time in the report per history event, in µs.
@@ -152,7 +173,13 @@ const REPLAY: Column = Column {
     higher_is_better: false,
     decimals: 2,
 };
-const COLUMNS: [Column; 5] = [EVENTS, WALL, LIVE, SERVER, REPLAY];
+const FAILED: Column = Column {
+    title: "failed workflow tasks",
+    value: |v| at(v, &["failed_workflow_tasks"]),
+    higher_is_better: false,
+    decimals: 0,
+};
+const COLUMNS: [Column; 6] = [EVENTS, WALL, LIVE, SERVER, REPLAY, FAILED];
 /// The columns that have a linearity figure (the others show none).
 const PER_EVENT: [&str; 3] = [LIVE.title, SERVER.title, REPLAY.title];
 
