@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 const WATCHDOG_TICK: Duration = Duration::from_millis(100);
 
 enum Job {
-    Task(Box<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
+    /// Shared, not copied: a task of a run that is not cached carries its whole history.
+    Task(Arc<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
     ResolveLocal(String, LocalActivityResult, oneshot::Sender<TaskOutcome>),
     Evict(String),
 }
@@ -81,7 +82,11 @@ impl Executor {
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::Task(task, reply) => {
-                            let _ = reply.send(metrics.engine_task(&task, |task| engine.process(task)));
+                            let outcome = metrics.engine_task(&task, |task| engine.process(task));
+                            // Let go of the task before answering, so the caller gets it back
+                            // without a copy.
+                            drop(task);
+                            let _ = reply.send(outcome);
                         }
                         Job::ResolveLocal(run_id, result, reply) => {
                             let _ = reply.send(engine.resolve_local(&run_id, result));
@@ -99,7 +104,8 @@ impl Executor {
     /// Processes a task on the workflow thread. If workflow code stops yielding for longer
     /// than the deadlock timeout, that run's task fails with a message naming it, the thread
     /// is abandoned (its cache with it), and tasks queued behind it move to a new thread.
-    pub(super) async fn run(&self, task: ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
+    /// The thread drops its share of `task` before it answers.
+    pub(super) async fn run(&self, task: Arc<ws::PollWorkflowTaskQueueResponse>) -> Option<TaskOutcome> {
         let run_id = task
             .workflow_execution
             .as_ref()
@@ -112,7 +118,7 @@ impl Executor {
                 (thread.jobs.clone(), thread.clock.clone())
             };
             let (tx, mut rx) = oneshot::channel();
-            jobs.send(Job::Task(Box::new(task.clone()), tx)).ok()?;
+            jobs.send(Job::Task(task.clone(), tx)).ok()?;
             loop {
                 tokio::select! {
                     reply = &mut rx => return reply.ok(),

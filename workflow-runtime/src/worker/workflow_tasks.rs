@@ -321,7 +321,14 @@ async fn decode_and_run(
     task: &mut ws::PollWorkflowTaskQueueResponse,
 ) -> Option<TaskOutcome> {
     match codec::decode_workflow_task(shared.client.data_converter(), task).await {
-        Ok(()) => shared.executor.run(task.clone()).await,
+        Ok(()) => {
+            // Handed over and taken back, not copied: the history of a run that is not cached
+            // is the whole history (a deep copy of 50,000 events costs more than replaying them).
+            let handed = Arc::new(std::mem::take(task));
+            let outcome = shared.executor.run(handed.clone()).await;
+            *task = Arc::try_unwrap(handed).unwrap_or_else(|kept| (*kept).clone());
+            outcome
+        }
         Err(e) => Some(codec_failure(e)),
     }
 }
