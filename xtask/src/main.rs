@@ -29,7 +29,8 @@ commands:
                    SQLite dev servers (release build); --smoke runs tiny counts for this project
                    and the null worker only, so CI keeps the harness working; --cost only
                    measures the CPU cost of metrics and tracing; --long-histories only runs
-                   the long-histories workload (with --smoke: tiny sizes)
+                   the long-histories workload (with --smoke: tiny sizes); --prepare only
+                   builds and installs what a run needs (the peers included), measuring nothing
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
 
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("dev-server") => dev_server_foreground(),
         Some("bench") if rest.iter().any(|a| a == "--cost") => bench::run_cost(),
+        Some("bench") if rest.iter().any(|a| a == "--prepare") => bench::run_prepare(),
         Some("bench") if rest.iter().any(|a| a == "--long-histories") => {
             bench::run_long_histories(rest.iter().any(|a| a == "--smoke"))
         }

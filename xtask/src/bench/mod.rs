@@ -136,6 +136,21 @@ fn profile(smoke: bool) -> &'static str {
     if smoke { "dev" } else { "release" }
 }
 
+/// `cargo xtask bench --prepare`: builds this project's bench program and the null worker and
+/// installs every peer, measuring nothing, so that a later run on a quiet machine measures from
+/// its start (building the Rust SDK alone takes minutes here).
+pub(crate) fn run_prepare() -> Result<ExitCode> {
+    Harness::new(false)?;
+    null_worker::prepare(profile(false))?;
+    for peer in peers::prepare_all() {
+        match peer {
+            Peer::Ready(program) => eprintln!("xtask: {} is ready ({})", program.sdk, program.program.display()),
+            Peer::Unavailable { sdk, reason } => eprintln!("xtask: {sdk} is unavailable here: {reason}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     // Before anything of the bench's own (builds included) loads the machine.
     let load = machine::load_average()?;
