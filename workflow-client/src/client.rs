@@ -13,6 +13,7 @@ use crate::proto::operatorservice::operator_service_client::OperatorServiceClien
 use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{self as ws, workflow_service_client::WorkflowServiceClient};
 use crate::time::to_proto_duration;
+use crate::transport::{BoxError, Transport};
 use crate::visibility::WorkflowSummary;
 use futures::Stream;
 use std::sync::Arc;
@@ -20,14 +21,14 @@ use std::time::Duration;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 /// The raw gRPC service client, with this client's headers applied.
-pub type WorkflowService = WorkflowServiceClient<InterceptedService<Channel, MetadataInterceptor>>;
+pub type WorkflowService = WorkflowServiceClient<InterceptedService<Transport, MetadataInterceptor>>;
 
 /// The gRPC client of the operator service (Nexus endpoints, search attributes), with this
 /// client's metadata on every call.
-pub(crate) type OperatorService = OperatorServiceClient<InterceptedService<Channel, MetadataInterceptor>>;
+pub(crate) type OperatorService = OperatorServiceClient<InterceptedService<Transport, MetadataInterceptor>>;
 
 /// The conflict policy of the "…-with-start" calls: use the running run unless the caller chose.
 fn use_existing_unless_set(policy: crate::IdConflictPolicy) -> i32 {
@@ -125,6 +126,29 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The metadata every call carries: the configured headers, the API key, the namespace.
+fn metadata(options: &ClientOptions) -> Result<Vec<(AsciiMetadataKey, AsciiMetadataValue)>, ClientError> {
+    let mut headers = Vec::new();
+    let header = |k: &str, v: &str| -> Result<(AsciiMetadataKey, AsciiMetadataValue), ClientError> {
+        let key = AsciiMetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+            .map_err(|_| ClientError::Config(format!("header name `{k}` is not valid gRPC metadata")))?;
+        let value = AsciiMetadataValue::try_from(v)
+            .map_err(|_| ClientError::Config(format!("the value of header `{k}` is not valid gRPC metadata")))?;
+        Ok((key, value))
+    };
+    for (k, v) in &options.headers {
+        headers.push(header(k, v)?);
+    }
+    if let Some(key) = &options.api_key {
+        let (k, mut v) = header("authorization", &format!("Bearer {key}"))
+            .map_err(|_| ClientError::Config("the API key is not valid gRPC metadata".into()))?;
+        v.set_sensitive(true);
+        headers.push((k, v));
+    }
+    headers.push(header("temporal-namespace", &options.namespace)?);
+    Ok(headers)
+}
+
 impl Client {
     /// Connects, retrying transient failures within `options.retry`, and checks the server
     /// answers. An unreachable address fails with [`ClientError::Unavailable`].
@@ -159,24 +183,7 @@ impl Client {
                 .map_err(|e| ClientError::Config(format!("TLS: {}", error_chain(&e))))?;
         }
 
-        let mut headers = Vec::new();
-        let header = |k: &str, v: &str| -> Result<(AsciiMetadataKey, AsciiMetadataValue), ClientError> {
-            let key = AsciiMetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
-                .map_err(|_| ClientError::Config(format!("header name `{k}` is not valid gRPC metadata")))?;
-            let value = AsciiMetadataValue::try_from(v)
-                .map_err(|_| ClientError::Config(format!("the value of header `{k}` is not valid gRPC metadata")))?;
-            Ok((key, value))
-        };
-        for (k, v) in &options.headers {
-            headers.push(header(k, v)?);
-        }
-        if let Some(key) = &options.api_key {
-            let (k, mut v) = header("authorization", &format!("Bearer {key}"))
-                .map_err(|_| ClientError::Config("the API key is not valid gRPC metadata".into()))?;
-            v.set_sensitive(true);
-            headers.push((k, v));
-        }
-        headers.push(header("temporal-namespace", &options.namespace)?);
+        let headers = metadata(&options)?;
 
         let tunnel = options.http_connect_proxy.as_ref().map(|p| p.tunnel()).transpose();
         let tunnel = tunnel.map_err(ClientError::Config)?;
@@ -207,11 +214,46 @@ impl Client {
                 }
             }
         };
+        Client::over(Transport::network(channel), headers, options).await
+    }
+
+    /// Connects to a server in this process: `service` answers the client's gRPC calls as a
+    /// server would, without sockets or HTTP/2 framing (the test environment's client is made
+    /// so). `options.address` is not dialled; the headers, namespace, retries and deadlines
+    /// of `options` apply as on the network, and the server must answer `GetSystemInfo`.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: tower::util::BoxCloneSyncService<http::Request<tonic::body::Body>,
+    /// #     http::Response<tonic::body::Body>, std::convert::Infallible>) -> Result<(), workflow_client::ClientError> {
+    /// use workflow_client::{Client, ClientOptions};
+    /// let client = Client::connect_in_process(ClientOptions::new("in-process"), server).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_in_process<S>(options: ClientOptions, service: S) -> Result<Client, ClientError>
+    where
+        S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let headers = metadata(&options)?;
+        Client::over(Transport::in_process(service), headers, options).await
+    }
+
+    /// The client whose calls take `transport` with `headers`, once the server answers.
+    async fn over(
+        transport: Transport,
+        headers: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
         let interceptor = MetadataInterceptor {
             headers: Arc::new(headers),
         };
-        let operator = OperatorServiceClient::with_interceptor(channel.clone(), interceptor.clone());
-        let service = WorkflowServiceClient::with_interceptor(channel, interceptor)
+        let operator = OperatorServiceClient::with_interceptor(transport.clone(), interceptor.clone());
+        let service = WorkflowServiceClient::with_interceptor(transport, interceptor)
             .max_decoding_message_size(128 * 1024 * 1024)
             .max_encoding_message_size(128 * 1024 * 1024);
         let client = Client {

@@ -53,6 +53,7 @@ pub mod schedule;
 pub mod search_attributes;
 pub mod task_queue;
 pub mod time;
+pub mod transport;
 pub mod visibility;
 
 pub use activity_completion::ActivityRef;
@@ -76,6 +77,7 @@ pub use reset::{ResetOptions, ResetTarget};
 pub use schedule::{ScheduleHandle, ScheduleOptions, ScheduleSpec};
 pub use search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
 pub use task_queue::TaskQueueDescription;
+pub use transport::Transport;
 pub use visibility::{WorkflowDescription, WorkflowExecutionStatus, WorkflowSummary};
 
 /// The Temporal API types this crate speaks, under short names.

@@ -1,8 +1,9 @@
 //! An in-process Temporal server with virtual time, for unit tests of workflows: the test
 //! environment behind `workflow_runtime::testing::TestEnv`.
 //!
-//! It speaks the Temporal gRPC protocol on a loopback port and depends only on the client, so
-//! a production worker built without the runtime's `testing` feature compiles none of it.
+//! It speaks the Temporal gRPC protocol, to its own client in this process and to any other
+//! (the `temporal` CLI, another SDK) on a loopback port, and depends only on the client, so a
+//! production worker built without the runtime's `testing` feature compiles none of it.
 
 #![deny(missing_docs)]
 
@@ -40,9 +41,11 @@ pub enum NexusEndpointError {
 
 /// An in-process Temporal environment with virtual time, for unit tests of workflows.
 ///
-/// It speaks the Temporal protocol on a loopback port, so the real `Worker`
-/// (and its engine) runs the workflows and the typed client stubs drive them — no second
-/// implementation of workflow semantics. Time is virtual: it starts at 2026-01-01T00:00:00Z and
+/// It speaks the Temporal protocol, so the real `Worker` (and its engine) runs the workflows
+/// and the typed client stubs drive them — no second implementation of workflow semantics.
+/// Its [`client`](Self::client) makes its gRPC calls in this process (no socket, no HTTP/2
+/// framing); other clients reach the same environment on the loopback port in that client's
+/// options (`env.client().options().address`). Time is virtual: it starts at 2026-01-01T00:00:00Z and
 /// moves only when told to ([`sleep`](Self::sleep)) or while a test awaits a workflow's result
 /// and nothing else can happen, when it jumps straight to the next timer (or activity retry,
 /// or workflow timeout). Activity timeouts (start-to-close, heartbeat, schedule-to-close) count
@@ -137,7 +140,10 @@ impl TestEnv {
                 last = now;
             }
         });
-        let client = Client::connect(ClientOptions::new(address)).await?;
+        // The environment's own client calls the server in this process; the port serves
+        // other clients (its address is the one in this client's options).
+        let client =
+            Client::connect_in_process(ClientOptions::new(address), server::in_process(shared.clone())).await?;
         Ok(TestEnv {
             shared,
             client,

@@ -1,6 +1,7 @@
 //! The test environment's gRPC front: the subset of the Temporal `WorkflowService` that the
-//! client and the worker use, and the `OperatorService`'s Nexus endpoint calls, served on a
-//! loopback port, over [`State`].
+//! client and the worker use, and the `OperatorService`'s Nexus endpoint calls, over [`State`]:
+//! served on a loopback port (for other clients: the `temporal` CLI, another SDK) and as a
+//! service the environment's own client calls in this process.
 
 use super::state::{Awaited, NexusTask, Refusal, State, Token, UpdateStage};
 use futures::future::BoxFuture;
@@ -159,10 +160,30 @@ macro_rules! unary {
     }};
 }
 
-async fn route(
+/// The server as a service the environment's client calls in this process (no socket, no
+/// HTTP/2 framing: a call is the handler's future, run by the caller).
+pub(crate) fn in_process(
     shared: Arc<ServerState>,
-    req: http::Request<hyper::body::Incoming>,
-) -> http::Response<tonic::body::Body> {
+) -> impl tower::Service<
+    http::Request<tonic::body::Body>,
+    Response = http::Response<tonic::body::Body>,
+    Error = Infallible,
+    Future = impl Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
+    tower::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(shared, req).await) }
+    })
+}
+
+async fn route<B>(shared: Arc<ServerState>, req: http::Request<B>) -> http::Response<tonic::body::Body>
+where
+    B: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send,
+{
     let method = req.uri().path().rsplit('/').next().unwrap_or("").to_string();
     match method.as_str() {
         "GetSystemInfo" => unary!(shared, req, get_system_info),
