@@ -18,6 +18,11 @@
 //!   throughput and start-to-result latencies.
 //! - `bench idle TASK_QUEUE COUNT`: starts COUNT `BenchIdle` workflows and returns once the
 //!   worker has run the first task of every one (each then waits on its timer in the cache).
+//! - `bench scale-drive TASK_QUEUE WORKFLOWS CONCURRENCY ID_PREFIX`: starts WORKFLOWS
+//!   `BenchSequential(1)` (ids `ID_PREFIX-0`, …), CONCURRENCY start calls in flight, without
+//!   waiting on any result; waits until visibility counts them all closed; then reads their
+//!   start and close times from visibility and prints throughput (first start to last close),
+//!   start-to-close latencies and errors (the scale workload: no long poll per workflow).
 //!
 //! And, for this project only (no peer takes part):
 //!
@@ -361,6 +366,101 @@ async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activitie
     );
 }
 
+/// How often `scale-drive` asks visibility how many runs have closed.
+const SCALE_POLL: Duration = Duration::from_millis(500);
+
+/// `bench scale-drive`: starts every workflow first (at most `concurrency` start calls in
+/// flight), then waits on visibility alone — one count query every [`SCALE_POLL`], then one
+/// listing — so the driver holds no long poll per workflow however many run. Latencies and
+/// throughput come from the server's start and close times. Errors are start calls that
+/// failed, runs that closed other than completed, and started runs visibility does not list;
+/// it gives up (and fails) when the runs have not all closed within a minute plus 100 ms per
+/// workflow.
+async fn scale_drive(task_queue: &str, workflows: usize, concurrency: usize, id_prefix: &str) {
+    use futures::StreamExt;
+    let client = connect().await;
+    let started = Instant::now();
+    let starts = futures::stream::iter(0..workflows)
+        .map(|i| {
+            let options = StartOptions::new(format!("{id_prefix}-{i}"), task_queue.to_string());
+            Sequential::start(&client, options, 1)
+        })
+        .buffer_unordered(concurrency.max(1));
+    let start_errors: Vec<String> = starts
+        .filter_map(|r| async move { r.err().map(|e| e.to_string()) })
+        .collect()
+        .await;
+    if let Some(e) = start_errors.first() {
+        eprintln!("scale-drive: {} start calls failed, the first: {e}", start_errors.len());
+    }
+    let expected = (workflows - start_errors.len()) as u64;
+    let closed_query = format!("TaskQueue = '{task_queue}' AND ExecutionStatus != 'Running'");
+    let bound = Duration::from_secs(60) + Duration::from_millis(100) * workflows as u32;
+    let (mut closed, mut reported) = (0, Instant::now());
+    while closed < expected {
+        assert!(
+            started.elapsed() < bound,
+            "scale-drive: only {closed} of {expected} workflows closed within {bound:?}"
+        );
+        tokio::time::sleep(SCALE_POLL).await;
+        closed = client
+            .count_workflows(&closed_query)
+            .await
+            .expect("count closed workflows");
+        if reported.elapsed() > Duration::from_secs(10) {
+            eprintln!("scale-drive: {closed} of {expected} closed");
+            reported = Instant::now();
+        }
+    }
+    let prefix = format!("{id_prefix}-");
+    let mut runs = std::pin::pin!(client.list_workflows(&closed_query));
+    let (mut first_start, mut last_close) = (None::<std::time::SystemTime>, None::<std::time::SystemTime>);
+    let (mut latencies, mut statuses) = (Vec::with_capacity(workflows), BTreeMap::<&str, usize>::new());
+    while let Some(run) = runs.next().await {
+        let run = run.expect("list closed workflows");
+        if !run.workflow_id.starts_with(&prefix) {
+            continue;
+        }
+        *statuses.entry(run.status.as_str_name()).or_default() += 1;
+        if let (Some(start), Some(close)) = (run.start_time, run.close_time) {
+            first_start = Some(first_start.map_or(start, |t| t.min(start)));
+            last_close = Some(last_close.map_or(close, |t| t.max(close)));
+            let latency = close.duration_since(start).unwrap_or_default();
+            latencies.push(latency.as_secs_f64() * 1000.0);
+        }
+    }
+    let completed = statuses
+        .get("WORKFLOW_EXECUTION_STATUS_COMPLETED")
+        .copied()
+        .unwrap_or(0);
+    let listed: usize = statuses.values().sum();
+    let errors = start_errors.len() + (listed - completed) + (expected as usize).saturating_sub(listed);
+    latencies.sort_by(f64::total_cmp);
+    let span = match (first_start, last_close) {
+        (Some(first), Some(last)) => last.duration_since(first).unwrap_or_default().as_secs_f64(),
+        _ => 0.0,
+    };
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            percentile(&latencies, p)
+        }
+    };
+    let statuses: Vec<String> = statuses.iter().map(|(s, n)| format!("\"{s}\": {n}")).collect();
+    println!(
+        "{{\"workflows\": {workflows}, \"completed\": {completed}, \"errors\": {errors}, \"start_errors\": {}, \
+         \"statuses\": {{{}}}, \"seconds\": {span:.3}, \"workflows_per_second\": {:.1}, \"p50_ms\": {:.1}, \
+         \"p99_ms\": {:.1}, \"driver_seconds\": {:.3}}}",
+        start_errors.len(),
+        statuses.join(", "),
+        completed as f64 / span.max(1e-9),
+        pct(0.5),
+        pct(0.99),
+        started.elapsed().as_secs_f64()
+    );
+}
+
 async fn idle(task_queue: &str, count: usize) {
     let client = connect().await;
     let started = Instant::now();
@@ -476,6 +576,16 @@ async fn run(args: Vec<String>) {
             .await
         }
         Some("idle") => idle(&args[2], arg(&args, 3, "count")).await,
+        Some("scale-drive") => {
+            let prefix: String = arg(&args, 5, "id prefix");
+            scale_drive(
+                &args[2],
+                arg(&args, 3, "workflows"),
+                arg(&args, 4, "concurrency"),
+                &prefix,
+            )
+            .await
+        }
         Some("signals") => {
             signals(
                 &args[2],
@@ -489,7 +599,7 @@ async fn run(args: Vec<String>) {
         Some("replay") => replay(&args[2], arg(&args, 3, "rounds")),
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
         ),
     }
 }
