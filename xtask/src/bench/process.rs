@@ -165,20 +165,32 @@ impl Server {
 /// Measures `work` against a worker and its server: the CPU seconds each used while it ran,
 /// the worker's RSS after it, and the share of the machine other processes took meanwhile.
 pub(crate) fn measured(worker: &WorkerProcess, server: &Server, work: impl FnOnce() -> Result<Value>) -> Result<Value> {
+    measured_all(std::slice::from_ref(worker), server, work)
+}
+
+/// [`measured`] for several worker processes on one task queue: their CPU seconds summed, the
+/// largest peak and current RSS of one, and the peaks summed (`peak_rss_mib_sum`: an upper
+/// bound of their RSS together, the peaks may come at different times).
+pub(crate) fn measured_all(
+    workers: &[WorkerProcess],
+    server: &Server,
+    work: impl FnOnce() -> Result<Value>,
+) -> Result<Value> {
     let load = machine::load_average()?[0];
-    let (worker_before, server_before) = (worker.cpu_seconds()?, server.cpu_seconds()?);
+    let workers_cpu = || workers.iter().map(WorkerProcess::cpu_seconds).sum::<Result<f64>>();
+    let (worker_before, server_before) = (workers_cpu()?, server.cpu_seconds()?);
     let machine_before = machine::Snapshot::take()?;
     let mut report = work()?;
     let other = machine::Snapshot::take()?.other_share_since(&machine_before);
-    let (worker_cpu, server_cpu) = (
-        worker.cpu_seconds()? - worker_before,
-        server.cpu_seconds()? - server_before,
-    );
-    let (peak, current) = worker.rss_mib()?;
+    let (worker_cpu, server_cpu) = (workers_cpu()? - worker_before, server.cpu_seconds()? - server_before);
+    let rss = workers.iter().map(WorkerProcess::rss_mib).collect::<Result<Vec<_>>>()?;
+    let max = |xs: &mut dyn Iterator<Item = f64>| xs.fold(0.0, f64::max);
     report["worker"] = json!({
         "cpu_seconds": worker_cpu,
-        "peak_rss_mib": peak,
-        "rss_mib": current,
+        "peak_rss_mib": max(&mut rss.iter().map(|r| r.0)),
+        "rss_mib": max(&mut rss.iter().map(|r| r.1)),
+        "peak_rss_mib_sum": rss.iter().map(|r| r.0).sum::<f64>(),
+        "processes": workers.len(),
     });
     report["server"] = json!({ "cpu_seconds": server_cpu });
     report["machine"] = json!({ "load_average_1m": load, "other_cpu_share": other });
