@@ -29,7 +29,8 @@ commands:
                    SQLite dev servers (release build); --smoke runs tiny counts for this project
                    and the null worker only, so CI keeps the harness working; --cost only
                    measures the CPU cost of metrics and tracing; --long-histories only runs
-                   the long-histories workload (with --smoke: tiny sizes); --prepare only
+                   the long-histories workload (with --smoke: tiny sizes); --scale only runs
+                   the scale workload (with --smoke: 40 workflows, this project only); --prepare only
                    builds and installs what a run needs (the peers included), measuring nothing
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Some("bench") if rest.iter().any(|a| a == "--long-histories") => {
             bench::run_long_histories(rest.iter().any(|a| a == "--smoke"))
         }
+        Some("bench") if rest.iter().any(|a| a == "--scale") => bench::run_scale(rest.iter().any(|a| a == "--smoke")),
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
         Some("msrv") => msrv::run(),
         Some("install-cli") => ensure_cli().map(|cli| {

@@ -10,8 +10,10 @@
 //! latency with and without eager start; replay of one recorded history of over 10,000 events;
 //! this project's long histories (`long_histories`: one workflow of many sequential activities
 //! and one of many signals, at about 1,000, 10,000 and 50,000 events, live worker CPU and
-//! replay time per event, and how far from linear they grow); the test environments; a clean
-//! build of a minimal worker; the cost of metrics and tracing.
+//! replay time per event, and how far from linear they grow); scale (`scale`: 10,000 concurrent
+//! one-activity workflows through 1 and through 4 worker processes on one task queue, caches
+//! well below the open runs, against the Rust SDK, one run per cell); the test environments; a
+//! clean build of a minimal worker; the cost of metrics and tracing.
 //!
 //! Method: a dev server's per-workflow cost grows as finished workflows pile up, so every
 //! measured run gets a fresh server (started in a few seconds; far simpler to reason about
@@ -29,6 +31,7 @@ mod long_histories;
 mod machine;
 mod process;
 mod report;
+mod scale;
 
 use crate::peers::{self, BenchProgram, Peer, null_worker};
 use anyhow::{Context, Result};
@@ -73,6 +76,8 @@ struct Sizes {
     eager: usize,
     /// The long-histories workload (this project only).
     long: long_histories::LongSizes,
+    /// The scale workload (this project and the Rust SDK).
+    scale: scale::ScaleSizes,
 }
 
 impl Sizes {
@@ -88,6 +93,7 @@ impl Sizes {
             timers: 1000,
             eager: 100,
             long: long_histories::LongSizes::full(),
+            scale: scale::ScaleSizes::full(),
         }
     }
 
@@ -104,6 +110,7 @@ impl Sizes {
             timers: 20,
             eager: 4,
             long: long_histories::LongSizes::smoke(),
+            scale: scale::ScaleSizes::smoke(),
         }
     }
 }
@@ -222,6 +229,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     record("replay", &title, &rows, &REPLAY, VERSUS_PEERS);
 
     let (long_table, long_raw) = long_histories::run(&h);
+    let (scale_table, scale_raw) = scale::run(&h, &scale_sdks(&sdks));
 
     let timers = h.sizes.timers.to_string();
     let rows = each(&sdks, &mut |sdk| {
@@ -241,6 +249,8 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     }
     tables.push_str(&long_table);
     raw.insert("long_histories".into(), long_raw);
+    tables.push_str(&scale_table);
+    raw.insert("scale".into(), scale_raw);
     tables.push_str(&cost_table);
     raw.insert("metrics_cost".into(), cost_raw);
 
@@ -620,6 +630,37 @@ pub(crate) fn run_long_histories(smoke: bool) -> Result<ExitCode> {
     println!("{table}");
     let failed = raw[THIS_PROJECT].get("error").is_some();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `cargo xtask bench --scale [--smoke]`: only the scale workload (this project and the Rust SDK
+/// at full size; this project alone at smoke sizes, with a dev build), for a quick look. Prints
+/// the load average at the start and how much of the machine other processes took; fails if
+/// one of this project's runs failed or counted errors.
+pub(crate) fn run_scale(smoke: bool) -> Result<ExitCode> {
+    let load = machine::load_average()?;
+    let h = Harness::new(smoke)?;
+    let mut sdks = vec![Peer::Ready(h.ours.clone())];
+    if !smoke {
+        sdks.push(peers::rust_sdk::prepare().unwrap_or_else(|e| Peer::Unavailable {
+            sdk: peers::rust_sdk::SDK,
+            reason: format!("{e:#}"),
+        }));
+    }
+    let (table, raw) = scale::run(&h, &sdks);
+    let quiet = Quiet::judge(load, &raw);
+    println!("{}", quiet.summary());
+    for warning in &quiet.warnings {
+        println!("\n> **Warning: the machine was not quiet.** {warning}");
+    }
+    println!("{table}");
+    let failed = raw[THIS_PROJECT].get("error").is_some();
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The SDKs of the scale workload: this project and Temporal's Rust SDK.
+fn scale_sdks(sdks: &[Peer]) -> Vec<Peer> {
+    let names = [THIS_PROJECT, peers::rust_sdk::SDK];
+    sdks.iter().filter(|p| names.contains(&sdk_name(p))).cloned().collect()
 }
 
 /// This project's worker CPU per workflow with Temporal's SDK metrics and OpenTelemetry tracing

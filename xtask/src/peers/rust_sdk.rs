@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-const SDK: &str = "Rust SDK (temporalio-sdk)";
+pub(crate) const SDK: &str = "Rust SDK (temporalio-sdk)";
 
 /// Builds the bench program (minutes the first time, a no-op afterwards).
 pub(crate) fn prepare() -> Result<Peer> {
