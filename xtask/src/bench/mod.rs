@@ -634,8 +634,9 @@ pub(crate) fn run_long_histories(smoke: bool) -> Result<ExitCode> {
 
 /// `cargo xtask bench --scale [--smoke]`: only the scale workload (this project and the Rust SDK
 /// at full size; this project alone at smoke sizes, with a dev build), for a quick look. Prints
-/// the load average at the start and how much of the machine other processes took; fails if
-/// one of this project's runs failed or counted errors.
+/// the load average at the start and how much of the machine other processes took, and writes
+/// the raw numbers to `target/bench/scale.json` (`scale-smoke.json`); fails if one of this
+/// project's runs failed or counted errors.
 pub(crate) fn run_scale(smoke: bool) -> Result<ExitCode> {
     let load = machine::load_average()?;
     let h = Harness::new(smoke)?;
@@ -653,6 +654,12 @@ pub(crate) fn run_scale(smoke: bool) -> Result<ExitCode> {
         println!("\n> **Warning: the machine was not quiet.** {warning}");
     }
     println!("{table}");
+    let dir = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(if smoke { "scale-smoke.json" } else { "scale.json" });
+    let report = json!({ "date": run_date()?, "load_average_at_start": load, "scale": raw });
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    println!("raw numbers: {}", path.display());
     let failed = raw[THIS_PROJECT].get("error").is_some();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
