@@ -117,7 +117,12 @@ async fn workflows_complete_across_a_server_restart() {
     worker.0.shutdown();
     worker.1.await.unwrap();
     restarted.stop();
-    let _ = std::fs::remove_file(db);
+    // SQLite's write-ahead log and shared-memory files sit beside the database.
+    for suffix in ["", "-shm", "-wal"] {
+        let mut path = db.clone().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// A loopback proxy in front of the server that can drop every connection and refuse new ones
