@@ -23,10 +23,16 @@ fn poll(task_queue: &str) -> tonic::Request<ws::PollWorkflowTaskQueueRequest> {
     request
 }
 
-#[tokio::test]
-async fn a_deadline_ends_an_in_process_call_as_it_ends_a_network_call() {
+/// An environment, and a second client that reaches it over the network on its port.
+async fn env_and_network_client() -> (TestEnv, Client) {
     let env = TestEnv::start().await.unwrap();
     let network = Client::connect(env.client().options().clone()).await.unwrap();
+    (env, network)
+}
+
+#[tokio::test]
+async fn a_deadline_ends_an_in_process_call_as_it_ends_a_network_call() {
+    let (env, network) = env_and_network_client().await;
 
     let in_process = env
         .client()
@@ -43,8 +49,7 @@ async fn a_deadline_ends_an_in_process_call_as_it_ends_a_network_call() {
 
 #[tokio::test]
 async fn in_process_and_network_clients_see_one_server() {
-    let env = TestEnv::start().await.unwrap();
-    let network = Client::connect(env.client().options().clone()).await.unwrap();
+    let (env, network) = env_and_network_client().await;
 
     let started = env
         .client()

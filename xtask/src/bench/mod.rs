@@ -274,10 +274,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         names.join(", "),
         quiet.summary(),
     );
-    for warning in &quiet.warnings {
-        println!("\n> **Warning: the machine was not quiet.** {warning}");
-        eprintln!("xtask: warning: {warning}");
-    }
+    quiet.print_warnings();
     println!("{tables}");
     let report = json!({
         "date": date,
@@ -290,10 +287,10 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         "warnings": quiet.warnings,
         "workloads": workloads,
     });
-    let dir = crate::target_dir().join("bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(if smoke { "smoke.json" } else { "latest.json" });
-    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    let path = bench_file(
+        if smoke { "smoke.json" } else { "latest.json" },
+        serde_json::to_string_pretty(&report)?,
+    )?;
     println!("raw numbers: {}", path.display());
     // This project's rows (and the null worker's) failing is a broken harness (CI runs the
     // smoke mode for that).
@@ -319,6 +316,14 @@ struct Quiet {
 }
 
 impl Quiet {
+    /// Prints each warning into the report and onto stderr.
+    fn print_warnings(&self) {
+        for warning in &self.warnings {
+            println!("\n> **Warning: the machine was not quiet.** {warning}");
+            eprintln!("xtask: warning: {warning}");
+        }
+    }
+
     fn judge(load: [f64; 3], workloads: &Value) -> Quiet {
         let mut others = Vec::new();
         collect(workloads, "other_cpu_share", &mut others);
@@ -654,15 +659,11 @@ pub(crate) fn run_scale(smoke: bool) -> Result<ExitCode> {
     let (table, raw) = scale::run(&h, &sdks);
     let quiet = Quiet::judge(load, &raw);
     println!("{}", quiet.summary());
-    for warning in &quiet.warnings {
-        println!("\n> **Warning: the machine was not quiet.** {warning}");
-    }
+    quiet.print_warnings();
     println!("{table}");
-    let dir = crate::target_dir().join("bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(if smoke { "scale-smoke.json" } else { "scale.json" });
     let report = json!({ "date": run_date()?, "load_average_at_start": load, "scale": raw });
-    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    let file = if smoke { "scale-smoke.json" } else { "scale.json" };
+    let path = bench_file(file, serde_json::to_string_pretty(&report)?)?;
     println!("raw numbers: {}", path.display());
     let failed = raw[THIS_PROJECT].get("error").is_some();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
@@ -823,9 +824,15 @@ fn save_history(h: &Harness, server: &Server, workflow_id: &str, file: &str) -> 
         "`temporal workflow show` failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let path = crate::target_dir().join("bench").join(file);
-    std::fs::create_dir_all(path.parent().context("a parent folder")?)?;
-    std::fs::write(&path, output.stdout)?;
+    bench_file(file, output.stdout)
+}
+
+/// Writes `contents` to `file` in `target/bench` (made when missing); returns its path.
+fn bench_file(file: &str, contents: impl AsRef<[u8]>) -> Result<PathBuf> {
+    let dir = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(file);
+    std::fs::write(&path, contents)?;
     Ok(path)
 }
 
