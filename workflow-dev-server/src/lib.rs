@@ -273,20 +273,31 @@ impl DevServer {
         }
 
         // The guard: runs the server, and a reader of this process's pipe that stops the server
-        // when the pipe closes (this process dropped the server or exited). The guard itself
-        // exits when the server does, so a server that cannot start is noticed at once.
+        // when the pipe closes (this process dropped the server or exited), then removes the
+        // files a drop removes: a server kept until its process exits (the shared one of a
+        // test binary) leaves nothing behind either. The guard itself exits when the server
+        // does, so a server that cannot start is noticed at once (its log kept for the error).
         let script = r#"exec 3<&0
 "$@" </dev/null &
 pid=$!
 trap 'kill "$pid" 2>/dev/null' INT TERM HUP
-{ read _ignored <&3; kill "$pid" 2>/dev/null; } &
+{
+    read _ignored <&3
+    kill "$pid" 2>/dev/null
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    if [ -n "$GUARD_DB" ]; then rm -f "$GUARD_DB" "$GUARD_DB-shm" "$GUARD_DB-wal"; fi
+    rm -f "$GUARD_LOG"
+} &
 wait "$pid""#;
+        let owned_db = db_to_remove.as_ref().map(|db| db.display().to_string());
         let mut guard = Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg("temporal-dev-guard")
             .arg(&cli)
             .args(&args)
+            .env("GUARD_DB", owned_db.unwrap_or_default())
+            .env("GUARD_LOG", &log_path)
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -418,8 +429,8 @@ wait "$pid""#;
             let _ = std::fs::remove_file(&db);
             let _ = std::fs::remove_file(db.with_extension("db-shm"));
             let _ = std::fs::remove_file(db.with_extension("db-wal"));
-            let _ = std::fs::remove_file(&self.log_path);
         }
+        let _ = std::fs::remove_file(&self.log_path);
     }
 }
 
