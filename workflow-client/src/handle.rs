@@ -441,28 +441,37 @@ impl UntypedWorkflowHandle {
         let mut events = Vec::new();
         let mut token = page_token;
         loop {
-            let request = ws::GetWorkflowExecutionHistoryRequest {
-                namespace: self.ns(),
-                execution: self.execution(),
-                maximum_page_size: 1000,
-                next_page_token: token,
-                wait_new_event: false,
-                history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
-                skip_archival: true,
-            };
-            let resp = self
-                .client
-                .call(request, None, |mut s, r| async move {
-                    s.get_workflow_execution_history(r).await
-                })
-                .await
-                .map_err(|e| self.err(e))?;
-            events.extend(resp.history.map(|h| h.events).unwrap_or_default());
-            if resp.next_page_token.is_empty() {
+            let (page, next) = self.fetch_history_page(token).await?;
+            events.extend(page.events);
+            if next.is_empty() {
                 return Ok(History { events });
             }
-            token = resp.next_page_token;
+            token = next;
         }
+    }
+
+    /// Fetches one page of history from `page_token` (a token a poll or an earlier page
+    /// returned; empty for the first page); returns it with the next page's token, empty
+    /// after the last page. Payloads stay as stored (encoded).
+    pub async fn fetch_history_page(&self, page_token: Vec<u8>) -> Result<(History, Vec<u8>), ClientError> {
+        let request = ws::GetWorkflowExecutionHistoryRequest {
+            namespace: self.ns(),
+            execution: self.execution(),
+            // The server's page size, which its operator sets.
+            maximum_page_size: 0,
+            next_page_token: page_token,
+            wait_new_event: false,
+            history_event_filter_type: HistoryEventFilterType::AllEvent as i32,
+            skip_archival: true,
+        };
+        let resp = self
+            .client
+            .call(request, None, |mut s, r| async move {
+                s.get_workflow_execution_history(r).await
+            })
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok((resp.history.unwrap_or_default(), resp.next_page_token))
     }
 
     /// Waits for the workflow to close and returns its result payloads (decoded by the codec),
@@ -487,6 +496,7 @@ impl UntypedWorkflowHandle {
                     workflow_id: self.workflow_id.clone(),
                     run_id: run_id.clone(),
                 }),
+                // The server's page size, which its operator sets.
                 maximum_page_size: 0,
                 next_page_token: std::mem::take(&mut token),
                 wait_new_event: true,

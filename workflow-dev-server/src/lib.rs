@@ -490,11 +490,14 @@ pub fn test_search_attributes() -> Vec<(String, String)> {
 /// The dynamic configuration test suites rely on, set on the shared server and on the one
 /// `cargo xtask test` starts: worker deployment versions refresh their drainage status every
 /// second, and count a version as drained one second after its last pinned run closes
-/// (the server's defaults are three minutes each), so a test sees a version drain.
+/// (the server's defaults are three minutes each), so a test sees a version drain; and a page
+/// of history holds at most 50 batches of events (the default is 256), so a test's history
+/// of a few hundred events comes in several pages, as a long one does in production.
 pub fn test_dynamic_config() -> Vec<(String, String)> {
     [
         ("matching.wv.VersionDrainageStatusRefreshInterval", "\"1s\""),
         ("matching.wv.VersionDrainageStatusVisibilityGracePeriod", "\"1s\""),
+        ("frontend.historyMaxPageSize", "50"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -170,6 +170,11 @@ impl Run {
         self.state.borrow().info.clone()
     }
 
+    /// The run's workflow task timeout, from its start event.
+    pub(crate) fn task_timeout(&self) -> std::time::Duration {
+        self.state.borrow().info.task_timeout
+    }
+
     pub(super) fn nondeterminism(&self, event_id: i64, recorded: String, produced: String) -> TaskError {
         let info = self.info();
         TaskError::Nondeterminism {

@@ -19,9 +19,22 @@ const WATCHDOG_TICK: Duration = Duration::from_millis(100);
 
 enum Job {
     /// Shared, not copied: a task of a run that is not cached carries its whole history.
-    Task(Arc<ws::PollWorkflowTaskQueueResponse>, oneshot::Sender<TaskOutcome>),
+    Task(
+        Arc<ws::PollWorkflowTaskQueueResponse>,
+        Part,
+        oneshot::Sender<TaskOutcome>,
+    ),
     ResolveLocal(String, LocalActivityResult, oneshot::Sender<TaskOutcome>),
     Evict(String),
+}
+
+/// Which part of a task's history a job carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    /// Events of a long history whose later pages are still to come.
+    Earlier,
+    /// The rest of the history (all of it, for most tasks): the task is answered.
+    Last,
 }
 
 struct Thread {
@@ -81,8 +94,14 @@ impl Executor {
                 engine.metrics = metrics.clone();
                 while let Ok(job) = rx.recv() {
                     match job {
-                        Job::Task(task, reply) => {
-                            let outcome = metrics.engine_task(&task, |task| engine.process(task));
+                        Job::Task(task, Part::Earlier, reply) => {
+                            let outcome = engine.process_part(&task);
+                            drop(task);
+                            let _ = reply.send(outcome);
+                        }
+                        Job::Task(task, Part::Last, reply) => {
+                            let replay_started = engine.replay_started(&task);
+                            let outcome = metrics.engine_task(&task, replay_started, |task| engine.process(task));
                             // Let go of the task before answering, so the caller gets it back
                             // without a copy.
                             drop(task);
@@ -104,8 +123,10 @@ impl Executor {
     /// Processes a task on the workflow thread. If workflow code stops yielding for longer
     /// than the deadlock timeout, that run's task fails with a message naming it, the thread
     /// is abandoned (its cache with it), and tasks queued behind it move to a new thread.
-    /// The thread drops its share of `task` before it answers.
-    pub(super) async fn run(&self, task: Arc<ws::PollWorkflowTaskQueueResponse>) -> Option<TaskOutcome> {
+    /// The thread drops its share of `task` before it answers. `part` says whether the task
+    /// carries an earlier part of its history ([`TaskOutcome::Replaying`] answers it) or the
+    /// last.
+    pub(super) async fn run(&self, task: Arc<ws::PollWorkflowTaskQueueResponse>, part: Part) -> Option<TaskOutcome> {
         let run_id = task
             .workflow_execution
             .as_ref()
@@ -118,7 +139,7 @@ impl Executor {
                 (thread.jobs.clone(), thread.clock.clone())
             };
             let (tx, mut rx) = oneshot::channel();
-            jobs.send(Job::Task(task.clone(), tx)).ok()?;
+            jobs.send(Job::Task(task.clone(), part, tx)).ok()?;
             loop {
                 tokio::select! {
                     reply = &mut rx => return reply.ok(),

@@ -357,19 +357,23 @@ mod imp {
         /// Runs `process` on a workflow task in the engine, counting a sticky cache hit (the run
         /// was cached) or miss (a run with earlier workflow tasks replayed from its full history,
         /// timed as replay latency).
+        /// `replay_started`: when the replay of the run began, if its earlier history came in
+        /// parts before this task's last part.
         pub(crate) fn engine_task(
             &self,
             task: &ws::PollWorkflowTaskQueueResponse,
+            replay_started: Option<Instant>,
             process: impl FnOnce(&ws::PollWorkflowTaskQueueResponse) -> TaskOutcome,
         ) -> TaskOutcome {
             let Some(i) = &self.0 else { return process(task) };
-            let full_history = task
-                .history
-                .as_ref()
-                .and_then(|h| h.events.first())
-                .is_some_and(|e| e.event_id == 1);
+            let full_history = replay_started.is_some()
+                || task
+                    .history
+                    .as_ref()
+                    .and_then(|h| h.events.first())
+                    .is_some_and(|e| e.event_id == 1);
             let replay = full_history && task.previous_started_event_id > 0;
-            let started = Instant::now();
+            let started = replay_started.unwrap_or_else(Instant::now);
             let outcome = process(task);
             if replay {
                 let workflow_type = task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
@@ -718,6 +722,7 @@ mod imp {
         pub(crate) fn engine_task(
             &self,
             task: &ws::PollWorkflowTaskQueueResponse,
+            _: Option<std::time::Instant>,
             process: impl FnOnce(&ws::PollWorkflowTaskQueueResponse) -> TaskOutcome,
         ) -> TaskOutcome {
             process(task)

@@ -537,3 +537,89 @@ fn a_dropped_timer_is_canceled_or_withdrawn() {
         ["complete finished first"]
     );
 }
+
+/// Feeds `task`'s history in pages of `page` events as the worker does with a long history:
+/// each part complete so far to [`RunCache::process_part`], the rest with the task.
+fn process_in_pages(engine: &mut RunCache, task: &PollWorkflowTaskQueueResponse, page: usize) -> TaskOutcome {
+    let all = task.history.clone().unwrap().events;
+    let mut pages = all.chunks(page);
+    let mut at_hand = pages.next().unwrap().to_vec();
+    for next in pages {
+        if let Some(events) = super::run_cache::take_complete_part(&mut at_hand) {
+            let part = PollWorkflowTaskQueueResponse {
+                history: Some(History { events }),
+                ..task.clone()
+            };
+            match engine.process_part(&part) {
+                TaskOutcome::Replaying => {}
+                other => return other,
+            }
+        }
+        at_hand.extend_from_slice(next);
+    }
+    engine.process(&PollWorkflowTaskQueueResponse {
+        history: Some(History { events: at_hand }),
+        ..task.clone()
+    })
+}
+
+#[test]
+fn a_history_replayed_page_by_page_answers_as_the_whole_history_does() {
+    // The last task of `full_run`, its whole history at hand.
+    let mut h = HistoryBuilder::started("Ada");
+    h.task();
+    h.completed();
+    let scheduled = h.activity_scheduled("1", "greet");
+    h.activity_completed(scheduled, "Hello, Ada");
+    h.task();
+    h.completed();
+    let timer = h.timer_started("1");
+    h.signal("add_name", Some("Grace"));
+    h.timer_fired("1", timer);
+    h.task();
+    h.completed();
+    h.signal("finish", None);
+    h.task();
+    let whole = describe(&commands(engine(0).process(&h.poll(0))));
+    assert_eq!(whole, vec!["complete Hello, Ada + Grace".to_string()]);
+    for page in 1..=h.events.len() {
+        let mut paged = engine(0);
+        let answer = describe(&commands(process_in_pages(&mut paged, &h.poll(0), page)));
+        assert_eq!(answer, whole, "pages of {page} events");
+        assert_eq!(paged.replay_started(&h.poll(0)), None, "no run left half replayed");
+    }
+
+    // A part that does not match the code fails the task as the whole history would.
+    let mut bad = HistoryBuilder::started("Ada");
+    bad.task();
+    bad.completed();
+    bad.timer_started("1");
+    bad.task();
+    bad.completed();
+    bad.task();
+    let mut paged = engine(0);
+    match process_in_pages(&mut paged, &bad.poll(0), 4) {
+        TaskOutcome::Failed { cause, failure } => {
+            assert_eq!(cause, WorkflowTaskFailedCause::NonDeterministicError, "{failure:?}")
+        }
+        other => panic!("expected a nondeterminism failure, got {other:?}"),
+    }
+
+    // A run evicted between parts is gone: its next part starts over or asks for the history.
+    let mut paged = engine(0);
+    let mut at_hand = h.events.clone();
+    let events = super::run_cache::take_complete_part(&mut at_hand).unwrap();
+    let part = PollWorkflowTaskQueueResponse {
+        history: Some(History { events }),
+        ..h.poll(0)
+    };
+    assert!(matches!(paged.process_part(&part), TaskOutcome::Replaying));
+    assert!(paged.replay_started(&part).is_some(), "replaying from the first event");
+    paged.evict("run-1");
+    assert_eq!(paged.replay_started(&part), None);
+    let rest = PollWorkflowTaskQueueResponse {
+        history: Some(History { events: at_hand }),
+        ..h.poll(0)
+    };
+    assert!(matches!(paged.process(&rest), TaskOutcome::NeedFullHistory));
+}

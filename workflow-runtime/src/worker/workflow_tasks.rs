@@ -5,10 +5,10 @@ use super::WorkerOptions;
 use super::activity_tasks::EagerActivities;
 use super::codec;
 use super::deployment::Behaviors;
-use super::executor::Executor;
+use super::executor::{Executor, Part};
 use super::local_activities::{LocalActivities, RunFacts};
 use super::polling;
-use super::run_cache::{Factories, TaskOutcome};
+use super::run_cache::{Factories, TaskOutcome, take_complete_part};
 use super::tuning::{SlotPermit, Slots};
 use crate::client::proto::command::{Command, command::Attributes as CmdAttr};
 use crate::client::proto::enums::{QueryResultType, TaskQueueKind, VersioningBehavior};
@@ -226,16 +226,17 @@ impl WorkflowWorkerState {
             .map_or(VersioningBehavior::Unspecified, |b| b.of(workflow_type))
     }
 
-    /// The history of the task's run from `page_token` on (empty: all of it).
-    async fn fetch_history(
+    /// One page of the history of the task's run from `page_token` (empty: the first), and
+    /// the next page's token (empty after the last).
+    async fn fetch_history_page(
         &self,
         task: &ws::PollWorkflowTaskQueueResponse,
         page_token: Vec<u8>,
-    ) -> Result<History, ClientError> {
+    ) -> Result<(History, Vec<u8>), ClientError> {
         let execution = task.workflow_execution.clone().unwrap_or_default();
         self.client
             .untyped_handle(execution.workflow_id, Some(execution.run_id))
-            .fetch_history_from(page_token)
+            .fetch_history_page(page_token)
             .await
     }
 }
@@ -260,10 +261,6 @@ async fn handle_one_task(
 ) -> Option<ws::PollWorkflowTaskQueueResponse> {
     let run_id = run_id_of(&task);
     let task_metrics = shared.metrics.workflow_task(&task);
-    if let Err(e) = complete_history(shared, &mut task).await {
-        tracing::warn!(error = %e, "could not fetch the rest of the history");
-        return None;
-    }
     let outcome = run_engine(shared, &mut task).await?;
     let (mut outcome, keep_alive) = settle_local_activities(shared, &task, outcome).await;
     encode_outcome(shared.client.data_converter(), &mut outcome).await;
@@ -282,50 +279,73 @@ async fn handle_one_task(
     }
 }
 
-/// A task whose history comes in pages gets the rest of them.
-async fn complete_history(
-    shared: &WorkflowWorkerState,
-    task: &mut ws::PollWorkflowTaskQueueResponse,
-) -> Result<(), ClientError> {
-    if task.next_page_token.is_empty() {
-        return Ok(());
-    }
-    let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
-    let page_token = std::mem::take(&mut task.next_page_token);
-    let rest = shared.fetch_history(task, page_token).await?;
-    events.extend(rest.events);
-    task.history = Some(History { events });
-    Ok(())
-}
-
 /// The engine's answer to the task, its payloads decoded first. A run that is not cached and
-/// whose task starts mid-history is replayed from the full history, fetched once. `None`: no
-/// answer can be given (the history could not be fetched, or the workflow thread is gone).
+/// whose task starts mid-history is replayed from the full history. `None`: no answer can be
+/// given (the history could not be fetched, or the workflow thread is gone).
 async fn run_engine(shared: &WorkflowWorkerState, task: &mut ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
-    let outcome = decode_and_run(shared, task).await;
+    let outcome = run_paged(shared, task).await;
     if !matches!(outcome, Some(TaskOutcome::NeedFullHistory)) {
         return outcome;
     }
-    match shared.fetch_history(task, Vec::new()).await {
-        Ok(history) => task.history = Some(history),
+    match shared.fetch_history_page(task, Vec::new()).await {
+        Ok((first, next)) => {
+            task.history = Some(first);
+            task.next_page_token = next;
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not fetch the full history");
             return None;
         }
     }
-    decode_and_run(shared, task).await
+    run_paged(shared, task).await
+}
+
+/// Runs the task whose history may come in pages (its first page in the task, the rest
+/// fetched one at a time): while pages remain, the events before the last workflow task
+/// start at hand go to the run as one part, so a long history is replayed as it arrives and
+/// never held whole (each page is dropped once applied). The task's last part answers it.
+async fn run_paged(shared: &WorkflowWorkerState, task: &mut ws::PollWorkflowTaskQueueResponse) -> Option<TaskOutcome> {
+    while !task.next_page_token.is_empty() {
+        if let Some(events) = take_complete_part(&mut task.history.get_or_insert_default().events) {
+            let mut part = ws::PollWorkflowTaskQueueResponse {
+                workflow_execution: task.workflow_execution.clone(),
+                workflow_type: task.workflow_type.clone(),
+                attempt: task.attempt,
+                history: Some(History { events }),
+                ..Default::default()
+            };
+            match decode_and_run(shared, &mut part, Part::Earlier).await? {
+                TaskOutcome::Replaying => {}
+                other => return Some(other),
+            }
+        }
+        let token = std::mem::take(&mut task.next_page_token);
+        match shared.fetch_history_page(task, token).await {
+            Ok((page, next)) => {
+                task.history.get_or_insert_default().events.extend(page.events);
+                task.next_page_token = next;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not fetch the rest of the history");
+                shared.executor.evict(run_id_of(task));
+                return None;
+            }
+        }
+    }
+    decode_and_run(shared, task, Part::Last).await
 }
 
 async fn decode_and_run(
     shared: &WorkflowWorkerState,
     task: &mut ws::PollWorkflowTaskQueueResponse,
+    part: Part,
 ) -> Option<TaskOutcome> {
     match codec::decode_workflow_task(shared.client.data_converter(), task).await {
         Ok(()) => {
             // Handed over and taken back, not copied: the history of a run that is not cached
-            // is the whole history (a deep copy of 50,000 events costs more than replaying them).
+            // may be long (a deep copy of many events costs more than replaying them).
             let handed = Arc::new(std::mem::take(task));
-            let outcome = shared.executor.run(handed.clone()).await;
+            let outcome = shared.executor.run(handed.clone(), part).await;
             *task = Arc::try_unwrap(handed).unwrap_or_else(|kept| (*kept).clone());
             outcome
         }
@@ -353,7 +373,10 @@ async fn encode_outcome(dc: &crate::client::converter::DataConverter, outcome: &
         TaskOutcome::QueryAnswer(Ok(answer)) => codec::encode_one(dc, std::mem::take(answer))
             .await
             .map(|encoded| *answer = encoded),
-        TaskOutcome::Failed { .. } | TaskOutcome::QueryAnswer(Err(_)) | TaskOutcome::NeedFullHistory => Ok(()),
+        TaskOutcome::Failed { .. }
+        | TaskOutcome::QueryAnswer(Err(_))
+        | TaskOutcome::NeedFullHistory
+        | TaskOutcome::Replaying => Ok(()),
     };
     if let Err(e) = encoded {
         *outcome = codec_failure(e);
@@ -480,6 +503,10 @@ async fn respond(
             tracing::warn!("the full history still did not start at event 1");
             Ok(None)
         }
+        TaskOutcome::Replaying => {
+            tracing::warn!("a part of the history was taken for the whole");
+            Ok(None)
+        }
     };
     result.map_err(ClientError::from)
 }
@@ -511,21 +538,13 @@ async fn settle_local_activities(
         workflow_type: task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
         task_queue: shared.task_queue.clone(),
     };
-    let timeout = task
-        .history
-        .as_ref()
-        .and_then(|h| h.events.first())
-        .and_then(|e| match &e.attributes {
-            Some(
-                crate::client::proto::history::history_event::Attributes::WorkflowExecutionStartedEventAttributes(a),
-            ) => a
-                .workflow_task_timeout
-                .as_ref()
-                .map(crate::client::time::from_proto_duration),
-            _ => None,
-        })
-        .filter(|d| !d.is_zero())
-        .unwrap_or(DEFAULT_WORKFLOW_TASK_TIMEOUT);
+    // The run's own timeout (its start event may be pages behind, or not in a sticky task).
+    let timeout = match &outcome {
+        TaskOutcome::Completed { task_timeout, .. } => Some(*task_timeout),
+        _ => None,
+    }
+    .filter(|d| !d.is_zero())
+    .unwrap_or(DEFAULT_WORKFLOW_TASK_TIMEOUT);
     let deadline = tokio::time::Instant::now() + timeout.mul_f64(0.8);
     loop {
         let TaskOutcome::Completed {

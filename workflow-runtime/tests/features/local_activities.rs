@@ -158,3 +158,57 @@ async fn local_activities_record_markers_retry_and_keep_the_task_alive() {
     replayer().replay(&history).unwrap();
     record_history("local-activities", &history);
 }
+
+#[activity(start_to_close_timeout = "30s")]
+async fn slow_double(n: u64) -> Result<u64, ActivityError> {
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    Ok(2 * n)
+}
+
+/// A local activity slower than the workflow task timeout, in a task after the first.
+#[workflow]
+#[derive(Default)]
+pub struct LateSlowQuote;
+
+#[workflow(name = "LateSlowQuote")]
+impl LateSlowQuote {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
+        ctx.sleep(Duration::from_millis(100)).await?;
+        ctx.local_activity(slow_double, 21).await
+    }
+}
+
+/// The task after a timer comes to the sticky queue with only its new events: the run's own
+/// workflow task timeout (2 s, not the server's default 10 s) still decides when a slow local
+/// activity keeps the task alive, so the task never times out.
+#[tokio::test]
+async fn a_slow_local_activity_keeps_a_later_task_alive_by_the_runs_timeout() {
+    let client = connect().await;
+    let tq = unique("late-quotes");
+    let running = Worker::builder(&client, &tq)
+        .workflow::<LateSlowQuote>()
+        .activity(slow_double)
+        .build()
+        .unwrap()
+        .spawn();
+    let quote = LateSlowQuote::start(
+        &client,
+        StartOptions::new(unique("late-quote"), &tq).task_timeout(Duration::from_secs(2)),
+    )
+    .await
+    .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), quote.result())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result, 42);
+    running.stop().await.unwrap();
+    let names = event_names(&quote.fetch_history().await.unwrap());
+    assert!(!names.iter().any(|n| n == "WORKFLOW_TASK_TIMED_OUT"), "{names:?}");
+    let completed_tasks = names.iter().filter(|n| *n == "WORKFLOW_TASK_COMPLETED").count();
+    assert!(
+        completed_tasks >= 3,
+        "the slow task was kept alive by an extra task: {names:?}"
+    );
+}

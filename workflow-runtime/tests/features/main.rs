@@ -2,9 +2,9 @@
 //! one module a feature: child workflows and signals to other workflows (`children`),
 //! cancellation (`cancellation`), versioning with patches (`versioning`), search attributes and
 //! memo (`search_attributes`), local activities (`local_activities`), bad input (`bad_input`),
-//! interceptors and headers (`interceptors`), what stays out of the logs (`logs`). Every
-//! feature's history is also kept under `tests/histories/` and replayed without a server
-//! (`histories`).
+//! interceptors and headers (`interceptors`), what stays out of the logs (`logs`), a history
+//! of many pages (`long_history`). Every feature's history is also kept under
+//! `tests/histories/` and replayed without a server (`histories`).
 //!
 //! This file holds what the modules share: the client, the history recorder and the replayer
 //! that knows every workflow of the binary.
@@ -17,6 +17,7 @@ mod histories;
 mod interceptors;
 mod local_activities;
 mod logs;
+mod long_history;
 mod search_attributes;
 // Public, as these workflows were at the crate root before: `ShippingV4` is only replayed, never
 // started, and its generated handle would otherwise be dead code.
