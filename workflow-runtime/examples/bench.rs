@@ -530,6 +530,19 @@ async fn signals(task_queue: &str, signals: u64, concurrency: usize, id: String)
     );
 }
 
+/// Asks the workflow's stack trace (a query every run answers): on a closed run, the worker
+/// that takes the query replays its whole history first.
+async fn query(workflow_id: &str) {
+    let client = connect().await;
+    let started = Instant::now();
+    client
+        .untyped_handle(workflow_id, None)
+        .query("__stack_trace", vec![], Default::default())
+        .await
+        .expect("the stack trace query");
+    println!("{{\"seconds\": {:.3}}}", started.elapsed().as_secs_f64());
+}
+
 fn replay(file: &str, rounds: usize) {
     let json = std::fs::read_to_string(file).expect("read the history file");
     let history = history_from_json(&json).expect("parse the history");
@@ -597,9 +610,10 @@ async fn run(args: Vec<String>) {
         }
         Some("eager") => eager(&args[2], arg(&args, 3, "count")).await,
         Some("replay") => replay(&args[2], arg(&args, 3, "rounds")),
+        Some("query") => query(&args[2]).await,
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench query WORKFLOW_ID | bench testenv TIMERS"
         ),
     }
 }

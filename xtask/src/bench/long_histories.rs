@@ -8,11 +8,14 @@
 //!
 //! Per run: the wall time, the worker's CPU time during the live run (from `/proc`, as every
 //! workload measures it, after a small warm-up run of the same shape) and the server's, per
-//! event of the history; then the history, exported by the CLI, replayed in process
-//! (`bench replay`), per event, and the history's workflow tasks that failed or timed out (each
-//! makes the next task replay the whole history). The linearity of a figure is its value per event at the largest
-//! size over its value at the smallest: about 1 when the time is linear in the history's
-//! length, above 1 when it grows faster.
+//! event of the history; then a fresh worker answers a query on the closed run (`bench query`,
+//! after a warm-up query on the warm-up run), fetching and replaying the whole history page by
+//! page: its CPU time per event and its peak RSS; then the history, exported by the CLI,
+//! decoded whole and replayed in process (`bench replay`), per event; and the history's
+//! workflow tasks that failed or timed out (each makes the next task replay the whole
+//! history). The linearity of a figure is its value per event at the largest size over its
+//! value at the smallest: about 1 when the time is linear in the history's length, above 1
+//! when it grows faster.
 
 use super::process::{Server, json_line, measured};
 use super::report::{Column, Figure, Row, at, grid};
@@ -108,6 +111,14 @@ fn run_once(h: &Harness, shape: Shape, count: u64) -> Result<Value> {
         .context("warm-up")?;
     let mut report = measured(&worker, &server, || shape.drive(h, address, &queue, &queue, count))?;
     worker.stop()?;
+    // A worker that never saw the run answers a query on it: the whole history fetched and
+    // replayed, as after a cache eviction or on another worker (after a warm-up query).
+    let fresh = self::worker(&h.ours, address, &queue, 10)?;
+    let query = |id: String| json_line(h.ours.command(&["query", &id]).env("TEMPORAL_ADDRESS", address));
+    query(format!("{warm_up}-0")).context("warm-up query")?;
+    let replayed = measured(&fresh, &server, || query(format!("{queue}-0")))?;
+    fresh.stop()?;
+    report["worker_replay"] = replayed["worker"].clone();
     let file = format!("long-{}-{count}.json", shape.name());
     let history = save_history(h, &server, &format!("{queue}-0"), &file);
     server.stop();
@@ -167,8 +178,20 @@ const SERVER: Column = Column {
     higher_is_better: false,
     decimals: 0,
 };
+const WORKER_REPLAY: Column = Column {
+    title: "worker replay CPU µs / event",
+    value: |v| per_event(v, &["worker_replay", "cpu_seconds"]),
+    higher_is_better: false,
+    decimals: 1,
+};
+const WORKER_REPLAY_RSS: Column = Column {
+    title: "worker replay peak RSS MiB",
+    value: |v| at(v, &["worker_replay", "peak_rss_mib"]),
+    higher_is_better: false,
+    decimals: 1,
+};
 const REPLAY: Column = Column {
-    title: "replay µs / event",
+    title: "in-process replay µs / event",
     value: |v| Some(1e6 / at(v, &["replay", "events_per_second"])?),
     higher_is_better: false,
     decimals: 2,
@@ -179,9 +202,18 @@ const FAILED: Column = Column {
     higher_is_better: false,
     decimals: 0,
 };
-const COLUMNS: [Column; 6] = [EVENTS, WALL, LIVE, SERVER, REPLAY, FAILED];
+const COLUMNS: [Column; 8] = [
+    EVENTS,
+    WALL,
+    LIVE,
+    SERVER,
+    WORKER_REPLAY,
+    WORKER_REPLAY_RSS,
+    REPLAY,
+    FAILED,
+];
 /// The columns that have a linearity figure (the others show none).
-const PER_EVENT: [&str; 3] = [LIVE.title, SERVER.title, REPLAY.title];
+const PER_EVENT: [&str; 4] = [LIVE.title, SERVER.title, WORKER_REPLAY.title, REPLAY.title];
 
 /// The linearity of each per-event column over one shape's rows (largest size over smallest),
 /// `{column title: ratio}`; a column without both figures has none.
@@ -227,7 +259,8 @@ pub(super) fn run(h: &Harness) -> (String, Value) {
         rows.extend(shape_rows);
     }
     let title = "this project: long histories, one workflow per run on a fresh in-memory server: time per history \
-                 event, live (worker and server CPU, after a warm-up run) and replayed in process; linearity = per \
+                 event, live (worker and server CPU, after a warm-up run), replayed by a fresh worker to answer a query (its CPU \
+                 and peak RSS) and replayed in process from the whole decoded history; linearity = per \
                  event at the largest size ÷ at the smallest (≈ 1: linear)";
     let table = grid(title, "workflow", &rows, &COLUMNS) + &lines + "\n";
     let mut raw = json!({ "runs": rows_json(&rows, &COLUMNS), "linearity": linear });
