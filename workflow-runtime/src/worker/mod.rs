@@ -99,7 +99,9 @@ pub struct WorkerOptions {
     /// How many local activity attempts run at once (default: 100, fixed).
     pub local_activity_slots: SlotSupplier,
     /// Polls of each workflow task queue, the normal one and the worker's sticky one
-    /// (default: 2 each).
+    /// (default: 8 each: a task that finds a poll waiting is handed over at once, one that
+    /// finds none is stored in the server's task queue and read back, which costs the server
+    /// more).
     pub workflow_pollers: PollerBehavior,
     /// Polls of the activity task queue (default: 2).
     pub activity_pollers: PollerBehavior,
@@ -159,7 +161,7 @@ impl Default for WorkerOptions {
             workflow_task_slots: SlotSupplier::Fixed(100),
             activity_slots: SlotSupplier::Fixed(100),
             local_activity_slots: SlotSupplier::Fixed(100),
-            workflow_pollers: PollerBehavior::SimpleMaximum(2),
+            workflow_pollers: PollerBehavior::SimpleMaximum(8),
             activity_pollers: PollerBehavior::SimpleMaximum(2),
             max_concurrent_nexus_tasks: 100,
             nexus_pollers: PollerBehavior::SimpleMaximum(2),
