@@ -5,7 +5,9 @@
 //! - `bench worker TASK_QUEUE`: serves until a line arrives on stdin (or stdin closes); with
 //!   `BENCH_METRICS=1` (and the `metrics` and `opentelemetry` features) its client and worker
 //!   record Temporal's SDK metrics, served on a Prometheus endpoint, and trace every call with
-//!   `OpenTelemetryTracing` (spans recorded, not exported), for the cost of both.
+//!   `OpenTelemetryTracing` (spans recorded, not exported), for the cost of both;
+//!   `BENCH_WORKFLOW_POLLERS` (a count, or `auto` for `PollerBehavior::autoscaling()`) sets
+//!   its workflow pollers, to compare settings by hand.
 //! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` (or, this
 //!   project only, `BenchSignals`) history.
 //! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment
@@ -35,6 +37,9 @@
 //!   (alternating, eager first and last of every four, after a few of each to warm up), and
 //!   print the start-to-first-activity latencies of each way (from the start call to the
 //!   activity's first line) and how many eager starts the worker ran eagerly.
+//! - `bench query WORKFLOW_ID ROUNDS`: asks the run's `__stack_trace` query ROUNDS times, one
+//!   after another, and prints `{"rounds": R, "seconds": S}` (a worker without a cache replays
+//!   a closed run's whole history for each).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -259,6 +264,12 @@ async fn worker(task_queue: &str) {
         .max_concurrent_workflow_tasks(500);
     if let Some(telemetry) = &telemetry {
         worker = telemetry.observe(worker);
+    }
+    if let Some(pollers) = std::env::var("BENCH_WORKFLOW_POLLERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        worker = worker.workflow_pollers(pollers);
     }
     let worker = worker.build().expect("worker");
     let shutdown = worker.shutdown_handle();
@@ -530,17 +541,22 @@ async fn signals(task_queue: &str, signals: u64, concurrency: usize, id: String)
     );
 }
 
-/// Asks the workflow's stack trace (a query every run answers): on a closed run, the worker
-/// that takes the query replays its whole history first.
-async fn query(workflow_id: &str) {
+/// Asks the workflow's stack trace (a query every run answers) `rounds` times, one after
+/// another: on a closed run, a worker without a cache replays its whole history each time.
+async fn query(workflow_id: &str, rounds: usize) {
     let client = connect().await;
+    let handle = client.untyped_handle(workflow_id, None);
     let started = Instant::now();
-    client
-        .untyped_handle(workflow_id, None)
-        .query("__stack_trace", vec![], Default::default())
-        .await
-        .expect("the stack trace query");
-    println!("{{\"seconds\": {:.3}}}", started.elapsed().as_secs_f64());
+    for _ in 0..rounds {
+        handle
+            .query("__stack_trace", vec![], Default::default())
+            .await
+            .expect("the stack trace query");
+    }
+    println!(
+        "{{\"rounds\": {rounds}, \"seconds\": {:.3}}}",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn replay(file: &str, rounds: usize) {
@@ -610,10 +626,10 @@ async fn run(args: Vec<String>) {
         }
         Some("eager") => eager(&args[2], arg(&args, 3, "count")).await,
         Some("replay") => replay(&args[2], arg(&args, 3, "rounds")),
-        Some("query") => query(&args[2]).await,
+        Some("query") => query(&args[2], arg(&args, 3, "rounds")).await,
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench query WORKFLOW_ID | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench query WORKFLOW_ID ROUNDS | bench testenv TIMERS"
         ),
     }
 }

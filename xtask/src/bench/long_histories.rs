@@ -8,14 +8,15 @@
 //!
 //! Per run: the wall time, the worker's CPU time during the live run (from `/proc`, as every
 //! workload measures it, after a small warm-up run of the same shape) and the server's, per
-//! event of the history; then a fresh worker answers a query on the closed run (`bench query`,
-//! after a warm-up query on the warm-up run), fetching and replaying the whole history page by
-//! page: its CPU time per event and its peak RSS; then the history, exported by the CLI,
-//! decoded whole and replayed in process (`bench replay`), per event; and the history's
-//! workflow tasks that failed or timed out (each makes the next task replay the whole
-//! history). The linearity of a figure is its value per event at the largest size over its
-//! value at the smallest: about 1 when the time is linear in the history's length, above 1
-//! when it grows faster.
+//! event of the history. Then a worker without a cache answers queries on the closed run
+//! (`bench query`, after warm-up queries on the warm-up run), each time fetching and replaying
+//! the whole history page by page: its CPU time per event replayed, and its peak RSS. Then the
+//! history, exported by the CLI, is decoded whole and replayed in process (`bench replay`), per
+//! event. Both replays are repeated to about 200,000 events. Last, the history's workflow
+//! tasks that failed or timed out (each makes the next task replay the whole history). The
+//! linearity of a figure is its value per event at the largest size over its value at the
+//! smallest: about 1 when the time is linear in the history's length, above 1 when it grows
+//! faster.
 
 use super::process::{Server, json_line, measured};
 use super::report::{Column, Figure, Row, at, grid};
@@ -99,7 +100,8 @@ impl Shape {
     }
 }
 
-/// One measured run: a warm-up run of the shape, the measured run, then its history replayed.
+/// One measured run: a warm-up run of the shape, the measured run, then its history replayed
+/// by a worker without a cache and in process.
 fn run_once(h: &Harness, shape: Shape, count: u64) -> Result<Value> {
     let server = Server::start_configured(&h.cli, true, &SERVER_CONFIG)?;
     let address = server.address();
@@ -111,23 +113,30 @@ fn run_once(h: &Harness, shape: Shape, count: u64) -> Result<Value> {
         .context("warm-up")?;
     let mut report = measured(&worker, &server, || shape.drive(h, address, &queue, &queue, count))?;
     worker.stop()?;
-    // A worker that never saw the run answers a query on it: the whole history fetched and
-    // replayed, as after a cache eviction or on another worker (after a warm-up query).
-    let fresh = self::worker(&h.ours, address, &queue, 10)?;
-    let query = |id: String| json_line(h.ours.command(&["query", &id]).env("TEMPORAL_ADDRESS", address));
-    query(format!("{warm_up}-0")).context("warm-up query")?;
-    let replayed = measured(&fresh, &server, || query(format!("{queue}-0")))?;
-    fresh.stop()?;
-    report["worker_replay"] = replayed["worker"].clone();
     let file = format!("long-{}-{count}.json", shape.name());
-    let history = save_history(h, &server, &format!("{queue}-0"), &file);
-    server.stop();
-    let history = history?;
+    let history = save_history(h, &server, &format!("{queue}-0"), &file)?;
     let (events, failed) = history_counts(&history)?;
-    let rounds = (h.sizes.long.replay_events / events).max(1).to_string();
+    let rounds = (h.sizes.long.replay_events / events).max(1);
     report["history_events"] = json!(events);
     report["failed_workflow_tasks"] = json!(failed);
-    report["replay"] = json_line(&mut h.ours.command(&["replay", path_str(&history)?, &rounds]))?;
+    // A worker without a cache answers queries on the closed run: for each, the whole history
+    // fetched and replayed, as after a cache eviction or on another worker (after warm-up
+    // queries on the warm-up run), as many rounds as the in-process replay below.
+    let uncached = self::worker(&h.ours, address, &queue, 0)?;
+    let query = |id: String, rounds: usize| {
+        json_line(
+            h.ours
+                .command(&["query", &id, &rounds.to_string()])
+                .env("TEMPORAL_ADDRESS", address),
+        )
+    };
+    query(format!("{warm_up}-0"), 10).context("warm-up queries")?;
+    let replayed = measured(&uncached, &server, || query(format!("{queue}-0"), rounds))?;
+    uncached.stop()?;
+    server.stop();
+    report["worker_replay"] = replayed["worker"].clone();
+    report["worker_replay"]["rounds"] = json!(rounds);
+    report["replay"] = json_line(&mut h.ours.command(&["replay", path_str(&history)?, &rounds.to_string()]))?;
     Ok(report)
 }
 
@@ -180,7 +189,7 @@ const SERVER: Column = Column {
 };
 const WORKER_REPLAY: Column = Column {
     title: "worker replay CPU µs / event",
-    value: |v| per_event(v, &["worker_replay", "cpu_seconds"]),
+    value: |v| Some(per_event(v, &["worker_replay", "cpu_seconds"])? / at(v, &["worker_replay", "rounds"])?),
     higher_is_better: false,
     decimals: 1,
 };
@@ -259,8 +268,8 @@ pub(super) fn run(h: &Harness) -> (String, Value) {
         rows.extend(shape_rows);
     }
     let title = "this project: long histories, one workflow per run on a fresh in-memory server: time per history \
-                 event, live (worker and server CPU, after a warm-up run), replayed by a fresh worker to answer a query (its CPU \
-                 and peak RSS) and replayed in process from the whole decoded history; linearity = per \
+                 event, live (worker and server CPU, after a warm-up run), replayed by a worker without a cache to answer queries \
+                 (its CPU and peak RSS) and replayed in process from the whole decoded history; linearity = per \
                  event at the largest size ÷ at the smallest (≈ 1: linear)";
     let table = grid(title, "workflow", &rows, &COLUMNS) + &lines + "\n";
     let mut raw = json!({ "runs": rows_json(&rows, &COLUMNS), "linearity": linear });
