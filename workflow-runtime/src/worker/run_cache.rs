@@ -171,11 +171,15 @@ impl RunCache {
         &mut self,
         task: &PollWorkflowTaskQueueResponse,
     ) -> Result<(Run, Option<std::time::Instant>), Box<TaskOutcome>> {
-        let execution = task.workflow_execution.clone().unwrap_or_default();
-        let workflow_type = task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+        // Borrowed: the ids are copied only when a run is created (a cached run's task, the
+        // common case, copies none).
+        let (workflow_id, run_id) = task
+            .workflow_execution
+            .as_ref()
+            .map_or(("", ""), |e| (e.workflow_id.as_str(), e.run_id.as_str()));
         let events = task.history.as_ref().map(|h| h.events.as_slice()).unwrap_or(&[]);
         let first_event = events.first().map(|e| e.event_id);
-        if let Some((run, since)) = self.replaying.remove(&execution.run_id)
+        if let Some((run, since)) = self.replaying.remove(run_id)
             && first_event.is_none_or(|id| id == run.last_event_id + 1)
         {
             return Ok((run, since));
@@ -184,13 +188,14 @@ impl RunCache {
         // task whose answer the server never recorded.
         let cached = self
             .awaiting_locals
-            .remove(&execution.run_id)
-            .or_else(|| self.cache.take(&execution.run_id).map(|run| *run));
+            .remove(run_id)
+            .or_else(|| self.cache.take(run_id).map(|run| *run));
         match cached {
             Some(run) if first_event.is_none_or(|id| id == run.last_event_id + 1) && first_event != Some(1) => {
                 Ok((run, None))
             }
             _ if first_event == Some(1) => {
+                let workflow_type = task.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
                 let Some(factory) = self.factories.get(&workflow_type) else {
                     return Err(Box::new(TaskOutcome::from_error(TaskError::UnknownWorkflowType {
                         workflow_type,
@@ -199,8 +204,8 @@ impl RunCache {
                 };
                 let info = WorkflowInfo {
                     workflow_type,
-                    workflow_id: execution.workflow_id,
-                    run_id: execution.run_id,
+                    workflow_id: workflow_id.to_string(),
+                    run_id: run_id.to_string(),
                     namespace: self.namespace.clone(),
                     task_queue: String::new(),
                     attempt: 1,
