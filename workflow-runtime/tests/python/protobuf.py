@@ -14,6 +14,7 @@ workflow and answers a `WorkflowExecution`. Waits for the result (a `HistoryEven
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 
 from google.protobuf.duration_pb2 import Duration
@@ -86,3 +87,9 @@ async def main(address: str, rust_queue: str, python_queue: str, workflow_id: st
 
 if __name__ == "__main__":
     asyncio.run(main(*sys.argv[1:]))
+    # The SDK's native threads can abort the interpreter while it finalizes ("PyGILState_Release:
+    # thread state must be current", SIGABRT, seen in CI) after all output is written: leave
+    # without finalizing, as the other scripts do. An exception above still exits non-zero.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
