@@ -104,6 +104,8 @@ struct Inner {
     options: ClientOptions,
     /// Workers of this process that take eager starts.
     eager: EagerWorkers,
+    /// Calls go to a service in this process.
+    in_process: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -249,6 +251,7 @@ impl Client {
         headers: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
+        let in_process = transport.is_in_process();
         let interceptor = MetadataInterceptor {
             headers: Arc::new(headers),
         };
@@ -262,6 +265,7 @@ impl Client {
                 operator,
                 options,
                 eager: EagerWorkers::default(),
+                in_process,
             }),
         };
         client
@@ -275,6 +279,14 @@ impl Client {
     /// The options this client was made with.
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// Whether this client's calls go to a service in this process
+    /// ([`connect_in_process`](Self::connect_in_process): the test environment) rather than over
+    /// the network. A worker built on such a client on a current-thread runtime runs workflow
+    /// code on that runtime's thread.
+    pub fn is_in_process(&self) -> bool {
+        self.inner.in_process
     }
 
     /// The namespace.

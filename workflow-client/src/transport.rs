@@ -57,6 +57,13 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Whether calls go to a service in this process.
+    pub(crate) fn is_in_process(&self) -> bool {
+        matches!(self.0, Route::InProcess(_))
+    }
+}
+
 fn network_error(e: tonic::transport::Error) -> BoxError {
     Box::new(e)
 }

@@ -8,6 +8,9 @@ use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
 use workflow_runtime::testing::{ActivityHarness, TestEnv};
 
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
+
 /// Fails until its third attempt.
 #[activity(
     start_to_close_timeout = "10s",
@@ -599,4 +602,86 @@ async fn nexus_endpoints_and_calls_nothing_serves() {
         "{failure}"
     );
     worker.stop().await.unwrap();
+}
+
+// ----- where workflow code runs -----
+
+/// Blocks its thread (outside workflow code, where the determinism lints do not look).
+fn block_thread(d: Duration) {
+    std::thread::sleep(d)
+}
+
+/// The name of the thread that ran it; it blocks that thread first for `block_ms`.
+#[workflow]
+#[derive(Default)]
+pub struct WhereAmI;
+
+#[workflow]
+impl WhereAmI {
+    #[run]
+    async fn run(_ctx: WorkflowContext<Self>, block_ms: u64) -> WorkflowResult<String> {
+        block_thread(Duration::from_millis(block_ms));
+        Ok(std::thread::current().name().unwrap_or("unnamed").to_string())
+    }
+}
+
+async fn where_workflow_code_runs(block_ms: u64, deadlock_timeout: Duration) -> String {
+    let env = TestEnv::start().await.unwrap();
+    let worker = Worker::builder(env.client(), "where")
+        .workflow::<WhereAmI>()
+        .deadlock_detection_timeout(deadlock_timeout)
+        .build()
+        .unwrap()
+        .spawn();
+    let run = WhereAmI::start(env.client(), StartOptions::new("where", "where"), block_ms)
+        .await
+        .unwrap();
+    let thread = tokio::time::timeout(Duration::from_secs(20), run.result())
+        .await
+        .expect("the run ends")
+        .unwrap();
+    worker.stop().await.unwrap();
+    thread
+}
+
+/// `#[tokio::test]` gives a current-thread runtime: workflow code runs on the test's own thread
+/// (no hop to a workflow thread and back per task).
+#[tokio::test]
+async fn on_a_current_thread_runtime_workflow_code_runs_on_the_tests_thread() {
+    let test_thread = std::thread::current().name().map(String::from);
+    let ran_on = where_workflow_code_runs(0, Duration::from_secs(2)).await;
+    assert_eq!(Some(ran_on), test_thread);
+}
+
+/// On a multi-thread runtime the runtime's threads may take turns, so workflow code keeps its
+/// workflow thread, as with a server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_multi_thread_runtime_workflow_code_runs_on_the_workflow_thread() {
+    assert_eq!(
+        where_workflow_code_runs(0, Duration::from_secs(2)).await,
+        "workflows-where"
+    );
+}
+
+/// Workflow code that holds the test's thread cannot be taken off it: the watchdog names it in
+/// an error log once it passes the deadlock timeout (here the code lets go afterwards).
+#[test]
+fn workflow_code_that_holds_the_tests_thread_is_reported() {
+    // The watchdog logs from a thread of its own: the subscriber is the binary's global one.
+    let logs = captured_logs::captured_logs();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ran_on = runtime.block_on(where_workflow_code_runs(900, Duration::from_millis(200)));
+    assert_eq!(Some(ran_on.as_str()), std::thread::current().name());
+    let reports = logs.lines_with("workflow code does not yield");
+    let [report] = reports.as_slice() else {
+        panic!("one report expected: {reports:?}");
+    };
+    assert!(
+        report.contains("workflow WhereAmI (id where) did not yield"),
+        "{report}"
+    );
+    assert!(report.contains("current-thread runtime"), "{report}");
 }

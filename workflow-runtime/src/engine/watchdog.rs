@@ -28,9 +28,10 @@ impl PollClock {
         })
     }
 
-    /// Makes this clock the one the current thread's polls report to.
-    pub(crate) fn install(self: &Arc<Self>) {
-        CLOCK.with(|c| *c.borrow_mut() = Some(self.clone()));
+    /// Makes this clock the one the current thread's polls report to, until the returned
+    /// guard is dropped (the thread's earlier clock, if any, comes back then).
+    pub(crate) fn install(self: &Arc<Self>) -> Installed {
+        Installed(CLOCK.with(|c| c.borrow_mut().replace(self.clone())))
     }
 
     /// How long the current poll has run, and which run it is, if one is running.
@@ -42,6 +43,16 @@ impl PollClock {
         let elapsed = (self.base.elapsed().as_millis() as u64).saturating_sub(started - 1);
         let run = self.run.lock().map(|r| r.clone()).unwrap_or_default();
         Some((Duration::from_millis(elapsed), run))
+    }
+}
+
+/// A clock installed on this thread; holds the one it replaced.
+pub(crate) struct Installed(Option<Arc<PollClock>>);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let earlier = self.0.take();
+        let _ = CLOCK.try_with(|c| *c.borrow_mut() = earlier);
     }
 }
 

@@ -52,6 +52,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! On a current-thread runtime, as here and in `#[tokio::test]`, a worker of the test
+//! environment runs workflow code on the runtime's own thread (no workflow thread): each
+//! workflow task costs about half as much.
+//!
 //! `TestEnv` and `DevServer` come from the `workflow-testing` and `workflow-dev-server` crates,
 //! behind this crate's default `testing` feature; `ActivityHarness` is always here.
 

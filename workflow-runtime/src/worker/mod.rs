@@ -147,7 +147,9 @@ pub struct WorkerOptions {
     /// stops by the end of it whatever they do.
     pub graceful_shutdown_timeout: Duration,
     /// How long one poll of workflow code may run without yielding before its task fails as
-    /// deadlocked (and the workflow thread is replaced).
+    /// deadlocked (and the workflow thread is replaced). A worker of the test environment on a
+    /// current-thread runtime runs workflow code on that runtime's thread, which such code
+    /// holds: there it is reported (an error log naming the run) and its task cannot fail.
     pub deadlock_detection_timeout: Duration,
     /// Whether workflow code's logs (`tracing` events and spans) are written while it replays
     /// history, too. Off by default: a line is written once, when the code runs live; turn it

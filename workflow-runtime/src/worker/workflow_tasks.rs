@@ -80,6 +80,11 @@ impl WorkflowWorker {
     ) -> Result<Self, WorkerError> {
         let cache_size = options.sticky_cache_size;
         let namespace = client.namespace().to_string();
+        // In the test environment on a current-thread runtime (what `#[tokio::test]` gives),
+        // workflow code runs on the test's thread: no hop to a workflow thread and back per task.
+        let inline = client.is_in_process()
+            && tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
         let executor = Executor::start(
             task_queue.clone(),
             registered.workflows,
@@ -91,6 +96,7 @@ impl WorkflowWorker {
             namespace,
             options.deadlock_detection_timeout,
             identity.metrics.clone(),
+            inline,
         )?;
         let sticky_queue = (cache_size > 0).then(|| format!("{}-{}-sticky", identity.name, identity.instance_key));
         let shared = Arc::new(WorkflowWorkerState {

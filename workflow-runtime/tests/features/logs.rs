@@ -3,50 +3,9 @@
 //! code logs once, not again on replay (unless asked), and every line says which run it is.
 
 use crate::bad_input::Fragile;
+use crate::captured_logs::captured_logs;
 use workflow_runtime::prelude::*;
 use workflow_runtime::testing::{DevServer, unique_id as unique};
-
-/// A writer into a shared buffer, for reading what was logged.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// What this test binary logs at the info level (the one subscriber, installed on first use).
-fn captured_logs() -> Captured {
-    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Captured::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter("info")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .try_init()
-            .expect("the only subscriber of this test binary");
-        logs
-    })
-    .clone()
-}
-
-impl Captured {
-    /// The lines logged so far that contain `text`.
-    fn lines_with(&self, text: &str) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|l| l.contains(text))
-            .map(str::to_string)
-            .collect()
-    }
-}
 
 /// At the default log level, neither payload contents (even those that fail to decode) nor the
 /// API key reach the logs, and decode failures stored in history do not repeat the payload.
@@ -93,7 +52,7 @@ async fn payload_contents_and_secrets_stay_out_of_logs_and_failure_messages() {
         other => panic!("{other:?}"),
     }
     running.stop().await.unwrap();
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(
         logged.contains("signal input does not decode"),
         "the dropped signal was logged:\n{logged}"

@@ -36,6 +36,8 @@ async fn connect() -> Client {
     dev_server_client().await.unwrap()
 }
 
+#[path = "../support/captured_logs.rs"]
+mod captured_logs;
 #[path = "../support/history_files.rs"]
 mod history_files;
 use history_files::record_history;
