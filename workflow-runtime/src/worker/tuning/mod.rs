@@ -39,13 +39,15 @@ mod tests;
 pub enum PollerBehavior {
     /// Always this many polls at once.
     SimpleMaximum(usize),
-    /// Between `minimum` and `maximum` polls, starting with `initial`: one more after a poll
-    /// brings a task, one fewer after a poll comes back empty, and the server's suggestion
-    /// instead when a poll's answer carries one (`poller_scaling_decision`). A poll the
-    /// server refuses as overloaded (`RESOURCE_EXHAUSTED`) halves the count; another failed
-    /// poll removes one. While above `minimum`, polls ask the server to answer within 10 s
-    /// rather than the usual minute, so pollers added for a burst come back, empty, soon
-    /// after it ends.
+    /// Between `minimum` and `maximum` polls, starting with `initial`, moved as the official
+    /// SDKs move theirs: by the server's suggestion when a poll's answer carries one
+    /// (`poller_scaling_decision`), a suggestion to poll more only while tasks come in at
+    /// least 10 % faster than in the 100 ms before (else the worker, not its polls, is what
+    /// limits it); one fewer after a poll comes back empty, once the server has made any
+    /// suggestion. A poll the server refuses as overloaded (`RESOURCE_EXHAUSTED`) halves the
+    /// count; another failed poll removes one. While above `minimum`, polls ask the server to
+    /// answer within 10 s rather than the usual minute, so pollers added for a burst come
+    /// back, empty, soon after it ends.
     Autoscaling {
         /// The fewest polls kept open.
         minimum: usize,

@@ -2,7 +2,7 @@
 //! into resource-based slots, paused time into the rate limiter.
 
 use super::resource::{Admission, Held, admission};
-use super::scaler::{PollOutcome, PollerCount, SCALED_UP_POLL_TIMEOUT};
+use super::scaler::{INGESTION_PERIOD, PollOutcome, PollerCount, SCALED_UP_POLL_TIMEOUT};
 use super::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,12 +30,15 @@ fn autoscaling(minimum: usize, maximum: usize, initial: usize) -> PollScaler {
 }
 
 #[test]
-fn tasks_add_pollers_and_empty_polls_remove_them_within_bounds() {
-    let s = autoscaling(1, 4, 2);
-    for expected in [3, 4, 4] {
-        s.observe(task(None));
-        assert_eq!(s.count().target, expected);
+fn empty_polls_remove_pollers_only_once_the_server_has_suggested_a_change() {
+    let s = autoscaling(1, 10, 4);
+    // Tasks alone move nothing, and until the server suggests anything, neither do empty
+    // polls (nothing would add the pollers back).
+    for outcome in [task(None), task(None), empty(), empty(), empty()] {
+        s.observe(outcome);
+        assert_eq!(s.count().target, 4);
     }
+    s.observe(task(Some(0)));
     for expected in [3, 2, 1, 1] {
         s.observe(empty());
         assert_eq!(s.count().target, expected);
@@ -43,9 +46,8 @@ fn tasks_add_pollers_and_empty_polls_remove_them_within_bounds() {
 }
 
 #[test]
-fn the_servers_suggestion_wins_over_the_task_rule() {
+fn the_servers_suggestions_move_the_target_within_bounds() {
     let s = autoscaling(1, 10, 5);
-    // A task that waited long: the server suggests one fewer, not one more.
     s.observe(task(Some(-1)));
     assert_eq!(s.count().target, 4);
     s.observe(task(Some(3)));
@@ -59,6 +61,40 @@ fn the_servers_suggestion_wins_over_the_task_rule() {
         suggestion: Some(-20),
     });
     assert_eq!(s.count().target, 1);
+}
+
+#[test]
+fn a_suggestion_to_poll_more_counts_only_while_tasks_come_in_faster() {
+    let s = autoscaling(1, 50, 5);
+    // Periods of INGESTION_PERIOD (100 ms) from the scaler's creation, just before `start`:
+    // `at(k, i)` is inside period k.
+    let start = std::time::Instant::now();
+    let at = |period: u64, i: u64| start + INGESTION_PERIOD * period as u32 + Duration::from_millis(10 + i);
+    let tasks = |period: u64, n: u64| {
+        for i in 0..n {
+            s.observe_at(task(None), at(period, i));
+        }
+    };
+    // At first a suggestion to grow is followed.
+    tasks(0, 10);
+    s.observe_at(task(Some(1)), at(0, 20));
+    assert_eq!(s.count().target, 6);
+    // Period 0 took 11 tasks (the suggestion's own among them), none before it: followed.
+    tasks(1, 11);
+    s.observe_at(task(Some(1)), at(1, 20));
+    assert_eq!(s.count().target, 7);
+    // Period 1 took 12, not 10 % more than 11: suggestions to grow wait, those to shrink do not.
+    tasks(2, 20);
+    s.observe_at(task(Some(2)), at(2, 30));
+    assert_eq!(s.count().target, 7);
+    s.observe_at(task(Some(-1)), at(2, 31));
+    assert_eq!(s.count().target, 6);
+    // Period 2 took 22 after 12: faster again.
+    s.observe_at(task(Some(3)), at(3, 0));
+    assert_eq!(s.count().target, 9);
+    // Quiet periods (nothing taken) end the comparison: growing is allowed again.
+    s.observe_at(task(Some(1)), at(9, 0));
+    assert_eq!(s.count().target, 10);
 }
 
 #[test]
@@ -88,7 +124,7 @@ fn a_simple_maximum_never_moves_and_polls_long() {
 fn polls_are_short_only_while_scaled_above_the_minimum() {
     let s = autoscaling(1, 5, 1);
     assert_eq!(s.poll_timeout(LONG), LONG);
-    s.observe(task(None));
+    s.observe(task(Some(1)));
     assert_eq!(s.poll_timeout(LONG), SCALED_UP_POLL_TIMEOUT);
     s.observe(empty());
     assert_eq!(s.poll_timeout(LONG), LONG);
@@ -100,10 +136,10 @@ async fn turns_wait_while_the_target_is_reached_and_follow_it_down() {
     let a = s.turn().await;
     let b = s.turn().await;
     assert_eq!(s.count(), PollerCount { active: 2, target: 2 });
-    // A third waits until a task raises the target.
+    // A third waits until the server suggests one more.
     let third = tokio::time::timeout(Duration::from_secs(1), s.turn()).await;
     assert!(third.is_err(), "a turn beyond the target was given");
-    s.observe(task(None));
+    s.observe(task(Some(1)));
     let c = tokio::time::timeout(Duration::from_secs(1), s.turn())
         .await
         .expect("a turn after scaling up");
