@@ -179,12 +179,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     with_ceiling.insert(1, ceiling);
     let names: Vec<&str> = with_ceiling.iter().map(sdk_name).collect();
 
-    let mut tables = String::new();
-    let mut raw = serde_json::Map::new();
-    let mut record = |key: &str, title: &str, rows: &[Row], columns: &[Column], label: &str| {
-        tables.push_str(&table(title, rows, columns, label));
-        raw.insert(key.to_string(), rows_json(rows, columns));
-    };
+    let mut done = Done::new(smoke, load);
 
     for (mode, in_memory) in [("in-memory", true), ("SQLite", false)] {
         for (key, (n, c, a)) in [("concurrent", h.sizes.concurrent), ("sequential", h.sizes.sequential)] {
@@ -197,18 +192,19 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
             let rows = repeated(&with_ceiling, reps, &mut |sdk| {
                 throughput(&h, sdk, in_memory, key, (n, c, a))
             });
-            record(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, VERSUS_PEERS);
+            done.table(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, VERSUS_PEERS);
         }
     }
 
     let (cost_table, cost_raw) = metrics_cost(&h);
+    done.add("metrics_cost", cost_table, cost_raw);
 
     let rows = each(&sdks, &mut |sdk| idle_cache(&h, sdk, h.sizes.idle));
     let title = format!(
         "{} idle workflow runs in the worker's cache (in-memory dev server)",
         h.sizes.idle
     );
-    record("idle_cache", &title, &rows, &CACHE, VERSUS_PEERS);
+    done.table("idle_cache", &title, &rows, &CACHE, VERSUS_PEERS);
 
     eprintln!("xtask: eager workflow start");
     let rows = eager_start(&h);
@@ -217,7 +213,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
          ({} starts each way per run; median (min–max) of {reps} runs, each on a fresh in-memory server)",
         h.sizes.eager
     );
-    record("eager_start", &title, &rows, &EAGER, "eager vs normal start");
+    done.table("eager_start", &title, &rows, &EAGER, "eager vs normal start");
 
     let history = record_history(&h, h.sizes.replay.0)?;
     let events = count_events(&history)?;
@@ -226,10 +222,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         json_line(&mut sdk.command(&["replay", path_str(&history)?, &rounds]))
     });
     let title = format!("replay of one {events}-event history × {rounds}, in-process");
-    record("replay", &title, &rows, &REPLAY, VERSUS_PEERS);
-
-    let (long_table, long_raw) = long_histories::run(&h);
-    let (scale_table, scale_raw) = scale::run(&h, &scale_sdks(&sdks));
+    done.table("replay", &title, &rows, &REPLAY, VERSUS_PEERS);
 
     let timers = h.sizes.timers.to_string();
     // Repeated like the throughput cells: one run of a millisecond-scale figure moves by
@@ -244,22 +237,25 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     let title = format!(
         "time-skipping test environment: one 30-day timer; {timers} sequential timers (median (min–max) of {reps} runs)"
     );
-    record("test_environment", &title, &rows, &TEST_ENV, VERSUS_PEERS);
+    done.table("test_environment", &title, &rows, &TEST_ENV, VERSUS_PEERS);
 
     if !smoke {
         let rows = build::clean_builds();
         let title = "clean dev build of a minimal worker program";
-        record("build", title, &rows, &build::COLUMNS, VERSUS_PEERS);
+        done.table("build", title, &rows, &build::COLUMNS, VERSUS_PEERS);
     }
-    tables.push_str(&long_table);
-    raw.insert("long_histories".into(), long_raw);
-    tables.push_str(&scale_table);
-    raw.insert("scale".into(), scale_raw);
-    tables.push_str(&cost_table);
-    raw.insert("metrics_cost".into(), cost_raw);
+
+    // The longest sections last.
+    let (long_table, long_raw) = long_histories::run(&h);
+    done.add("long_histories", long_table, long_raw);
+    let (scale_table, scale_raw) = scale::run(&h, &scale_sdks(&sdks));
+    done.add("scale", scale_table, scale_raw);
 
     let date = run_date()?;
     let machine = machine();
+    let Done {
+        tables, raw, partial, ..
+    } = done;
     let workloads = Value::Object(raw);
     let quiet = Quiet::judge(load, &workloads);
     println!(
@@ -292,6 +288,8 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         serde_json::to_string_pretty(&report)?,
     )?;
     println!("raw numbers: {}", path.display());
+    // The complete report replaces the partial one.
+    let _ = std::fs::remove_file(path.with_file_name(partial));
     // This project's rows (and the null worker's) failing is a broken harness (CI runs the
     // smoke mode for that).
     let own = [THIS_PROJECT, null_worker::SDK, EAGER_START, NORMAL_START];
@@ -305,6 +303,55 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The tables of a run so far, and their raw numbers. Each is printed to stderr as it
+/// finishes and the raw numbers so far are written to `target/bench/latest.partial.json`
+/// (`smoke.partial.json`), so a run stopped part-way keeps what it measured; the complete
+/// report replaces that file at the end.
+struct Done {
+    tables: String,
+    raw: serde_json::Map<String, Value>,
+    /// The partial report's file under `target/bench`.
+    partial: &'static str,
+    load: [f64; 3],
+}
+
+impl Done {
+    fn new(smoke: bool, load: [f64; 3]) -> Done {
+        Done {
+            tables: String::new(),
+            raw: serde_json::Map::new(),
+            partial: if smoke {
+                "smoke.partial.json"
+            } else {
+                "latest.partial.json"
+            },
+            load,
+        }
+    }
+
+    /// A table of `rows` under `columns` (see `report::table`).
+    fn table(&mut self, key: &str, title: &str, rows: &[Row], columns: &[Column], label: &str) {
+        self.add(key, table(title, rows, columns, label), rows_json(rows, columns));
+    }
+
+    fn add(&mut self, key: &str, table: String, raw: Value) {
+        eprintln!("xtask: finished {key}:\n{table}");
+        self.tables.push_str(&table);
+        self.raw.insert(key.to_string(), raw);
+        let so_far = json!({
+            "complete": false,
+            "load_average_at_start": self.load,
+            "workloads": self.raw,
+        });
+        let written = serde_json::to_string_pretty(&so_far)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| bench_file(self.partial, text));
+        if let Err(e) = written {
+            eprintln!("xtask: could not write {}: {e:#}", self.partial);
+        }
+    }
 }
 
 /// Whether the machine was quiet: the load average at the start, and the share of the machine
