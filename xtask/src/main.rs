@@ -30,7 +30,9 @@ commands:
                    and the null worker only, so CI keeps the harness working; --cost only
                    measures the CPU cost of metrics and tracing; --long-histories only runs
                    the long-histories workload (with --smoke: tiny sizes); --scale only runs
-                   the scale workload (with --smoke: 40 workflows, this project only); --prepare only
+                   the scale workload (with --smoke: 40 workflows, this project only); --idle [COUNT]
+                   only measures this project's worker holding COUNT idle cached runs (10,000
+                   by default); --prepare only
                    builds and installs what a run needs (the peers included), measuring nothing
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
@@ -47,6 +49,13 @@ fn main() -> ExitCode {
         Some("bench") if rest.iter().any(|a| a == "--prepare") => bench::run_prepare(),
         Some("bench") if rest.iter().any(|a| a == "--long-histories") => {
             bench::run_long_histories(rest.iter().any(|a| a == "--smoke"))
+        }
+        Some("bench") if rest.iter().any(|a| a == "--idle") => {
+            let count = rest.iter().skip_while(|a| *a != "--idle").nth(1);
+            match count.map(|c| c.parse::<usize>()).transpose() {
+                Ok(count) => bench::run_idle(count),
+                Err(e) => Err(anyhow::anyhow!("--idle takes a count of runs: {e}")),
+            }
         }
         Some("bench") if rest.iter().any(|a| a == "--scale") => bench::run_scale(rest.iter().any(|a| a == "--smoke")),
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),

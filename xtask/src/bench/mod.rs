@@ -688,6 +688,31 @@ pub(crate) fn run_long_histories(smoke: bool) -> Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// `cargo xtask bench --idle [COUNT]`: only the idle-cache workload, this project's worker
+/// alone, with `COUNT` idle runs (10,000 by default) on a fresh in-memory dev server. Prints
+/// the load average at the start and the table, and writes the raw numbers to
+/// `target/bench/idle-COUNT.json`; fails if the run failed.
+pub(crate) fn run_idle(count: Option<usize>) -> Result<ExitCode> {
+    let load = machine::load_average()?;
+    let h = Harness::new(false)?;
+    let count = count.unwrap_or(h.sizes.idle);
+    let rows = each(&[Peer::Ready(h.ours.clone())], &mut |sdk| idle_cache(&h, sdk, count));
+    let title = format!("{count} idle workflow runs in the worker's cache (in-memory dev server)");
+    let raw = rows_json(&rows, &CACHE);
+    let quiet = Quiet::judge(load, &raw);
+    println!("{}", quiet.summary());
+    quiet.print_warnings();
+    println!("{}", table(&title, &rows, &CACHE, VERSUS_PEERS));
+    let report = json!({ "date": run_date()?, "load_average_at_start": load, "idle_cache": raw });
+    let path = bench_file(&format!("idle-{count}.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("raw numbers: {}", path.display());
+    Ok(if rows[0].1.is_err() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// `cargo xtask bench --scale [--smoke]`: only the scale workload (this project and the Rust SDK
 /// at full size; this project alone at smoke sizes, with a dev build), for a quick look. Prints
 /// the load average at the start and how much of the machine other processes took, and writes
