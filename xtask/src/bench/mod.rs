@@ -200,11 +200,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     done.add("metrics_cost", cost_table, cost_raw);
 
     let rows = each(&sdks, &mut |sdk| idle_cache(&h, sdk, h.sizes.idle));
-    let title = format!(
-        "{} idle workflow runs in the worker's cache (in-memory dev server)",
-        h.sizes.idle
-    );
-    done.table("idle_cache", &title, &rows, &CACHE, VERSUS_PEERS);
+    done.table("idle_cache", &idle_title(h.sizes.idle), &rows, &CACHE, VERSUS_PEERS);
 
     eprintln!("xtask: eager workflow start");
     let rows = eager_start(&h);
@@ -697,20 +693,14 @@ pub(crate) fn run_idle(count: Option<usize>) -> Result<ExitCode> {
     let h = Harness::new(false)?;
     let count = count.unwrap_or(h.sizes.idle);
     let rows = each(&[Peer::Ready(h.ours.clone())], &mut |sdk| idle_cache(&h, sdk, count));
-    let title = format!("{count} idle workflow runs in the worker's cache (in-memory dev server)");
-    let raw = rows_json(&rows, &CACHE);
-    let quiet = Quiet::judge(load, &raw);
-    println!("{}", quiet.summary());
-    quiet.print_warnings();
-    println!("{}", table(&title, &rows, &CACHE, VERSUS_PEERS));
-    let report = json!({ "date": run_date()?, "load_average_at_start": load, "idle_cache": raw });
-    let path = bench_file(&format!("idle-{count}.json"), serde_json::to_string_pretty(&report)?)?;
-    println!("raw numbers: {}", path.display());
-    Ok(if rows[0].1.is_err() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    let table = table(&idle_title(count), &rows, &CACHE, VERSUS_PEERS);
+    report_alone(
+        load,
+        "idle_cache",
+        &table,
+        rows_json(&rows, &CACHE),
+        &format!("idle-{count}.json"),
+    )
 }
 
 /// `cargo xtask bench --scale [--smoke]`: only the scale workload (this project and the Rust SDK
@@ -729,15 +719,22 @@ pub(crate) fn run_scale(smoke: bool) -> Result<ExitCode> {
         }));
     }
     let (table, raw) = scale::run(&h, &sdks);
+    let file = if smoke { "scale-smoke.json" } else { "scale.json" };
+    report_alone(load, "scale", &table, raw, file)
+}
+
+/// The end of a section run alone (`--scale`, `--idle`): the load average at the start and how
+/// much of the machine other processes took, the table, and the raw numbers under `key` in
+/// `target/bench/<file>`; fails if this project's run failed.
+fn report_alone(load: [f64; 3], key: &str, table: &str, raw: Value, file: &str) -> Result<ExitCode> {
     let quiet = Quiet::judge(load, &raw);
     println!("{}", quiet.summary());
     quiet.print_warnings();
     println!("{table}");
-    let report = json!({ "date": run_date()?, "load_average_at_start": load, "scale": raw });
-    let file = if smoke { "scale-smoke.json" } else { "scale.json" };
+    let failed = raw[THIS_PROJECT].get("error").is_some();
+    let report = json!({ "date": run_date()?, "load_average_at_start": load, key: raw });
     let path = bench_file(file, serde_json::to_string_pretty(&report)?)?;
     println!("raw numbers: {}", path.display());
-    let failed = raw[THIS_PROJECT].get("error").is_some();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -805,6 +802,10 @@ fn metrics_cost(h: &Harness) -> (String, Value) {
 
 /// RSS of a worker holding `count` idle runs in its cache, over its RSS before them (on a
 /// fresh in-memory dev server).
+fn idle_title(count: usize) -> String {
+    format!("{count} idle workflow runs in the worker's cache (in-memory dev server)")
+}
+
 fn idle_cache(h: &Harness, sdk: &BenchProgram, count: usize) -> Result<Value> {
     let server = Server::start(&h.cli, true)?;
     let address = server.address();
