@@ -567,16 +567,24 @@ async fn query(workflow_id: &str, rounds: usize) {
     );
 }
 
+/// The least time `bench replay` measures for.
+const MIN_REPLAY_TIME: Duration = Duration::from_secs(1);
+
 fn replay(file: &str, rounds: usize) {
     let json = std::fs::read_to_string(file).expect("read the history file");
     let history = history_from_json(&json).expect("parse the history");
     let replayer = Replayer::new().workflow::<Sequential>().workflow::<Signals>();
     replayer.replay(&history).expect("the recorded history replays");
+    // At least `rounds`, and at least a second's worth: one round here takes a few
+    // milliseconds, short enough for the scheduler's noise to move the figure several times.
     let started = Instant::now();
-    for _ in 0..rounds {
+    let mut rounds_done = 0;
+    while rounds_done < rounds || started.elapsed() < MIN_REPLAY_TIME {
         replayer.replay(&history).expect("replay");
+        rounds_done += 1;
     }
     let elapsed = started.elapsed().max(Duration::from_nanos(1));
+    let rounds = rounds_done;
     let events = history.events.len() * rounds;
     println!(
         "{{\"history_events\": {}, \"rounds\": {rounds}, \"seconds\": {:.3}, \"events_per_second\": {:.0}}}",
