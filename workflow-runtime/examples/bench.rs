@@ -578,16 +578,15 @@ fn replay(file: &str, rounds: usize) {
     // At least `rounds`, and at least a second's worth: one round here takes a few
     // milliseconds, short enough for the scheduler's noise to move the figure several times.
     let started = Instant::now();
-    let mut rounds_done = 0;
-    while rounds_done < rounds || started.elapsed() < MIN_REPLAY_TIME {
+    let mut done = 0;
+    while done < rounds || started.elapsed() < MIN_REPLAY_TIME {
         replayer.replay(&history).expect("replay");
-        rounds_done += 1;
+        done += 1;
     }
     let elapsed = started.elapsed().max(Duration::from_nanos(1));
-    let rounds = rounds_done;
-    let events = history.events.len() * rounds;
+    let events = history.events.len() * done;
     println!(
-        "{{\"history_events\": {}, \"rounds\": {rounds}, \"seconds\": {:.3}, \"events_per_second\": {:.0}}}",
+        "{{\"history_events\": {}, \"rounds\": {done}, \"seconds\": {:.3}, \"events_per_second\": {:.0}}}",
         history.events.len(),
         elapsed.as_secs_f64(),
         events as f64 / elapsed.as_secs_f64()

@@ -802,8 +802,7 @@ fn metrics_cost(h: &Harness) -> (String, Value) {
     (table, raw)
 }
 
-/// RSS of a worker holding `count` idle runs in its cache, over its RSS before them (on a
-/// fresh in-memory dev server).
+/// The idle table's title, naming the server the runs were held on.
 fn idle_title(count: usize) -> String {
     let server = if idle_in_memory(count) { "in-memory" } else { "SQLite" };
     format!("{count} idle workflow runs in the worker's cache ({server} dev server)")
@@ -818,6 +817,8 @@ fn idle_in_memory(count: usize) -> bool {
     count <= IN_MEMORY_IDLE_RUNS
 }
 
+/// RSS of a worker holding `count` idle runs in its cache, over its RSS before them (on a
+/// fresh dev server: in memory up to [`IN_MEMORY_IDLE_RUNS`], SQLite above).
 fn idle_cache(h: &Harness, sdk: &BenchProgram, count: usize) -> Result<Value> {
     let server = Server::start(&h.cli, idle_in_memory(count))?;
     let address = server.address();
