@@ -49,6 +49,7 @@ use workflow_runtime::client::history::history_from_json;
 use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::prelude::*;
 use workflow_runtime::replay::Replayer;
+use workflow_runtime::worker::PollerBehavior;
 
 #[activity(start_to_close_timeout = "30s")]
 async fn step(n: u64) -> Result<u64, ActivityError> {
@@ -265,11 +266,15 @@ async fn worker(task_queue: &str) {
     if let Some(telemetry) = &telemetry {
         worker = telemetry.observe(worker);
     }
-    if let Some(pollers) = std::env::var("BENCH_WORKFLOW_POLLERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        worker = worker.workflow_pollers(pollers);
+    if let Ok(pollers) = std::env::var("BENCH_WORKFLOW_POLLERS") {
+        worker = worker.workflow_pollers(match pollers.as_str() {
+            "auto" => PollerBehavior::autoscaling(),
+            count => PollerBehavior::SimpleMaximum(
+                count
+                    .parse()
+                    .unwrap_or_else(|_| panic!("BENCH_WORKFLOW_POLLERS is {count:?}: a count of polls, or `auto`")),
+            ),
+        });
     }
     let worker = worker.build().expect("worker");
     let shutdown = worker.shutdown_handle();

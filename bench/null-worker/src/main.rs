@@ -357,10 +357,12 @@ async fn worker(task_queue: String) {
     let client = Client::connect(ClientOptions::new(address))
         .await
         .expect("connect to Temporal");
-    let pollers: usize = std::env::var("BENCH_NULL_POLLERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+    let pollers: usize = match std::env::var("BENCH_NULL_POLLERS") {
+        Ok(count) => count
+            .parse()
+            .unwrap_or_else(|_| panic!("BENCH_NULL_POLLERS is {count:?}: a count of polls")),
+        Err(_) => 8,
+    };
     let instance_key = format!("null-{}-{}", std::process::id(), task_queue);
     let worker = Arc::new(NullWorker {
         service: client.workflow_service(),
