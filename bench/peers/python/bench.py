@@ -217,6 +217,13 @@ def main() -> None:
         sys.exit(
             "usage: bench.py worker TASK_QUEUE | replay HISTORY_JSON ROUNDS | testenv TIMERS"
         )
+    # The command is done and said so. Leave without the interpreter's teardown: the SDK's
+    # Rust threads can still hold a thread state while it runs, and the process then aborts
+    # ("PyGILState_Release: thread state ... must be current", temporalio/sdk-python#300),
+    # which would read as a failed run.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
