@@ -32,8 +32,10 @@ commands:
                    the long-histories workload (with --smoke: tiny sizes); --scale only runs
                    the scale workload (with --smoke: 40 workflows, this project only); --idle [COUNT]
                    only measures this project's worker holding COUNT idle cached runs (10,000
-                   by default); --prepare only
-                   builds and installs what a run needs (the peers included), measuring nothing
+                   by default); --throughput only runs the throughput cells (every SDK; the
+                   workers' settings from BENCH_WORKFLOW_POLLERS and BENCH_NULL_POLLERS, for
+                   comparing them); --prepare only builds and installs what a run needs (the
+                   peers included), measuring nothing
   msrv             check that no dependency of the libraries needs a newer Rust than the
                    declared rust-version";
 
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
                 Err(e) => Err(anyhow::anyhow!("--idle takes a count of runs: {e}")),
             }
         }
+        Some("bench") if rest.iter().any(|a| a == "--throughput") => bench::run_throughput(),
         Some("bench") if rest.iter().any(|a| a == "--scale") => bench::run_scale(rest.iter().any(|a| a == "--smoke")),
         Some("bench") => bench::run(rest.iter().any(|a| a == "--smoke")),
         Some("msrv") => msrv::run(),

@@ -163,38 +163,25 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     let load = machine::load_average()?;
     let h = Harness::new(smoke)?;
     let reps = h.sizes.repetitions;
-    let ceiling = match null_worker::prepare(profile(smoke)) {
-        Ok(program) => Peer::Ready(program),
-        Err(e) => Peer::Unavailable {
-            sdk: null_worker::SDK,
-            reason: format!("{e:#}"),
-        },
-    };
-    let mut sdks = vec![Peer::Ready(h.ours.clone())];
-    if !smoke {
-        sdks.extend(peers::prepare_all());
-    }
-    // The throughput tables have the ceiling beside this project.
-    let mut with_ceiling = sdks.clone();
-    with_ceiling.insert(1, ceiling);
+    let with_ceiling = throughput_sdks(&h, smoke);
+    // The other sections have no ceiling.
+    let sdks: Vec<Peer> = with_ceiling
+        .iter()
+        .filter(|p| sdk_name(p) != null_worker::SDK)
+        .cloned()
+        .collect();
     let names: Vec<&str> = with_ceiling.iter().map(sdk_name).collect();
 
-    let mut done = Done::new(smoke, load);
+    let mut done = Done::new(
+        if smoke {
+            "smoke.partial.json"
+        } else {
+            "latest.partial.json"
+        },
+        load,
+    );
 
-    for (mode, in_memory) in [("in-memory", true), ("SQLite", false)] {
-        for (key, (n, c, a)) in [("concurrent", h.sizes.concurrent), ("sequential", h.sizes.sequential)] {
-            eprintln!("xtask: {key} workload on {mode} dev servers");
-            let title = format!(
-                "{n} workflows × {a} activit{}, {c} at a time ({mode} dev server; median (min–max) of {reps} runs, \
-                 each on a fresh server)",
-                if a == 1 { "y" } else { "ies" }
-            );
-            let rows = repeated(&with_ceiling, reps, &mut |sdk| {
-                throughput(&h, sdk, in_memory, key, (n, c, a))
-            });
-            done.table(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, VERSUS_PEERS);
-        }
-    }
+    throughput_cells(&h, &with_ceiling, &mut done);
 
     let (cost_table, cost_raw) = metrics_cost(&h);
     done.add("metrics_cost", cost_table, cost_raw);
@@ -262,10 +249,11 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
          from the medians (above 1 is better).\n\nMethod: each throughput figure is the median (min–max) \
          of {reps} runs per SDK, each run on a fresh dev server (warm-up, then the measured drive), the \
          SDKs run in order then in reverse order (A B … B A); server CPU is the dev server process's \
-         during the measured drive.\n\n{}",
+         during the measured drive.{}\n\n{}",
         profile(smoke),
         if smoke { ", smoke sizes" } else { "" },
         names.join(", "),
+        settings_sentence(),
         quiet.summary(),
     );
     quiet.print_warnings();
@@ -278,6 +266,7 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
         "sdks": names,
         "repetitions": reps,
         "load_average_at_start": load,
+        "settings": settings(),
         "warnings": quiet.warnings,
         "workloads": workloads,
     });
@@ -288,19 +277,87 @@ pub(crate) fn run(smoke: bool) -> Result<ExitCode> {
     println!("raw numbers: {}", path.display());
     // The complete report replaces the partial one.
     let _ = std::fs::remove_file(path.with_file_name(partial));
-    // This project's rows (and the null worker's) failing is a broken harness (CI runs the
-    // smoke mode for that).
+    Ok(own_outcome(&report["workloads"]))
+}
+
+/// Failure if one of this project's rows (or the null worker's) failed in any of `workloads`
+/// (`{key: {sdk: report}}`): a broken harness (CI runs the smoke mode for that).
+fn own_outcome(workloads: &Value) -> ExitCode {
     let own = [THIS_PROJECT, null_worker::SDK, EAGER_START, NORMAL_START];
-    let own_failed = report["workloads"]
+    let own_failed = workloads
         .as_object()
         .into_iter()
         .flat_map(|w| w.values())
         .any(|rows| own.iter().any(|sdk| rows[sdk].get("error").is_some()));
-    Ok(if own_failed {
+    if own_failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// The SDKs of the throughput cells: this project, the null worker (the ceiling) beside it,
+/// then the peers (none at smoke sizes).
+fn throughput_sdks(h: &Harness, smoke: bool) -> Vec<Peer> {
+    let ceiling = match null_worker::prepare(profile(smoke)) {
+        Ok(program) => Peer::Ready(program),
+        Err(e) => Peer::Unavailable {
+            sdk: null_worker::SDK,
+            reason: format!("{e:#}"),
+        },
+    };
+    let mut sdks = vec![Peer::Ready(h.ours.clone()), ceiling];
+    if !smoke {
+        sdks.extend(peers::prepare_all());
+    }
+    sdks
+}
+
+/// The throughput cells: both workloads on in-memory and on SQLite dev servers, each SDK
+/// `repetitions` times per cell (see `repeated`), each run on a fresh server.
+fn throughput_cells(h: &Harness, sdks: &[Peer], done: &mut Done) {
+    let reps = h.sizes.repetitions;
+    for (mode, in_memory) in [("in-memory", true), ("SQLite", false)] {
+        for (key, (n, c, a)) in [("concurrent", h.sizes.concurrent), ("sequential", h.sizes.sequential)] {
+            eprintln!("xtask: {key} workload on {mode} dev servers");
+            let title = format!(
+                "{n} workflows × {a} activit{}, {c} at a time ({mode} dev server; median (min–max) of {reps} runs, \
+                 each on a fresh server)",
+                if a == 1 { "y" } else { "ies" }
+            );
+            let rows = repeated(sdks, reps, &mut |sdk| throughput(h, sdk, in_memory, key, (n, c, a)));
+            done.table(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, VERSUS_PEERS);
+        }
+    }
+}
+
+/// The settings of the bench's workers that come from the environment (see `SETTINGS`), as
+/// `{name: value}` for the set ones: a run with other settings than the defaults says so.
+fn settings() -> Value {
+    Value::Object(
+        SETTINGS
+            .iter()
+            .filter_map(|name| Some((name.to_string(), Value::String(std::env::var(name).ok()?))))
+            .collect(),
+    )
+}
+
+/// The environment variables the workers read their settings from: this project's workflow
+/// polls (a count, or `auto`) and the null worker's polls per queue.
+const SETTINGS: [&str; 2] = ["BENCH_WORKFLOW_POLLERS", "BENCH_NULL_POLLERS"];
+
+/// ` Settings: NAME=value, ….` for the set ones (see `settings`), or nothing.
+fn settings_sentence() -> String {
+    let set: Vec<String> = settings()
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| format!("{name}={}", value.as_str().unwrap_or_default()))
+        .collect();
+    match set.is_empty() {
+        true => String::new(),
+        false => format!(" Settings: {}.", set.join(", ")),
+    }
 }
 
 /// The tables of a run so far, and their raw numbers. Each is printed to stderr as it
@@ -316,15 +373,11 @@ struct Done {
 }
 
 impl Done {
-    fn new(smoke: bool, load: [f64; 3]) -> Done {
+    fn new(partial: &'static str, load: [f64; 3]) -> Done {
         Done {
             tables: String::new(),
             raw: serde_json::Map::new(),
-            partial: if smoke {
-                "smoke.partial.json"
-            } else {
-                "latest.partial.json"
-            },
+            partial,
             load,
         }
     }
@@ -696,13 +749,9 @@ pub(crate) fn run_idle(count: Option<usize>) -> Result<ExitCode> {
     let count = count.unwrap_or(h.sizes.idle);
     let rows = each(&[Peer::Ready(h.ours.clone())], &mut |sdk| idle_cache(&h, sdk, count));
     let table = table(&idle_title(count), &rows, &CACHE, VERSUS_PEERS);
-    report_alone(
-        load,
-        "idle_cache",
-        &table,
-        rows_json(&rows, &CACHE),
-        &format!("idle-{count}.json"),
-    )
+    let mut workloads = serde_json::Map::new();
+    workloads.insert("idle_cache".into(), rows_json(&rows, &CACHE));
+    report_alone(load, workloads, &table, &format!("idle-{count}.json"))
 }
 
 /// `cargo xtask bench --scale [--smoke]`: only the scale workload (this project and the Rust SDK
@@ -722,22 +771,58 @@ pub(crate) fn run_scale(smoke: bool) -> Result<ExitCode> {
     }
     let (table, raw) = scale::run(&h, &sdks);
     let file = if smoke { "scale-smoke.json" } else { "scale.json" };
-    report_alone(load, "scale", &table, raw, file)
+    let mut workloads = serde_json::Map::new();
+    workloads.insert("scale".into(), raw);
+    report_alone(load, workloads, &table, file)
 }
 
-/// The end of a section run alone (`--scale`, `--idle`): the load average at the start and how
-/// much of the machine other processes took, the table, and the raw numbers under `key` in
-/// `target/bench/<file>`; fails if this project's run failed.
-fn report_alone(load: [f64; 3], key: &str, table: &str, raw: Value, file: &str) -> Result<ExitCode> {
-    let quiet = Quiet::judge(load, &raw);
+/// `cargo xtask bench --throughput`: only the throughput cells (release build, full sizes,
+/// this project, the null worker and the peers, as in a full run), to compare settings: the
+/// workers read theirs from the environment (`SETTINGS`; this project's workflow polls, the
+/// null worker's polls), and the report records the ones set. Writes the raw numbers to
+/// `target/bench/throughput.json`; fails if a run of this project or of the null worker failed.
+pub(crate) fn run_throughput() -> Result<ExitCode> {
+    let load = machine::load_average()?;
+    let h = Harness::new(false)?;
+    let sdks = throughput_sdks(&h, false);
+    let mut done = Done::new("throughput.partial.json", load);
+    throughput_cells(&h, &sdks, &mut done);
+    let names: Vec<&str> = sdks.iter().map(sdk_name).collect();
+    println!("SDKs: {}.{}", names.join(", "), settings_sentence());
+    let Done {
+        tables, raw, partial, ..
+    } = done;
+    let code = report_alone(load, raw, &tables, "throughput.json")?;
+    // The complete report replaces the partial one.
+    let _ = std::fs::remove_file(crate::target_dir().join("bench").join(partial));
+    Ok(code)
+}
+
+/// The end of a section run alone (`--scale`, `--idle`, `--throughput`): the load average at
+/// the start and how much of the machine other processes took, the tables, and the raw numbers
+/// (`workloads`, by section) and the settings in `target/bench/<file>`; fails if a run of this
+/// project (or of the null worker) failed.
+fn report_alone(
+    load: [f64; 3],
+    workloads: serde_json::Map<String, Value>,
+    tables: &str,
+    file: &str,
+) -> Result<ExitCode> {
+    let workloads = Value::Object(workloads);
+    let quiet = Quiet::judge(load, &workloads);
     println!("{}", quiet.summary());
     quiet.print_warnings();
-    println!("{table}");
-    let failed = raw[THIS_PROJECT].get("error").is_some();
-    let report = json!({ "date": run_date()?, "load_average_at_start": load, key: raw });
+    println!("{tables}");
+    let report = json!({
+        "date": run_date()?,
+        "load_average_at_start": load,
+        "settings": settings(),
+        "warnings": quiet.warnings,
+        "workloads": workloads,
+    });
     let path = bench_file(file, serde_json::to_string_pretty(&report)?)?;
     println!("raw numbers: {}", path.display());
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(own_outcome(&report["workloads"]))
 }
 
 /// The SDKs of the scale workload: this project and Temporal's Rust SDK.
