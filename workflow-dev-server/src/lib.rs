@@ -140,6 +140,9 @@ pub struct DevServerOptions {
     /// Dynamic configuration values, as `(key, JSON value)` (each a `--dynamic-config-value
     /// KEY=VALUE` flag; e.g. `("matching.wv.VersionDrainageStatusRefreshInterval", "\"1s\"")`).
     pub dynamic_config: Vec<(String, String)>,
+    /// Serve the server's own metrics (Prometheus text, at `http://127.0.0.1:PORT/metrics`) on
+    /// this port (`--metrics-port`): request counts by operation, eager starts, and the like.
+    pub metrics_port: Option<u16>,
     /// How long to wait for the server to answer.
     pub ready_timeout: Duration,
 }
@@ -155,6 +158,7 @@ impl Default for DevServerOptions {
             search_attributes: Vec::new(),
             namespaces: Vec::new(),
             dynamic_config: Vec::new(),
+            metrics_port: None,
             ready_timeout: Duration::from_secs(60),
         }
     }
@@ -258,6 +262,10 @@ impl DevServer {
             args.push((port as u32 + 1000).to_string());
         } else {
             args.push("--headless".into());
+        }
+        if let Some(metrics) = options.metrics_port {
+            args.push("--metrics-port".into());
+            args.push(metrics.to_string());
         }
         for (name, kind) in &options.search_attributes {
             args.push("--search-attribute".into());
