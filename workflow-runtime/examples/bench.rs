@@ -8,6 +8,11 @@
 //!   `OpenTelemetryTracing` (spans recorded, not exported), for the cost of both;
 //!   `BENCH_WORKFLOW_POLLERS` (a count, or `auto` for `PollerBehavior::autoscaling()`) sets
 //!   its workflow pollers, to compare settings by hand.
+//! - `bench local TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES WARM_UP`: that worker and a
+//!   client on one connection in this process; after WARM_UP workflows it prints `ready`, and
+//!   on a line on stdin starts WORKFLOWS `BenchSequential(ACTIVITIES)`, CONCURRENCY at a time,
+//!   each asking for eager start, prints the drive's report (as `drive` does) and stops on the
+//!   next line.
 //! - `bench replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` (or, this
 //!   project only, `BenchSignals`) history.
 //! - `bench testenv TIMERS`: the 30-day-timer and TIMERS-timer workflows in the test environment
@@ -250,11 +255,25 @@ async fn connect() -> Client {
 
 async fn worker(task_queue: &str) {
     let (client, telemetry) = observed_client().await;
+    let worker = bench_worker(&client, task_queue, telemetry.as_ref());
+    let shutdown = worker.shutdown_handle();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        shutdown.shutdown();
+    });
+    println!("ready");
+    worker.run().await.expect("worker run");
+}
+
+/// The contract's worker on `client`: the bench workflows and activity, 500 slots of each,
+/// a cache of `BENCH_MAX_CACHED` runs, `BENCH_WORKFLOW_POLLERS` polls, observed when asked.
+fn bench_worker(client: &Client, task_queue: &str, telemetry: Option<&Telemetry>) -> Worker {
     let cache = std::env::var("BENCH_MAX_CACHED")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let mut worker = Worker::builder(&client, task_queue)
+    let mut worker = Worker::builder(client, task_queue)
         .workflow::<Sequential>()
         .workflow::<Idle>()
         .workflow::<Timers>()
@@ -263,7 +282,7 @@ async fn worker(task_queue: &str) {
         .sticky_cache_size(cache)
         .max_concurrent_activities(500)
         .max_concurrent_workflow_tasks(500);
-    if let Some(telemetry) = &telemetry {
+    if let Some(telemetry) = telemetry {
         worker = telemetry.observe(worker);
     }
     if let Ok(pollers) = std::env::var("BENCH_WORKFLOW_POLLERS") {
@@ -276,15 +295,7 @@ async fn worker(task_queue: &str) {
             ),
         });
     }
-    let worker = worker.build().expect("worker");
-    let shutdown = worker.shutdown_handle();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        shutdown.shutdown();
-    });
-    println!("ready");
-    worker.run().await.expect("worker run");
+    worker.build().expect("worker")
 }
 
 /// What `BENCH_METRICS=1` turns on: metrics served on a Prometheus endpoint, and tracing of
@@ -346,8 +357,61 @@ async fn observed_client() -> (Client, Option<Telemetry>) {
     (connect().await, None)
 }
 
-async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activities: u64, id_prefix: String) {
+/// The shape of one drive: `workflows` runs of `BenchSequential(activities)`, `concurrency` at
+/// a time, with ids `id_prefix-0`, …, eagerly started or not.
+struct Drive {
+    workflows: usize,
+    concurrency: usize,
+    activities: u64,
+    id_prefix: String,
+    eager: bool,
+}
+
+/// `bench drive`: runs the workload on this client and prints its report.
+async fn drive(task_queue: &str, shape: Drive) {
+    println!("{}", drive_on(&connect().await, task_queue, shape).await);
+}
+
+/// `bench local`: a worker and the starts on one client in this process, every start asking
+/// for eager start; after `warm_up` workflows it prints `ready` and waits for a line on stdin,
+/// then drives `shape`, prints its report and stops on the next line.
+async fn local(task_queue: &str, shape: Drive, warm_up: usize) {
     let client = connect().await;
+    // Spawned, not run in a task: it takes eager starts from the first one on.
+    let running = bench_worker(&client, task_queue, None).spawn();
+    let warm_up = Drive {
+        workflows: warm_up,
+        concurrency: warm_up.max(1),
+        activities: shape.activities,
+        id_prefix: format!("{task_queue}-warm-up"),
+        eager: true,
+    };
+    drive_on(&client, task_queue, warm_up).await;
+    println!("ready");
+    stdin_line().await;
+    println!("{}", drive_on(&client, task_queue, shape).await);
+    // Measured from outside until told to stop.
+    stdin_line().await;
+    running.stop().await.expect("worker");
+}
+
+/// Waits for a line on stdin, or its end.
+async fn stdin_line() {
+    tokio::task::spawn_blocking(|| std::io::stdin().lock().read_line(&mut String::new()))
+        .await
+        .expect("stdin reader")
+        .ok();
+}
+
+/// Runs `shape` on `client` and returns its report: throughput and start-to-result latencies.
+async fn drive_on(client: &Client, task_queue: &str, shape: Drive) -> String {
+    let Drive {
+        workflows,
+        concurrency,
+        activities,
+        id_prefix,
+        eager,
+    } = shape;
     let started = Instant::now();
     let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut runs = Vec::with_capacity(workflows);
@@ -358,7 +422,7 @@ async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activitie
         runs.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await.expect("semaphore");
             let t = Instant::now();
-            let n = Sequential::execute(&client, StartOptions::new(id, task_queue), activities)
+            let n = Sequential::execute(&client, StartOptions::new(id, task_queue).eager(eager), activities)
                 .await
                 .expect("workflow result");
             assert_eq!(n, activities);
@@ -373,13 +437,13 @@ async fn drive(task_queue: &str, workflows: usize, concurrency: usize, activitie
     let mut latencies: Vec<f64> = latencies.iter().map(|l| l.as_secs_f64() * 1000.0).collect();
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| percentile(&latencies, p);
-    println!(
+    format!(
         "{{\"workflows\": {workflows}, \"seconds\": {:.3}, \"workflows_per_second\": {:.1}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
         elapsed.as_secs_f64(),
         workflows as f64 / elapsed.as_secs_f64(),
         pct(0.5),
         pct(0.99)
-    );
+    )
 }
 
 /// How often `scale-drive` asks visibility how many runs have closed.
@@ -613,16 +677,27 @@ async fn run(args: Vec<String>) {
     match args.get(1).map(String::as_str) {
         Some("worker") => worker(&args[2]).await,
         Some("drive") => {
-            drive(
-                &args[2],
-                arg(&args, 3, "workflows"),
-                arg(&args, 4, "concurrency"),
-                arg(&args, 5, "activities"),
-                args.get(6)
+            let shape = Drive {
+                workflows: arg(&args, 3, "workflows"),
+                concurrency: arg(&args, 4, "concurrency"),
+                activities: arg(&args, 5, "activities"),
+                id_prefix: args
+                    .get(6)
                     .cloned()
                     .unwrap_or_else(|| format!("{}-{}", args[2], std::process::id())),
-            )
-            .await
+                eager: false,
+            };
+            drive(&args[2], shape).await
+        }
+        Some("local") => {
+            let shape = Drive {
+                workflows: arg(&args, 3, "workflows"),
+                concurrency: arg(&args, 4, "concurrency"),
+                activities: arg(&args, 5, "activities"),
+                id_prefix: args[2].clone(),
+                eager: true,
+            };
+            local(&args[2], shape, arg(&args, 6, "warm-up")).await
         }
         Some("idle") => idle(&args[2], arg(&args, 3, "count")).await,
         Some("scale-drive") => {
@@ -649,7 +724,7 @@ async fn run(args: Vec<String>) {
         Some("query") => query(&args[2], arg(&args, 3, "rounds")).await,
         Some("testenv") => testenv(arg(&args, 2, "timers")).await,
         _ => eprintln!(
-            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench query WORKFLOW_ID ROUNDS | bench testenv TIMERS"
+            "usage: bench worker TQ | bench drive TQ N CONCURRENCY ACTIVITIES [ID_PREFIX] | bench local TQ N CONCURRENCY ACTIVITIES WARM_UP | bench idle TQ COUNT | bench scale-drive TQ N CONCURRENCY ID_PREFIX | bench signals TQ SIGNALS CONCURRENCY WORKFLOW_ID | bench eager TQ COUNT | bench replay HISTORY_JSON ROUNDS | bench query WORKFLOW_ID ROUNDS | bench testenv TIMERS"
         ),
     }
 }

@@ -32,7 +32,8 @@ commands:
                    the long-histories workload (with --smoke: tiny sizes); --scale only runs
                    the scale workload (with --smoke: 40 workflows, this project only); --idle [COUNT]
                    only measures this project's worker holding COUNT idle cached runs (10,000
-                   by default); --throughput only runs the throughput cells (every SDK; the
+                   by default); --throughput only runs the throughput cells (every SDK, the
+                   eager-start cell included; the
                    workers' settings from BENCH_WORKFLOW_POLLERS and BENCH_NULL_POLLERS, for
                    comparing them); --prepare only builds and installs what a run needs (the
                    peers included), measuring nothing

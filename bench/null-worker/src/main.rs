@@ -24,8 +24,8 @@ use workflow_client::proto::command::{
     CompleteWorkflowExecutionCommandAttributes, FailWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes, StartTimerCommandAttributes,
 };
-use workflow_client::proto::common::{ActivityType, Payload, Payloads};
-use workflow_client::proto::enums::{CommandType, TaskQueueKind};
+use workflow_client::proto::common::{ActivityType, Payload, Payloads, WorkflowExecution, WorkflowType};
+use workflow_client::proto::enums::{CommandType, HistoryEventFilterType, TaskQueueKind};
 use workflow_client::proto::failure::Failure;
 use workflow_client::proto::history::{HistoryEvent, history_event::Attributes as Event};
 use workflow_client::proto::taskqueue::{StickyExecutionAttributes, TaskQueue};
@@ -294,6 +294,95 @@ impl NullWorker {
         }
     }
 
+    /// Runs `workflows` `BenchSequential(activities)`, `concurrency` at a time, with ids
+    /// `ids-0`, …, each started eagerly; returns their start-to-result latencies in ms.
+    async fn drive(self: &Arc<Self>, workflows: usize, concurrency: usize, activities: u64, ids: &str) -> Vec<f64> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
+        let runs: Vec<_> = (0..workflows)
+            .map(|i| {
+                let (worker, gate, id) = (self.clone(), gate.clone(), format!("{ids}-{i}"));
+                tokio::spawn(async move {
+                    let _slot = gate.acquire_owned().await.expect("semaphore");
+                    let started = std::time::Instant::now();
+                    let result = worker.execute(id, activities).await;
+                    assert_eq!(result, activities.to_string(), "BenchSequential's result");
+                    started.elapsed().as_secs_f64() * 1000.0
+                })
+            })
+            .collect();
+        let mut latencies = Vec::with_capacity(workflows);
+        for run in runs {
+            latencies.push(run.await.expect("a run"));
+        }
+        latencies
+    }
+
+    /// Starts one `BenchSequential(activities)` asking for eager start, answers the first task
+    /// the start hands back, and returns the result's JSON once the run completes.
+    async fn execute(self: &Arc<Self>, workflow_id: String, activities: u64) -> String {
+        let request = ws::StartWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            workflow_type: Some(WorkflowType {
+                name: "BenchSequential".into(),
+            }),
+            task_queue: Some(self.queue(false)),
+            input: Some(payloads(&activities.to_string())),
+            identity: self.identity.clone(),
+            request_id: format!("{}-{workflow_id}", self.instance_key),
+            request_eager_execution: true,
+            ..Default::default()
+        };
+        let started = self
+            .service
+            .clone()
+            .start_workflow_execution(request)
+            .await
+            .expect("start BenchSequential")
+            .into_inner();
+        if let Some(task) = started.eager_workflow_task {
+            tokio::spawn(self.clone().workflow_task(task));
+        }
+        let execution = WorkflowExecution {
+            workflow_id,
+            run_id: started.run_id,
+        };
+        let mut page_token = Vec::new();
+        loop {
+            let mut request = tonic::Request::new(ws::GetWorkflowExecutionHistoryRequest {
+                namespace: self.namespace.clone(),
+                execution: Some(execution.clone()),
+                next_page_token: std::mem::take(&mut page_token),
+                wait_new_event: true,
+                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+                ..Default::default()
+            });
+            request.set_timeout(LONG_POLL_TIMEOUT);
+            let page = self
+                .service
+                .clone()
+                .get_workflow_execution_history(request)
+                .await
+                .expect("wait for the result")
+                .into_inner();
+            let close = page
+                .history
+                .into_iter()
+                .flat_map(|h| h.events)
+                .find_map(|e| e.attributes);
+            match close {
+                Some(Event::WorkflowExecutionCompletedEventAttributes(done)) => {
+                    let payload = done.result.into_iter().flat_map(|p| p.payloads).next();
+                    return payload
+                        .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+                        .unwrap_or_default();
+                }
+                Some(other) => panic!("{} did not complete: {other:?}", execution.workflow_id),
+                None => page_token = page.next_page_token,
+            }
+        }
+    }
+
     /// `step(n)` returns `n + 1`.
     async fn activity_task(self: Arc<Self>, task: ws::PollActivityTaskQueueResponse) {
         let n = task
@@ -316,11 +405,7 @@ impl NullWorker {
     }
 
     /// The run's history from `page_token` on (empty: all of it), every page.
-    async fn history(
-        &self,
-        execution: &workflow_client::proto::common::WorkflowExecution,
-        mut page_token: Vec<u8>,
-    ) -> Vec<HistoryEvent> {
+    async fn history(&self, execution: &WorkflowExecution, mut page_token: Vec<u8>) -> Vec<HistoryEvent> {
         let mut events = Vec::new();
         loop {
             let request = ws::GetWorkflowExecutionHistoryRequest {
@@ -352,7 +437,8 @@ async fn failed(what: &str, e: tonic::Status) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-async fn worker(task_queue: String) {
+/// Connects and starts polling on `task_queue` (and on this worker's sticky queue).
+async fn start(task_queue: String) -> Arc<NullWorker> {
     let address = std::env::var("TEMPORAL_ADDRESS").unwrap_or_else(|_| "127.0.0.1:7233".into());
     let client = Client::connect(ClientOptions::new(address))
         .await
@@ -380,14 +466,53 @@ async fn worker(task_queue: String) {
     for _ in 0..2 {
         tokio::spawn(worker.clone().poll_activity_tasks());
     }
+    worker
+}
+
+/// Waits for a line on stdin (or its end).
+async fn line_on_stdin() {
     let (stop, stopped) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
         let _ = stop.send(());
     });
-    println!("ready");
     let _ = stopped.await;
+}
+
+async fn worker(task_queue: String) {
+    let worker = start(task_queue).await;
+    println!("ready");
+    line_on_stdin().await;
+    stop(&worker).await;
+}
+
+/// `local`: the workflows started here, each asking for eager start, so the server hands the
+/// first task back in the start's answer (the contract's `local` command).
+async fn local(task_queue: String, workflows: usize, concurrency: usize, activities: u64, warm_up: usize) {
+    let worker = start(task_queue.clone()).await;
+    let warm_up_ids = format!("{task_queue}-warm-up");
+    worker.drive(warm_up, warm_up.max(1), activities, &warm_up_ids).await;
+    println!("ready");
+    line_on_stdin().await;
+    let started = std::time::Instant::now();
+    let mut latencies = worker.drive(workflows, concurrency, activities, &task_queue).await;
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{{\"workflows\": {workflows}, \"seconds\": {seconds:.3}, \"workflows_per_second\": {:.1}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
+        workflows as f64 / seconds,
+        percentile(0.5),
+        percentile(0.99)
+    );
+    // Measured from outside until told to stop.
+    line_on_stdin().await;
+    stop(&worker).await;
+}
+
+/// Tells the server this worker is gone, then exits.
+async fn stop(worker: &NullWorker) -> ! {
     // The server ends this worker's polls and sends its runs' next tasks to the normal queue.
     let request = ws::ShutdownWorkerRequest {
         namespace: worker.namespace.clone(),
@@ -411,8 +536,25 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match (args.get(1).map(String::as_str), args.get(2)) {
         (Some("worker"), Some(task_queue)) => worker(task_queue.clone()).await,
+        (Some("local"), Some(task_queue)) => {
+            let arg = |i: usize, what: &str| -> usize {
+                args.get(i)
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or_else(|| panic!("argument {i} ({what}) is missing or invalid"))
+            };
+            let (n, c, a, w) = (
+                arg(3, "workflows"),
+                arg(4, "concurrency"),
+                arg(5, "activities"),
+                arg(6, "warm-up"),
+            );
+            local(task_queue.clone(), n, c, a as u64, w).await
+        }
         _ => {
-            eprintln!("usage: null-worker worker TASK_QUEUE (the null worker has no replay or testenv)");
+            eprintln!(
+                "usage: null-worker worker TASK_QUEUE | null-worker local TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES WARM_UP \
+                 (the null worker has no replay or testenv)"
+            );
             std::process::exit(2);
         }
     }

@@ -6,7 +6,9 @@
 //! Workloads: throughput and latency (200 concurrent one-activity workflows; 20 workflows of 20
 //! sequential activities) on an in-memory and on a SQLite dev server, with the null worker
 //! (`bench/null-worker`, raw gRPC) as the ceiling column: server and worker CPU per workflow,
-//! worker peak RSS; RSS with 10,000 idle cached runs; this project's start-to-first-activity
+//! worker peak RSS; the concurrent workload again with each SDK starting its own workflows
+//! from its worker's process with eager start (the contract's `local` command; the share the
+//! server ran eagerly from its own metrics); RSS with 10,000 idle cached runs; this project's start-to-first-activity
 //! latency with and without eager start; replay of one recorded history of over 10,000 events;
 //! this project's long histories (`long_histories`: one workflow of many sequential activities
 //! and one of many signals, at about 1,000, 10,000 and 50,000 events, live worker CPU and
@@ -329,6 +331,15 @@ fn throughput_cells(h: &Harness, sdks: &[Peer], done: &mut Done) {
             done.table(&format!("{key}_{mode}"), &title, &rows, &THROUGHPUT, VERSUS_PEERS);
         }
     }
+    let (n, c, a) = h.sizes.concurrent;
+    eprintln!("xtask: concurrent workload started by each worker's own process, eagerly");
+    let title = format!(
+        "{n} workflows × {a} activit{}, {c} at a time, each SDK starting them from its worker's process with \
+         eager start (in-memory dev server; median (min–max) of {reps} runs, each on a fresh server)",
+        if a == 1 { "y" } else { "ies" }
+    );
+    let rows = repeated(sdks, reps, &mut |sdk| eager_throughput(h, sdk, (n, c, a)));
+    done.table("concurrent_eager", &title, &rows, &EAGER_THROUGHPUT, VERSUS_PEERS);
 }
 
 /// The settings of the bench's workers that come from the environment (see `SETTINGS`), as
@@ -539,19 +550,44 @@ fn repeated(sdks: &[Peer], repetitions: usize, f: &mut dyn FnMut(&BenchProgram) 
         .collect()
 }
 
-const THROUGHPUT: [Column; 6] = [
+const WORKFLOWS_PER_SECOND: Column = Column {
+    title: "workflows/s",
+    value: |v| at(v, &["workflows_per_second"]),
+    higher_is_better: true,
+    decimals: 1,
+};
+
+const SERVER_CPU: Column = Column {
+    title: "server CPU ms / wf",
+    value: |v| Some(at(v, &["server", "cpu_seconds"])? / at(v, &["workflows"])? * 1000.0),
+    higher_is_better: false,
+    decimals: 1,
+};
+
+/// The eager-start cell's columns: as the throughput cells', the process's CPU being the
+/// worker's and the starts' together, and the share of starts the server ran eagerly.
+const EAGER_THROUGHPUT: [Column; 6] = [
+    WORKFLOWS_PER_SECOND,
+    SERVER_CPU,
+    P50_MS,
+    P99_MS,
     Column {
-        title: "workflows/s",
-        value: |v| at(v, &["workflows_per_second"]),
-        higher_is_better: true,
-        decimals: 1,
-    },
-    Column {
-        title: "server CPU ms / wf",
-        value: |v| Some(at(v, &["server", "cpu_seconds"])? / at(v, &["workflows"])? * 1000.0),
+        title: "process CPU s / 1000 wf (worker + starts)",
+        value: |v| Some(at(v, &["worker", "cpu_seconds"])? / at(v, &["workflows"])? * 1000.0),
         higher_is_better: false,
-        decimals: 1,
+        decimals: 2,
     },
+    Column {
+        title: "started eagerly, %",
+        value: |v| Some(at(v, &["eager_runs"])? / at(v, &["workflows"])? * 100.0),
+        higher_is_better: true,
+        decimals: 0,
+    },
+];
+
+const THROUGHPUT: [Column; 6] = [
+    WORKFLOWS_PER_SECOND,
+    SERVER_CPU,
     P50_MS,
     P99_MS,
     Column {
@@ -719,6 +755,33 @@ fn throughput(
     server.stop();
     report
 }
+
+/// One measured run of the contract's `local` command on a fresh in-memory dev server that
+/// serves its metrics: the SDK's process (a worker, and a client on its connection) warms up,
+/// then starts `n` workflows of `a` activities, `c` at a time, asking for eager start each
+/// time. Measured like `throughput` (the process's CPU is the worker's and the starts'), plus
+/// `eager_runs`: the starts whose first workflow task the server handed straight back (its
+/// `workflow_eager_execution` counter over the measured drive).
+fn eager_throughput(h: &Harness, sdk: &BenchProgram, (n, c, a): (usize, usize, u64)) -> Result<Value> {
+    let server = Server::start_with_metrics(&h.cli)?;
+    let queue = task_queue(sdk, "eager");
+    let warm_up = h.sizes.warm_up;
+    let args = [n.to_string(), c.to_string(), a.to_string(), warm_up.to_string()];
+    let mut cmd = sdk.command(&["local", &queue, &args[0], &args[1], &args[2], &args[3]]);
+    cmd.env("TEMPORAL_ADDRESS", server.address())
+        .env("BENCH_MAX_CACHED", "10000");
+    let process = WorkerProcess::start(cmd)?;
+    let eager_before = server.counter_reaching(EAGER_COUNTER, warm_up as f64)?;
+    let mut report = measured(&process, &server, || process.ask())?;
+    let eager_after = server.counter_reaching(EAGER_COUNTER, eager_before + n as f64)?;
+    report["eager_runs"] = json!(eager_after - eager_before);
+    process.stop()?;
+    server.stop();
+    Ok(report)
+}
+
+/// The dev server's count of workflows started eagerly (by task queue and workflow type).
+const EAGER_COUNTER: &str = "workflow_eager_execution";
 
 /// `cargo xtask bench --cost`: only the cost of metrics and tracing (release build, fresh
 /// in-memory dev servers, the full concurrent workload), for a quick look.

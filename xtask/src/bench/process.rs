@@ -17,9 +17,15 @@ use workflow_dev_server::{DevServer, DevServerOptions};
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the server may take to publish what its metrics counted (it does about once a
+/// second).
+const METRICS_FLUSH_BOUND: Duration = Duration::from_secs(3);
+
 /// A running worker, stopped (and killed if it does not exit) when dropped.
 pub(crate) struct WorkerProcess {
     child: Child,
+    /// The lines it prints after `ready`.
+    lines: mpsc::Receiver<String>,
 }
 
 impl WorkerProcess {
@@ -42,11 +48,11 @@ impl WorkerProcess {
                 }
             }
         });
-        let mut worker = WorkerProcess { child };
+        let mut worker = WorkerProcess { child, lines: rx };
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
+            match worker.lines.recv_timeout(left) {
                 Ok(line) if line.trim() == "ready" => return Ok(worker),
                 Ok(_) => continue,
                 Err(_) => {
@@ -62,6 +68,26 @@ impl WorkerProcess {
     /// User + system CPU seconds the process has used so far.
     pub(crate) fn cpu_seconds(&self) -> Result<f64> {
         cpu_seconds(self.child.id())
+    }
+
+    /// Sends a line on the process's stdin (a contract `local` command's go-ahead) and returns
+    /// the JSON report it prints next.
+    pub(crate) fn ask(&self) -> Result<Value> {
+        let mut stdin = self.child.stdin.as_ref().context("the process's stdin")?;
+        stdin.write_all(b"go\n")?;
+        stdin.flush()?;
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => {
+                    return serde_json::from_str(&line).with_context(|| format!("parse the process's report: {line}"));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => bail!("no report within {COMMAND_TIMEOUT:?}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the process closed its stdout without a report"),
+            }
+        }
     }
 
     /// (peak RSS, current RSS) in MiB.
@@ -114,6 +140,8 @@ impl Drop for WorkerProcess {
 pub(crate) struct Server {
     dev: DevServer,
     pid: u32,
+    /// Where its own metrics are served, if they are.
+    metrics_port: Option<u16>,
 }
 
 impl Server {
@@ -124,7 +152,7 @@ impl Server {
 
     /// A fresh server with dynamic configuration values, each `(key, JSON value)`.
     pub(crate) fn start_configured(cli: &Path, in_memory: bool, dynamic_config: &[(&str, &str)]) -> Result<Server> {
-        let dev = DevServer::start_with(DevServerOptions {
+        Server::start_with(DevServerOptions {
             cli: Some(cli.to_path_buf()),
             in_memory,
             dynamic_config: dynamic_config
@@ -132,7 +160,23 @@ impl Server {
                 .map(|(key, value)| (key.to_string(), value.to_string()))
                 .collect(),
             ..Default::default()
-        })?;
+        })
+    }
+
+    /// A fresh in-memory server that serves its own metrics (see [`Server::counter`]).
+    pub(crate) fn start_with_metrics(cli: &Path) -> Result<Server> {
+        Server::start_with(DevServerOptions {
+            cli: Some(cli.to_path_buf()),
+            in_memory: true,
+            metrics_port: Some(workflow_dev_server::free_port()?),
+            ..Default::default()
+        })
+    }
+
+    fn start_with(options: DevServerOptions) -> Result<Server> {
+        let metrics_port = options.metrics_port;
+        let cli = options.cli.clone().context("the CLI to serve with")?;
+        let dev = DevServer::start_with(options)?;
         let port = dev.address().rsplit(':').next().unwrap_or_default().to_string();
         // The server is the descendant of this process that runs the CLI with its port (the
         // guard shell's command line names both too, after `sh -c SCRIPT`).
@@ -145,7 +189,38 @@ impl Server {
                 args.first() == Some(&cli) && args.windows(2).any(|w| w[0] == b"--port" && w[1] == port.as_bytes())
             })
             .with_context(|| format!("no dev server process serves port {port}"))?;
-        Ok(Server { dev, pid })
+        Ok(Server { dev, pid, metrics_port })
+    }
+
+    /// The server's counter `name` once it reads at least `at_least`, or as it reads after
+    /// [`METRICS_FLUSH_BOUND`]: the server publishes what it counted about once a second, so a
+    /// read right after the work can miss the last of it.
+    pub(crate) fn counter_reaching(&self, name: &str, at_least: f64) -> Result<f64> {
+        let deadline = Instant::now() + METRICS_FLUSH_BOUND;
+        loop {
+            let value = self.counter(name)?;
+            if value >= at_least || Instant::now() > deadline {
+                return Ok(value);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The server's counter `name` (Prometheus text from its metrics endpoint), summed over
+    /// its labels (task queues, namespaces, …); 0 when it has not counted anything yet.
+    pub(crate) fn counter(&self, name: &str) -> Result<f64> {
+        let port = self.metrics_port.context("the server does not serve its metrics")?;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut text)?;
+        anyhow::ensure!(
+            text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
+            "the metrics endpoint answered {}",
+            text.lines().next().unwrap_or("nothing")
+        );
+        Ok(prometheus_sum(&text, name))
     }
 
     pub(crate) fn address(&self) -> &str {
@@ -297,4 +372,37 @@ pub(crate) fn ticks_per_second() -> f64 {
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(100.0)
     })
+}
+
+/// The sum of the samples of metric `name` in Prometheus text (`name{labels} value` or
+/// `name value` lines).
+fn prometheus_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let value = match rest.chars().next()? {
+                '{' => rest.rsplit_once('}')?.1,
+                ' ' => rest,
+                _ => return None,
+            };
+            value.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prometheus_sum;
+
+    #[test]
+    fn sums_a_counter_over_its_labels_and_nothing_else() {
+        let text = "# HELP workflow_eager_execution eager starts\n\
+                    workflow_eager_execution{taskqueue=\"a\",ns=\"x}y\"} 20\n\
+                    workflow_eager_execution{taskqueue=\"b\"} 200\n\
+                    workflow_eager_execution_total 7\n\
+                    other_metric{taskqueue=\"a\"} 5\n";
+        assert_eq!(prometheus_sum(text, "workflow_eager_execution"), 220.0);
+        assert_eq!(prometheus_sum(text, "workflow_eager_execution_total"), 7.0);
+        assert_eq!(prometheus_sum(text, "missing"), 0.0);
+    }
 }

@@ -3,6 +3,8 @@
 //!
 //! - `worker TASK_QUEUE`: a worker for `BenchSequential`, `BenchIdle`, `BenchTimers` and the
 //!   activity `step`; prints `ready`, works until a line arrives on stdin (or it closes).
+//! - `local TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES WARM_UP`: that worker and a client on
+//!   one connection in this process, every `BenchSequential` started with eager start.
 //! - `replay HISTORY_JSON ROUNDS`: replays a recorded `BenchSequential` history with the SDK's
 //!   `WorkflowReplayer`, in-process, with no server.
 //! - `testenv TIMERS`: the SDK has no time-skipping test environment that works offline, so this
@@ -14,7 +16,10 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage};
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowHistory};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions, WorkflowHistory,
+    WorkflowStartOptions,
+};
 use temporalio_common::data_converters::MultiArgs2;
 use temporalio_common::protos::temporal::api::history::v1::History;
 use temporalio_macros::{activities, workflow, workflow_methods};
@@ -102,12 +107,38 @@ async fn connect() -> AnyResult<Client> {
 }
 
 async fn worker(task_queue: &str) -> AnyResult<()> {
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let client = connect().await?;
+    let mut worker = bench_worker(&runtime, client, task_queue)?;
+
+    // A line on stdin, or its end, starts a graceful shutdown; `run` then returns.
+    // (The handle must be called inside the Tokio runtime, hence a blocking task, not a thread.)
+    let shutdown = worker.shutdown_handle();
+    tokio::task::spawn_blocking(move || {
+        stdin_line();
+        shutdown();
+    });
+
+    // The SDK has no hook for "polling has started": `run` validates the namespace and starts
+    // polling right away, so `ready` is printed just before it.
+    println!("ready");
+    worker.run().await?;
+    Ok(())
+}
+
+/// Waits for a line on stdin, or its end.
+fn stdin_line() {
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+}
+
+/// The contract's worker on `client`: the bench workflows and activity, 500 slots of each kind,
+/// a cache of `BENCH_MAX_CACHED` runs.
+fn bench_worker(runtime: &Runtime, client: Client, task_queue: &str) -> AnyResult<Worker> {
     let max_cached = match std::env::var("BENCH_MAX_CACHED") {
         Ok(v) => v.parse()?,
         Err(_) => 10_000,
     };
-    let runtime = Runtime::from_current_tokio(Default::default())?;
-    let client = connect().await?;
     let tuner = TunerHolder::builder()
         .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(SLOTS))
         .activity_task_slot_supplier(FixedSizeSlotSupplier::new(SLOTS))
@@ -122,22 +153,79 @@ async fn worker(task_queue: &str) -> AnyResult<()> {
         .max_cached_workflows(max_cached)
         .tuner(tuner)
         .build();
-    let mut worker = Worker::new(&runtime, client, options)?;
+    Ok(Worker::new(runtime, client, options)?)
+}
 
-    // A line on stdin, or its end, starts a graceful shutdown; `run` then returns.
-    // (The handle must be called inside the Tokio runtime, hence a blocking task, not a thread.)
+/// `local`: a worker and the starts on one client (one connection, where the worker registers
+/// itself, so that eager start can reserve it a slot), every start asking for eager start.
+/// Warms up with `warm_up` workflows, prints `ready`, waits for a line on stdin, then runs
+/// `workflows` of `activities` each, `concurrency` at a time, and prints the report.
+async fn local(
+    task_queue: &str,
+    workflows: usize,
+    concurrency: usize,
+    activities: i64,
+    warm_up: usize,
+) -> AnyResult<()> {
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let client = connect().await?;
+    let mut worker = bench_worker(&runtime, client.clone(), task_queue)?;
     let shutdown = worker.shutdown_handle();
-    tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
+    let drives = async {
+        let warm_up_ids = format!("{task_queue}-warm-up");
+        drive(&client, task_queue, &warm_up_ids, (warm_up, warm_up.max(1), activities)).await?;
+        println!("ready");
+        tokio::task::spawn_blocking(stdin_line).await?;
+        let started = Instant::now();
+        let mut latencies = drive(&client, task_queue, task_queue, (workflows, concurrency, activities)).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        latencies.sort_by(f64::total_cmp);
+        let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+        println!(
+            "{{\"workflows\": {workflows}, \"seconds\": {seconds:.3}, \"workflows_per_second\": {:.1}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
+            workflows as f64 / seconds,
+            percentile(0.5),
+            percentile(0.99)
+        );
+        // Measured from outside until told to stop.
+        tokio::task::spawn_blocking(stdin_line).await?;
         shutdown();
-    });
-
-    // The SDK has no hook for "polling has started": `run` validates the namespace and starts
-    // polling right away, so `ready` is printed just before it.
-    println!("ready");
-    worker.run().await?;
+        AnyResult::Ok(())
+    };
+    // The worker runs beside the drives; if it stops first, the drives would wait forever.
+    let (ran, drove) = tokio::join!(worker.run(), drives);
+    drove?;
+    ran?;
     Ok(())
+}
+
+/// Runs `n` `BenchSequential(a)`, `c` at a time, with ids `ids-0`, …, each started eagerly;
+/// returns their start-to-result latencies in ms.
+async fn drive(client: &Client, task_queue: &str, ids: &str, (n, c, a): (usize, usize, i64)) -> AnyResult<Vec<f64>> {
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(c));
+    let runs: Vec<_> = (0..n)
+        .map(|i| {
+            let (client, gate) = (client.clone(), gate.clone());
+            let options = WorkflowStartOptions::new(task_queue.to_owned(), format!("{ids}-{i}"))
+                .enable_eager_workflow_start(true)
+                .build();
+            tokio::spawn(async move {
+                let _slot = gate.acquire_owned().await?;
+                let started = Instant::now();
+                let handle = client.start_workflow(BenchSequential::run, a, options).await?;
+                let result = handle.get_result(WorkflowGetResultOptions::default()).await?;
+                if result != a {
+                    return Err(format!("BenchSequential({a}) returned {result}").into());
+                }
+                Ok::<f64, Box<dyn Error + Send + Sync>>(started.elapsed().as_secs_f64() * 1000.0)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(n);
+    for run in runs {
+        latencies.push(run.await?.map_err(|e| e.to_string())?);
+    }
+    Ok(latencies)
 }
 
 async fn replay(file: &str, rounds: usize) -> AnyResult<()> {
@@ -216,6 +304,15 @@ async fn main() {
             Ok(tq) => worker(&tq).await,
             Err(e) => Err(e),
         },
+        Some("local") => {
+            let numbers = (3..=6)
+                .map(|i| arg::<usize>(&args, i, ["workflows", "concurrency", "activities", "warm-up"][i - 3]))
+                .collect::<AnyResult<Vec<usize>>>();
+            match (arg::<String>(&args, 2, "task queue"), numbers) {
+                (Ok(tq), Ok(n)) => local(&tq, n[0], n[1], n[2] as i64, n[3]).await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
         Some("replay") => match (arg::<String>(&args, 2, "history file"), arg(&args, 3, "rounds")) {
             (Ok(file), Ok(rounds)) => replay(&file, rounds).await,
             (Err(e), _) | (_, Err(e)) => Err(e),
@@ -224,7 +321,7 @@ async fn main() {
             testenv();
             Ok(())
         }
-        _ => Err("usage: bench-rust-sdk worker TQ | replay HISTORY_JSON ROUNDS | testenv TIMERS".into()),
+        _ => Err("usage: bench-rust-sdk worker TQ | local TQ WORKFLOWS CONCURRENCY ACTIVITIES WARM_UP | replay HISTORY_JSON ROUNDS | testenv TIMERS".into()),
     };
     if let Err(e) = result {
         eprintln!("bench-rust-sdk: {e}");

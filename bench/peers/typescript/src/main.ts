@@ -1,12 +1,14 @@
 // The TypeScript SDK's bench program (see bench/README.md for the contract):
 //
 //   node lib/main.js worker TASK_QUEUE
+//   node lib/main.js local TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES WARM_UP
 //   node lib/main.js replay HISTORY_JSON ROUNDS
 //   node lib/main.js testenv TIMERS
 //
 // The server address comes from TEMPORAL_ADDRESS (namespace `default`); `testenv` runs the
 // time-skipping test server binary that BENCH_TEST_SERVER names, if set.
 import { readFileSync } from 'node:fs';
+import { Client } from '@temporalio/client';
 // package.json depends on protobufjs directly only so npm hoists the one copy that the
 // @temporalio packages share: otherwise each gets its own nested copy and historyFromJSON fails
 // with "type must be a Type" (its protobufjs does not recognise @temporalio/proto's types).
@@ -37,17 +39,18 @@ function stdinLineOrEof(): Promise<void> {
   });
 }
 
-async function worker(taskQueue: string): Promise<void> {
-  installRuntime();
-  const connection = await NativeConnection.connect({
-    address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-  });
+function connect(): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+}
+
+/** The worker for the three workflows and the activity, with the contract's settings. */
+function benchWorker(connection: NativeConnection, taskQueue: string): Promise<Worker> {
   const maxCachedWorkflows = intArg(process.env.BENCH_MAX_CACHED ?? '10000', 'BENCH_MAX_CACHED');
   // The SDK refuses more concurrent workflow tasks than cached runs (unless the cache is off) and
   // would clamp with a warning; clamp here instead.
   const maxWorkflowTasks = maxCachedWorkflows > 0 ? Math.min(500, Math.max(2, maxCachedWorkflows)) : 500;
   // Bundles the workflows with webpack (about 2 s) before returning.
-  const w = await Worker.create({
+  return Worker.create({
     connection,
     namespace: 'default',
     taskQueue,
@@ -57,13 +60,102 @@ async function worker(taskQueue: string): Promise<void> {
     maxConcurrentWorkflowTaskExecutions: maxWorkflowTasks,
     maxCachedWorkflows,
   });
-  // run() starts the pollers synchronously; its promise settles once the worker has shut down.
+}
+
+/** Runs `w`; returns run()'s promise, which settles once the worker has shut down. */
+function startPolling(w: Worker): Promise<void> {
+  // run() starts the pollers synchronously.
   const running = w.run();
   if (w.getState() !== 'RUNNING') throw new Error(`worker did not start: ${w.getState()}`);
+  return running;
+}
+
+async function worker(taskQueue: string): Promise<void> {
+  installRuntime();
+  const connection = await connect();
+  const w = await benchWorker(connection, taskQueue);
+  const running = startPolling(w);
   process.stdout.write('ready\n');
 
   await Promise.race([stdinLineOrEof(), running]);
   if (w.getState() === 'RUNNING') w.shutdown(); // graceful: drains in-flight tasks
+  await running;
+  await connection.close();
+}
+
+/** The p-th percentile (0 to 1) of sorted figures, at index round((n - 1) * p). */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.round((sorted.length - 1) * p)];
+}
+
+/** The shape of one drive: `workflows` runs of BenchSequential(activities), `concurrency` at a
+ * time, with ids `idPrefix-0`, …, each asking for eager start. */
+interface Drive {
+  workflows: number;
+  concurrency: number;
+  activities: number;
+  idPrefix: string;
+}
+
+/** Runs `shape` on `client` and returns its report line: throughput and start-to-result
+ * latencies. */
+async function drive(client: Client, taskQueue: string, shape: Drive): Promise<string> {
+  const { workflows, concurrency, activities, idPrefix } = shape;
+  const latencies: number[] = [];
+  let next = 0;
+  // `concurrency` lanes, each starting the next run as its last one finishes.
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < workflows; i = next++) {
+      const workflowId = `${idPrefix}-${i}`;
+      const t0 = process.hrtime.bigint();
+      const handle = await client.workflow.start('BenchSequential', {
+        taskQueue,
+        workflowId,
+        args: [activities],
+        requestEagerStart: true,
+      });
+      const result = await handle.result();
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (result !== activities) throw new Error(`${workflowId} returned ${result}, expected ${activities}`);
+    }
+  };
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: Math.min(concurrency, workflows) }, lane));
+  const seconds = Math.max(Number(process.hrtime.bigint() - started) / 1e9, 1e-9);
+  latencies.sort((x, y) => x - y);
+  return (
+    `{"workflows": ${workflows}, "seconds": ${seconds.toFixed(3)}, ` +
+    `"workflows_per_second": ${(workflows / seconds).toFixed(1)}, ` +
+    `"p50_ms": ${percentile(latencies, 0.5).toFixed(1)}, "p99_ms": ${percentile(latencies, 0.99).toFixed(1)}}`
+  );
+}
+
+async function local(taskQueue: string, shape: Drive, warmUp: number): Promise<void> {
+  installRuntime();
+  const connection = await connect();
+  const w = await benchWorker(connection, taskQueue);
+  const running = startPolling(w);
+  // The client on the worker's NativeConnection: the SDK hands an eagerly started workflow's
+  // first task to a worker only through the connection that worker polls on (and refuses
+  // requestEagerStart on any other).
+  const client = new Client({ connection, namespace: 'default' });
+  const work = async (): Promise<void> => {
+    const warmUpShape = { ...shape, workflows: warmUp, concurrency: Math.max(warmUp, 1), idPrefix: `${taskQueue}-warm-up` };
+    await drive(client, taskQueue, warmUpShape);
+    process.stdout.write('ready\n');
+    await stdinLineOrEof();
+    process.stdout.write((await drive(client, taskQueue, shape)) + '\n');
+    // Measured from outside until told to stop.
+    await stdinLineOrEof();
+  };
+  // A worker that stops early fails the command, rather than leaving the starts waiting for
+  // results that never come.
+  const stopped = running.then(() => {
+    throw new Error(`the worker stopped before the drive ended: ${w.getState()}`);
+  });
+  stopped.catch(() => {}); // it only matters while racing the drive, not once the drive is done
+  await Promise.race([work(), stopped]);
+  w.shutdown(); // graceful: drains in-flight tasks
   await running;
   await connection.close();
 }
@@ -164,9 +256,18 @@ function intArg(value: string | undefined, name: string): number {
 async function main(args: string[]): Promise<void> {
   const [command, a, b] = args;
   if (command === 'worker' && a) return worker(a);
+  if (command === 'local' && a && args.length === 6) {
+    const [workflows, concurrency, activities, warmUp] = args.slice(2).map((v, i) =>
+      intArg(v, ['WORKFLOWS', 'CONCURRENCY', 'ACTIVITIES', 'WARM_UP'][i]),
+    );
+    return local(a, { workflows, concurrency, activities, idPrefix: a }, warmUp);
+  }
   if (command === 'replay' && a) return replay(a, intArg(b, 'ROUNDS'));
   if (command === 'testenv') return testenv(intArg(a, 'TIMERS'));
-  process.stderr.write('usage: main.js worker TASK_QUEUE | replay HISTORY_JSON ROUNDS | testenv TIMERS\n');
+  process.stderr.write(
+    'usage: main.js worker TASK_QUEUE | local TASK_QUEUE WORKFLOWS CONCURRENCY ACTIVITIES WARM_UP | ' +
+      'replay HISTORY_JSON ROUNDS | testenv TIMERS\n',
+  );
   process.exit(2);
 }
 
