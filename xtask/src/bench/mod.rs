@@ -8,8 +8,8 @@
 //! (`bench/null-worker`, raw gRPC) as the ceiling column: server and worker CPU per workflow,
 //! worker peak RSS; the concurrent workload again with each SDK starting its own workflows
 //! from its worker's process with eager start (the contract's `local` command; the share the
-//! server ran eagerly from its own metrics); RSS with 10,000 idle cached runs; this project's start-to-first-activity
-//! latency with and without eager start; replay of one recorded history of over 10,000 events;
+//! server ran eagerly from its own metrics); RSS with 10,000 idle cached runs; this project's
+//! start-to-first-activity latency with and without eager start; replay of one recorded history of over 10,000 events;
 //! this project's long histories (`long_histories`: one workflow of many sequential activities
 //! and one of many signals, at about 1,000, 10,000 and 50,000 events, live worker CPU and
 //! replay time per event, and how far from linear they grow); scale (`scale`: 10,000 concurrent
