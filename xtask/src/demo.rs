@@ -73,19 +73,7 @@ pub(crate) fn run(keep: bool) -> Result<ExitCode> {
 
 /// Prints the worker's workflow outcome counters, scraped from its metrics endpoint.
 fn print_outcome_counts(address: &str) {
-    let scrape = || -> std::io::Result<String> {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(address)?;
-        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        Ok(response)
-    };
-    match scrape() {
+    match crate::scrape_metrics(address, Duration::from_secs(5)) {
         Ok(response) => {
             println!("From the worker's metrics endpoint:");
             for line in response.lines().filter(|l| {

@@ -114,6 +114,19 @@ const TEST_FEATURES: &str = "workflow-runtime/opentelemetry,workflow-runtime/met
 /// The Python SDK the cross-SDK tests drive (as client, worker and replayer).
 const PYTHON_REQUIREMENTS: &str = "workflow-runtime/tests/python/requirements.txt";
 
+/// The Prometheus page at `http://ADDRESS/metrics` (a worker's or the dev server's), the HTTP
+/// response whole (status line and headers included), read within `timeout`. Asked as HTTP/1.0,
+/// so the body comes unframed up to the close (no chunks splitting a sample's line).
+pub(crate) fn scrape_metrics(address: &str, timeout: std::time::Duration) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
 fn test(args: &[String]) -> Result<ExitCode> {
     let cli = ensure_cli()?;
     let python = peers::python::install_requirements(&workspace_root().join(PYTHON_REQUIREMENTS))?;

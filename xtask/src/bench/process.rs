@@ -210,13 +210,9 @@ impl Server {
     /// its labels (task queues, namespaces, …); 0 when it has not counted anything yet.
     pub(crate) fn counter(&self, name: &str) -> Result<f64> {
         let port = self.metrics_port.context("the server does not serve its metrics")?;
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stream, &mut text)?;
+        let text = crate::scrape_metrics(&format!("127.0.0.1:{port}"), Duration::from_secs(10))?;
         anyhow::ensure!(
-            text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
+            text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
             "the metrics endpoint answered {}",
             text.lines().next().unwrap_or("nothing")
         );
