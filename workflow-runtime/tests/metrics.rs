@@ -4,6 +4,9 @@
 
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use workflow_runtime::client::proto::enums::TaskQueueKind;
+use workflow_runtime::client::proto::history::history_event::Attributes;
+use workflow_runtime::client::proto::taskqueue::TaskQueue;
 use workflow_runtime::metrics::MetricsExporter;
 use workflow_runtime::prelude::*;
 use workflow_runtime::testing::{DevServer, unique_id};
@@ -411,6 +414,137 @@ async fn a_signal_during_a_workflow_task_is_handled_in_the_task_its_answer_bring
     );
     worker.stop().await?;
     Ok(())
+}
+
+/// Waits for its signal, and ends.
+#[workflow]
+#[derive(Default)]
+pub struct Waiting {
+    released: bool,
+}
+
+#[workflow]
+impl Waiting {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.wait_condition(|s| s.released).await?;
+        Ok(())
+    }
+
+    #[signal]
+    fn release(&mut self) {
+        self.released = true;
+    }
+}
+
+/// Waits (bounded) until the run's history holds `count` completed workflow tasks.
+async fn tasks_completed(handle: &WaitingHandle, count: usize) -> Result<(), ClientError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = handle.fetch_history().await?;
+        let done = history
+            .events
+            .iter()
+            .filter(|e| matches!(e.attributes, Some(Attributes::WorkflowTaskCompletedEventAttributes(_))))
+            .count();
+        if done >= count {
+            return Ok(());
+        }
+        assert!(Instant::now() < deadline, "{done} of {count} workflow tasks completed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The task queue of each workflow task the server scheduled for the run, in order.
+async fn scheduled_on(handle: &WaitingHandle) -> Result<Vec<TaskQueue>, ClientError> {
+    Ok(handle
+        .fetch_history()
+        .await?
+        .events
+        .into_iter()
+        .filter_map(|e| match e.attributes {
+            Some(Attributes::WorkflowTaskScheduledEventAttributes(a)) => a.task_queue,
+            _ => None,
+        })
+        .collect())
+}
+
+/// Two runs through a cache of one, on the server at `address`: the second pushes the first
+/// out, and the worker tells the server (`ResetStickyTaskQueue`, counted once it is answered),
+/// so the first run's next task goes to the normal queue, while the second, still cached, gets
+/// its next one on the worker's sticky queue.
+async fn a_run_pushed_out_of_the_cache_is_reset(address: String) -> Result<(), Box<dyn std::error::Error>> {
+    let exporter = MetricsExporter::builder().prometheus("127.0.0.1:0").start().await?;
+    let client = Client::connect(ClientOptions::new(address).metrics(&exporter)).await?;
+    let queue = unique_id("evicted");
+    let worker = Worker::builder(&client, &queue)
+        .workflow::<Waiting>()
+        .sticky_cache_size(1)
+        .build()?
+        .spawn();
+    let run = async {
+        let first = Waiting::start(&client, StartOptions::new(unique_id("first"), &queue)).await?;
+        tasks_completed(&first, 1).await?;
+        let second = Waiting::start(&client, StartOptions::new(unique_id("second"), &queue)).await?;
+        tasks_completed(&second, 1).await?;
+        Ok::<_, ClientError>((first, second))
+    };
+    let (first, second) = tokio::time::timeout(Duration::from_secs(60), run).await??;
+
+    let (ns, reset) = (("namespace", "default"), ("operation", "ResetStickyTaskQueue"));
+    let q = ("task_queue", queue.as_str());
+    let text = scrape_until(&exporter, "the evicted run's reset answered", |t| {
+        value(t, "temporal_request_latency_count", &[ns, reset]).is_some()
+    })
+    .await;
+    assert_eq!(
+        value(&text, "temporal_request_latency_count", &[ns, reset]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(value(&text, "temporal_request_failure", &[reset]), None, "{text}");
+    assert_eq!(
+        value(&text, "temporal_sticky_cache_total_forced_eviction", &[q]),
+        Some(1.0),
+        "{text}"
+    );
+
+    // The first run finishes in the task it replays for, so it does not push the second out.
+    let finish = async {
+        first.release().await?;
+        first.result().await?;
+        second.release().await?;
+        second.result().await
+    };
+    tokio::time::timeout(Duration::from_secs(60), finish).await??;
+    let (first_queues, second_queues) = (scheduled_on(&first).await?, scheduled_on(&second).await?);
+    let (normal, sticky) = (TaskQueueKind::Normal as i32, TaskQueueKind::Sticky as i32);
+    assert_eq!(first_queues.len(), 2, "{first_queues:?}");
+    assert!(
+        first_queues.iter().all(|tq| tq.name == queue && tq.kind == normal),
+        "{first_queues:?}"
+    );
+    assert_eq!(second_queues.len(), 2, "{second_queues:?}");
+    assert_eq!(
+        (second_queues[1].kind, second_queues[1].normal_name.as_str()),
+        (sticky, queue.as_str()),
+        "{second_queues:?}"
+    );
+    worker.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_run_pushed_out_of_the_cache_has_its_next_task_sent_to_the_normal_queue()
+-> Result<(), Box<dyn std::error::Error>> {
+    a_run_pushed_out_of_the_cache_is_reset(DevServer::shared_address()).await
+}
+
+#[tokio::test]
+async fn in_the_test_environment_too_a_run_pushed_out_of_the_cache_is_reset() -> Result<(), Box<dyn std::error::Error>>
+{
+    let env = workflow_runtime::testing::TestEnv::start().await?;
+    a_run_pushed_out_of_the_cache_is_reset(env.client().options().address.clone()).await
 }
 
 /// Sleeps `count` virtual hours, one timer after the other.

@@ -209,6 +209,7 @@ where
         "RespondActivityTaskCompletedById" => unary!(shared, req, respond_activity_completed_by_id),
         "RespondActivityTaskFailedById" => unary!(shared, req, respond_activity_failed_by_id),
         "ShutdownWorker" => unary!(shared, req, shutdown_worker),
+        "ResetStickyTaskQueue" => unary!(shared, req, reset_sticky_task_queue),
         "UpdateWorkflowExecution" => unary!(shared, req, update_workflow_execution),
         "ExecuteMultiOperation" => unary!(shared, req, execute_multi_operation),
         "PollWorkflowExecutionUpdate" => unary!(shared, req, poll_workflow_execution_update),
@@ -242,6 +243,17 @@ async fn shutdown_worker(
         }
     });
     Ok(Default::default())
+}
+
+async fn reset_sticky_task_queue(
+    shared: &ServerState,
+    request: ws::ResetStickyTaskQueueRequest,
+) -> Result<ws::ResetStickyTaskQueueResponse, Status> {
+    shared.write(|s| {
+        let run_id = s.resolve(request.execution.as_ref()).map_err(status)?;
+        s.reset_sticky_queue(&run_id);
+        Ok(Default::default())
+    })
 }
 
 async fn start_workflow_execution(

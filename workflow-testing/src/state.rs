@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use workflow_client::failure::Failure;
 use workflow_client::proto::command::{Command, command::Attributes as Cmd};
 use workflow_client::proto::common::{ActivityType, Payloads, RetryPolicy, WorkflowExecution, WorkflowType};
-use workflow_client::proto::enums::{EventType, RetryState, WorkflowExecutionStatus};
+use workflow_client::proto::enums::{EventType, RetryState, TaskQueueKind, WorkflowExecutionStatus};
 use workflow_client::proto::failure::Failure as ProtoFailure;
 use workflow_client::proto::history::{self as h, HistoryEvent, history_event::Attributes as Ev};
 use workflow_client::proto::protocol::{Message, message::SequencingId};
@@ -17,7 +17,7 @@ use workflow_client::proto::query::WorkflowQuery;
 use workflow_client::proto::taskqueue::TaskQueue;
 use workflow_client::proto::update as pu;
 use workflow_client::proto::workflowservice as ws;
-use workflow_client::time::{from_proto_duration, to_timestamp};
+use workflow_client::time::{from_proto_duration, to_proto_duration, to_timestamp};
 
 mod activities;
 mod buffering;
@@ -416,17 +416,28 @@ impl State {
             TaskState::Idle => {
                 execution.task = TaskState::Scheduled;
                 let queue = execution.sticky_queue.clone().unwrap_or(execution.task_queue.clone());
-                let task_queue = execution.task_queue.clone();
+                // As the server records it: the sticky queue with its normal queue's name, or
+                // the normal queue.
+                let task_queue = match &execution.sticky_queue {
+                    Some(sticky) => TaskQueue {
+                        name: sticky.clone(),
+                        kind: TaskQueueKind::Sticky as i32,
+                        normal_name: execution.task_queue.clone(),
+                    },
+                    None => TaskQueue {
+                        name: execution.task_queue.clone(),
+                        kind: TaskQueueKind::Normal as i32,
+                        normal_name: String::new(),
+                    },
+                };
                 let attempt = execution.task_attempt;
+                let start_to_close_timeout = Some(to_proto_duration(execution.task_timeout));
                 self.append(
                     run_id,
                     Ev::WorkflowTaskScheduledEventAttributes(h::WorkflowTaskScheduledEventAttributes {
-                        task_queue: Some(TaskQueue {
-                            name: task_queue,
-                            ..Default::default()
-                        }),
+                        task_queue: Some(task_queue),
+                        start_to_close_timeout,
                         attempt,
-                        ..Default::default()
                     }),
                 );
                 self.workflow_queues
@@ -581,7 +592,7 @@ impl State {
                 first_execution_run_id: first_run_id,
                 attempt,
                 retry_policy: request.retry_policy.clone(),
-                first_workflow_task_backoff: Some(workflow_client::time::to_proto_duration(backoff)),
+                first_workflow_task_backoff: Some(to_proto_duration(backoff)),
                 continued_failure: retry.as_ref().and_then(|r| r.last_failure.clone()),
                 initiator: if retry.is_some() {
                     workflow_client::proto::enums::ContinueAsNewInitiator::Retry as i32
@@ -939,6 +950,14 @@ impl State {
         }
     }
 
+    /// A worker no longer holds the run (`ResetStickyTaskQueue`): its next task goes to the
+    /// normal queue. A task already waiting on the sticky queue stays there, for its worker.
+    pub(crate) fn reset_sticky_queue(&mut self, run_id: &str) {
+        if let Some(execution) = self.executions.get_mut(run_id) {
+            execution.sticky_queue = None;
+        }
+    }
+
     /// Records a workflow task's answer: its commands become events.
     pub(crate) fn complete_workflow_task(
         &mut self,
@@ -1149,7 +1168,6 @@ impl State {
 pub(super) fn with_server_timeouts(
     mut request: ws::StartWorkflowExecutionRequest,
 ) -> ws::StartWorkflowExecutionRequest {
-    use workflow_client::time::to_proto_duration;
     let given =
         |d: &Option<workflow_client::proto::Duration>| d.as_ref().map(from_proto_duration).filter(|d| !d.is_zero());
     let execution = given(&request.workflow_execution_timeout);

@@ -170,6 +170,10 @@ impl Run {
         self.state.borrow().info.clone()
     }
 
+    pub(crate) fn workflow_id(&self) -> String {
+        self.state.borrow().info.workflow_id.clone()
+    }
+
     /// The run's workflow task timeout, from its start event.
     pub(crate) fn task_timeout(&self) -> std::time::Duration {
         self.state.borrow().info.task_timeout

@@ -29,10 +29,11 @@ impl<V> LruCache<V> {
         Some(value)
     }
 
-    /// Inserts a value as the most recently used; returns the evicted key, if any.
-    pub(crate) fn put(&mut self, key: String, value: V) -> Option<String> {
+    /// Inserts a value as the most recently used; returns the entry it evicted, if any (with
+    /// no capacity, the one just given).
+    pub(crate) fn put(&mut self, key: String, value: V) -> Option<(String, V)> {
         if self.capacity == 0 {
-            return Some(key);
+            return Some((key, value));
         }
         self.take(&key);
         self.tick += 1;
@@ -42,8 +43,8 @@ impl<V> LruCache<V> {
         if self.entries.len() > self.capacity {
             let (&oldest, _) = self.order.iter().next()?;
             let evicted = self.order.remove(&oldest)?;
-            self.entries.remove(&evicted);
-            return Some(evicted.to_string());
+            let (value, _) = self.entries.remove(&evicted)?;
+            return Some((evicted.to_string(), value));
         }
         None
     }
@@ -64,11 +65,11 @@ mod tests {
         assert_eq!(c.put("b".into(), 2), None);
         let a = c.take("a").unwrap();
         assert_eq!(c.put("a".into(), a), None); // a is now the most recent
-        assert_eq!(c.put("c".into(), 3).as_deref(), Some("b"));
+        assert_eq!(c.put("c".into(), 3), Some(("b".into(), 2)));
         assert_eq!(c.len(), 2);
         assert!(c.take("b").is_none());
         let mut zero = LruCache::new(0);
-        assert_eq!(zero.put("x".into(), 1).as_deref(), Some("x"));
+        assert_eq!(zero.put("x".into(), 1), Some(("x".into(), 1)));
         assert_eq!(zero.len(), 0);
     }
 }

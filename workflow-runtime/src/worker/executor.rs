@@ -4,7 +4,7 @@
 //! thread (inline): no thread hop per task, which halves the time of a test's workflow tasks.
 
 use super::WorkerError;
-use super::run_cache::{Factories, RunCache, TaskOutcome};
+use super::run_cache::{Evictions, Factories, RunCache, TaskOutcome};
 use crate::client::failure::Failure;
 use crate::client::proto::enums::WorkflowTaskFailedCause;
 use crate::client::proto::workflowservice as ws;
@@ -62,6 +62,7 @@ pub(super) struct Executor {
     name: String,
     deadlock_timeout: Duration,
     metrics: super::metrics::WorkerMetrics,
+    evictions: Option<Evictions>,
 }
 
 /// Does one job on a run cache: what the workflow thread does with each job it receives, and
@@ -96,6 +97,7 @@ impl Executor {
         namespace: String,
         deadlock_timeout: Duration,
         metrics: super::metrics::WorkerMetrics,
+        evictions: Option<Evictions>,
         inline: bool,
     ) -> Result<Self, WorkerError> {
         let mut executor = Executor {
@@ -107,6 +109,7 @@ impl Executor {
             name,
             deadlock_timeout,
             metrics,
+            evictions,
         };
         executor.place = if inline {
             Place::Inline(Inline::start(&executor.name, deadlock_timeout)?)
@@ -120,9 +123,11 @@ impl Executor {
     fn cache_maker(&self) -> impl FnOnce() -> RunCache + Send + 'static {
         let (factories, settings) = (self.factories.clone(), self.settings.clone());
         let (cache_size, namespace, metrics) = (self.cache_size, self.namespace.clone(), self.metrics.clone());
+        let evictions = self.evictions.clone();
         move || {
             let mut engine = RunCache::new(factories, settings, cache_size, namespace);
             engine.metrics = metrics;
+            engine.evictions = evictions;
             engine
         }
     }

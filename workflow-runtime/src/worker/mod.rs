@@ -21,6 +21,7 @@ mod cache;
 pub(crate) mod codec;
 mod deployment;
 mod eager_start;
+mod evictions;
 mod executor;
 mod local_activities;
 mod metrics;
@@ -128,6 +129,8 @@ pub struct WorkerOptions {
     /// worker built from the same registrations as a workflow worker.
     pub no_workflow_tasks: bool,
     /// Runs kept in memory between tasks; 0 disables the sticky queue (every task replays).
+    /// When the cache is full, the least recently used run makes room, and the server is told
+    /// to send that run's next task to the normal queue, with its whole history.
     pub sticky_cache_size: usize,
     /// How long a task on this worker's sticky queue waits before the server gives it to any
     /// worker.

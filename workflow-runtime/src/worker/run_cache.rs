@@ -5,7 +5,7 @@
 use super::cache::LruCache;
 use crate::client::failure::Failure;
 use crate::client::proto::command::Command;
-use crate::client::proto::common::Payload;
+use crate::client::proto::common::{Payload, WorkflowExecution};
 use crate::client::proto::enums::WorkflowTaskFailedCause;
 use crate::client::proto::history::{HistoryEvent, history_event::Attributes as EvAttr};
 use crate::client::proto::query::WorkflowQueryResult;
@@ -21,6 +21,11 @@ use std::sync::Arc;
 
 /// The registered workflow types, by name.
 pub(crate) type Factories = Arc<BTreeMap<String, Arc<dyn WorkflowFactory>>>;
+
+/// Where a run cache announces the runs it pushed out to make room for others, so that the
+/// worker tells the server to send their next tasks to the normal queue, where the full
+/// history comes with the task and any worker may take it.
+pub(crate) type Evictions = tokio::sync::mpsc::UnboundedSender<WorkflowExecution>;
 
 /// What to answer for one workflow task.
 #[derive(Debug)]
@@ -70,6 +75,8 @@ pub(crate) struct RunCache {
     /// first event began (none: a cached run carrying on).
     replaying: HashMap<String, (Run, Option<std::time::Instant>)>,
     pub(super) metrics: super::metrics::WorkerMetrics,
+    /// Told of each run pushed out to make room (none: no sticky queue to take them off).
+    pub(super) evictions: Option<Evictions>,
     namespace: String,
 }
 
@@ -82,6 +89,7 @@ impl RunCache {
             awaiting_locals: HashMap::new(),
             replaying: HashMap::new(),
             metrics: Default::default(),
+            evictions: None,
             namespace,
         }
     }
@@ -287,9 +295,15 @@ impl RunCache {
             return;
         }
         run.trim();
-        if let Some(evicted) = self.cache.put(run_id, Box::new(run)) {
-            tracing::debug!(run_id = %evicted, "evicted from the workflow cache");
+        if let Some((run_id, run)) = self.cache.put(run_id, Box::new(run)) {
+            tracing::debug!(%run_id, "evicted from the workflow cache");
             self.metrics.evicted();
+            if let Some(evictions) = &self.evictions {
+                let workflow_id = run.workflow_id();
+                // The receiver is gone only when the worker stops, and then its sticky queue
+                // goes away with it.
+                let _ = evictions.send(WorkflowExecution { workflow_id, run_id });
+            }
         }
     }
 }

@@ -623,3 +623,38 @@ fn a_history_replayed_page_by_page_answers_as_the_whole_history_does() {
     };
     assert!(matches!(paged.process(&rest), TaskOutcome::NeedFullHistory));
 }
+
+/// A run pushed out of the cache to make room for another is announced (the worker then
+/// resets its stickiness); a run kept again in its own place, a run that finishes, and a run
+/// the worker evicts itself (a refused answer, a failed task) are not.
+#[test]
+fn only_a_run_pushed_out_to_make_room_is_announced() {
+    let mut engine = engine(1);
+    let (evictions, mut announced) = tokio::sync::mpsc::unbounded_channel();
+    engine.evictions = Some(evictions);
+    full_run(&mut engine, true);
+    assert!(announced.try_recv().is_err());
+
+    let first_task = |workflow_id: &str, run_id: &str| {
+        let mut h = HistoryBuilder::started("Ada");
+        h.task();
+        let mut task = h.poll(0);
+        task.workflow_execution = Some(WorkflowExecution {
+            workflow_id: workflow_id.into(),
+            run_id: run_id.into(),
+        });
+        task
+    };
+    commands(engine.process(&first_task("wf-a", "run-a")));
+    assert!(announced.try_recv().is_err());
+    commands(engine.process(&first_task("wf-b", "run-b")));
+    assert_eq!(
+        announced.try_recv().ok(),
+        Some(WorkflowExecution {
+            workflow_id: "wf-a".into(),
+            run_id: "run-a".into(),
+        })
+    );
+    engine.evict("run-b");
+    assert!(announced.try_recv().is_err());
+}

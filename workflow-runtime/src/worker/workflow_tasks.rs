@@ -96,6 +96,7 @@ impl WorkflowWorker {
             namespace,
             options.deadlock_detection_timeout,
             identity.metrics.clone(),
+            (cache_size > 0).then(|| super::evictions::start(client.clone(), shutdown.clone())),
             inline,
         )?;
         let sticky_queue = (cache_size > 0).then(|| format!("{}-{}-sticky", identity.name, identity.instance_key));
