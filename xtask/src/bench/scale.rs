@@ -4,9 +4,9 @@
 //! project and Temporal's Rust SDK, each run on a fresh in-memory dev server.
 //!
 //! Every worker's cache holds far fewer runs than are open at once (1,000 per worker at 10,000
-//! workflows), so workers evict runs under pressure: the server still sends an evicted run's
-//! next task to the sticky queue of the worker that had it, with the new events only, and that
-//! worker fetches the whole history and replays it.
+//! workflows), so workers evict runs under pressure and replay them later: this project's
+//! worker resets an evicted run's stickiness (its next task comes with the whole history, on the
+//! normal queue), the Rust SDK's fetches the history when the run's next sticky task comes.
 //!
 //! The driver (`bench scale-drive`) holds no long poll per workflow: it starts them all, at most
 //! 100 start calls in flight, then waits on visibility (one count query every 500 ms), then
