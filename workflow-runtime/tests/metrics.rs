@@ -9,7 +9,7 @@ use workflow_runtime::client::proto::history::history_event::Attributes;
 use workflow_runtime::client::proto::taskqueue::TaskQueue;
 use workflow_runtime::metrics::MetricsExporter;
 use workflow_runtime::prelude::*;
-use workflow_runtime::testing::{DevServer, unique_id};
+use workflow_runtime::testing::{DevServer, eventually, unique_id};
 
 #[activity(start_to_close_timeout = "10s")]
 async fn double(n: u64) -> Result<u64, ActivityError> {
@@ -438,21 +438,18 @@ impl Waiting {
 }
 
 /// Waits (bounded) until the run's history holds `count` completed workflow tasks.
-async fn tasks_completed(handle: &WaitingHandle, count: usize) -> Result<(), ClientError> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let history = handle.fetch_history().await?;
+async fn tasks_completed(handle: &WaitingHandle, count: usize) {
+    let what = format!("{count} completed workflow tasks");
+    eventually(&what, Duration::from_secs(30), || async {
+        let history = handle.fetch_history().await.expect("the run's history");
         let done = history
             .events
             .iter()
             .filter(|e| matches!(e.attributes, Some(Attributes::WorkflowTaskCompletedEventAttributes(_))))
             .count();
-        if done >= count {
-            return Ok(());
-        }
-        assert!(Instant::now() < deadline, "{done} of {count} workflow tasks completed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (done >= count).then_some(())
+    })
+    .await
 }
 
 /// The task queue of each workflow task the server scheduled for the run, in order.
@@ -484,9 +481,9 @@ async fn a_run_pushed_out_of_the_cache_is_reset(address: String) -> Result<(), B
         .spawn();
     let run = async {
         let first = Waiting::start(&client, StartOptions::new(unique_id("first"), &queue)).await?;
-        tasks_completed(&first, 1).await?;
+        tasks_completed(&first, 1).await;
         let second = Waiting::start(&client, StartOptions::new(unique_id("second"), &queue)).await?;
-        tasks_completed(&second, 1).await?;
+        tasks_completed(&second, 1).await;
         Ok::<_, ClientError>((first, second))
     };
     let (first, second) = tokio::time::timeout(Duration::from_secs(60), run).await??;
